@@ -1,0 +1,38 @@
+package dev.fluxion.tensor;
+
+import java.util.Iterator;
+import java.util.ServiceLoader;
+
+/** Finds the {@link AutogradEngine} (module fluxion-autodiff) and routes op records to it. */
+public final class Autograd {
+    private static final AutogradEngine ENGINE;
+
+    static {
+        Iterator<AutogradEngine> it = ServiceLoader.load(AutogradEngine.class).iterator();
+        ENGINE = it.hasNext() ? it.next() : null;
+    }
+
+    private Autograd() {}
+
+    public static boolean isAvailable() { return ENGINE != null; }
+
+    /** True when an op on these inputs must be recorded. */
+    static boolean shouldRecord(Tensor... inputs) {
+        if (ENGINE == null) return false;
+        boolean any = false;
+        for (Tensor t : inputs) if (t != null && t.requiresGrad()) { any = true; break; }
+        return any && ENGINE.isEnabled();
+    }
+
+    /** Records op on the tape when some input requires gradients; returns the output either way. */
+    static Tensor record(Op op, Tensor output, Tensor... inputs) {
+        if (shouldRecord(inputs)) ENGINE.record(op, output, inputs);
+        return output;
+    }
+
+    static void backward(Tensor root, Tensor gradient, boolean retainGraph) {
+        if (ENGINE == null)
+            throw new IllegalStateException("backward: no autograd engine; add the fluxion-autodiff module to the classpath");
+        ENGINE.backward(root, gradient, retainGraph);
+    }
+}

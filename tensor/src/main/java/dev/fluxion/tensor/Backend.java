@@ -1,0 +1,48 @@
+package dev.fluxion.tensor;
+
+/**
+ * The seam between the tensor API and a device: the small set of primitive kernels every backend
+ * implements. The public ops check their arguments, broadcast and build views, then call one of these.
+ * Inputs may be any strided view on this backend's device; outputs are new contiguous tensors unless the
+ * method writes into {@code dst}. A CUDA backend plugs in through {@link java.util.ServiceLoader} as a
+ * {@link BackendProvider}.
+ */
+public interface Backend {
+    Device device();
+
+    /** Storage for {@code numel} elements; contents undefined. */
+    Storage allocate(DType dtype, int numel);
+
+    /** y = op(x), same shape and dtype. */
+    Tensor unary(UnaryOp op, Tensor x);
+
+    /** y = op(a, b); a and b have y's shape; y has a's dtype, or bool for comparisons. */
+    Tensor binary(BinaryOp op, Tensor a, Tensor b);
+
+    /** y = cond ? a : b, all of one shape. */
+    Tensor where(Tensor cond, Tensor a, Tensor b);
+
+    /** Reduces the sorted, distinct {@code dims}; ARGMAX/ARGMIN take exactly one dim and yield int64. */
+    Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepdim);
+
+    /** Softmax or log-softmax along dim. */
+    Tensor softmax(Tensor x, int dim, boolean log);
+
+    /** [B, M, K] @ [B, K, N] -> [B, M, N]. */
+    Tensor matmul(Tensor a, Tensor b);
+
+    /** dst[...] = src[...] converted to dst's dtype; same shapes; dst may be a strided view. */
+    void copy(Tensor src, Tensor dst);
+
+    /** Every element of the view dst set to value. */
+    void fill(Tensor dst, double value);
+
+    /** Rows of x along dim picked by a 1-D int64 index. */
+    Tensor indexSelect(Tensor x, int dim, Tensor index);
+
+    /** y[i][j] = x[index[i][j]][j] (dim 0; likewise for other dims); y has index's shape. */
+    Tensor gather(Tensor x, int dim, Tensor index);
+
+    /** y = x, then y[index[i][j]][j] += src[i][j] (dim 0; likewise for other dims). */
+    Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src);
+}

@@ -1,0 +1,168 @@
+package dev.fluxion.tensor;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/** Factories (zeros, arange, randn, from arrays, ...), reading values back, and moving between devices. */
+final class Creation {
+    private Creation() {}
+
+    static Tensor full(double value, DType dtype, Device device, int[] shape) {
+        if (!dtype.canHold(value))
+            throw new IllegalArgumentException("full: value " + value + " does not fit dtype " + dtype);
+        Tensor t = Tensor.empty(device, dtype, Shape.checked("full", shape));
+        t.backend().fill(t, value);
+        return t;
+    }
+
+    static Tensor arange(double start, double end, double step, DType dtype) {
+        if (step == 0 || Double.isNaN(step)) throw new IllegalArgumentException("arange: step must be non-zero, got " + step);
+        if ((end - start) / step < 0)
+            throw new IllegalArgumentException("arange: step " + step + " moves away from end (start " + start + ", end " + end + ")");
+        boolean integral = start == Math.rint(start) && end == Math.rint(end) && step == Math.rint(step);
+        DType dt = dtype != null ? dtype : integral ? DType.INT64 : DType.FLOAT32;
+        int n = (int) Math.ceil((end - start) / step);
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = start + i * step;
+        return fromDoubles(v, dt, new int[] {n});
+    }
+
+    static Tensor linspace(double start, double end, int steps, DType dtype) {
+        if (steps < 0) throw new IllegalArgumentException("linspace: steps must be >= 0, got " + steps);
+        double[] v = new double[steps];
+        double step = steps > 1 ? (end - start) / (steps - 1) : 0;
+        // symmetric evaluation from both ends, as torch.linspace, so that the last value is exactly end
+        for (int i = 0; i < steps; i++) v[i] = i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step;
+        return fromDoubles(v, dtype, new int[] {steps});
+    }
+
+    static Tensor eye(int n, int m, DType dtype) {
+        Shape.checked("eye", n, m);
+        double[] v = new double[n * m];
+        for (int i = 0; i < Math.min(n, m); i++) v[i * m + i] = 1;
+        return fromDoubles(v, dtype, new int[] {n, m});
+    }
+
+    static Tensor rand(Generator g, DType dtype, int[] shape) {
+        requireFloat("rand", dtype);
+        double[] v = new double[Shape.numel(Shape.checked("rand", shape))];
+        if (dtype == DType.FLOAT64) for (int i = 0; i < v.length; i++) v[i] = g.nextDouble();
+        else for (int i = 0; i < v.length; i++) v[i] = g.nextFloat();
+        return fromDoubles(v, dtype, shape.clone());
+    }
+
+    static Tensor randn(Generator g, DType dtype, int[] shape) {
+        requireFloat("randn", dtype);
+        double[] v = new double[Shape.numel(Shape.checked("randn", shape))];
+        for (int i = 0; i < v.length; i++) v[i] = g.nextGaussian();
+        return fromDoubles(v, dtype, shape.clone());
+    }
+
+    static Tensor randint(Generator g, long low, long high, int[] shape) {
+        long[] v = new long[Shape.numel(Shape.checked("randint", shape))];
+        for (int i = 0; i < v.length; i++) v[i] = g.nextLong(low, high);
+        return fromArray(v, shape);
+    }
+
+    private static void requireFloat(String op, DType dtype) {
+        if (!dtype.isFloatingPoint()) throw new IllegalArgumentException(op + ": dtype must be floating point, got " + dtype);
+    }
+
+    private static void checkLength(String kind, int length, int[] shape) {
+        int n = Shape.numel(Shape.checked("Tensor.of", shape));
+        if (n != length)
+            throw new IllegalArgumentException("Tensor.of: " + length + " " + kind + " values cannot fill shape " + Shape.str(shape) + " (" + n + " elements)");
+    }
+
+    static Tensor fromArray(float[] data, int... shape) {
+        checkLength("float", data.length, shape);
+        ByteBuffer b = host(data.length * 4L);
+        b.asFloatBuffer().put(data);
+        return upload(b, DType.FLOAT32, shape);
+    }
+
+    static Tensor fromArray(double[] data, int... shape) {
+        checkLength("double", data.length, shape);
+        ByteBuffer b = host(data.length * 8L);
+        b.asDoubleBuffer().put(data);
+        return upload(b, DType.FLOAT64, shape);
+    }
+
+    static Tensor fromArray(long[] data, int... shape) {
+        checkLength("long", data.length, shape);
+        ByteBuffer b = host(data.length * 8L);
+        b.asLongBuffer().put(data);
+        return upload(b, DType.INT64, shape);
+    }
+
+    static Tensor fromArray(int[] data, int... shape) {
+        checkLength("int", data.length, shape);
+        ByteBuffer b = host(data.length * 4L);
+        b.asIntBuffer().put(data);
+        return upload(b, DType.INT32, shape);
+    }
+
+    static Tensor fromArray(boolean[] data, int... shape) {
+        checkLength("boolean", data.length, shape);
+        ByteBuffer b = host(data.length);
+        for (boolean v : data) b.put((byte) (v ? 1 : 0));
+        b.flip();
+        return upload(b, DType.BOOL, shape);
+    }
+
+    /** Values given as doubles, stored in dtype (via a float64 tensor and a cast). */
+    static Tensor fromDoubles(double[] v, DType dtype, int[] shape) {
+        Tensor d = fromArray(v, shape);
+        if (dtype == DType.FLOAT64) return d;
+        Tensor out = Tensor.empty(Device.CPU, dtype, shape);
+        out.backend().copy(d, out);
+        d.close();
+        return out;
+    }
+
+    private static ByteBuffer host(long bytes) {
+        return ByteBuffer.allocate(Math.toIntExact(bytes)).order(ByteOrder.nativeOrder());
+    }
+
+    private static Tensor upload(ByteBuffer b, DType dtype, int[] shape) {
+        Tensor t = Tensor.empty(Device.CPU, dtype, shape.clone());
+        t.storage().writeBytes(0, b.rewind());
+        return t;
+    }
+
+    /** The elements in row-major order as raw bytes of t's dtype. */
+    private static ByteBuffer download(Tensor t) {
+        Tensor c = t.contiguous();
+        ByteBuffer b = host((long) c.numel() * c.dtype().byteSize());
+        c.storage().readBytes(c.offset(), b);
+        return b.flip();
+    }
+
+    static float[] toFloatArray(Tensor t) {
+        Tensor f = t.dtype() == DType.FLOAT32 ? t : t.detach().to(DType.FLOAT32);
+        float[] out = new float[f.numel()];
+        download(f).asFloatBuffer().get(out);
+        return out;
+    }
+
+    static double[] toDoubleArray(Tensor t) {
+        Tensor d = t.dtype() == DType.FLOAT64 ? t : t.detach().to(DType.FLOAT64);
+        double[] out = new double[d.numel()];
+        download(d).asDoubleBuffer().get(out);
+        return out;
+    }
+
+    static long[] toLongArray(Tensor t) {
+        Tensor l = t.dtype() == DType.INT64 ? t : t.detach().to(DType.INT64);
+        long[] out = new long[l.numel()];
+        download(l).asLongBuffer().get(out);
+        return out;
+    }
+
+    static Tensor toDevice(Tensor t, Device device) {
+        if (t.device().equals(device)) return t;
+        Tensor out = Tensor.empty(device, t.dtype(), t.shape());
+        out.storage().writeBytes(0, download(t));
+        return out;
+    }
+}

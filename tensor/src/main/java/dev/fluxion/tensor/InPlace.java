@@ -1,0 +1,37 @@
+package dev.fluxion.tensor;
+
+/**
+ * In-place writes, for optimizers, initialisation and buffers. They are not recorded on the tape: writing
+ * into a leaf that requires gradients while gradients are recorded is an error, and every write bumps the
+ * storage's version so that autodiff refuses tensors it saved before the write.
+ */
+final class InPlace {
+    private InPlace() {}
+
+    private static void check(String op, Tensor dst) {
+        if (dst.requiresGrad() && Autograd.shouldRecord(dst))
+            throw new IllegalStateException(op + ": in-place write into a tensor that requires grad while gradients are recorded; "
+                    + "wrap the update in a noGrad scope or use detach()");
+        if (dst.isClosed()) throw new IllegalStateException(op + ": tensor was closed");
+    }
+
+    static Tensor copy(Tensor dst, Tensor src) {
+        check("copy_", dst);
+        Elementwise.checkDevice("copy_", dst, src);
+        int[] b = Shape.broadcast("copy_", dst.shape(), src.shape());
+        if (!java.util.Arrays.equals(b, dst.shape()))
+            throw new IllegalArgumentException("copy_: source shape " + Shape.str(src.shape()) + " does not broadcast to destination shape " + Shape.str(dst.shape()));
+        dst.backend().copy(Views.expandRaw(src, dst.shape()), dst);
+        dst.storage().bumpVersion();
+        return dst;
+    }
+
+    static Tensor fill(Tensor dst, double value) {
+        check("fill_", dst);
+        if (!dst.dtype().canHold(value))
+            throw new IllegalArgumentException("fill_: value " + value + " does not fit dtype " + dst.dtype());
+        dst.backend().fill(dst, value);
+        dst.storage().bumpVersion();
+        return dst;
+    }
+}

@@ -1,0 +1,70 @@
+package dev.fluxion.tensor;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Frees the temporaries of a block deterministically. Every tensor created on this thread while the scope
+ * is open is closed when it closes, except those passed to {@link #keep}. Scopes nest; closing one that is
+ * not the innermost is an error.
+ *
+ * <pre>{@code
+ * try (var scope = Scope.open()) {
+ *     Tensor loss = model.forward(x).sub(y).pow(2).mean();
+ *     loss.backward();
+ *     lossValue = loss.item();
+ * }   // every intermediate of the step is freed here
+ * }</pre>
+ */
+public final class Scope implements AutoCloseable {
+    private static final ThreadLocal<ArrayDeque<Scope>> STACK = ThreadLocal.withInitial(ArrayDeque::new);
+
+    private final List<Tensor> tracked = new ArrayList<>();
+    private final Map<Tensor, Boolean> kept = new IdentityHashMap<>();
+    private boolean closed;
+
+    private Scope() {}
+
+    public static Scope open() {
+        Scope s = new Scope();
+        STACK.get().push(s);
+        return s;
+    }
+
+    static void track(Tensor t) {
+        ArrayDeque<Scope> stack = STACK.get();
+        if (!stack.isEmpty()) stack.peek().tracked.add(t);
+    }
+
+    /** Keeps t alive past this scope: it moves to the enclosing scope, or is untracked if there is none. */
+    public <T extends Tensor> T keep(T t) {
+        kept.put(t, Boolean.TRUE);
+        return t;
+    }
+
+    /** Removes t from every open scope of this thread, so that it outlives them all (parameters, gradients, state). */
+    public static <T extends Tensor> T escape(T t) {
+        for (Scope s : STACK.get()) s.kept.put(t, Boolean.TRUE);
+        return t;
+    }
+
+    @Override public void close() {
+        if (closed) return;
+        ArrayDeque<Scope> stack = STACK.get();
+        if (stack.peek() != this) throw new IllegalStateException("Scope.close: this scope is not the innermost open scope of the thread");
+        stack.pop();
+        closed = true;
+        Scope parent = stack.peek();
+        for (Tensor t : tracked) {
+            if (kept.containsKey(t)) {
+                if (parent != null) parent.tracked.add(t);
+            } else {
+                t.close();
+            }
+        }
+        tracked.clear();
+    }
+}

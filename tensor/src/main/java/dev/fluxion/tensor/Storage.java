@@ -1,0 +1,41 @@
+package dev.fluxion.tensor;
+
+import java.nio.ByteBuffer;
+
+/**
+ * A flat block of elements of one dtype on one device; tensors are views into it. Views share their
+ * storage and its version counter, which in-place writes bump so autodiff can refuse stale saved tensors.
+ * {@link #close()} returns the memory at once; otherwise it returns when the storage becomes unreachable.
+ */
+public abstract class Storage implements AutoCloseable {
+    private final DType dtype;
+    private final int numel;
+    private int version;
+
+    protected Storage(DType dtype, int numel) {
+        this.dtype = dtype;
+        this.numel = numel;
+    }
+
+    public final DType dtype() { return dtype; }
+
+    public final int numel() { return numel; }
+
+    public final long nbytes() { return (long) numel * dtype.byteSize(); }
+
+    public abstract Device device();
+
+    /** Copies {@code dst.remaining()} bytes starting at element {@code elementOffset} to host memory. */
+    public abstract void readBytes(int elementOffset, ByteBuffer dst);
+
+    /** Copies {@code src.remaining()} bytes from host memory to this storage at element {@code elementOffset}. */
+    public abstract void writeBytes(int elementOffset, ByteBuffer src);
+
+    public final int version() { return version; }
+
+    public final void bumpVersion() { version++; }
+
+    public abstract boolean isClosed();
+
+    @Override public abstract void close();
+}

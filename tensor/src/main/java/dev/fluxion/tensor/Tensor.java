@@ -1,0 +1,393 @@
+package dev.fluxion.tensor;
+
+import java.util.List;
+
+/**
+ * An n-dimensional array on a device: shape, strides, offset and dtype over a shared {@link Storage}.
+ * The API follows PyTorch: {@code a.matmul(b).add(bias).relu()}. Ops broadcast with NumPy rules, never
+ * cast silently (mixing dtypes or devices is an error that names both), and return new tensors; views
+ * (reshape, transpose, permute, slice, expand, ...) share storage without copying. The logic of each op
+ * family lives in its own class (Elementwise, Reductions, Views, Joins, Indexing, LinAlg, Creation).
+ *
+ * <pre>{@code
+ * Tensor x = Tensor.randn(new Generator(0), 4, 3);
+ * Tensor y = x.matmul(Tensor.ones(3, 2)).softmax(-1);   // [4, 2]
+ * }</pre>
+ *
+ * Tensors are {@link AutoCloseable}: closing returns memory at once (a {@link Scope} closes every
+ * temporary made inside it); unclosed tensors are freed once unreachable.
+ */
+public final class Tensor implements AutoCloseable {
+    private final Storage storage;
+    private final int[] shape;
+    private final int[] strides;
+    private final int offset;
+    private final StorageRef ref;
+
+    // autograd state, owned by module fluxion-autodiff through the accessors below
+    private boolean requiresGrad;
+    private Tensor grad;
+    private Object gradFn;
+
+    /** A view over storage; shared by every tensor made from the same allocation, closed when the last one is. */
+    static final class StorageRef {
+        private int open = 0;
+        synchronized void acquire() { open++; }
+        synchronized boolean release() { return --open == 0; }
+    }
+
+    Tensor(Storage storage, int[] shape, int[] strides, int offset, StorageRef ref) {
+        this.storage = storage;
+        this.shape = shape;
+        this.strides = strides;
+        this.offset = offset;
+        this.ref = ref;
+        ref.acquire();
+        Scope.track(this);
+    }
+
+    /** A new contiguous tensor over fresh storage; contents undefined. */
+    static Tensor empty(Device device, DType dtype, int[] shape) {
+        Storage s = Backends.of(device).allocate(dtype, Shape.numel(shape));
+        return new Tensor(s, shape, Shape.contiguousStrides(shape), 0, new StorageRef());
+    }
+
+    /** A view sharing this tensor's storage (unchecked; the ops in this package compute valid layouts). */
+    Tensor view(int[] newShape, int[] newStrides, int newOffset) {
+        return new Tensor(storage, newShape, newStrides, newOffset, ref);
+    }
+
+    /**
+     * A view with any layout over this tensor's storage, as torch.as_strided (not recorded for autograd).
+     * Backends use it to address sub-blocks; every element it can reach must lie inside the storage.
+     */
+    public Tensor asStrided(int[] newShape, int[] newStrides, int newOffset) {
+        if (newShape.length != newStrides.length)
+            throw new IllegalArgumentException("asStrided: shape " + Shape.str(newShape) + " and strides " + Shape.str(newStrides) + " differ in rank");
+        long lo = newOffset, hi = newOffset;
+        for (int i = 0; i < newShape.length; i++) {
+            if (newShape[i] < 0) throw new IllegalArgumentException("asStrided: negative size in " + Shape.str(newShape));
+            if (newShape[i] == 0) { lo = 0; hi = -1; break; }
+            long span = (long) (newShape[i] - 1) * newStrides[i];
+            if (span < 0) lo += span; else hi += span;
+        }
+        if (hi >= lo && (lo < 0 || hi >= storage.numel()))
+            throw new IndexOutOfBoundsException("asStrided: shape " + Shape.str(newShape) + ", strides " + Shape.str(newStrides) + ", offset " + newOffset
+                    + " reaches elements " + lo + ".." + hi + " of a storage of " + storage.numel());
+        return view(newShape.clone(), newStrides.clone(), newOffset);
+    }
+
+    // ---------------------------------------------------------------- metadata
+
+    public int[] shape() { return shape.clone(); }
+
+    public int size(int dim) { return shape[Shape.dim("size", dim, shape.length)]; }
+
+    /** The rank (number of dims). */
+    public int dim() { return shape.length; }
+
+    public int numel() { return Shape.numel(shape); }
+
+    public int[] stride() { return strides.clone(); }
+
+    public int offset() { return offset; }
+
+    public DType dtype() { return storage.dtype(); }
+
+    public Device device() { return storage.device(); }
+
+    public Storage storage() { return storage; }
+
+    /** True when elements are laid out row-major without gaps (size-1 dims may have any stride). */
+    public boolean isContiguous() {
+        int expected = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] == 1) continue;
+            if (strides[i] != expected) return false;
+            expected *= shape[i];
+        }
+        return true;
+    }
+
+    Backend backend() { return Backends.of(device()); }
+
+    // ---------------------------------------------------------------- creation (see Creation)
+
+    public static Tensor empty(DType dtype, Device device, int... shape) { return empty(device, dtype, Shape.checked("empty", shape)); }
+    public static Tensor zeros(int... shape) { return full(0, DType.FLOAT32, Device.CPU, shape); }
+    public static Tensor zeros(DType dtype, int... shape) { return full(0, dtype, Device.CPU, shape); }
+    public static Tensor zeros(DType dtype, Device device, int... shape) { return full(0, dtype, device, shape); }
+    public static Tensor ones(int... shape) { return full(1, DType.FLOAT32, Device.CPU, shape); }
+    public static Tensor ones(DType dtype, int... shape) { return full(1, dtype, Device.CPU, shape); }
+    public static Tensor ones(DType dtype, Device device, int... shape) { return full(1, dtype, device, shape); }
+    public static Tensor full(double value, int... shape) { return full(value, DType.FLOAT32, Device.CPU, shape); }
+    public static Tensor full(double value, DType dtype, Device device, int... shape) { return Creation.full(value, dtype, device, shape); }
+    /** A 0-dim tensor holding value. */
+    public static Tensor scalar(double value, DType dtype) { return Creation.full(value, dtype, Device.CPU, new int[0]); }
+    public static Tensor scalar(double value) { return scalar(value, DType.FLOAT32); }
+    public static Tensor zerosLike(Tensor t) { return full(0, t.dtype(), t.device(), t.shape); }
+    public static Tensor onesLike(Tensor t) { return full(1, t.dtype(), t.device(), t.shape); }
+    public static Tensor fullLike(Tensor t, double value) { return full(value, t.dtype(), t.device(), t.shape); }
+    /** start, start+step, ... < end (float32 unless all three are integral, then int64, as torch.arange). */
+    public static Tensor arange(double start, double end, double step) { return Creation.arange(start, end, step, null); }
+    public static Tensor arange(double start, double end, double step, DType dtype) { return Creation.arange(start, end, step, dtype); }
+    public static Tensor arange(long end) { return Creation.arange(0, end, 1, DType.INT64); }
+    public static Tensor linspace(double start, double end, int steps) { return Creation.linspace(start, end, steps, DType.FLOAT32); }
+    public static Tensor linspace(double start, double end, int steps, DType dtype) { return Creation.linspace(start, end, steps, dtype); }
+    public static Tensor eye(int n) { return Creation.eye(n, n, DType.FLOAT32); }
+    public static Tensor eye(int n, int m, DType dtype) { return Creation.eye(n, m, dtype); }
+    /** Uniform on [0, 1). */
+    public static Tensor rand(Generator g, int... shape) { return Creation.rand(g, DType.FLOAT32, shape); }
+    public static Tensor rand(Generator g, DType dtype, int... shape) { return Creation.rand(g, dtype, shape); }
+    /** Standard normal. */
+    public static Tensor randn(Generator g, int... shape) { return Creation.randn(g, DType.FLOAT32, shape); }
+    public static Tensor randn(Generator g, DType dtype, int... shape) { return Creation.randn(g, dtype, shape); }
+    /** Uniform integers in [low, high), int64. */
+    public static Tensor randint(Generator g, long low, long high, int... shape) { return Creation.randint(g, low, high, shape); }
+    public static Tensor of(float[] data, int... shape) { return Creation.fromArray(data, shape); }
+    public static Tensor of(double[] data, int... shape) { return Creation.fromArray(data, shape); }
+    public static Tensor of(long[] data, int... shape) { return Creation.fromArray(data, shape); }
+    public static Tensor of(int[] data, int... shape) { return Creation.fromArray(data, shape); }
+    public static Tensor of(boolean[] data, int... shape) { return Creation.fromArray(data, shape); }
+    /** A 1-D float32 tensor. */
+    public static Tensor of(float... data) { return Creation.fromArray(data, data.length); }
+
+    // ---------------------------------------------------------------- reading values
+
+    public float[] toFloatArray() { return Creation.toFloatArray(this); }
+    public double[] toDoubleArray() { return Creation.toDoubleArray(this); }
+    public long[] toLongArray() { return Creation.toLongArray(this); }
+    /** The value of a one-element tensor. */
+    public double item() {
+        if (numel() != 1) throw new IllegalStateException("item: tensor of shape " + Shape.str(shape) + " has " + numel() + " elements, expected 1");
+        return toDoubleArray()[0];
+    }
+    /** One element, by index (negative indices count from the end). */
+    public double get(int... index) { return Indexing.element(this, index).item(); }
+
+    // ---------------------------------------------------------------- elementwise (see Elementwise)
+
+    public Tensor add(Tensor o) { return Elementwise.binary(BinaryOp.ADD, this, o); }
+    public Tensor add(double v) { return Elementwise.binary(BinaryOp.ADD, this, Elementwise.scalarLike(this, v, "add")); }
+    public Tensor sub(Tensor o) { return Elementwise.binary(BinaryOp.SUB, this, o); }
+    public Tensor sub(double v) { return Elementwise.binary(BinaryOp.SUB, this, Elementwise.scalarLike(this, v, "sub")); }
+    public Tensor mul(Tensor o) { return Elementwise.binary(BinaryOp.MUL, this, o); }
+    public Tensor mul(double v) { return Elementwise.binary(BinaryOp.MUL, this, Elementwise.scalarLike(this, v, "mul")); }
+    public Tensor div(Tensor o) { return Elementwise.binary(BinaryOp.DIV, this, o); }
+    public Tensor div(double v) { return Elementwise.binary(BinaryOp.DIV, this, Elementwise.scalarLike(this, v, "div")); }
+    public Tensor pow(Tensor o) { return Elementwise.binary(BinaryOp.POW, this, o); }
+    public Tensor pow(double v) { return Elementwise.binary(BinaryOp.POW, this, Elementwise.scalarLike(this, v, "pow")); }
+    public Tensor maximum(Tensor o) { return Elementwise.binary(BinaryOp.MAXIMUM, this, o); }
+    public Tensor minimum(Tensor o) { return Elementwise.binary(BinaryOp.MINIMUM, this, o); }
+    /** v - this. */
+    public Tensor rsub(double v) { return Elementwise.binary(BinaryOp.SUB, Elementwise.scalarLike(this, v, "rsub"), this); }
+    public Tensor neg() { return Elementwise.unary(UnaryOp.NEG, this); }
+    public Tensor exp() { return Elementwise.unary(UnaryOp.EXP, this); }
+    public Tensor log() { return Elementwise.unary(UnaryOp.LOG, this); }
+    public Tensor sqrt() { return Elementwise.unary(UnaryOp.SQRT, this); }
+    public Tensor rsqrt() { return Elementwise.unary(UnaryOp.RSQRT, this); }
+    public Tensor abs() { return Elementwise.unary(UnaryOp.ABS, this); }
+    public Tensor sign() { return Elementwise.unary(UnaryOp.SIGN, this); }
+    public Tensor sin() { return Elementwise.unary(UnaryOp.SIN, this); }
+    public Tensor cos() { return Elementwise.unary(UnaryOp.COS, this); }
+    public Tensor tanh() { return Elementwise.unary(UnaryOp.TANH, this); }
+    public Tensor sigmoid() { return Elementwise.unary(UnaryOp.SIGMOID, this); }
+    public Tensor relu() { return Elementwise.unary(UnaryOp.RELU, this); }
+    /** GELU with the exact erf form (PyTorch's default). */
+    public Tensor gelu() { return Elementwise.unary(UnaryOp.GELU, this); }
+    /** GELU with the tanh approximation (PyTorch's approximate='tanh'). */
+    public Tensor geluTanh() { return Elementwise.unary(UnaryOp.GELU_TANH, this); }
+    public Tensor silu() { return Elementwise.unary(UnaryOp.SILU, this); }
+    /** Applies one of the {@link UnaryOp} kinds (including the fused derivatives backward rules use). */
+    public Tensor apply(UnaryOp op) { return Elementwise.unary(op, this); }
+    public Tensor clamp(double min, double max) { return Elementwise.clamp(this, min, max); }
+    public Tensor clampMin(double min) { return Elementwise.clamp(this, min, Double.POSITIVE_INFINITY); }
+    public Tensor clampMax(double max) { return Elementwise.clamp(this, Double.NEGATIVE_INFINITY, max); }
+    public Tensor eq(Tensor o) { return Elementwise.compare(BinaryOp.EQ, this, o); }
+    public Tensor eq(double v) { return Elementwise.compare(BinaryOp.EQ, this, Elementwise.scalarLike(this, v, "eq")); }
+    public Tensor ne(Tensor o) { return Elementwise.compare(BinaryOp.NE, this, o); }
+    public Tensor ne(double v) { return Elementwise.compare(BinaryOp.NE, this, Elementwise.scalarLike(this, v, "ne")); }
+    public Tensor lt(Tensor o) { return Elementwise.compare(BinaryOp.LT, this, o); }
+    public Tensor lt(double v) { return Elementwise.compare(BinaryOp.LT, this, Elementwise.scalarLike(this, v, "lt")); }
+    public Tensor le(Tensor o) { return Elementwise.compare(BinaryOp.LE, this, o); }
+    public Tensor le(double v) { return Elementwise.compare(BinaryOp.LE, this, Elementwise.scalarLike(this, v, "le")); }
+    public Tensor gt(Tensor o) { return Elementwise.compare(BinaryOp.GT, this, o); }
+    public Tensor gt(double v) { return Elementwise.compare(BinaryOp.GT, this, Elementwise.scalarLike(this, v, "gt")); }
+    public Tensor ge(Tensor o) { return Elementwise.compare(BinaryOp.GE, this, o); }
+    public Tensor ge(double v) { return Elementwise.compare(BinaryOp.GE, this, Elementwise.scalarLike(this, v, "ge")); }
+    /** cond ? a : b, broadcast. */
+    public static Tensor where(Tensor cond, Tensor a, Tensor b) { return Elementwise.where(cond, a, b); }
+    /** This tensor converted to dtype (a copy unless it already has that dtype). */
+    public Tensor to(DType dtype) { return Elementwise.cast(this, dtype); }
+    /** This tensor on device (a copy unless it is already there). */
+    public Tensor to(Device device) { return Creation.toDevice(this, device); }
+
+    // ---------------------------------------------------------------- reductions (see Reductions)
+
+    public Tensor sum() { return Reductions.sum(this, new int[0], false); }
+    public Tensor sum(int dim, boolean keepdim) { return Reductions.sum(this, new int[] {dim}, keepdim); }
+    public Tensor sum(int[] dims, boolean keepdim) { return Reductions.sum(this, dims, keepdim); }
+    public Tensor mean() { return Reductions.mean(this, new int[0], false); }
+    public Tensor mean(int dim, boolean keepdim) { return Reductions.mean(this, new int[] {dim}, keepdim); }
+    public Tensor mean(int[] dims, boolean keepdim) { return Reductions.mean(this, dims, keepdim); }
+    public Tensor max() { return Reductions.extreme(ReduceOp.MAX, this, new int[0], false); }
+    public Tensor max(int dim, boolean keepdim) { return Reductions.extreme(ReduceOp.MAX, this, new int[] {dim}, keepdim); }
+    public Tensor max(int[] dims, boolean keepdim) { return Reductions.extreme(ReduceOp.MAX, this, dims, keepdim); }
+    public Tensor min() { return Reductions.extreme(ReduceOp.MIN, this, new int[0], false); }
+    public Tensor min(int dim, boolean keepdim) { return Reductions.extreme(ReduceOp.MIN, this, new int[] {dim}, keepdim); }
+    public Tensor min(int[] dims, boolean keepdim) { return Reductions.extreme(ReduceOp.MIN, this, dims, keepdim); }
+    /** Index of the largest element of the flattened tensor. */
+    public Tensor argmax() { return Reductions.arg(ReduceOp.ARGMAX, reshape(-1), 0, false); }
+    public Tensor argmax(int dim, boolean keepdim) { return Reductions.arg(ReduceOp.ARGMAX, this, dim, keepdim); }
+    public Tensor argmin() { return Reductions.arg(ReduceOp.ARGMIN, reshape(-1), 0, false); }
+    public Tensor argmin(int dim, boolean keepdim) { return Reductions.arg(ReduceOp.ARGMIN, this, dim, keepdim); }
+    /** Variance with Bessel's correction (unbiased), as torch.var. */
+    public Tensor var(int[] dims, boolean keepdim) { return Reductions.var(this, dims, keepdim, 1); }
+    public Tensor var(int[] dims, boolean keepdim, int correction) { return Reductions.var(this, dims, keepdim, correction); }
+    public Tensor var() { return Reductions.var(this, new int[0], false, 1); }
+    public Tensor std(int[] dims, boolean keepdim) { return Reductions.var(this, dims, keepdim, 1).sqrt(); }
+    public Tensor std() { return var().sqrt(); }
+    public Tensor logsumexp(int dim, boolean keepdim) { return Reductions.logsumexp(this, new int[] {dim}, keepdim); }
+    public Tensor logsumexp(int[] dims, boolean keepdim) { return Reductions.logsumexp(this, dims, keepdim); }
+    /** The p-norm over all elements (p = 2 is the Euclidean norm). */
+    public Tensor norm(double p) { return Reductions.norm(this, p, new int[0], false); }
+    public Tensor norm(double p, int[] dims, boolean keepdim) { return Reductions.norm(this, p, dims, keepdim); }
+    public Tensor norm() { return norm(2); }
+    public Tensor softmax(int dim) { return Reductions.softmax(this, dim, false); }
+    public Tensor logSoftmax(int dim) { return Reductions.softmax(this, dim, true); }
+    /** Sums broadcast dims away so the result has {@code target}'s shape (the reverse of broadcasting). */
+    public Tensor sumTo(int... target) { return Reductions.sumTo(this, target); }
+
+    // ---------------------------------------------------------------- views (see Views)
+
+    /** A view with the new shape when the layout allows, else a copy; one dim may be -1. */
+    public Tensor reshape(int... newShape) { return Views.reshape(this, newShape); }
+    /** Like reshape, but fails instead of copying. */
+    public Tensor view(int... newShape) { return Views.view(this, newShape); }
+    public Tensor flatten() { return reshape(-1); }
+    /** Merges dims start..end into one. */
+    public Tensor flatten(int start, int end) { return Views.flatten(this, start, end); }
+    public Tensor transpose(int d0, int d1) { return Views.transpose(this, d0, d1); }
+    /** Transpose of a 2-D tensor. */
+    public Tensor t() { return Views.t(this); }
+    public Tensor permute(int... order) { return Views.permute(this, order); }
+    /** Elements start..start+length-1 of dim. */
+    public Tensor narrow(int dim, int start, int length) { return Views.slice(this, dim, start, start + length, 1); }
+    /** Elements start, start+step, ... < end of dim (negative start/end count from the end). */
+    public Tensor slice(int dim, int start, int end, int step) { return Views.slice(this, dim, start, end, step); }
+    public Tensor slice(int dim, int start, int end) { return Views.slice(this, dim, start, end, 1); }
+    /** The slice at index along dim, with dim removed. */
+    public Tensor select(int dim, int index) { return Views.select(this, dim, index); }
+    public Tensor squeeze() { return Views.squeeze(this); }
+    public Tensor squeeze(int dim) { return Views.squeeze(this, dim); }
+    public Tensor unsqueeze(int dim) { return Views.unsqueeze(this, dim); }
+    /** Broadcasts size-1 dims (and new leading dims) to shape without copying; -1 keeps a size. */
+    public Tensor expand(int... newShape) { return Views.expand(this, newShape); }
+    /** This tensor when already contiguous, else a contiguous copy. */
+    public Tensor contiguous() { return Views.contiguous(this); }
+    /** A contiguous copy that shares nothing with this tensor. */
+    public Tensor copy() { return Views.copy(this); }
+
+    // ---------------------------------------------------------------- joining and splitting (see Joins)
+
+    public static Tensor cat(List<Tensor> tensors, int dim) { return Joins.cat(tensors, dim); }
+    public static Tensor stack(List<Tensor> tensors, int dim) { return Joins.stack(tensors, dim); }
+    /** Pieces of splitSize along dim (the last may be smaller). */
+    public List<Tensor> split(int splitSize, int dim) { return Joins.split(this, splitSize, dim); }
+    /** Pieces of the given sizes along dim. */
+    public List<Tensor> split(int[] sizes, int dim) { return Joins.split(this, sizes, dim); }
+    public List<Tensor> chunk(int chunks, int dim) { return Joins.chunk(this, chunks, dim); }
+
+    // ---------------------------------------------------------------- indexing (see Indexing)
+
+    public Tensor indexSelect(int dim, Tensor index) { return Indexing.indexSelect(this, dim, index); }
+    public Tensor gather(int dim, Tensor index) { return Indexing.gather(this, dim, index); }
+    public Tensor scatterAdd(int dim, Tensor index, Tensor src) { return Indexing.scatterAdd(this, dim, index, src); }
+    /** Rows of this [V, D] table for each id in ids (int64, any shape) -> [..., D]. */
+    public static Tensor embedding(Tensor weight, Tensor ids) { return Indexing.embedding(weight, ids); }
+    public Tensor maskedFill(Tensor mask, double value) { return Indexing.maskedFill(this, mask, value); }
+    /** Lower triangle (elements with col - row <= diagonal), the rest zero. */
+    public Tensor tril(int diagonal) { return Indexing.triangle(this, diagonal, true); }
+    public Tensor tril() { return tril(0); }
+    public Tensor triu(int diagonal) { return Indexing.triangle(this, diagonal, false); }
+    public Tensor triu() { return triu(0); }
+    /** int64 class ids -> [..., numClasses] int64 one-hot. */
+    public Tensor oneHot(int numClasses) { return Indexing.oneHot(this, numClasses); }
+
+    // ---------------------------------------------------------------- linear algebra (see LinAlg)
+
+    public Tensor matmul(Tensor o) { return LinAlg.matmul(this, o); }
+    /** beta * this + alpha * (m1 @ m2). */
+    public Tensor addmm(Tensor m1, Tensor m2, double beta, double alpha) { return LinAlg.addmm(this, m1, m2, beta, alpha); }
+    public Tensor addmm(Tensor m1, Tensor m2) { return LinAlg.addmm(this, m1, m2, 1, 1); }
+    public Tensor outer(Tensor o) { return LinAlg.outer(this, o); }
+
+    // ---------------------------------------------------------------- in place (not recorded; for optimizers and init)
+
+    /** this[...] = src (broadcast to this shape, converted to this dtype). */
+    public Tensor copy_(Tensor src) { return InPlace.copy(this, src); }
+    public Tensor fill_(double value) { return InPlace.fill(this, value); }
+    public Tensor zero_() { return InPlace.fill(this, 0); }
+    public Tensor add_(Tensor o) { return InPlace.copy(this, Elementwise.binary(BinaryOp.ADD, this.detach(), o.detach())); }
+    public Tensor mul_(double v) { return InPlace.copy(this, detach().mul(v)); }
+
+    // ---------------------------------------------------------------- autograd (engine in module fluxion-autodiff)
+
+    public boolean requiresGrad() { return requiresGrad; }
+
+    /** Marks a leaf tensor as one whose gradient backward() computes. */
+    public Tensor requiresGrad(boolean value) {
+        if (!value && gradFn != null)
+            throw new IllegalStateException("requiresGrad(false): tensor is the output of " + gradFn + "; use detach() instead");
+        if (value && !dtype().isFloatingPoint())
+            throw new IllegalArgumentException("requiresGrad: only floating-point tensors can require gradients, not " + dtype());
+        requiresGrad = value;
+        return this;
+    }
+
+    /** The accumulated gradient, or null. */
+    public Tensor grad() { return grad; }
+
+    public void setGrad(Tensor g) {
+        if (g != null && !java.util.Arrays.equals(g.shape, shape))
+            throw new IllegalArgumentException("setGrad: gradient shape " + Shape.str(g.shape) + " does not match tensor shape " + Shape.str(shape));
+        grad = g;
+    }
+
+    /** The tape entry that produced this tensor, or null for leaves (opaque to this module). */
+    public Object gradFn() { return gradFn; }
+
+    /** Used by the autograd engine when it records this tensor as an op's output. */
+    public void setGradFn(Object fn) {
+        gradFn = fn;
+        requiresGrad = fn != null || requiresGrad;
+    }
+
+    public boolean isLeaf() { return gradFn == null; }
+
+    /** The same data, cut from the graph: never requires gradients. */
+    public Tensor detach() { return view(shape, strides, offset); }
+
+    /** Backpropagates from this scalar. */
+    public void backward() { Autograd.backward(this, null, false); }
+
+    /** Backpropagates from this tensor seeded with gradient (same shape). */
+    public void backward(Tensor gradient) { Autograd.backward(this, gradient, false); }
+
+    public void backward(Tensor gradient, boolean retainGraph) { Autograd.backward(this, gradient, retainGraph); }
+
+    // ---------------------------------------------------------------- lifetime and printing
+
+    /** Releases this tensor's hold on its storage; the memory returns when every view of it is closed. */
+    @Override public void close() {
+        if (closed) return;
+        closed = true;
+        if (ref.release()) storage.close();
+    }
+
+    private boolean closed;
+
+    boolean isClosed() { return closed; }
+
+    @Override public String toString() { return TensorFormat.format(this); }
+}

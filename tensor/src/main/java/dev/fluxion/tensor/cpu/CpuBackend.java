@@ -1,0 +1,151 @@
+package dev.fluxion.tensor.cpu;
+
+import dev.fluxion.tensor.Backend;
+import dev.fluxion.tensor.BinaryOp;
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Device;
+import dev.fluxion.tensor.ReduceOp;
+import dev.fluxion.tensor.Storage;
+import dev.fluxion.tensor.Tensor;
+import dev.fluxion.tensor.UnaryOp;
+
+/**
+ * The CPU backend. Elementwise kernels stream chunks of {@link Scratch#CHUNK} elements through per-thread
+ * arrays ({@link Strided} gathers any layout into them), compute with {@link FloatKernels} (Vector API)
+ * or {@link DoubleKernels}, and split large tensors over the fork-join pool of {@link Parallel}.
+ */
+public final class CpuBackend implements Backend {
+    public static final CpuBackend INSTANCE = new CpuBackend();
+
+    private CpuBackend() {}
+
+    @Override public Device device() { return Device.CPU; }
+
+    @Override public Storage allocate(DType dtype, int numel) { return new CpuStorage(dtype, numel); }
+
+    static Tensor empty(DType dtype, int[] shape) { return Tensor.empty(dtype, Device.CPU, shape); }
+
+    @Override public Tensor unary(UnaryOp op, Tensor x) {
+        Tensor out = empty(x.dtype(), x.shape());
+        Strided in = new Strided(x), o = new Strided(out);
+        boolean wide = x.dtype().computesInDouble();
+        Parallel.forRange(in.numel, Parallel.GRAIN, (lo, hi) -> {
+            Scratch s = Scratch.get();
+            for (int at = lo; at < hi; at += Scratch.CHUNK) {
+                int n = Math.min(Scratch.CHUNK, hi - at);
+                if (wide) {
+                    in.load(at, n, s.da);
+                    DoubleKernels.unary(op, s.da, s.dc, n);
+                    o.store(at, n, s.dc);
+                } else {
+                    in.load(at, n, s.fa);
+                    FloatKernels.unary(op, s.fa, s.fc, n);
+                    o.store(at, n, s.fc);
+                }
+            }
+        });
+        return out;
+    }
+
+    @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b) {
+        Tensor out = empty(op.isComparison() ? DType.BOOL : a.dtype(), a.shape());
+        Strided sa = new Strided(a), sb = new Strided(b), o = new Strided(out);
+        boolean wide = a.dtype().computesInDouble();
+        Parallel.forRange(sa.numel, Parallel.GRAIN, (lo, hi) -> {
+            Scratch s = Scratch.get();
+            for (int at = lo; at < hi; at += Scratch.CHUNK) {
+                int n = Math.min(Scratch.CHUNK, hi - at);
+                if (wide) {
+                    sa.load(at, n, s.da);
+                    sb.load(at, n, s.db);
+                    DoubleKernels.binary(op, s.da, s.db, s.dc, n);
+                    o.store(at, n, s.dc);
+                } else {
+                    sa.load(at, n, s.fa);
+                    sb.load(at, n, s.fb);
+                    FloatKernels.binary(op, s.fa, s.fb, s.fc, n);
+                    o.store(at, n, s.fc);
+                }
+            }
+        });
+        return out;
+    }
+
+    @Override public Tensor where(Tensor cond, Tensor a, Tensor b) {
+        Tensor out = empty(a.dtype(), a.shape());
+        Strided sc = new Strided(cond), sa = new Strided(a), sb = new Strided(b), o = new Strided(out);
+        boolean wide = a.dtype().computesInDouble();
+        Parallel.forRange(sa.numel, Parallel.GRAIN, (lo, hi) -> {
+            Scratch s = Scratch.get();
+            for (int at = lo; at < hi; at += Scratch.CHUNK) {
+                int n = Math.min(Scratch.CHUNK, hi - at);
+                sc.load(at, n, s.fd);
+                if (wide) {
+                    sa.load(at, n, s.da);
+                    sb.load(at, n, s.db);
+                    for (int i = 0; i < n; i++) s.dc[i] = s.fd[i] != 0 ? s.da[i] : s.db[i];
+                    o.store(at, n, s.dc);
+                } else {
+                    sa.load(at, n, s.fa);
+                    sb.load(at, n, s.fb);
+                    for (int i = 0; i < n; i++) s.fc[i] = s.fd[i] != 0 ? s.fa[i] : s.fb[i];
+                    o.store(at, n, s.fc);
+                }
+            }
+        });
+        return out;
+    }
+
+    @Override public void copy(Tensor src, Tensor dst) {
+        Strided in = new Strided(src), o = new Strided(dst);
+        DType from = src.dtype(), to = dst.dtype();
+        if (from == to && in.contiguous && o.contiguous) {                  // plain bytes
+            int bs = from.byteSize();
+            java.nio.ByteBuffer d = o.storage.bytes().duplicate().position(o.offset * bs);
+            d.put(in.storage.bytes().duplicate().position(in.offset * bs).limit((in.offset + in.numel) * bs));
+            return;
+        }
+        if (from == DType.INT64 || to == DType.INT64) {                     // exact for all 64-bit integers
+            for (int i = 0; i < in.numel; i++) o.storage.setLong(o.indexOf(i), in.getLong(i));
+            return;
+        }
+        boolean wide = from.computesInDouble() || to.computesInDouble();
+        Parallel.forRange(in.numel, Parallel.GRAIN, (lo, hi) -> {
+            Scratch s = Scratch.get();
+            for (int at = lo; at < hi; at += Scratch.CHUNK) {
+                int n = Math.min(Scratch.CHUNK, hi - at);
+                if (wide) { in.load(at, n, s.da); o.store(at, n, s.da); }
+                else { in.load(at, n, s.fa); o.store(at, n, s.fa); }
+            }
+        });
+    }
+
+    @Override public void fill(Tensor dst, double value) {
+        Strided o = new Strided(dst);
+        boolean wide = dst.dtype().computesInDouble();
+        Parallel.forRange(o.numel, Parallel.GRAIN, (lo, hi) -> {
+            Scratch s = Scratch.get();
+            java.util.Arrays.fill(s.da, value);
+            java.util.Arrays.fill(s.fa, (float) value);
+            for (int at = lo; at < hi; at += Scratch.CHUNK) {
+                int n = Math.min(Scratch.CHUNK, hi - at);
+                if (wide) o.store(at, n, s.da); else o.store(at, n, s.fa);
+            }
+        });
+    }
+
+    @Override public Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepdim) { return CpuReduce.reduce(op, x, dims, keepdim); }
+
+    @Override public Tensor softmax(Tensor x, int dim, boolean log) { return CpuReduce.softmax(x, dim, log); }
+
+    @Override public Tensor matmul(Tensor a, Tensor b) { return CpuMatmul.matmul(a, b); }
+
+    @Override public Tensor indexSelect(Tensor x, int dim, Tensor index) { return CpuIndexing.indexSelect(x, dim, index); }
+
+    @Override public Tensor gather(Tensor x, int dim, Tensor index) { return CpuIndexing.gather(x, dim, index); }
+
+    @Override public Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src) { return CpuIndexing.scatterAdd(x, dim, index, src); }
+
+    /** The OpenBLAS build and thread count, for the environment check. */
+    public static String blasInfo() { return Blas.config() + ", " + Blas.threads() + " threads"; }
+}

@@ -1,0 +1,62 @@
+package dev.fluxion.tensor.cpu;
+
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Tensor;
+
+/**
+ * Batched GEMM through OpenBLAS. Each operand's 2-D slices are passed in place when their layout is
+ * row-major or transposed with a leading dimension (views from transpose/slice/expand need no copy);
+ * other layouts are copied once. 16-bit floats compute in float32, as PyTorch does on the CPU.
+ */
+final class CpuMatmul {
+    private CpuMatmul() {}
+
+    /** How a [rows, cols] slice with strides (rs, cs) is handed to BLAS, or null when it must be copied. */
+    private record Layout(boolean trans, int ld) {}
+
+    private static Layout layout(int rows, int cols, int rs, int cs) {
+        if ((cols == 1 || cs == 1) && (rows == 1 || rs >= cols)) return new Layout(false, Math.max(rows == 1 ? cols : rs, Math.max(cols, 1)));
+        if ((rows == 1 || rs == 1) && (cols == 1 || cs >= rows)) return new Layout(true, Math.max(cols == 1 ? rows : cs, Math.max(rows, 1)));
+        return null;
+    }
+
+    static Tensor matmul(Tensor a, Tensor b) {
+        DType dt = a.dtype();
+        if (dt == DType.FLOAT16 || dt == DType.BFLOAT16) {
+            Tensor r = matmul(widen(a), widen(b));
+            Tensor out = CpuBackend.empty(dt, r.shape());
+            CpuBackend.INSTANCE.copy(r, out);
+            return out;
+        }
+        int batch = a.size(0), m = a.size(1), k = a.size(2), n = b.size(2);
+        Tensor out = CpuBackend.empty(dt, new int[] {batch, m, n});
+        if (out.numel() == 0) return out;
+        if (k == 0) { CpuBackend.INSTANCE.fill(out, 0); return out; }
+        Layout la = layout(m, k, a.stride()[1], a.stride()[2]);
+        if (la == null) { a = contiguous(a); la = layout(m, k, a.stride()[1], a.stride()[2]); }
+        Layout lb = layout(k, n, b.stride()[1], b.stride()[2]);
+        if (lb == null) { b = contiguous(b); lb = layout(k, n, b.stride()[1], b.stride()[2]); }
+        CpuStorage sa = (CpuStorage) a.storage(), sb = (CpuStorage) b.storage(), sc = (CpuStorage) out.storage();
+        int bsA = a.stride()[0], bsB = b.stride()[0];
+        for (int i = 0; i < batch; i++) {
+            int offA = a.offset() + i * bsA, offB = b.offset() + i * bsB, offC = i * m * n;
+            if (dt == DType.FLOAT32)
+                Blas.sgemm(la.trans, lb.trans, m, n, k, sa.floats(), offA, la.ld, sb.floats(), offB, lb.ld, 0f, sc.floats(), offC, n);
+            else
+                Blas.dgemm(la.trans, lb.trans, m, n, k, sa.doubles(), offA, la.ld, sb.doubles(), offB, lb.ld, 0.0, sc.doubles(), offC, n);
+        }
+        return out;
+    }
+
+    private static Tensor widen(Tensor t) {
+        Tensor f = CpuBackend.empty(DType.FLOAT32, t.shape());
+        CpuBackend.INSTANCE.copy(t, f);
+        return f;
+    }
+
+    private static Tensor contiguous(Tensor t) {
+        Tensor c = CpuBackend.empty(t.dtype(), t.shape());
+        CpuBackend.INSTANCE.copy(t, c);
+        return c;
+    }
+}

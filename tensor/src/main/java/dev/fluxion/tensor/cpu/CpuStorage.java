@@ -1,0 +1,165 @@
+package dev.fluxion.tensor.cpu;
+
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Device;
+import dev.fluxion.tensor.Storage;
+
+import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+
+/** Off-heap storage for CPU tensors, taken from and returned to {@link CpuMemory}. */
+public final class CpuStorage extends Storage {
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    /** Returns the buffer to the pool exactly once, whether by close() or by the Cleaner. */
+    private static final class Release implements Runnable {
+        private ByteBuffer buffer;
+        Release(ByteBuffer buffer) { this.buffer = buffer; }
+        @Override public synchronized void run() {
+            if (buffer != null) CpuMemory.release(buffer);
+            buffer = null;
+        }
+    }
+
+    private final ByteBuffer bytes;
+    private final FloatBuffer floats;    // non-null for FLOAT32
+    private final DoubleBuffer doubles;  // non-null for FLOAT64
+    private final Cleaner.Cleanable cleanable;
+    private volatile boolean closed;
+
+    public CpuStorage(DType dtype, int numel) {
+        super(dtype, numel);
+        this.bytes = CpuMemory.acquire((long) numel * dtype.byteSize());
+        this.floats = dtype == DType.FLOAT32 ? bytes.asFloatBuffer() : null;
+        this.doubles = dtype == DType.FLOAT64 ? bytes.asDoubleBuffer() : null;
+        this.cleanable = CLEANER.register(this, new Release(bytes));
+    }
+
+    @Override public Device device() { return Device.CPU; }
+
+    @Override public boolean isClosed() { return closed; }
+
+    @Override public void close() {
+        closed = true;
+        cleanable.clean();
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("tensor storage (" + dtype() + ", " + numel() + " elements) was used after close()");
+    }
+
+    /** The raw bytes, native order; the address JNI calls (OpenBLAS) receive. */
+    ByteBuffer bytes() { checkOpen(); return bytes; }
+
+    FloatBuffer floats() { checkOpen(); return floats; }
+
+    DoubleBuffer doubles() { checkOpen(); return doubles; }
+
+    @Override public void readBytes(int elementOffset, ByteBuffer dst) {
+        checkOpen();
+        int n = dst.remaining();
+        dst.put(bytes.duplicate().position(elementOffset * dtype().byteSize()).limit(elementOffset * dtype().byteSize() + n));
+    }
+
+    @Override public void writeBytes(int elementOffset, ByteBuffer src) {
+        checkOpen();
+        bytes.duplicate().position(elementOffset * dtype().byteSize()).put(src);
+        bumpVersion();
+    }
+
+    // ---- element access; every dtype reads as float and double, integers also as long ----
+
+    float getFloat(int i) {
+        ByteBuffer b = bytes;
+        return switch (dtype()) {
+            case FLOAT32 -> b.getFloat(i << 2);
+            case FLOAT64 -> (float) b.getDouble(i << 3);
+            case FLOAT16 -> Half.fp16ToFloat(b.getShort(i << 1));
+            case BFLOAT16 -> Half.bf16ToFloat(b.getShort(i << 1));
+            case INT64 -> b.getLong(i << 3);
+            case INT32 -> b.getInt(i << 2);
+            case INT8 -> b.get(i);
+            case UINT8, BOOL -> b.get(i) & 0xff;
+        };
+    }
+
+    double getDouble(int i) {
+        ByteBuffer b = bytes;
+        return switch (dtype()) {
+            case FLOAT64 -> b.getDouble(i << 3);
+            case INT64 -> b.getLong(i << 3);
+            case INT32 -> b.getInt(i << 2);
+            default -> getFloat(i);
+        };
+    }
+
+    long getLong(int i) {
+        ByteBuffer b = bytes;
+        return switch (dtype()) {
+            case INT64 -> b.getLong(i << 3);
+            case INT32 -> b.getInt(i << 2);
+            case INT8 -> b.get(i);
+            case UINT8, BOOL -> b.get(i) & 0xff;
+            default -> (long) getDouble(i);
+        };
+    }
+
+    void setFloat(int i, float v) {
+        ByteBuffer b = bytes;
+        switch (dtype()) {
+            case FLOAT32 -> b.putFloat(i << 2, v);
+            case FLOAT16 -> b.putShort(i << 1, Half.floatToFp16(v));
+            case BFLOAT16 -> b.putShort(i << 1, Half.floatToBf16(v));
+            default -> setDouble(i, v);
+        }
+    }
+
+    /** Stores with PyTorch's conversion rules: floats truncate toward zero into integers, bool is v != 0. */
+    void setDouble(int i, double v) {
+        ByteBuffer b = bytes;
+        switch (dtype()) {
+            case FLOAT64 -> b.putDouble(i << 3, v);
+            case FLOAT32 -> b.putFloat(i << 2, (float) v);
+            case FLOAT16 -> b.putShort(i << 1, Half.floatToFp16((float) v));
+            case BFLOAT16 -> b.putShort(i << 1, Half.floatToBf16((float) v));
+            case INT64 -> b.putLong(i << 3, (long) v);
+            case INT32 -> b.putInt(i << 2, (int) (long) v);
+            case INT8, UINT8 -> b.put(i, (byte) (long) v);
+            case BOOL -> b.put(i, (byte) (v != 0 ? 1 : 0));
+        }
+    }
+
+    void setLong(int i, long v) {
+        ByteBuffer b = bytes;
+        switch (dtype()) {
+            case INT64 -> b.putLong(i << 3, v);
+            case INT32 -> b.putInt(i << 2, (int) v);
+            case INT8, UINT8 -> b.put(i, (byte) v);
+            case BOOL -> b.put(i, (byte) (v != 0 ? 1 : 0));
+            default -> setDouble(i, v);
+        }
+    }
+
+    /** Bulk read of n consecutive elements as floats. */
+    void readFloats(int i, float[] dst, int off, int n) {
+        if (floats != null) floats.get(i, dst, off, n);
+        else for (int k = 0; k < n; k++) dst[off + k] = getFloat(i + k);
+    }
+
+    void writeFloats(int i, float[] src, int off, int n) {
+        if (floats != null) floats.put(i, src, off, n);
+        else for (int k = 0; k < n; k++) setFloat(i + k, src[off + k]);
+    }
+
+    void readDoubles(int i, double[] dst, int off, int n) {
+        if (doubles != null) doubles.get(i, dst, off, n);
+        else for (int k = 0; k < n; k++) dst[off + k] = getDouble(i + k);
+    }
+
+    void writeDoubles(int i, double[] src, int off, int n) {
+        if (doubles != null) doubles.put(i, src, off, n);
+        else for (int k = 0; k < n; k++) setDouble(i + k, src[off + k]);
+    }
+}

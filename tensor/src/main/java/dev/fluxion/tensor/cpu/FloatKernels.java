@@ -1,0 +1,148 @@
+package dev.fluxion.tensor.cpu;
+
+import dev.fluxion.tensor.BinaryOp;
+import dev.fluxion.tensor.UnaryOp;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import static dev.fluxion.tensor.cpu.SpecialFunctions.INV_SQRT_2PI;
+import static dev.fluxion.tensor.cpu.SpecialFunctions.SQRT_2_OVER_PI;
+
+/**
+ * Elementwise kernels over float lanes (float32, float16, bfloat16, int8, uint8, bool), on flat arrays
+ * of one chunk. The Vector API handles the body; a scalar loop the tail and the functions it lacks.
+ */
+final class FloatKernels {
+    private FloatKernels() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    static void unary(UnaryOp op, float[] x, float[] y, int n) {
+        int i = 0, bound = S.loopBound(n);
+        switch (op) {
+            case NEG -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).neg().intoArray(y, i); }
+            case ABS -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).abs().intoArray(y, i); }
+            case SQRT -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).sqrt().intoArray(y, i); }
+            case EXP -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).lanewise(VectorOperators.EXP).intoArray(y, i); }
+            case LOG -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).lanewise(VectorOperators.LOG).intoArray(y, i); }
+            case TANH -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).lanewise(VectorOperators.TANH).intoArray(y, i); }
+            case RELU -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).max(0f).intoArray(y, i); }
+            case SIGMOID -> {
+                for (; i < bound; i += S.length()) {
+                    FloatVector v = FloatVector.fromArray(S, x, i);
+                    v.neg().lanewise(VectorOperators.EXP).add(1f).lanewise(VectorOperators.DIV, 1f).intoArray(y, i); // 1/(1+e^-x)
+                }
+            }
+            case SILU -> {
+                for (; i < bound; i += S.length()) {
+                    FloatVector v = FloatVector.fromArray(S, x, i);
+                    v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(y, i);
+                }
+            }
+            case GELU_TANH -> {
+                for (; i < bound; i += S.length()) {
+                    FloatVector v = FloatVector.fromArray(S, x, i);
+                    FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul((float) SQRT_2_OVER_PI);
+                    inner.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f).intoArray(y, i);
+                }
+            }
+            default -> { }
+        }
+        for (; i < n; i++) y[i] = scalar(op, x[i]);
+    }
+
+    static float scalar(UnaryOp op, float v) {
+        return switch (op) {
+            case NEG -> -v;
+            case EXP -> (float) Math.exp(v);
+            case LOG -> (float) Math.log(v);
+            case SQRT -> (float) Math.sqrt(v);
+            case RSQRT -> (float) (1 / Math.sqrt(v));
+            case ABS -> Math.abs(v);
+            case SIGN -> Math.signum(v);
+            case SIN -> (float) Math.sin(v);
+            case COS -> (float) Math.cos(v);
+            case TANH -> (float) Math.tanh(v);
+            case SIGMOID -> (float) (1 / (1 + Math.exp(-v)));
+            case RELU -> v > 0 ? v : (v == v ? 0f : v);
+            case GELU -> v * SpecialFunctions.normalCdf(v);
+            case GELU_TANH -> (float) (0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v))));
+            case SILU -> (float) (v / (1 + Math.exp(-v)));
+            case GELU_GRAD -> SpecialFunctions.normalCdf(v) + (float) (v * INV_SQRT_2PI * Math.exp(-0.5 * v * v));
+            case GELU_TANH_GRAD -> (float) DoubleKernels.scalar(UnaryOp.GELU_TANH_GRAD, v);
+            case SILU_GRAD -> (float) DoubleKernels.scalar(UnaryOp.SILU_GRAD, v);
+        };
+    }
+
+    static void binary(BinaryOp op, float[] a, float[] b, float[] y, int n) {
+        int i = 0, bound = S.loopBound(n);
+        switch (op) {
+            case ADD -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, i).add(FloatVector.fromArray(S, b, i)).intoArray(y, i); }
+            case SUB -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, i).sub(FloatVector.fromArray(S, b, i)).intoArray(y, i); }
+            case MUL -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, i).mul(FloatVector.fromArray(S, b, i)).intoArray(y, i); }
+            case DIV -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, i).div(FloatVector.fromArray(S, b, i)).intoArray(y, i); }
+            case GT, LT, GE, LE, EQ, NE -> {
+                VectorOperators.Comparison c = switch (op) {
+                    case GT -> VectorOperators.GT; case LT -> VectorOperators.LT; case GE -> VectorOperators.GE;
+                    case LE -> VectorOperators.LE; case EQ -> VectorOperators.EQ; default -> VectorOperators.NE;
+                };
+                FloatVector zero = FloatVector.zero(S);
+                for (; i < bound; i += S.length()) {
+                    VectorMask<Float> m = FloatVector.fromArray(S, a, i).compare(c, FloatVector.fromArray(S, b, i));
+                    zero.blend(1f, m).intoArray(y, i);
+                }
+            }
+            default -> { }
+        }
+        for (; i < n; i++) y[i] = scalar(op, a[i], b[i]);
+    }
+
+    static float scalar(BinaryOp op, float a, float b) {
+        return switch (op) {
+            case ADD -> a + b;
+            case SUB -> a - b;
+            case MUL -> a * b;
+            case DIV -> a / b;
+            case POW -> (float) Math.pow(a, b);
+            case MAXIMUM -> a != a || b != b ? Float.NaN : Math.max(a, b);
+            case MINIMUM -> a != a || b != b ? Float.NaN : Math.min(a, b);
+            case EQ -> a == b ? 1f : 0f;
+            case NE -> a != b ? 1f : 0f;
+            case LT -> a < b ? 1f : 0f;
+            case LE -> a <= b ? 1f : 0f;
+            case GT -> a > b ? 1f : 0f;
+            case GE -> a >= b ? 1f : 0f;
+        };
+    }
+
+    /** Sum of x[0..n) with a vector accumulator, widened to double per chunk to keep long sums accurate. */
+    static double sum(float[] x, int n) {
+        int i = 0, bound = S.loopBound(n);
+        FloatVector acc = FloatVector.zero(S);
+        for (; i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, x, i));
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += x[i];
+        return s;
+    }
+
+    static float max(float[] x, int n) {
+        int i = 0, bound = S.loopBound(n);
+        float m = Float.NEGATIVE_INFINITY;
+        if (bound > 0) {
+            FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (; i < bound; i += S.length()) acc = acc.max(FloatVector.fromArray(S, x, i));
+            m = acc.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) m = Math.max(m, x[i]);
+        return m;
+    }
+
+    /** y[i] += x[i]. */
+    static void accumulate(float[] x, float[] y, int n) {
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += S.length()) FloatVector.fromArray(S, y, i).add(FloatVector.fromArray(S, x, i)).intoArray(y, i);
+        for (; i < n; i++) y[i] += x[i];
+    }
+}

@@ -1,0 +1,62 @@
+package dev.fluxion.tensor.cpu;
+
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RecursiveAction;
+
+/**
+ * The one thread policy of the CPU backend: a fork-join pool of {@code threads()} workers for Java
+ * kernels, and OpenBLAS set to the same count. OpenBLAS runs on the calling thread while the pool is
+ * idle, so the two never compete for cores. Set it with {@code -Dfluxion.threads=N} or
+ * {@link #setThreads(int)}; the default is the number of available processors.
+ */
+public final class Parallel {
+    /** Below this many elements an op runs on the calling thread: forking costs more than it saves. */
+    static final int GRAIN = 1 << 15;
+
+    private static volatile ForkJoinPool pool;
+    private static volatile int threads;
+
+    static { setThreads(Integer.getInteger("fluxion.threads", Runtime.getRuntime().availableProcessors())); }
+
+    private Parallel() {}
+
+    public static int threads() { return threads; }
+
+    public static synchronized void setThreads(int n) {
+        if (n < 1) throw new IllegalArgumentException("Parallel.setThreads: " + n + " must be >= 1");
+        ForkJoinPool old = pool;
+        threads = n;
+        pool = new ForkJoinPool(n);
+        if (old != null) old.shutdown();
+        Blas.setThreads(n);
+    }
+
+    interface RangeBody { void run(int lo, int hi); }
+
+    /** Runs body over [0, n) in pieces of at least {@code grain}, in parallel when it pays. */
+    static void forRange(int n, int grain, RangeBody body) {
+        int t = threads;
+        if (n <= grain || t == 1 || java.util.concurrent.ForkJoinTask.inForkJoinPool()) {   // nested: run inline
+            if (n > 0) body.run(0, n);
+            return;
+        }
+        int pieces = (int) Math.min((long) t * 4, (n + (long) grain - 1) / grain);
+        pool.invoke(new Split(body, 0, n, pieces));
+    }
+
+    private static final class Split extends RecursiveAction {
+        private final RangeBody body;
+        private final int lo, hi, pieces;
+
+        Split(RangeBody body, int lo, int hi, int pieces) {
+            this.body = body; this.lo = lo; this.hi = hi; this.pieces = pieces;
+        }
+
+        @Override protected void compute() {
+            if (pieces <= 1) { body.run(lo, hi); return; }
+            int leftPieces = pieces / 2;
+            int mid = lo + (int) ((long) (hi - lo) * leftPieces / pieces);
+            invokeAll(new Split(body, lo, mid, leftPieces), new Split(body, mid, hi, pieces - leftPieces));
+        }
+    }
+}
