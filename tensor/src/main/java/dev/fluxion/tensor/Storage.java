@@ -28,7 +28,7 @@ public abstract class Storage implements AutoCloseable {
     /** Copies {@code dst.remaining()} bytes starting at element {@code elementOffset} to host memory. */
     public abstract void readBytes(int elementOffset, ByteBuffer dst);
 
-    /** Copies {@code src.remaining()} bytes from host memory to this storage at element {@code elementOffset}. */
+    /** Copies {@code src.remaining()} bytes from host memory to this storage at element {@code elementOffset} (callers that write into a live tensor bump the version). */
     public abstract void writeBytes(int elementOffset, ByteBuffer src);
 
     public final int version() { return version; }

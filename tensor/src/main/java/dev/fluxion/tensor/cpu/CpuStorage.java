@@ -66,7 +66,6 @@ public final class CpuStorage extends Storage {
     @Override public void writeBytes(int elementOffset, ByteBuffer src) {
         checkOpen();
         bytes.duplicate().position(elementOffset * dtype().byteSize()).put(src);
-        bumpVersion();
     }
 
     // ---- element access; every dtype reads as float and double, integers also as long ----

@@ -1,0 +1,71 @@
+package dev.fluxion.autodiff;
+
+import dev.fluxion.tensor.Tensor;
+
+import java.util.function.Function;
+
+/**
+ * Controls for reverse-mode differentiation. Ops record themselves on the calling thread's tape whenever
+ * an input requires gradients; {@code loss.backward()} consumes the tape.
+ *
+ * <pre>{@code
+ * Tensor w = Tensor.randn(g, 3, 1).requiresGrad(true);
+ * Tensor loss = x.matmul(w).sub(y).pow(2).mean();
+ * System.out.print(Autodiff.tape());     // the Wengert list of this step
+ * loss.backward();                       // w.grad() now holds d loss / d w
+ * try (var off = Autodiff.noGrad()) {    // the update itself is not recorded
+ *     w.copy_(w.sub(w.grad().mul(0.1)));
+ * }
+ * }</pre>
+ */
+public final class Autodiff {
+    private Autodiff() {}
+
+    /** Restores the previous recording state when closed. */
+    public static final class GradMode implements AutoCloseable {
+        private final boolean previous;
+        private boolean closed;
+
+        private GradMode(boolean enable) { previous = Engine.setEnabled(enable); }
+
+        @Override public void close() {
+            if (!closed) Engine.setEnabled(previous);
+            closed = true;
+        }
+    }
+
+    /** Stops recording on this thread until the returned scope closes (scopes nest). */
+    public static GradMode noGrad() { return new GradMode(false); }
+
+    /** Turns recording back on inside a noGrad scope until the returned scope closes. */
+    public static GradMode enableGrad() { return new GradMode(true); }
+
+    public static boolean isGradEnabled() { return new Engine().isEnabled(); }
+
+    /** The calling thread's tape (its live entries); printing it lists the Wengert list. */
+    public static Tape tape() { return Engine.tape(); }
+
+    /**
+     * Gradient checkpointing: runs segment without keeping its intermediates and records one tape entry
+     * for it; backward re-runs segment with recording on and backpropagates through that fresh graph.
+     * segment must be deterministic (no dropout without a fixed generator state).
+     */
+    public static Tensor checkpoint(Function<Tensor[], Tensor> segment, Tensor... inputs) {
+        return Checkpoint.run(segment, inputs);
+    }
+
+    /**
+     * Records a custom differentiable function: output = forward(inputs) computed without recording, with
+     * rule giving the inputs' gradients (as torch.autograd.Function).
+     */
+    public static Tensor function(String name, Function<Tensor[], Tensor> forward, BackwardRule rule, Tensor... inputs) {
+        Tensor out;
+        try (var off = noGrad()) {
+            out = forward.apply(inputs);
+        }
+        boolean any = false;
+        for (Tensor t : inputs) any |= t.requiresGrad();
+        if (any && isGradEnabled()) Engine.record(name, rule, out, inputs);
+        return out;
+    }
+}

@@ -1,0 +1,29 @@
+package dev.fluxion.autodiff;
+
+import dev.fluxion.tensor.Tensor;
+
+import java.util.function.Function;
+
+/** Gradient checkpointing: trade compute for memory by recomputing a segment during backward. */
+final class Checkpoint {
+    private Checkpoint() {}
+
+    static Tensor run(Function<Tensor[], Tensor> segment, Tensor[] inputs) {
+        BackwardRule recompute = (x, y, g) -> {
+            Tensor[] fresh = new Tensor[x.length];
+            for (int i = 0; i < x.length; i++) {
+                fresh[i] = x[i].detach();
+                if (x[i].requiresGrad()) fresh[i].requiresGrad(true);
+            }
+            Tensor out;
+            try (var on = Autodiff.enableGrad()) {
+                out = segment.apply(fresh);
+            }
+            if (out.requiresGrad()) out.backward(g);
+            Tensor[] grads = new Tensor[x.length];
+            for (int i = 0; i < x.length; i++) grads[i] = fresh[i].grad();
+            return grads;
+        };
+        return Autodiff.function("checkpoint", segment, recompute, inputs);
+    }
+}

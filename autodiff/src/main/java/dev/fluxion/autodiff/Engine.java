@@ -1,0 +1,119 @@
+package dev.fluxion.autodiff;
+
+import dev.fluxion.tensor.AutogradEngine;
+import dev.fluxion.tensor.Op;
+import dev.fluxion.tensor.Scope;
+import dev.fluxion.tensor.Shape;
+import dev.fluxion.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Records ops on the thread's {@link Tape} and runs backward: collect the entries reachable from the
+ * root through {@code gradFn} links, run their rules in reverse forward order, accumulate into
+ * {@code grad()} of the leaves, release each entry as soon as its rule has run.
+ */
+public final class Engine implements AutogradEngine {
+    private static final ThreadLocal<Tape> TAPE = ThreadLocal.withInitial(Tape::new);
+    private static final ThreadLocal<boolean[]> ENABLED = ThreadLocal.withInitial(() -> new boolean[] {true});
+
+    static Tape tape() { return TAPE.get(); }
+
+    static boolean setEnabled(boolean on) {
+        boolean[] flag = ENABLED.get();
+        boolean was = flag[0];
+        flag[0] = on;
+        return was;
+    }
+
+    @Override public boolean isEnabled() { return ENABLED.get()[0]; }
+
+    @Override public void record(Op op, Tensor output, Tensor[] inputs) {
+        record(op.name(), Rules.of(op), output, inputs);
+    }
+
+    static void record(String name, BackwardRule rule, Tensor output, Tensor[] inputs) {
+        if (output.gradFn() != null)         // a view op can return its input unchanged; never re-record a tensor
+            return;
+        Entry e = new Entry(name, rule, inputs, output);
+        output.setGradFn(e);
+        TAPE.get().append(e);
+    }
+
+    @Override public void backward(Tensor root, Tensor gradient, boolean retainGraph) {
+        if (!root.requiresGrad())
+            throw new IllegalStateException("backward: the tensor " + Shape.str(root.shape()) + " does not require grad and has no gradFn; "
+                    + "mark a leaf with requiresGrad(true) before computing it");
+        Tensor seed;
+        if (gradient == null) {
+            if (root.numel() != 1)
+                throw new IllegalArgumentException("backward: output has shape " + Shape.str(root.shape()) + "; backward() without a gradient needs a "
+                        + "one-element output; pass backward(gradient) with a gradient of that shape");
+            seed = Tensor.onesLike(root);
+        } else {
+            if (!Arrays.equals(gradient.shape(), root.shape()))
+                throw new IllegalArgumentException("backward: gradient shape " + Shape.str(gradient.shape()) + " does not match output shape " + Shape.str(root.shape()));
+            if (gradient.dtype() != root.dtype())
+                throw new IllegalArgumentException("backward: gradient dtype " + gradient.dtype() + " does not match output dtype " + root.dtype());
+            seed = gradient.detach();
+        }
+        boolean was = setEnabled(false);
+        try {
+            run(root, seed, retainGraph);
+        } finally {
+            setEnabled(was);
+        }
+    }
+
+    private static void run(Tensor root, Tensor seed, boolean retainGraph) {
+        Map<Tensor, Tensor> grads = new IdentityHashMap<>();
+        grads.put(root, seed);
+        if (root.gradFn() == null) { accumulateLeaf(root, seed); return; }
+        for (Entry e : reachable((Entry) root.gradFn())) {
+            Tensor out = e.isReleased() ? null : e.output();
+            Tensor g = out == null ? null : grads.remove(out);
+            if (e.isReleased() || g == null) {
+                if (e.isReleased()) e.backward(null); // throws the "already freed" error
+                continue;
+            }
+            Tensor[] inputs = e.inputs();
+            Tensor[] inGrads = e.backward(g);
+            for (int i = 0; i < inputs.length; i++) {
+                Tensor in = inputs[i], gi = inGrads[i];
+                if (gi == null || !in.requiresGrad()) continue;
+                if (in.gradFn() == null) accumulateLeaf(in, gi);
+                else grads.merge(in, gi, Tensor::add);
+            }
+            if (!retainGraph) e.release();
+        }
+    }
+
+    /** Entries reachable from start through inputs' gradFn links, latest first. */
+    private static List<Entry> reachable(Entry start) {
+        List<Entry> out = new ArrayList<>();
+        Map<Entry, Boolean> seen = new IdentityHashMap<>();
+        List<Entry> stack = new ArrayList<>(List.of(start));
+        seen.put(start, true);
+        while (!stack.isEmpty()) {
+            Entry e = stack.remove(stack.size() - 1);
+            out.add(e);
+            if (e.isReleased()) continue;
+            for (Tensor in : e.inputs())
+                if (in.gradFn() instanceof Entry p && seen.put(p, true) == null) stack.add(p);
+        }
+        out.sort(Comparator.comparingLong((Entry e) -> e.seq).reversed());
+        return out;
+    }
+
+    /** Adds g into leaf.grad(); the first gradient is copied so it never aliases a temporary. */
+    private static void accumulateLeaf(Tensor leaf, Tensor g) {
+        Tensor current = leaf.grad();
+        if (current == null) leaf.setGrad(Scope.escape(g.copy()));
+        else current.add_(g);
+    }
+}
