@@ -17,7 +17,7 @@ import java.util.List;
  * Tensors are {@link AutoCloseable}: closing returns memory at once (a {@link Scope} closes every
  * temporary made inside it); unclosed tensors are freed once unreachable.
  */
-public final class Tensor implements AutoCloseable {
+public class Tensor implements AutoCloseable {
     private final Storage storage;
     private final int[] shape;
     private final int[] strides;
@@ -44,6 +44,14 @@ public final class Tensor implements AutoCloseable {
         this.ref = ref;
         ref.acquire();
         Scope.track(this);
+    }
+
+    /**
+     * A tensor over the same elements as base (shape, strides and storage shared), for subclasses such as
+     * {@code nn.Parameter}. It starts as a leaf: no gradient state is copied.
+     */
+    protected Tensor(Tensor base) {
+        this(base.storage, base.shape.clone(), base.strides.clone(), base.offset, base.ref);
     }
 
     /** A new contiguous tensor over fresh storage; contents undefined. */
