@@ -1,0 +1,13 @@
+package dev.fluxion.nn;
+
+import dev.fluxion.tensor.Tensor;
+import dev.fluxion.tensor.UnaryOp;
+
+/** An elementwise nonlinearity as a module (ReLU, GELU, SiLU, Tanh, Sigmoid).  x: (...) -> (...). */
+public abstract class Activation extends Module {
+    private final UnaryOp op;
+
+    protected Activation(UnaryOp op) { this.op = op; }
+
+    @Override public Tensor forward(Tensor x) { return x.apply(op); }
+}

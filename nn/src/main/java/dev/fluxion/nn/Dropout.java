@@ -1,0 +1,20 @@
+package dev.fluxion.nn;
+
+import dev.fluxion.tensor.Generator;
+import dev.fluxion.tensor.Tensor;
+
+/** Zeroes elements with probability p in training mode (scaling the rest by 1/(1-p)); identity in eval mode. */
+public final class Dropout extends Module {
+    private final double p;
+    private final Generator generator;
+
+    public Dropout(double p, Init init) {
+        if (p < 0 || p >= 1) throw new IllegalArgumentException("Dropout: p must be in [0, 1), got " + p);
+        this.p = p;
+        this.generator = init.generator();
+    }
+
+    @Override public Tensor forward(Tensor x) { return isTraining() ? Functional.dropout(x, p, generator) : x; }
+
+    @Override protected String extraRepr() { return "p=" + p; }
+}

@@ -1,0 +1,19 @@
+package dev.fluxion.nn;
+
+import dev.fluxion.tensor.Tensor;
+
+/** Merges dims startDim..endDim (default 1..-1): (N, C, H, W) -> (N, C*H*W). */
+public final class Flatten extends Module {
+    private final int startDim, endDim;
+
+    public Flatten() { this(1, -1); }
+
+    public Flatten(int startDim, int endDim) {
+        this.startDim = startDim;
+        this.endDim = endDim;
+    }
+
+    @Override public Tensor forward(Tensor x) { return x.flatten(startDim, endDim); }
+
+    @Override protected String extraRepr() { return "start=" + startDim + ", end=" + endDim; }
+}

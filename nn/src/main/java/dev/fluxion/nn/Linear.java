@@ -1,0 +1,26 @@
+package dev.fluxion.nn;
+
+import dev.fluxion.tensor.Tensor;
+
+/** y = x W^T + b.  x: (..., in) -> y: (..., out).  Init as torch.nn.Linear: U(-1/sqrt(in), 1/sqrt(in)). */
+public final class Linear extends Module {
+    private final Parameter weight;   // (out, in)
+    private final Parameter bias;     // (out) or null
+
+    public Linear(int in, int out, boolean bias, Init init) {
+        if (in <= 0 || out <= 0) throw new IllegalArgumentException("Linear: sizes must be positive, got in=" + in + ", out=" + out);
+        double bound = 1 / Math.sqrt(in);
+        this.weight = register("weight", init.uniform(-bound, bound, out, in));
+        this.bias = bias ? register("bias", init.uniform(-bound, bound, out)) : null;
+    }
+
+    public Parameter weight() { return weight; }
+
+    public Parameter bias() { return bias; }
+
+    @Override public Tensor forward(Tensor x) { return Functional.linear(x, weight, bias); }
+
+    @Override protected String extraRepr() {
+        return "in=" + weight.size(1) + ", out=" + weight.size(0) + ", bias=" + (bias != null);
+    }
+}

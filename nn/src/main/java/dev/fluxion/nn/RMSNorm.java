@@ -1,0 +1,18 @@
+package dev.fluxion.nn;
+
+import dev.fluxion.tensor.Tensor;
+
+/** x / sqrt(mean(x^2) + eps) * w over the last dim.  x: (..., dim) -> (..., dim).  w = 1 at init. */
+public final class RMSNorm extends Module {
+    private final Parameter weight;   // (dim)
+    private final double eps;
+
+    public RMSNorm(int dim, double eps, Init init) {
+        this.eps = eps;
+        this.weight = register("weight", init.ones(dim));
+    }
+
+    @Override public Tensor forward(Tensor x) { return Functional.rmsNorm(x, weight, eps); }
+
+    @Override protected String extraRepr() { return weight.size(0) + ", eps=" + eps; }
+}

@@ -1,0 +1,8 @@
+package dev.fluxion.nn;
+
+import dev.fluxion.tensor.UnaryOp;
+
+/** ReLU as a module.  x: (...) -> (...). */
+public final class ReLU extends Activation {
+    public ReLU() { super(UnaryOp.RELU); }
+}

@@ -1,0 +1,8 @@
+package dev.fluxion.nn;
+
+import dev.fluxion.tensor.UnaryOp;
+
+/** Sigmoid as a module.  x: (...) -> (...). */
+public final class Sigmoid extends Activation {
+    public Sigmoid() { super(UnaryOp.SIGMOID); }
+}

@@ -1,0 +1,8 @@
+package dev.fluxion.nn;
+
+import dev.fluxion.tensor.UnaryOp;
+
+/** Tanh as a module.  x: (...) -> (...). */
+public final class Tanh extends Activation {
+    public Tanh() { super(UnaryOp.TANH); }
+}
