@@ -15,7 +15,17 @@ final class Blas {
     static final int NO_TRANS = openblas_nolapack.CblasNoTrans;
     static final int TRANS = openblas_nolapack.CblasTrans;
 
-    static void setThreads(int n) { openblas_nolapack.blas_set_num_threads(n); }
+    private static volatile int current = -1;
+
+    static void setThreads(int n) {
+        openblas_nolapack.blas_set_num_threads(n);
+        current = n;
+    }
+
+    /** Sets OpenBLAS's thread count only when it changes (the call itself is not free). */
+    static void useThreads(int n) {
+        if (current != n) setThreads(n);
+    }
 
     static int threads() { return openblas_nolapack.blas_get_num_threads(); }
 

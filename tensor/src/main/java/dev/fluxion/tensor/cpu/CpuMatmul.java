@@ -37,16 +37,32 @@ final class CpuMatmul {
         Layout lb = layout(k, n, b.stride()[1], b.stride()[2]);
         if (lb == null) { b = contiguous(b); lb = layout(k, n, b.stride()[1], b.stride()[2]); }
         CpuStorage sa = (CpuStorage) a.storage(), sb = (CpuStorage) b.storage(), sc = (CpuStorage) out.storage();
-        int bsA = a.stride()[0], bsB = b.stride()[0];
-        for (int i = 0; i < batch; i++) {
-            int offA = a.offset() + i * bsA, offB = b.offset() + i * bsB, offC = i * m * n;
-            if (dt == DType.FLOAT32)
-                Blas.sgemm(la.trans, lb.trans, m, n, k, sa.floats(), offA, la.ld, sb.floats(), offB, lb.ld, 0f, sc.floats(), offC, n);
-            else
-                Blas.dgemm(la.trans, lb.trans, m, n, k, sa.doubles(), offA, la.ld, sb.doubles(), offB, lb.ld, 0.0, sc.doubles(), offC, n);
+        int bsA = a.stride()[0], bsB = b.stride()[0], offA0 = a.offset(), offB0 = b.offset();
+        Layout fa = la, fb = lb;
+        Parallel.RangeBody gemms = (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                int offA = offA0 + i * bsA, offB = offB0 + i * bsB, offC = i * m * n;
+                if (dt == DType.FLOAT32)
+                    Blas.sgemm(fa.trans, fb.trans, m, n, k, sa.floats(), offA, fa.ld, sb.floats(), offB, fb.ld, 0f, sc.floats(), offC, n);
+                else
+                    Blas.dgemm(fa.trans, fb.trans, m, n, k, sa.doubles(), offA, fa.ld, sb.doubles(), offB, fb.ld, 0.0, sc.doubles(), offC, n);
+            }
+        };
+        // OpenBLAS's own threads only pay on large products; on small ones (attention heads, small layers) they
+        // spin and collapse to a few GFLOP/s. Small products run single-threaded, several at once over the pool.
+        long flops = 2L * m * n * k;
+        if (flops >= SMALL_GEMM_FLOPS || Parallel.threads() == 1) {
+            Blas.useThreads(Parallel.threads());
+            gemms.run(0, batch);
+        } else {
+            Blas.useThreads(1);
+            Parallel.forRange(batch, 1, gemms);
         }
         return out;
     }
+
+    /** Below this many flops per product, one OpenBLAS thread per product is faster than sharing one product. */
+    static final long SMALL_GEMM_FLOPS = Long.getLong("fluxion.blas.smallGemmFlops", 1L << 24);
 
     private static Tensor widen(Tensor t) {
         Tensor f = CpuBackend.empty(DType.FLOAT32, t.shape());

@@ -48,9 +48,49 @@ final class FloatKernels {
                     inner.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f).intoArray(y, i);
                 }
             }
+            case RSQRT -> { for (; i < bound; i += S.length()) FloatVector.broadcast(S, 1f).div(FloatVector.fromArray(S, x, i).sqrt()).intoArray(y, i); }
+            case SIN -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).lanewise(VectorOperators.SIN).intoArray(y, i); }
+            case COS -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).lanewise(VectorOperators.COS).intoArray(y, i); }
+            case GELU -> { for (; i < bound; i += S.length()) { FloatVector v = FloatVector.fromArray(S, x, i); v.mul(normalCdf(v)).intoArray(y, i); } }
+            case GELU_GRAD -> {
+                for (; i < bound; i += S.length()) {
+                    FloatVector v = FloatVector.fromArray(S, x, i);
+                    FloatVector pdf = v.mul(v).mul(-0.5f).lanewise(VectorOperators.EXP).mul((float) INV_SQRT_2PI);
+                    normalCdf(v).add(v.mul(pdf)).intoArray(y, i);
+                }
+            }
+            case GELU_TANH_GRAD -> {
+                for (; i < bound; i += S.length()) {       // 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+                    FloatVector v = FloatVector.fromArray(S, x, i);
+                    FloatVector v2 = v.mul(v);
+                    FloatVector t = v2.mul(0.044715f).add(1f).mul(v).mul((float) SQRT_2_OVER_PI).lanewise(VectorOperators.TANH);
+                    FloatVector dInner = v2.mul(3 * 0.044715f).add(1f).mul((float) SQRT_2_OVER_PI);
+                    FloatVector oneMinusT2 = FloatVector.broadcast(S, 1f).sub(t.mul(t));
+                    t.add(1f).mul(0.5f).add(v.mul(0.5f).mul(oneMinusT2).mul(dInner)).intoArray(y, i);
+                }
+            }
+            case SILU_GRAD -> {
+                for (; i < bound; i += S.length()) {       // s (1 + x (1 - s))
+                    FloatVector v = FloatVector.fromArray(S, x, i);
+                    FloatVector sg = FloatVector.broadcast(S, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+                    sg.mul(v.mul(FloatVector.broadcast(S, 1f).sub(sg)).add(1f)).intoArray(y, i);
+                }
+            }
             default -> { }
         }
         for (; i < n; i++) y[i] = scalar(op, x[i]);
+    }
+
+    /** Phi(x) = erfc(-x/sqrt2)/2 with the erfc of {@link SpecialFunctions#normalCdf(float)}, lane by lane. */
+    private static FloatVector normalCdf(FloatVector x) {
+        FloatVector z = x.abs().mul((float) SpecialFunctions.INV_SQRT2);
+        FloatVector t = FloatVector.broadcast(S, 1f).div(z.mul(0.5f).add(1f));
+        FloatVector poly = t.mul(0.17087277f).add(-0.82215223f).mul(t).add(1.48851587f).mul(t).add(-1.13520398f).mul(t)
+                .add(0.27886807f).mul(t).add(-0.18628806f).mul(t).add(0.09678418f).mul(t).add(0.37409196f).mul(t)
+                .add(1.00002368f).mul(t).add(-1.26551223f);
+        FloatVector r = t.mul(z.mul(z).neg().add(poly).lanewise(VectorOperators.EXP));   // erfc(|x|/sqrt2)
+        FloatVector half = r.mul(0.5f);
+        return FloatVector.broadcast(S, 1f).sub(half).blend(half, x.compare(VectorOperators.LT, 0f));
     }
 
     static float scalar(UnaryOp op, float v) {
