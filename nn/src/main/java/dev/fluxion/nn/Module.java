@@ -141,9 +141,11 @@ public abstract class Module {
 
     /** A readable tree as PyTorch prints it. */
     @Override public String toString() {
-        StringBuilder sb = new StringBuilder(getClass().getSimpleName()).append('(').append(extraRepr());
-        if (!children.isEmpty()) {
+        StringBuilder sb = new StringBuilder(getClass().getSimpleName()).append('(');
+        if (children.isEmpty()) sb.append(extraRepr());
+        else {
             sb.append('\n');
+            if (!extraRepr().isEmpty()) sb.append("  ").append(extraRepr()).append('\n');
             for (var c : children.entrySet())
                 sb.append("  (").append(c.getKey()).append("): ").append(c.getValue().toString().replace("\n", "\n  ")).append('\n');
         }

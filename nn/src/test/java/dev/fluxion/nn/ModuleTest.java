@@ -85,8 +85,8 @@ class ModuleTest {
         var e = assertThrows(IllegalArgumentException.class, () -> new Gpt.Config(256, 128, 4, 3, 256, 0));
         assertTrue(e.getMessage().contains("width 256 must be divisible by heads 3"), e.getMessage());
         Gpt g = new Gpt(new Gpt.Config(16, 8, 1, 2, 8, 0), Init.seed(0));
-        assertTrue(g.toString().startsWith("Gpt(params=" + g.parameterCount()), g.toString());
-        assertTrue(g.toString().contains("(attn): CausalSelfAttention(heads=2)"), g.toString());
+        assertTrue(g.toString().startsWith("Gpt(\n  params=" + g.parameterCount() + "\n  (tokens): Embedding(16, 8)\n"), g.toString());
+        assertTrue(g.toString().contains("(attn): CausalSelfAttention(\n        heads=2\n        (qkv): Linear(in=8, out=24, bias=true)"), g.toString());
         assertArrayEquals(new int[] {2, 5, 16}, g.forward(Tensor.zeros(dev.fluxion.tensor.DType.INT64, 2, 5)).shape());
         var tooLong = assertThrows(IllegalArgumentException.class, () -> g.forward(Tensor.zeros(dev.fluxion.tensor.DType.INT64, 1, 9)));
         assertTrue(tooLong.getMessage().contains("sequence length 9 exceeds the context 8"));

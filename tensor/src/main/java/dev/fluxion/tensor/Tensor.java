@@ -108,6 +108,7 @@ public class Tensor implements AutoCloseable {
 
     /** True when elements are laid out row-major without gaps (size-1 dims may have any stride). */
     public boolean isContiguous() {
+        for (int d : shape) if (d == 0) return true;   // no elements: any strides describe the layout
         int expected = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
             if (shape[i] == 1) continue;
