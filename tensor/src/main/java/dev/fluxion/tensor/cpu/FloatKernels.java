@@ -32,7 +32,7 @@ final class FloatKernels {
             case SIGMOID -> {
                 for (; i < bound; i += S.length()) {
                     FloatVector v = FloatVector.fromArray(S, x, i);
-                    v.neg().lanewise(VectorOperators.EXP).add(1f).lanewise(VectorOperators.DIV, 1f).intoArray(y, i); // 1/(1+e^-x)
+                    FloatVector.broadcast(S, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(y, i); // 1/(1+e^-x)
                 }
             }
             case SILU -> {
