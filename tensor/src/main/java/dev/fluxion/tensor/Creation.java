@@ -31,8 +31,9 @@ final class Creation {
         if (steps < 0) throw new IllegalArgumentException("linspace: steps must be >= 0, got " + steps);
         double[] v = new double[steps];
         double step = steps > 1 ? (end - start) / (steps - 1) : 0;
-        // symmetric evaluation from both ends, as torch.linspace, so that the last value is exactly end
-        for (int i = 0; i < steps; i++) v[i] = i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step;
+        // symmetric evaluation from both ends, as torch.linspace, so that the last value is exactly end;
+        // a single step is start, as in torch
+        for (int i = 0; i < steps; i++) v[i] = i < steps / 2 || steps == 1 ? start + i * step : end - (steps - 1 - i) * step;
         return fromDoubles(v, dtype, new int[] {steps});
     }
 
