@@ -11,6 +11,7 @@ final class SpecialFunctions {
     /** erf(x) to about 1e-14: Maclaurin series for |x| < 2.5, Lentz continued fraction for erfc beyond. */
     static double erf(double x) {
         double ax = Math.abs(x);
+        if (ax > 6) return x > 0 ? 1 : -1;  // erfc(6) < 2.2e-17 rounds away; also keeps erf(+-inf) = +-1, not NaN
         if (ax < 2.5) {
             double term = x, sum = x, x2 = x * x;
             for (int n = 1; n < 60; n++) {
