@@ -75,6 +75,18 @@ class IndexingTest {
         assertValues(Tensor.embedding(w.t().contiguous().t(), ids(1)), new int[] {1, 3}, 3, 4, 5);
     }
 
+    @Test void largeEmbeddingLookupRunsInParallel() {
+        Tensor w = Tensor.randn(new Generator(1), 100, 8);
+        int n = 50_000;
+        long[] v = new long[n];
+        for (int i = 0; i < n; i++) v[i] = (i * 37L) % 100;
+        Tensor e = Tensor.embedding(w, Tensor.of(v, 250, 200));
+        assertShape(e, 250, 200, 8);
+        float[] got = e.toFloatArray(), table = w.toFloatArray();
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < 8; j++) assertEquals(table[(int) v[i] * 8 + j], got[i * 8 + j], "id " + i);
+    }
+
     @Test void maskedFill() {
         Tensor x = range(2, 3);
         Tensor mask = Tensor.of(new boolean[] {true, false, true}, 3);

@@ -175,6 +175,18 @@ class ReductionsTest {
         assertClose(rowWant, m.t().sum(0, true), Tol.EXACT);
     }
 
+    @Test void largeSoftmaxRunsRowsInParallel() {
+        Tensor x = Tensor.randn(new Generator(8), 4000, 33);          // 132 000 elements: several parallel pieces
+        for (int d : new int[] {1, 0}) {                              // the last dim, and a strided one
+            Tensor s = x.softmax(d), ls = x.logSoftmax(d);
+            Tensor sums = s.sum(d, false);
+            assertClose(Tensor.ones(sums.shape()).toDoubleArray(), sums, new Tol(1e-5, 1e-5));
+            Tensor x64 = x.to(DType.FLOAT64);
+            assertClose(x64.softmax(d).toDoubleArray(), s, new Tol(1e-5, 1e-7));
+            assertClose(x64.logSoftmax(d).toDoubleArray(), ls, new Tol(1e-5, 1e-5));
+        }
+    }
+
     @Test void zeroDimTensorsReduceOverDimZero() {
         Tensor s = Tensor.scalar(5);
         assertValues(s.sum(0, false), new int[0], 5);

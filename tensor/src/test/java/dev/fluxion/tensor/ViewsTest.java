@@ -146,6 +146,18 @@ class ViewsTest {
         assertTrue(base.storage().version() > version, "a write through any view bumps the shared version");
     }
 
+    @Test void copyFromAnOverlappingViewReadsTheOriginalValues() {
+        Tensor x = range(100, 100);                         // larger than one kernel chunk
+        Tensor want = x.t().contiguous();
+        x.copy_(x.t());
+        assertValues(x, new int[] {100, 100}, want.toDoubleArray());
+        Tensor y = Tensor.arange(0, 5000, 1, DType.FLOAT32);
+        y.narrow(0, 1, 4999).copy_(y.narrow(0, 0, 4999));  // shift right by one
+        assertEquals(0, y.get(0));
+        assertEquals(0, y.get(1));
+        assertEquals(4998, y.get(4999));
+    }
+
     @Test void contiguousCopiesOnlyWhenNeeded() {
         Tensor x = range(3, 4);
         assertSame(x, x.contiguous());
