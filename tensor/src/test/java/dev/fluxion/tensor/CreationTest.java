@@ -87,6 +87,13 @@ class CreationTest {
         assertSame(f, f.to(Device.CPU));
     }
 
+    @Test void devices() {
+        assertTrue(Backends.devices().contains(Device.CPU));
+        assertEquals(Device.CPU, Device.best(), "no GPU backend on the tensor module's test classpath");
+        assertEquals("cuda:2", Device.cuda(2).toString());
+        assertEquals("cpu", Device.CPU.toString());
+    }
+
     @Test void generatorIsReproducible() {
         Tensor a = Tensor.randn(new Generator(42), 1000), b = Tensor.randn(new Generator(42), 1000);
         assertArrayEquals(a.toFloatArray(), b.toFloatArray());

@@ -271,6 +271,19 @@ class ElementwiseTest {
         assertTrue(x.storage().version() > v, "in-place writes bump the storage version");
     }
 
+    @Test void emptyTensorsFlowThroughEveryKernel() {
+        Tensor e = Tensor.zeros(0, 3);
+        assertShape(e.exp(), 0, 3);
+        assertShape(e.add(Tensor.ones(3)), 0, 3);
+        assertShape(e.gt(0), 0, 3);
+        assertShape(Tensor.where(e.gt(0), e, e), 0, 3);
+        assertShape(e.to(DType.FLOAT16), 0, 3);
+        assertShape(e.softmax(1), 0, 3);
+        assertShape(Tensor.zeros(3, 0).softmax(1), 3, 0);
+        assertShape(e.t().contiguous(), 3, 0);
+        assertEquals(0, Tensor.of(new float[0]).numel());
+    }
+
     @Test void castsChangeDtypeAndKeepValues() {
         Tensor x = Tensor.of(1.5f, -2.75f, 0f);
         assertSameTensor(x, x.to(DType.FLOAT32));

@@ -29,6 +29,7 @@ class FormatTest {
         assertTrue(Tensor.of(Float.NEGATIVE_INFINITY).toString().startsWith("tensor([-inf]"));
         assertEquals("tensor([1., 2.], shape=[2], dtype=bfloat16)", Tensor.of(1f, 2f).to(DType.BFLOAT16).toString());
         assertEquals("tensor([], shape=[0], dtype=float32)", Tensor.zeros(0).toString());
+        assertEquals("tensor([1., 1.], shape=[2], dtype=float32, requiresGrad=true)", Tensor.ones(2).requiresGrad(true).toString());
     }
 
     @Test void largeTensorsAreSummarized() {
