@@ -21,7 +21,14 @@ final class InPlace {
         int[] b = Shape.broadcast("copy_", dst.shape(), src.shape());
         if (!java.util.Arrays.equals(b, dst.shape()))
             throw new IllegalArgumentException("copy_: source shape " + Shape.str(src.shape()) + " does not broadcast to destination shape " + Shape.str(dst.shape()));
-        dst.backend().copy(Views.expandRaw(src, dst.shape()), dst);
+        Tensor from = Views.expandRaw(src, dst.shape());
+        if (src.storage() == dst.storage()) {      // overlap: the chunked kernel would read elements it already wrote
+            Tensor staged = Views.copyRaw(from);
+            dst.backend().copy(staged, dst);
+            staged.close();
+        } else {
+            dst.backend().copy(from, dst);
+        }
         dst.storage().bumpVersion();
         return dst;
     }

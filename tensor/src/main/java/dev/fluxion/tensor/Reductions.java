@@ -34,6 +34,7 @@ final class Reductions {
         int d = Shape.dim(op.opName(), dim, x.dim());
         if (x.dim() > 0 && x.shape()[d] == 0)
             throw new IllegalArgumentException(op.opName() + ": cannot reduce dim " + dim + " of size 0 in " + Shape.str(x.shape()));
+        if (x.dim() == 0) return Creation.full(0, DType.INT64, x.device(), new int[0]);  // the only element
         return x.backend().reduce(op, x, new int[] {d}, keepdim);
     }
 

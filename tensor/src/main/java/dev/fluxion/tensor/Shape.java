@@ -70,6 +70,7 @@ public final class Shape {
             if (seen[out[i]]) throw new IllegalArgumentException(op + ": dimension " + dims[i] + " appears twice in " + Arrays.toString(dims));
             seen[out[i]] = true;
         }
+        if (rank == 0) return new int[0];  // dim 0 or -1 of a 0-dim tensor is the tensor itself (as PyTorch): nothing to reduce
         Arrays.sort(out);
         return out;
     }

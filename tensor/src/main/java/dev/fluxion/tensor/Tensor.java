@@ -89,7 +89,10 @@ public class Tensor implements AutoCloseable {
 
     public int[] shape() { return shape.clone(); }
 
-    public int size(int dim) { return shape[Shape.dim("size", dim, shape.length)]; }
+    public int size(int dim) {
+        if (shape.length == 0) throw new IndexOutOfBoundsException("size: a 0-dim tensor has no dims, got dim " + dim);
+        return shape[Shape.dim("size", dim, shape.length)];
+    }
 
     /** The rank (number of dims). */
     public int dim() { return shape.length; }

@@ -74,6 +74,10 @@ public final class CpuBackend implements Backend {
     @Override public Tensor where(Tensor cond, Tensor a, Tensor b) {
         Tensor out = empty(a.dtype(), a.shape());
         Strided sc = new Strided(cond), sa = new Strided(a), sb = new Strided(b), o = new Strided(out);
+        if (a.dtype() == DType.INT64) {                                     // exact for all 64-bit integers, as copy
+            for (int i = 0; i < sa.numel; i++) o.storage.setLong(o.indexOf(i), sc.getLong(i) != 0 ? sa.getLong(i) : sb.getLong(i));
+            return out;
+        }
         boolean wide = a.dtype().computesInDouble();
         Parallel.forRange(sa.numel, Parallel.GRAIN, (lo, hi) -> {
             Scratch s = Scratch.get();

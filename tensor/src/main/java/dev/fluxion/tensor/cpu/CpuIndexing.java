@@ -55,7 +55,10 @@ final class CpuIndexing {
     static Tensor gather(Tensor x, int dim, Tensor index) {
         Tensor out = CpuBackend.empty(x.dtype(), index.shape());
         CpuStorage xs = (CpuStorage) x.storage(), os = (CpuStorage) out.storage();
-        forEachIndex("gather", x, dim, index, (linear, xi) -> os.setDouble(linear, xs.getDouble(xi)));
+        if (x.dtype() == dev.fluxion.tensor.DType.INT64)       // through double, int64 beyond 2^53 would round
+            forEachIndex("gather", x, dim, index, (linear, xi) -> os.setLong(linear, xs.getLong(xi)));
+        else
+            forEachIndex("gather", x, dim, index, (linear, xi) -> os.setDouble(linear, xs.getDouble(xi)));
         return out;
     }
 
