@@ -12,7 +12,7 @@ Writes, under optim/src/test/resources/reference/:
   schedules.json       StepLR and a linear warm-up + cosine decay (LambdaLR) lr sequences.
   clip.json            torch.nn.utils.clip_grad_norm_ (norm 2) on fixed gradients: total norm and clipped grads.
 
-The loss (mirrored in OptimizerReferenceTest.loss):
+The loss (mirrored in Reference.loss on the Java side):
     L(W, b, c) = sum((X W^T + b - Y)^2) / 8 + sum(exp(c / 2))
 """
 import json

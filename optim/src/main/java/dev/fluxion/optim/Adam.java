@@ -96,7 +96,7 @@ public final class Adam extends Optimizer<Adam.Config, Adam.State> {
         double stepSize = lr / biasCorrection1;
         double biasCorrection2Sqrt = Math.sqrt(biasCorrection2);
         Tensor vMax = null;
-        if (amsgrad) vMax = s.maxExpAvgSq() != null ? s.maxExpAvgSq().maximum(v) : v;   // null: amsgrad newly switched on
+        if (amsgrad) vMax = s.maxExpAvgSq() != null ? s.maxExpAvgSq().maximum(v) : v.copy();   // null: amsgrad newly switched on
         Tensor denom = (amsgrad ? vMax : v).sqrt().div(biasCorrection2Sqrt).add(eps);
         param.copy_(base.add(m.mul(-stepSize).div(denom)));
         return new State(t, m, v, vMax);

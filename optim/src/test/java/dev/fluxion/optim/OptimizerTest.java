@@ -105,6 +105,24 @@ class OptimizerTest {
         assertEquals(expected, w.toDoubleArray()[0], 1e-15);
     }
 
+    @Test void buffersNeededByChangedSettingsStartFresh() {
+        Tensor w = Tensor.ones(3).requiresGrad(true);
+        Adam adam = new Adam(List.of(w), Adam.Config.DEFAULT);
+        w.setGrad(Tensor.of(1f, 2f, 3f));
+        adam.step();
+        adam.setConfig(0, adam.config(0).withAmsgrad(true));             // max_exp_avg_sq starts at exp_avg_sq
+        adam.step();
+        Map<String, Tensor> sd = adam.stateDict();
+        assertArrayEquals(sd.get("state.0.exp_avg_sq").toFloatArray(), sd.get("state.0.max_exp_avg_sq").toFloatArray());
+
+        RMSProp rms = new RMSProp(List.of(w), RMSProp.Config.DEFAULT);
+        rms.step();
+        rms.setConfig(0, rms.config(0).withMomentum(0.9).withCentered(true));   // momentum_buffer and grad_avg start at zero
+        rms.step();
+        assertEquals(List.of("state.0.step", "state.0.square_avg", "state.0.grad_avg", "state.0.momentum_buffer"),
+                rms.stateDict().keySet().stream().filter(k -> k.startsWith("state.")).toList());
+    }
+
     @Test void badParameterListsAreRefused() {
         Tensor w = Tensor.ones(2).requiresGrad(true);
         var e = assertThrows(IllegalArgumentException.class, () -> new SGD(List.of(w, w), SGD.Config.DEFAULT));
