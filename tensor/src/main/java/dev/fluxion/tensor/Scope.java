@@ -47,8 +47,24 @@ public final class Scope implements AutoCloseable {
 
     /** Removes t from every open scope of this thread, so that it outlives them all (parameters, gradients, state). */
     public static <T extends Tensor> T escape(T t) {
-        for (Scope s : STACK.get()) s.kept.put(t, Boolean.TRUE);
+        // A tensor is tracked by at most one scope (the one it was made in, or the one keep() moved it to), usually
+        // the innermost and near the end of its list. Marking it kept instead would carry it up to the outermost
+        // scope, which would then hold every escaped tensor (each step's gradients and optimizer state) until it closes.
+        for (Scope s : STACK.get()) {
+            if (s.untrack(t)) break;
+        }
         return t;
+    }
+
+    private boolean untrack(Tensor t) {
+        for (int i = tracked.size() - 1; i >= 0; i--) {
+            if (tracked.get(i) == t) {
+                tracked.remove(i);
+                kept.remove(t);
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override public void close() {
