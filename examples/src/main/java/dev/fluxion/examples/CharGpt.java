@@ -35,12 +35,12 @@ import java.util.Map;
  * </pre>
  * Options: --data PATH, --out DIR (runs/char-gpt), --steps N, --batch N, --context N, --layers N,
  * --heads N, --width N, --dropout P, --lr X, --seed N, --eval-every N, --checkpoint-every N, --resume,
- * --sample N (bytes to generate), --prompt TEXT.
+ * --sample N (bytes to generate), --prompt TEXT, --stop-after N (checkpoint and stop after N steps, as an interrupted run).
  */
 public final class CharGpt {
     /** Every setting of a run; the defaults finish in about two minutes on two CPU cores. */
     record Options(Path data, Path out, int steps, int batch, int context, int layers, int heads, int width, double dropout,
-                   double lr, long seed, int evalEvery, int checkpointEvery, boolean resume, int sample, String prompt) {
+                   double lr, long seed, int evalEvery, int checkpointEvery, boolean resume, int sample, String prompt, int stopAfter) {
         static Options parse(String[] args) {
             Map<String, String> m = new LinkedHashMap<>();
             for (int i = 0; i < args.length; i++) {
@@ -54,9 +54,9 @@ public final class CharGpt {
                     num(m, "steps", 600), num(m, "batch", 16), num(m, "context", 64), num(m, "layers", 3), num(m, "heads", 4),
                     num(m, "width", 128), Double.parseDouble(m.getOrDefault("dropout", "0")), Double.parseDouble(m.getOrDefault("lr", "2e-3")),
                     num(m, "seed", 1337), num(m, "eval-every", 100), num(m, "checkpoint-every", 200), m.containsKey("resume"),
-                    num(m, "sample", 400), m.getOrDefault("prompt", "public final class "));
+                    num(m, "sample", 400), m.getOrDefault("prompt", "public final class "), num(m, "stop-after", Integer.MAX_VALUE));
             m.keySet().removeAll(List.of("data", "out", "steps", "batch", "context", "layers", "heads", "width", "dropout", "lr", "seed",
-                    "eval-every", "checkpoint-every", "resume", "sample", "prompt"));
+                    "eval-every", "checkpoint-every", "resume", "sample", "prompt", "stop-after"));
             if (!m.isEmpty()) throw new IllegalArgumentException("CharGpt: unknown options " + m.keySet());
             return o;
         }
@@ -112,14 +112,19 @@ public final class CharGpt {
                 loss = lossT.item();
             }
             double valLoss = Double.NaN;
-            boolean last = step + 1 == o.steps();
+            boolean last = step + 1 == o.steps() || step + 1 == o.stopAfter();
             if ((step + 1) % o.evalEvery() == 0 || last) valLoss = evaluate(model, val, o, new Generator(o.seed() + 2));
             progress.update(step + 1, loss, valLoss);
             metrics.append(step + 1, loss, valLoss, opt.lr(0), progress.tokensPerSecond());
             if ((step + 1) % o.checkpointEvery() == 0 || last) saveCheckpoint(o, model, opt, schedule, dataRng, init, step + 1);
+            if (step + 1 == o.stopAfter()) {
+                System.out.println("stopping after step " + (step + 1) + " as asked; continue with --resume");
+                metrics.close();
+                return;
+            }
         }
         metrics.close();
-        LossPlot.write(o.out().resolve("loss.png"), metrics.rows(), "char-GPT on " + o.data().getFileName());
+        LossPlot.write(o.out().resolve("loss.png"), metrics.rows(), "char-GPT on " + o.data().toAbsolutePath().normalize().getFileName());
         System.out.printf("wrote %s, %s and %s%n", o.out().resolve("metrics.csv"), o.out().resolve("loss.png"), o.out().resolve(CheckpointDir.LATEST));
         System.out.println("---- sample ----");
         System.out.println(sample(model, o.prompt(), o.sample(), config.context(), new Generator(o.seed() + 3)));
