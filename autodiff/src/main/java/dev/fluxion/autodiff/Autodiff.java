@@ -55,6 +55,15 @@ public final class Autodiff {
     }
 
     /**
+     * Runs hook(leaf) each time a backward pass has finished accumulating leaf's gradient (as PyTorch's
+     * register_post_accumulate_grad_hook); distributed data parallelism starts communication from here.
+     * Returns an action that removes the hook.
+     */
+    public static Runnable onGradReady(Tensor leaf, java.util.function.Consumer<Tensor> hook) {
+        return GradHooks.add(leaf, hook);
+    }
+
+    /**
      * Records a custom differentiable function: output = forward(inputs) computed without recording, with
      * rule giving the inputs' gradients (as torch.autograd.Function).
      */

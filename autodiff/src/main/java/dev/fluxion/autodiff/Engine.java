@@ -73,8 +73,18 @@ public final class Engine implements AutogradEngine {
     private static void run(Tensor root, Tensor seed, boolean retainGraph) {
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
         grads.put(root, seed);
-        if (root.gradFn() == null) { accumulateLeaf(root, seed); return; }
-        for (Entry e : reachable((Entry) root.gradFn())) {
+        if (root.gradFn() == null) {
+            accumulateLeaf(root, seed);
+            GradHooks.fire(root);
+            return;
+        }
+        List<Entry> order = reachable((Entry) root.gradFn());
+        // how many entries still have to deliver into each leaf: its gradient is final when this reaches 0
+        Map<Tensor, Integer> pendingLeaf = new IdentityHashMap<>();
+        for (Entry e : order)
+            if (!e.isReleased())
+                for (Tensor in : e.inputs()) if (in.requiresGrad() && in.gradFn() == null) pendingLeaf.merge(in, 1, Integer::sum);
+        for (Entry e : order) {
             Tensor out = e.isReleased() ? null : e.output();
             Tensor g = out == null ? null : grads.remove(out);
             if (e.isReleased() || g == null) {
@@ -85,9 +95,13 @@ public final class Engine implements AutogradEngine {
             Tensor[] inGrads = e.backward(g);
             for (int i = 0; i < inputs.length; i++) {
                 Tensor in = inputs[i], gi = inGrads[i];
-                if (gi == null || !in.requiresGrad()) continue;
-                if (in.gradFn() == null) accumulateLeaf(in, gi);
-                else grads.merge(in, gi, Tensor::add);
+                if (!in.requiresGrad()) continue;
+                if (in.gradFn() == null) {
+                    if (gi != null) accumulateLeaf(in, gi);
+                    if (pendingLeaf.merge(in, -1, Integer::sum) == 0) GradHooks.fire(in);
+                } else if (gi != null) {
+                    grads.merge(in, gi, Tensor::add);
+                }
             }
             if (!retainGraph) e.release();
         }
