@@ -109,6 +109,10 @@ public final class CpuBackend implements Backend {
             d.put(in.storage.bytes().duplicate().position(in.offset * bs).limit((in.offset + in.numel) * bs));
             return;
         }
+        if (from == to && from == DType.FLOAT32 && o.contiguous && Transpose.applies(in)) {   // gradients of W^T and friends
+            Transpose.copy(in, o);
+            return;
+        }
         if (from == DType.INT64 || to == DType.INT64) {                     // exact for all 64-bit integers
             for (int i = 0; i < in.numel; i++) o.storage.setLong(o.indexOf(i), in.getLong(i));
             return;
