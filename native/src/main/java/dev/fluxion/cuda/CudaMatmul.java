@@ -27,6 +27,9 @@ final class CudaMatmul {
     private static final Logger LOG = Logger.getLogger("dev.fluxion");
     private static volatile boolean fallbackLogged;
 
+    /** Tests set this to run the fallback kernel on a host that has cuBLAS. */
+    static volatile boolean forceFallback;
+
     /** How a [rows, cols] slice with strides (rs, cs) is handed to BLAS, or null when it must be copied. */
     record Layout(boolean trans, int ld) {
         static Layout of(int rows, int cols, int rs, int cs) {
@@ -44,7 +47,7 @@ final class CudaMatmul {
             CudaElementwise.fill(d, out, 0);
             return out;
         }
-        CudaBlas blas = d.blas();
+        CudaBlas blas = forceFallback ? null : d.blas();
         if (blas == null) return fallback(d, a, b, out);
         Tensor ca = a, cb = b;
         Layout la = Layout.of(m, k, a.stride()[1], a.stride()[2]);
@@ -79,7 +82,7 @@ final class CudaMatmul {
     }
 
     private static Tensor fallback(CudaDevice d, Tensor a, Tensor b, Tensor out) {
-        if (!fallbackLogged) {
+        if (!fallbackLogged && !forceFallback) {
             fallbackLogged = true;
             LOG.warning("Fluxion: cuBLAS is not available (" + CudaBlas.unavailableReason() + "); matmul on " + d
                     + " uses a slow fallback kernel. Run dev.fluxion.cuda.Doctor to see how to install cuBLAS");
