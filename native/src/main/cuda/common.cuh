@@ -187,8 +187,8 @@ template <typename C> __device__ C block_max(C v, C* scratch, C lowest) {
 }
 
 // ---------------------------------------------------------------- deferred errors
-// Kernels cannot throw. A kernel that meets a bad index records it here (host-mapped pinned memory, first
-// error wins) and skips the element; the host reads the record at its next synchronisation and throws there.
+// Kernels cannot throw. A kernel that meets a bad index records it here (a small device block, first error
+// wins) and skips the element; the host copies the record back at its next synchronisation and throws there.
 struct ErrorRecord {
     int code;       // 0 = none; otherwise an FX_ERR_* value
     int dim;
@@ -203,7 +203,7 @@ __device__ __forceinline__ void report_index_error(ErrorRecord* err, int code, i
         err->dim = dim;
         err->value = value;
         err->size = size;
-        __threadfence_system();
+        __threadfence();
         atomicExch(&err->code, code);
     }
 }

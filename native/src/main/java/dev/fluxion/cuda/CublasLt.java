@@ -122,6 +122,9 @@ public final class CublasLt {
                 if (pref != null) cublasLtMatmulPreferenceDestroy(pref);
             }
         }
+        Fused.release(xc, x);
+        Fused.release(wc, weight);
+        Fused.release(bc, bias);
         return y;
     }
 

@@ -78,7 +78,7 @@ final class CudaDevice {
         Cuda.check(cuStreamCreate(stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate(" + device + ")");
         this.kernels = new Kernels(this, fatbin);
         this.allocator = new CudaAllocator(this);
-        this.errors = new DeviceErrors(device.toString());
+        this.errors = new DeviceErrors(this);
     }
 
     /** Makes this GPU's context current on the calling thread (cheap; every entry point calls it). */

@@ -49,6 +49,9 @@ public final class Fused {
         if (rows > 0 && cols > 0)
             d.kernels.launch("fx_norm_fwd_" + Codes.suffix(x.dtype()), blocksForRows(d, rows), 1, 1, CudaReduce.rowThreads(cols), 1, 1,
                     KernelArgs.start().i64(rows).i64(cols).ptr(xc).ptr(wc).ptr(bc).ptr(y).ptr(mean).ptr(rstd).f32((float) eps).i32(rms ? 1 : 0));
+        release(xc, x);
+        release(wc, weight);
+        release(bc, bias);
         return new Norm(y, mean, rstd);
     }
 
@@ -87,6 +90,9 @@ public final class Fused {
         }
         if (dwPart != null) dwPart.close();
         if (dbPart != null) dbPart.close();
+        release(dyc, dy);
+        release(xc, x);
+        release(wc, weight);
         return new NormGrads(dx, dw, db);
     }
 
@@ -105,6 +111,8 @@ public final class Fused {
         if (rows > 0)
             d.kernels.launch("fx_softmax_bwd_" + Codes.suffix(y.dtype()), blocksForRows(d, rows), 1, 1, CudaReduce.rowThreads(cols), 1, 1,
                     KernelArgs.start().i64(rows).i64(cols).ptr(yc).ptr(gc).ptr(dx).i32(log ? 1 : 0));
+        release(yc, y);
+        release(gc, dy);
         return dx;
     }
 
@@ -125,6 +133,8 @@ public final class Fused {
             d.kernels.launch("fx_cross_entropy_fwd_" + Codes.suffix(logits.dtype()), blocksForRows(d, rows), 1, 1, CudaReduce.rowThreads(cols), 1, 1,
                     KernelArgs.start().i64(rows).i64(cols).ptr(lc).ptr(tc).i32(CudaIndexing.is64(targets)).i64(ignoreIndex).ptr(loss).ptr(lse)
                             .ptr(d.errors.address()));
+        release(lc, logits);
+        release(tc, targets);
         return new CrossEntropy(loss, lse);
     }
 
@@ -149,6 +159,10 @@ public final class Fused {
             d.kernels.launch("fx_cross_entropy_bwd_" + Codes.suffix(logits.dtype()), blocksForRows(d, rows), 1, 1, CudaReduce.rowThreads(cols), 1, 1,
                     KernelArgs.start().i64(rows).i64(cols).ptr(lc).ptr(tc).i32(CudaIndexing.is64(targets)).i64(ignoreIndex).ptr(sc).ptr(gc)
                             .i64(dloss.numel() == 1 ? 0 : 1).ptr(dx));
+        release(lc, logits);
+        release(tc, targets);
+        release(sc, lse);
+        release(gc, dloss);
         return dx;
     }
 
@@ -169,6 +183,8 @@ public final class Fused {
         if (n > 0 && dim > 0)
             d.kernels.launch("fx_embedding_bwd_" + Codes.suffix(dout.dtype()), (long) n * dim, KernelArgs.start().i64(n).i64(dim).ptr(ic)
                     .i32(CudaIndexing.is64(ids)).i64(vocab).i64(paddingIdx).ptr(gc).ptr(dw).ptr(d.errors.address()));
+        release(ic, ids);
+        release(gc, dout);
         if (acc == dout.dtype()) return dw;
         Tensor out = Tensor.empty(dout.dtype(), d.device, vocab, dim);
         CudaElementwise.copy(d, dw, out);
@@ -214,6 +230,11 @@ public final class Fused {
     }
 
     private static Tensor contiguous(CudaDevice d, Tensor t) { return t == null ? null : CudaReduce.contiguous(d, t); }
+
+    /** Frees a contiguous copy made for a kernel (in stream order, so after the kernel that reads it). */
+    static void release(Tensor copy, Tensor original) {
+        if (copy != null && copy != original) copy.close();
+    }
 
     private static int blocksForRows(CudaDevice d, long rows) { return (int) Math.max(1, Math.min(rows, 32L * d.multiprocessors)); }
 }

@@ -16,6 +16,7 @@ import java.util.function.Supplier;
  * elementwise and reduction kernels as a fraction of the device-to-device copy bandwidth (DESIGN.md targets
  * >= 80%), and GEMM TFLOP/s per dtype. The side-by-side comparison with PyTorch belongs to the bench module.
  */
+@SuppressWarnings("try")   // scopes opened only to close what the block creates
 public final class CudaBench {
     private CudaBench() {}
 

@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Device memory returns to its baseline: through scopes, explicit close, and the Cleaner safety net. */
 @Tag("gpu")
+@SuppressWarnings("try")   // scopes opened only to close what the block creates
 class CudaMemoryTest {
     static Device gpu;
     static CudaBackend backend;

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@SuppressWarnings("try")   // scopes opened only to close what the block creates
 class AutocastTest {
     @Test void castsByPolicyInsideAScopeOnly() {
         Tensor x = Tensor.ones(2, 2);
