@@ -22,7 +22,7 @@ fi
 
 sources=$(ls "$src"/*.cu)
 newest=$(ls -t "$src"/*.cu "$src"/*.cuh "$0" | head -n 1)
-if [ -f "$out" ] && [ "$out" -nt "$newest" ]; then
+if [ -f "$out" ] && [ -f "${out%.fatbin}.txt" ] && [ "$out" -nt "$newest" ]; then
   echo "[fluxion-native] $(basename "$out") is up to date"
   exit 0
 fi
@@ -42,5 +42,9 @@ start=$(date +%s)
 compress=${FLUXION_CUDA_COMPRESS:-size}
 # shellcheck disable=SC2086
 "$nvcc" -fatbin -std=c++17 -O3 --threads 0 --compress-mode="$compress" -I"$src" $archs -o "$work/kernels.fatbin" "$work/fluxion_kernels.cu"
+# The entry points, one per line, for KernelNamesTest (which checks every name the Java side launches exists).
+"$nvcc" -E -std=c++17 -I"$src" -arch=sm_90 "$work/fluxion_kernels.cu" 2>/dev/null \
+  | grep -oE '(__global__|__attribute__\(\(global\)\)) void fx_[A-Za-z0-9_]+' | awk '{print $NF}' | sort -u > "$work/kernels.txt"
+mv "$work/kernels.txt" "${out%.fatbin}.txt"
 mv "$work/kernels.fatbin" "$out"
 echo "[fluxion-native] built $(basename "$out") ($(( $(stat -c %s "$out") / 1024 )) KiB) in $(( $(date +%s) - start )) s"
