@@ -17,6 +17,7 @@ struct AdamChunk {           // 40 bytes; mirrors dev.fluxion.cuda.FusedAdam
     int n;                   // elements in the chunk
     short paramType, gradType;
 };
+static_assert(sizeof(AdamChunk) == 40, "AdamChunk must match dev.fluxion.cuda.FusedAdam.RECORD_BYTES");
 
 __device__ __forceinline__ float load_f(int type, i64 addr, i64 i) {
     if (type == FX_F16) return __half2float(((const __half*)addr)[i]);

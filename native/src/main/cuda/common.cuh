@@ -26,6 +26,7 @@ struct Iter {
     int shape[FX_MAX_DIMS];
     int stride[FX_MAX_OPERANDS][FX_MAX_DIMS];
 };
+static_assert(sizeof(Iter) == 164, "Iter must match dev.fluxion.cuda.Iter.BYTES");
 
 // Element offset of logical element `linear` for operand `op`.
 __device__ __forceinline__ i64 iter_offset(const Iter& it, int op, i64 linear) {
@@ -195,6 +196,7 @@ struct ErrorRecord {
     i64 value;      // the offending index
     i64 size;       // the size it had to be below
 };
+static_assert(sizeof(ErrorRecord) == 24, "ErrorRecord must match dev.fluxion.cuda.DeviceErrors");
 
 enum { FX_ERR_NONE = 0, FX_ERR_INDEX_SELECT = 1, FX_ERR_GATHER = 2, FX_ERR_SCATTER_ADD = 3, FX_ERR_EMBEDDING = 4, FX_ERR_CROSS_ENTROPY = 5 };
 
