@@ -3,18 +3,22 @@
 # and sm_90, plus compute_90 PTX that newer GPUs JIT-compile. Run by Maven (native/pom.xml, generate-resources).
 #
 # Usage: build-kernels.sh OUTPUT.fatbin
-# Finds nvcc through $NVCC, then PATH, then $CUDA_HOME/bin and /usr/local/cuda/bin. Without nvcc it prints one
+# Finds nvcc through $NVCC (only there, when set), else PATH, $CUDA_HOME/bin and /usr/local/cuda/bin. Without nvcc it prints one
 # line and succeeds: the jar then has no kernels and the CUDA backend says so when it starts.
 # FLUXION_CUDA_ARCHS overrides the -gencode list (e.g. "-gencode arch=compute_90,code=sm_90" for a quick build).
 set -euo pipefail
 out=${1:?usage: build-kernels.sh OUTPUT.fatbin}
 src=$(cd "$(dirname "$0")" && pwd)
 
-nvcc=${NVCC:-}
-[ -n "$nvcc" ] || nvcc=$(command -v nvcc 2>/dev/null || true)
-for c in "${CUDA_HOME:-}/bin/nvcc" /usr/local/cuda/bin/nvcc; do
-  [ -n "$nvcc" ] || { [ -x "$c" ] && nvcc=$c; } || true
-done
+if [ -n "${NVCC:-}" ]; then
+  nvcc=$NVCC                              # explicit choice: used as given (a missing file means "no nvcc")
+  [ -x "$nvcc" ] || nvcc=""
+else
+  nvcc=$(command -v nvcc 2>/dev/null || true)
+  for c in "${CUDA_HOME:-}/bin/nvcc" /usr/local/cuda/bin/nvcc; do
+    [ -n "$nvcc" ] || { [ -x "$c" ] && nvcc=$c; } || true
+  done
+fi
 if [ -z "$nvcc" ]; then
   echo "[fluxion-native] nvcc not found (set NVCC, CUDA_HOME or PATH): CUDA kernels NOT built; the jar works, the CUDA backend will report missing kernels"
   exit 0
