@@ -1,0 +1,139 @@
+package dev.fluxion.cuda;
+
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Tensor;
+import org.bytedeco.cuda.cublas.cublasLtMatmulDescOpaque_t;
+import org.bytedeco.cuda.cublas.cublasLtMatmulHeuristicResult_t;
+import org.bytedeco.cuda.cublas.cublasLtMatmulPreferenceOpaque_t;
+import org.bytedeco.cuda.cublas.cublasLtMatrixLayoutOpaque_t;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.PointerPointer;
+
+import java.lang.ref.Reference;
+import java.util.Arrays;
+
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_EPILOGUE_BIAS;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_EPILOGUE_DEFAULT;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_EPILOGUE_GELU;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_EPILOGUE_GELU_BIAS;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_EPILOGUE_RELU;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_EPILOGUE_RELU_BIAS;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_DESC_BIAS_POINTER;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_DESC_EPILOGUE;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_DESC_TRANSA;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_DESC_TRANSB;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES;
+import static org.bytedeco.cuda.global.cublas.CUBLAS_COMPUTE_32F;
+import static org.bytedeco.cuda.global.cublas.CUBLAS_COMPUTE_32F_FAST_TF32;
+import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_N;
+import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_T;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmul;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulAlgoGetHeuristic;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulDescCreate;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulDescDestroy;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulDescSetAttribute;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulPreferenceCreate;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulPreferenceDestroy;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulPreferenceSetAttribute;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatrixLayoutCreate;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatrixLayoutDestroy;
+
+/**
+ * A linear layer in one cuBLASLt call: y = act(x W^T + b), with the bias add and the activation fused
+ * into the GEMM's epilogue. cuBLASLt's GELU epilogue is the tanh approximation (Tensor.geluTanh).
+ *
+ * <pre>{@code
+ * Tensor h = CublasLt.linear(x, w, b, CublasLt.Epilogue.GELU);   // x [M, K], w [N, K], b [N] -> [M, N]
+ * }</pre>
+ */
+public final class CublasLt {
+    private CublasLt() {}
+
+    /** What the epilogue applies after the product; the *_BIAS-free kinds take a null bias. */
+    public enum Epilogue {
+        NONE(CUBLASLT_EPILOGUE_DEFAULT, CUBLASLT_EPILOGUE_BIAS),
+        RELU(CUBLASLT_EPILOGUE_RELU, CUBLASLT_EPILOGUE_RELU_BIAS),
+        GELU(CUBLASLT_EPILOGUE_GELU, CUBLASLT_EPILOGUE_GELU_BIAS);
+
+        final int plain, withBias;
+
+        Epilogue(int plain, int withBias) {
+            this.plain = plain;
+            this.withBias = withBias;
+        }
+    }
+
+    /** y = epilogue(x @ weight^T + bias). x: [M, K]; weight: [N, K]; bias: [N] or null; float32, float16 or bfloat16. */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias, Epilogue epilogue) {
+        CudaDevice d = Fused.device("CublasLt.linear", x);
+        if (x.dim() != 2 || weight.dim() != 2 || x.size(1) != weight.size(1))
+            throw new IllegalArgumentException("CublasLt.linear: expects x [M, K] and weight [N, K], got " + Arrays.toString(x.shape()) + " and " + Arrays.toString(weight.shape()));
+        DType dt = x.dtype();
+        if (dt != DType.FLOAT32 && dt != DType.FLOAT16 && dt != DType.BFLOAT16)
+            throw new IllegalArgumentException("CublasLt.linear: float32, float16 or bfloat16 only, got " + dt);
+        if (weight.dtype() != dt || bias != null && bias.dtype() != dt)
+            throw new IllegalArgumentException("CublasLt.linear: x, weight and bias must share a dtype, got " + dt + ", " + weight.dtype() + (bias == null ? "" : ", " + bias.dtype()));
+        int m = x.size(0), k = x.size(1), n = weight.size(0);
+        if (bias != null && (bias.dim() != 1 || bias.size(0) != n))
+            throw new IllegalArgumentException("CublasLt.linear: bias must be [" + n + "], got " + Arrays.toString(bias.shape()));
+        CudaBlas blas = d.blas();
+        if (blas == null) throw new IllegalStateException("CublasLt.linear: cuBLAS is not available: " + CudaBlas.unavailableReason());
+        Tensor xc = CudaReduce.contiguous(d, x), wc = CudaReduce.contiguous(d, weight), bc = bias == null ? null : CudaReduce.contiguous(d, bias);
+        Tensor y = Tensor.empty(dt, d.device, m, n);
+        if (m == 0 || n == 0) return y;
+        int type = CudaMatmul.blasType(dt);
+        int compute = dt == DType.FLOAT32 && CudaBackend.allowTf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+        d.makeCurrent();
+        // Column-major view: D [N, M] = op_T(W^T stored [K, N]) * op_N(X^T stored [K, M]); the bias runs along D's rows (N).
+        try (PointerPointer<?> pp = new PointerPointer<>(1); IntPointer iv = new IntPointer(1); LongPointer lv = new LongPointer(1);
+             cublasLtMatmulHeuristicResult_t heuristic = new cublasLtMatmulHeuristicResult_t(); IntPointer found = new IntPointer(1)) {
+            CudaBlas.check(cublasLtMatmulDescCreate(pp, compute, 0 /* CUDA_R_32F scale */), "cublasLtMatmulDescCreate");
+            cublasLtMatmulDescOpaque_t desc = new cublasLtMatmulDescOpaque_t(pp.get(0));
+            cublasLtMatrixLayoutOpaque_t la = null, lb = null, lc = null;
+            cublasLtMatmulPreferenceOpaque_t pref = null;
+            try {
+                set(desc, CUBLASLT_MATMUL_DESC_TRANSA, iv.put(CUBLAS_OP_T));
+                set(desc, CUBLASLT_MATMUL_DESC_TRANSB, iv.put(CUBLAS_OP_N));
+                set(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, iv.put(bc == null ? epilogue.plain : epilogue.withBias));
+                if (bc != null)
+                    CudaBlas.check(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, lv.put(CudaElementwise.address(bc)), 8), "bias pointer");
+                la = layout(pp, type, k, n, k);
+                lb = layout(pp, type, k, m, k);
+                lc = layout(pp, type, n, m, n);
+                CudaBlas.check(cublasLtMatmulPreferenceCreate(pp), "cublasLtMatmulPreferenceCreate");
+                pref = new cublasLtMatmulPreferenceOpaque_t(pp.get(0));
+                CudaBlas.check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, lv.put(CudaBlas.WORKSPACE_BYTES), 8),
+                        "workspace preference");
+                CudaBlas.check(cublasLtMatmulAlgoGetHeuristic(blas.lt, desc, la, lb, lc, lc, pref, 1, heuristic, found), "cublasLtMatmulAlgoGetHeuristic");
+                if (found.get() == 0)
+                    throw new CudaException("CublasLt.linear: cuBLASLt has no algorithm for " + dt + " [" + m + ", " + k + "] x [" + n + ", " + k + "]^T with " + epilogue, 0);
+                CudaBlas.check(cublasLtMatmul(blas.lt, desc, blas.one(dt), Cuda.at(CudaElementwise.address(wc)), la, Cuda.at(CudaElementwise.address(xc)), lb,
+                        blas.zero(dt), Cuda.at(CudaElementwise.address(y)), lc, Cuda.at(CudaElementwise.address(y)), lc, heuristic.algo(),
+                        Cuda.at(blas.workspace), CudaBlas.WORKSPACE_BYTES, d.stream), "cublasLtMatmul on " + d);
+                Reference.reachabilityFence(xc);
+                Reference.reachabilityFence(wc);
+                Reference.reachabilityFence(bc);
+            } finally {
+                cublasLtMatmulDescDestroy(desc);
+                if (la != null) cublasLtMatrixLayoutDestroy(la);
+                if (lb != null) cublasLtMatrixLayoutDestroy(lb);
+                if (lc != null) cublasLtMatrixLayoutDestroy(lc);
+                if (pref != null) cublasLtMatmulPreferenceDestroy(pref);
+            }
+        }
+        Fused.release(xc, x);
+        Fused.release(wc, weight);
+        Fused.release(bc, bias);
+        return y;
+    }
+
+    private static void set(cublasLtMatmulDescOpaque_t desc, int attribute, IntPointer value) {
+        CudaBlas.check(cublasLtMatmulDescSetAttribute(desc, attribute, value, 4), "cublasLtMatmulDescSetAttribute(" + attribute + ")");
+    }
+
+    private static cublasLtMatrixLayoutOpaque_t layout(PointerPointer<?> pp, int type, long rows, long cols, long ld) {
+        CudaBlas.check(cublasLtMatrixLayoutCreate(pp, type, rows, cols, ld), "cublasLtMatrixLayoutCreate");
+        return new cublasLtMatrixLayoutOpaque_t(pp.get(0));
+    }
+}

@@ -1,0 +1,80 @@
+package dev.fluxion.cuda;
+
+import dev.fluxion.tensor.Backend;
+import dev.fluxion.tensor.BinaryOp;
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Device;
+import dev.fluxion.tensor.ReduceOp;
+import dev.fluxion.tensor.Storage;
+import dev.fluxion.tensor.Tensor;
+import dev.fluxion.tensor.UnaryOp;
+
+/**
+ * The backend of one NVIDIA GPU. Every op enqueues kernels on the device's stream and returns at once;
+ * nothing waits for the GPU except reading values back to the host. Memory comes from the device's
+ * stream-ordered pool ({@link #memoryStats()}); GEMMs go through cuBLAS. Found through
+ * {@link CudaBackendProvider}; programs reach it as {@code Device.cuda(i)} or {@code Device.best()}.
+ */
+public final class CudaBackend implements Backend {
+    private static volatile boolean allowTf32 = Boolean.getBoolean("fluxion.cuda.tf32");
+
+    private final CudaDevice d;
+
+    CudaBackend(CudaDevice d) { this.d = d; }
+
+    /** The backend of a CUDA device, or an error naming what is available. */
+    public static CudaBackend of(Device device) {
+        if (dev.fluxion.tensor.Backends.of(device) instanceof CudaBackend c) return c;
+        throw new IllegalArgumentException("cuda: " + device + " is not a CUDA device");
+    }
+
+    /** Lets float32 matmuls use TF32 tensor cores (10-bit mantissa inputs); off by default, as in PyTorch. */
+    public static void setAllowTf32(boolean allow) { allowTf32 = allow; }
+
+    public static boolean allowTf32() { return allowTf32; }
+
+    CudaDevice cudaDevice() { return d; }
+
+    @Override public Device device() { return d.device; }
+
+    public String name() { return d.name; }
+
+    /** Compute capability, e.g. "9.0". */
+    public String computeCapability() { return d.major + "." + d.minor; }
+
+    public MemoryStats memoryStats() { return d.allocator.stats(); }
+
+    public void resetPeak() { d.allocator.resetPeak(); }
+
+    /** Waits for the stream, then gives the pool's cached blocks back to the driver. */
+    public void emptyCache() { d.allocator.emptyCache(); }
+
+    /** Waits until every op enqueued on this device has run; throws errors kernels recorded. */
+    public void synchronize() { d.synchronize(); }
+
+    @Override public Storage allocate(DType dtype, int numel) { return new CudaStorage(d, dtype, numel); }
+
+    @Override public Tensor unary(UnaryOp op, Tensor x) { return CudaElementwise.unary(d, op, x); }
+
+    @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b) { return CudaElementwise.binary(d, op, a, b); }
+
+    @Override public Tensor where(Tensor cond, Tensor a, Tensor b) { return CudaElementwise.where(d, cond, a, b); }
+
+    @Override public Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepdim) { return CudaReduce.reduce(d, op, x, dims, keepdim); }
+
+    @Override public Tensor softmax(Tensor x, int dim, boolean log) { return CudaReduce.softmax(d, x, dim, log); }
+
+    @Override public Tensor matmul(Tensor a, Tensor b) { return CudaMatmul.matmul(d, a, b); }
+
+    @Override public void copy(Tensor src, Tensor dst) { CudaElementwise.copy(d, src, dst); }
+
+    @Override public void fill(Tensor dst, double value) { CudaElementwise.fill(d, dst, value); }
+
+    @Override public Tensor indexSelect(Tensor x, int dim, Tensor index) { return CudaIndexing.indexSelect(d, x, dim, index); }
+
+    @Override public Tensor gather(Tensor x, int dim, Tensor index) { return CudaIndexing.gather(d, x, dim, index); }
+
+    @Override public Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src) { return CudaIndexing.scatterAdd(d, x, dim, index, src); }
+
+    @Override public String toString() { return "CudaBackend[" + d.device + ", " + d.name + ", sm_" + d.major + d.minor + "]"; }
+}

@@ -1,0 +1,85 @@
+package dev.fluxion.cuda;
+
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Device;
+import dev.fluxion.tensor.Generator;
+import dev.fluxion.tensor.Tensor;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.fluxion.cuda.CudaTesting.assertClose;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** The fused multi-tensor Adam/AdamW kernel against PyTorch's update rule written out in double. */
+@Tag("gpu")
+class CudaAdamTest {
+    static Device gpu;
+
+    @BeforeEach void device() { gpu = CudaTesting.gpu(); }
+
+    /** torch.optim.Adam(W) single-tensor algorithm, in double. */
+    static void reference(double[] p, double[] grad, double[] m, double[] v, int step, FusedAdam.Config c, double scale) {
+        double bc1 = 1 - Math.pow(c.beta1(), step), bc2 = 1 - Math.pow(c.beta2(), step);
+        for (int i = 0; i < p.length; i++) {
+            double gi = grad[i] * scale;
+            if (c.decoupled()) p[i] *= 1 - c.lr() * c.weightDecay();
+            else gi += c.weightDecay() * p[i];
+            m[i] = c.beta1() * m[i] + (1 - c.beta1()) * gi;
+            v[i] = c.beta2() * v[i] + (1 - c.beta2()) * gi * gi;
+            p[i] -= c.lr() / bc1 * m[i] / (Math.sqrt(v[i]) / Math.sqrt(bc2) + c.eps());
+        }
+    }
+
+    @Test void matchesTheReferenceOverSteps() {
+        Generator g = new Generator(51);
+        int[] sizes = {3, 70_000, 1, 131_072};                               // crosses the 65536-element chunk size
+        for (FusedAdam.Config c : new FusedAdam.Config[] {FusedAdam.Config.ADAM.withWeightDecay(0.01), FusedAdam.Config.ADAMW.withLr(1e-2)})
+            for (DType gradType : new DType[] {DType.FLOAT32, DType.BFLOAT16}) {
+                List<Tensor> ps = new ArrayList<>(), ms = new ArrayList<>(), vs = new ArrayList<>();
+                List<double[]> rp = new ArrayList<>(), rm = new ArrayList<>(), rv = new ArrayList<>();
+                for (int n : sizes) {
+                    Tensor p = Tensor.randn(g, n);
+                    ps.add(p.to(gpu));
+                    ms.add(Tensor.zeros(DType.FLOAT32, gpu, n));
+                    vs.add(Tensor.zeros(DType.FLOAT32, gpu, n));
+                    rp.add(p.toDoubleArray());
+                    rm.add(new double[n]);
+                    rv.add(new double[n]);
+                }
+                for (int step = 1; step <= 3; step++) {
+                    List<Tensor> gs = new ArrayList<>();
+                    for (int i = 0; i < sizes.length; i++) {
+                        Tensor grad = Tensor.randn(g, sizes[i]).to(gradType);
+                        gs.add(grad.to(gpu));
+                        reference(rp.get(i), grad.toDoubleArray(), rm.get(i), rv.get(i), step, c, 1);
+                    }
+                    FusedAdam.step(ps, gs, ms, vs, step, c, null, null);
+                }
+                for (int i = 0; i < sizes.length; i++) {
+                    String what = (c.decoupled() ? "AdamW" : "Adam") + " grads " + gradType + " param " + i;
+                    assertClose(Tensor.of(rp.get(i), sizes[i]).to(DType.FLOAT32), ps.get(i), 1e-5, 1e-6, what + " p");
+                    assertClose(Tensor.of(rm.get(i), sizes[i]).to(DType.FLOAT32), ms.get(i), 1e-5, 1e-7, what + " m");
+                    assertClose(Tensor.of(rv.get(i), sizes[i]).to(DType.FLOAT32), vs.get(i), 1e-5, 1e-9, what + " v");
+                }
+            }
+    }
+
+    @Test void gradScaleAndSkipFlagWorkOnTheDevice() {
+        Generator g = new Generator(52);
+        Tensor p0 = Tensor.randn(g, 100), grad = Tensor.randn(g, 100).mul(1024);
+        Tensor p = p0.to(gpu), m = Tensor.zeros(DType.FLOAT32, gpu, 100), v = Tensor.zeros(DType.FLOAT32, gpu, 100);
+        Tensor inv = Tensor.scalar(1.0 / 1024).to(gpu);
+        FusedAdam.step(List.of(p), List.of(grad.to(gpu)), List.of(m), List.of(v), 1, FusedAdam.Config.ADAM, inv, Tensor.scalar(Float.NaN).to(gpu));
+        assertClose(p0, p, 0, 0, "skipped step leaves the parameters");
+        FusedAdam.step(List.of(p), List.of(grad.to(gpu)), List.of(m), List.of(v), 1, FusedAdam.Config.ADAM, inv, Tensor.scalar(0).to(gpu));
+        double[] rp = p0.toDoubleArray();
+        reference(rp, grad.toDoubleArray(), new double[100], new double[100], 1, FusedAdam.Config.ADAM, 1.0 / 1024);
+        assertClose(Tensor.of(rp, 100).to(DType.FLOAT32), p, 1e-5, 1e-6, "unscaled step");
+        assertThrows(IllegalArgumentException.class,
+                () -> FusedAdam.step(List.of(p), List.of(grad.to(gpu)), List.of(m.to(DType.FLOAT16)), List.of(v), 1, FusedAdam.Config.ADAM, null, null));
+    }
+}
