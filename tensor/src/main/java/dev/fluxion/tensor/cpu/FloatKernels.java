@@ -25,37 +25,35 @@ final class FloatKernels {
             case NEG -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).neg().intoArray(y, i); }
             case ABS -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).abs().intoArray(y, i); }
             case SQRT -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).sqrt().intoArray(y, i); }
-            case EXP -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).lanewise(VectorOperators.EXP).intoArray(y, i); }
-            case LOG -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).lanewise(VectorOperators.LOG).intoArray(y, i); }
-            case TANH -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).lanewise(VectorOperators.TANH).intoArray(y, i); }
+            case EXP -> { for (; i < bound; i += S.length()) VectorMath.exp(FloatVector.fromArray(S, x, i)).intoArray(y, i); }
+            case LOG -> { for (; i < bound; i += S.length()) VectorMath.log(FloatVector.fromArray(S, x, i)).intoArray(y, i); }
+            case TANH -> { for (; i < bound; i += S.length()) VectorMath.tanh(FloatVector.fromArray(S, x, i)).intoArray(y, i); }
             case RELU -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).max(0f).intoArray(y, i); }
             case SIGMOID -> {
                 for (; i < bound; i += S.length()) {
                     FloatVector v = FloatVector.fromArray(S, x, i);
-                    FloatVector.broadcast(S, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(y, i); // 1/(1+e^-x)
+                    FloatVector.broadcast(S, 1f).div(VectorMath.exp(v.neg()).add(1f)).intoArray(y, i); // 1/(1+e^-x)
                 }
             }
             case SILU -> {
                 for (; i < bound; i += S.length()) {
                     FloatVector v = FloatVector.fromArray(S, x, i);
-                    v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(y, i);
+                    v.div(VectorMath.exp(v.neg()).add(1f)).intoArray(y, i);
                 }
             }
             case GELU_TANH -> {
                 for (; i < bound; i += S.length()) {
                     FloatVector v = FloatVector.fromArray(S, x, i);
                     FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul((float) SQRT_2_OVER_PI);
-                    inner.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f).intoArray(y, i);
+                    VectorMath.tanh(inner).add(1f).mul(v).mul(0.5f).intoArray(y, i);
                 }
             }
             case RSQRT -> { for (; i < bound; i += S.length()) FloatVector.broadcast(S, 1f).div(FloatVector.fromArray(S, x, i).sqrt()).intoArray(y, i); }
-            case SIN -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).lanewise(VectorOperators.SIN).intoArray(y, i); }
-            case COS -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).lanewise(VectorOperators.COS).intoArray(y, i); }
             case GELU -> { for (; i < bound; i += S.length()) { FloatVector v = FloatVector.fromArray(S, x, i); v.mul(normalCdf(v)).intoArray(y, i); } }
             case GELU_GRAD -> {
                 for (; i < bound; i += S.length()) {
                     FloatVector v = FloatVector.fromArray(S, x, i);
-                    FloatVector pdf = v.mul(v).mul(-0.5f).lanewise(VectorOperators.EXP).mul((float) INV_SQRT_2PI);
+                    FloatVector pdf = VectorMath.exp(v.mul(v).mul(-0.5f)).mul((float) INV_SQRT_2PI);
                     normalCdf(v).add(v.mul(pdf)).intoArray(y, i);
                 }
             }
@@ -63,7 +61,8 @@ final class FloatKernels {
                 for (; i < bound; i += S.length()) {       // 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
                     FloatVector v = FloatVector.fromArray(S, x, i);
                     FloatVector v2 = v.mul(v);
-                    FloatVector t = v2.mul(0.044715f).add(1f).mul(v).mul((float) SQRT_2_OVER_PI).lanewise(VectorOperators.TANH);
+                    FloatVector t = v2.mul(0.044715f).add(1f).mul(v).mul((float) SQRT_2_OVER_PI);
+                    t = VectorMath.tanh(t);
                     FloatVector dInner = v2.mul(3 * 0.044715f).add(1f).mul((float) SQRT_2_OVER_PI);
                     FloatVector oneMinusT2 = FloatVector.broadcast(S, 1f).sub(t.mul(t));
                     t.add(1f).mul(0.5f).add(v.mul(0.5f).mul(oneMinusT2).mul(dInner)).intoArray(y, i);
@@ -72,7 +71,7 @@ final class FloatKernels {
             case SILU_GRAD -> {
                 for (; i < bound; i += S.length()) {       // s (1 + x (1 - s))
                     FloatVector v = FloatVector.fromArray(S, x, i);
-                    FloatVector sg = FloatVector.broadcast(S, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+                    FloatVector sg = FloatVector.broadcast(S, 1f).div(VectorMath.exp(v.neg()).add(1f));
                     sg.mul(v.mul(FloatVector.broadcast(S, 1f).sub(sg)).add(1f)).intoArray(y, i);
                 }
             }
@@ -88,7 +87,7 @@ final class FloatKernels {
         FloatVector poly = t.mul(0.17087277f).add(-0.82215223f).mul(t).add(1.48851587f).mul(t).add(-1.13520398f).mul(t)
                 .add(0.27886807f).mul(t).add(-0.18628806f).mul(t).add(0.09678418f).mul(t).add(0.37409196f).mul(t)
                 .add(1.00002368f).mul(t).add(-1.26551223f);
-        FloatVector r = t.mul(z.mul(z).neg().add(poly).lanewise(VectorOperators.EXP));   // erfc(|x|/sqrt2)
+        FloatVector r = t.mul(VectorMath.exp(z.mul(z).neg().add(poly)));   // erfc(|x|/sqrt2)
         FloatVector half = r.mul(0.5f);
         return FloatVector.broadcast(S, 1f).sub(half).blend(half, x.compare(VectorOperators.LT, 0f));
     }
@@ -162,7 +161,7 @@ final class FloatKernels {
         int i = 0, bound = S.loopBound(n);
         FloatVector acc = FloatVector.zero(S);
         for (; i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, x, i));
-        double s = acc.reduceLanes(VectorOperators.ADD);
+        double s = VectorMath.sumLanes(acc);
         for (; i < n; i++) s += x[i];
         return s;
     }
