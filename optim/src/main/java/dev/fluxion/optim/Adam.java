@@ -1,5 +1,7 @@
 package dev.fluxion.optim;
 
+import dev.fluxion.tensor.AdamUpdate;
+import dev.fluxion.tensor.Backends;
 import dev.fluxion.tensor.Tensor;
 
 import java.util.List;
@@ -64,6 +66,8 @@ public final class Adam extends Optimizer<Adam.Config, Adam.State> {
     @Override protected void checkLoaded(State s, Config c, String where) { checkLoaded(s, c.amsgrad(), where); }
 
     @Override protected State update(Tensor param, Tensor grad, State s, Config c) {
+        State fused = fusedStep(param, grad, s, c.lr(), c.beta1(), c.beta2(), c.eps(), c.weightDecay(), 1, c.amsgrad());
+        if (fused != null) return fused;
         Tensor g = c.weightDecay() != 0 ? grad.add(param.mul(c.weightDecay())) : grad;
         return step(param, param, g, s, c.lr(), c.beta1(), c.beta2(), c.eps(), c.amsgrad());
     }
@@ -84,6 +88,22 @@ public final class Adam extends Optimizer<Adam.Config, Adam.State> {
 
     static void checkLoaded(State s, boolean amsgrad, String where) {
         if (amsgrad && s.maxExpAvgSq() == null) throw new IllegalArgumentException(where + ": amsgrad, but max_exp_avg_sq is missing");
+    }
+
+    /**
+     * The same update by the backend's fused kernel (one pass, state written in place, equal bits), or null
+     * when the backend has none for these tensors.
+     */
+    static State fusedStep(Tensor param, Tensor grad, State s, double lr, double beta1, double beta2, double eps,
+                           double l2WeightDecay, double decoupledDecay, boolean amsgrad) {
+        if (amsgrad && s.maxExpAvgSq() == null) return null;                 // amsgrad newly switched on: the op path starts it
+        long t = s.step() + 1;
+        double stepSize = lr / (1 - Math.pow(beta1, t));
+        double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, t));
+        var u = new AdamUpdate(param, grad, s.expAvg(), s.expAvgSq(), amsgrad ? s.maxExpAvgSq() : null, beta1, beta2, eps,
+                l2WeightDecay, decoupledDecay, stepSize, biasCorrection2Sqrt);
+        if (!Backends.of(param.device()).adamStep(u)) return null;
+        return new State(t, s.expAvg(), s.expAvgSq(), amsgrad ? s.maxExpAvgSq() : null);
     }
 
     /** The moment updates and param.copy_(base + step); base is param, or param already decayed (AdamW). */

@@ -40,6 +40,9 @@ public final class AdamW extends Optimizer<AdamW.Config, Adam.State> {
     @Override protected void checkLoaded(Adam.State s, Config c, String where) { Adam.checkLoaded(s, c.amsgrad(), where); }
 
     @Override protected Adam.State update(Tensor param, Tensor grad, Adam.State s, Config c) {
+        Adam.State fused = Adam.fusedStep(param, grad, s, c.lr(), c.beta1(), c.beta2(), c.eps(), 0,
+                c.weightDecay() != 0 ? 1 - c.lr() * c.weightDecay() : 1, c.amsgrad());
+        if (fused != null) return fused;
         // 1 - lr * wd is rounded to the parameter's dtype once, as PyTorch's param.mul_(1 - lr * weight_decay)
         Tensor decayed = c.weightDecay() != 0 ? param.mul(1 - c.lr() * c.weightDecay()) : param;
         return Adam.step(param, decayed, grad, s, c.lr(), c.beta1(), c.beta2(), c.eps(), c.amsgrad());

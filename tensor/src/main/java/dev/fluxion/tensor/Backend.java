@@ -45,4 +45,10 @@ public interface Backend {
 
     /** y = x, then y[index[i][j]][j] += src[i][j] (dim 0; likewise for other dims). */
     Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src);
+
+    /**
+     * A fused Adam/AdamW update in place (see {@link AdamUpdate}), or false when this backend has none for
+     * these tensors' dtype and layout; the caller then computes the update with ops.
+     */
+    default boolean adamStep(AdamUpdate update) { return false; }
 }

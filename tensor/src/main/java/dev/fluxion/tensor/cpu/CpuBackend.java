@@ -154,6 +154,8 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src) { return CpuIndexing.scatterAdd(x, dim, index, src); }
 
+    @Override public boolean adamStep(dev.fluxion.tensor.AdamUpdate update) { return CpuAdam.step(update); }
+
     /** The OpenBLAS build and thread count, for the environment check. */
     public static String blasInfo() { return Blas.config() + ", " + Blas.threads() + " threads"; }
 }

@@ -1,0 +1,81 @@
+package dev.fluxion.tensor.cpu;
+
+import dev.fluxion.tensor.AdamUpdate;
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.nio.FloatBuffer;
+
+/**
+ * The fused Adam/AdamW step for contiguous float32 tensors: one pass over param, grad and the moments
+ * instead of a dozen tensor ops, with the same float rounding as the op-by-op path (so both give equal bits).
+ */
+final class CpuAdam {
+    private CpuAdam() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    static boolean step(AdamUpdate u) {
+        Tensor[] all = {u.param(), u.grad(), u.expAvg(), u.expAvgSq(), u.maxExpAvgSq()};
+        int n = u.param().numel();
+        for (Tensor t : all)
+            if (t != null && (t.dtype() != DType.FLOAT32 || !t.isContiguous() || t.numel() != n || !(t.storage() instanceof CpuStorage)))
+                return false;
+        FloatBuffer p = buf(u.param()), g = buf(u.grad()), m = buf(u.expAvg()), v = buf(u.expAvgSq());
+        FloatBuffer vmax = u.maxExpAvgSq() == null ? null : buf(u.maxExpAvgSq());
+        int po = u.param().offset(), go = u.grad().offset(), mo = u.expAvg().offset(), vo = u.expAvgSq().offset();
+        int xo = u.maxExpAvgSq() == null ? 0 : u.maxExpAvgSq().offset();
+        float b1 = (float) u.beta1(), omb1 = (float) (1 - u.beta1()), b2 = (float) u.beta2(), omb2 = (float) (1 - u.beta2());
+        float eps = (float) u.eps(), wd = (float) u.l2WeightDecay(), decay = (float) u.decoupledDecay();
+        float negStep = (float) -u.stepSize(), bc2 = (float) u.biasCorrection2Sqrt();
+        boolean l2 = u.l2WeightDecay() != 0, decoupled = u.decoupledDecay() != 1;
+        Parallel.forRange(n, Parallel.GRAIN, (lo, hi) -> {
+            Scratch s = Scratch.get();
+            float[] pa = s.fa, ga = s.fb, ma = s.fc, va = s.fd;
+            float[] xa = vmax == null ? null : new float[Scratch.CHUNK];
+            for (int at = lo; at < hi; at += Scratch.CHUNK) {
+                int len = Math.min(Scratch.CHUNK, hi - at);
+                p.get(po + at, pa, 0, len);
+                g.get(go + at, ga, 0, len);
+                m.get(mo + at, ma, 0, len);
+                v.get(vo + at, va, 0, len);
+                if (xa != null) vmax.get(xo + at, xa, 0, len);
+                int i = 0;
+                for (int bound = S.loopBound(len); i < bound; i += S.length()) {
+                    FloatVector pv = FloatVector.fromArray(S, pa, i), gv = FloatVector.fromArray(S, ga, i);
+                    if (l2) gv = gv.add(pv.mul(wd));
+                    FloatVector base = decoupled ? pv.mul(decay) : pv;
+                    FloatVector mv = FloatVector.fromArray(S, ma, i).mul(b1).add(gv.mul(omb1));
+                    FloatVector vv = FloatVector.fromArray(S, va, i).mul(b2).add(gv.mul(omb2).mul(gv));
+                    FloatVector sel = vv;
+                    if (xa != null) { sel = FloatVector.fromArray(S, xa, i).max(vv); sel.intoArray(xa, i); }
+                    FloatVector denom = sel.sqrt().div(bc2).add(eps);
+                    base.add(mv.mul(negStep).div(denom)).intoArray(pa, i);
+                    mv.intoArray(ma, i);
+                    vv.intoArray(va, i);
+                }
+                for (; i < len; i++) {
+                    float pv = pa[i], gv = l2 ? ga[i] + pv * wd : ga[i];
+                    float base = decoupled ? pv * decay : pv;
+                    float mv = ma[i] * b1 + gv * omb1, vv = va[i] * b2 + gv * omb2 * gv;
+                    float sel = vv;
+                    if (xa != null) { sel = Math.max(xa[i], vv); xa[i] = sel; }
+                    float denom = (float) Math.sqrt(sel) / bc2 + eps;
+                    pa[i] = base + mv * negStep / denom;
+                    ma[i] = mv;
+                    va[i] = vv;
+                }
+                p.put(po + at, pa, 0, len);
+                m.put(mo + at, ma, 0, len);
+                v.put(vo + at, va, 0, len);
+                if (xa != null) vmax.put(xo + at, xa, 0, len);
+            }
+        });
+        for (Tensor t : all) if (t != null && t != u.grad()) t.storage().bumpVersion();
+        return true;
+    }
+
+    private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats(); }
+}
