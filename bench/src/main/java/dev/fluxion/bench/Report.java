@@ -21,8 +21,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
 /**
- * Runs JMH with the usual command-line options, then prints each benchmark as a rate (GFLOP/s, GB/s) taken
- * from its median iteration, next to the peer measured in the same run, and the ratio between them. The load average of the
+ * Runs JMH with the usual command-line options, then prints each benchmark as a rate (GFLOP/s, GB/s), from
+ * its median and from its best iteration, next to the peer measured in the same run, and the ratios. The load average of the
  * machine is printed before and after: a ratio taken on a busy machine is a ratio of noise.
  *
  * <pre>{@code java -cp target/benchmarks.jar dev.fluxion.bench.Report -wi 2 -i 3 GemmBench}</pre>
@@ -51,47 +51,47 @@ public final class Report {
         System.out.print(table(results));
     }
 
-    /** One row per result: benchmark, parameters, rate, and rate / peer rate for the same parameters. */
+    /** One row per result: benchmark, parameters, rates, and rate / peer rate for the same parameters. */
     static String table(Collection<RunResult> results) {
-        Map<String, Double> rates = new HashMap<>();
         List<RunResult> sorted = new ArrayList<>(results);
         sorted.sort(Comparator.comparing((RunResult r) -> r.getParams().getBenchmark()).thenComparing(r -> sizeKey(r.getParams())));
+        Map<String, double[]> rates = new HashMap<>();
         for (RunResult r : sorted) {
-            double rate = rate(r);
-            if (!Double.isNaN(rate)) rates.put(r.getParams().getBenchmark() + params(r.getParams()), rate);
+            double[] v = rates(r);
+            if (v != null) rates.put(r.getParams().getBenchmark() + params(r.getParams()), v);
         }
-        StringBuilder sb = new StringBuilder(String.format("%-32s %-14s %12s %-8s %10s%n", "Benchmark", "Params", "Median rate", "Unit", "vs peer"));
+        String fmt = "%-30s %-10s %10s %10s %-8s %12s %10s%n";
+        StringBuilder sb = new StringBuilder(String.format(fmt, "Benchmark", "Params", "Median", "Best", "Unit", "vs peer", "best/best"));
         for (RunResult r : sorted) {
             BenchmarkParams p = r.getParams();
             String name = p.getBenchmark();
+            double[] v = rates.get(name + params(p));
+            if (v == null) continue;
             Metric m = METRICS.get(className(name));
-            double rate = rate(r);
-            if (m == null || Double.isNaN(rate)) continue;
-            String peerKey = className(name) + "." + m.peer() + params(p);
-            Double peer = rates.get(peerKey);
-            String ratio = peer == null ? "" : String.format("%.2fx", rate / peer);
-            if (name.endsWith("." + m.peer())) ratio = "(peer)";
-            sb.append(String.format("%-32s %-14s %12.2f %-8s %10s%n", shortName(name), params(p), rate, m.unit(), ratio));
+            double[] peer = rates.get(className(name) + "." + m.peer() + params(p));
+            boolean isPeer = name.endsWith("." + m.peer());
+            String ratio = isPeer ? "(peer)" : peer == null ? "" : String.format("%.2fx", v[0] / peer[0]);
+            String bestRatio = isPeer || peer == null ? "" : String.format("%.2fx", v[1] / peer[1]);
+            sb.append(String.format(fmt, shortName(name), params(p), String.format("%.2f", v[0]), String.format("%.2f", v[1]), m.unit(), ratio, bestRatio));
         }
         return sb.toString();
     }
 
     /**
-     * Work per second in the metric's unit, from the median iteration of an average-time or throughput run
-     * (NaN for other modes). The median, not the mean: on a shared machine one iteration that met another
-     * process should not move the figure.
+     * Work per second in the metric's unit, {median iteration, best iteration}, from an average-time or
+     * throughput run; null for other modes and unknown benchmarks. The median rather than the mean, so that
+     * an iteration which met another process does not move the figure; the best as the quiet-machine bound.
      */
-    private static double rate(RunResult r) {
+    private static double[] rates(RunResult r) {
         BenchmarkParams p = r.getParams();
         Metric m = METRICS.get(className(p.getBenchmark()));
-        if (m == null) return Double.NaN;
-        double score = r.getPrimaryResult().getStatistics().getPercentile(50);
+        if (m == null || p.getMode() != Mode.AverageTime && p.getMode() != Mode.Throughput) return null;
+        var stats = r.getPrimaryResult().getStatistics();
         double unitSeconds = TimeUnit.NANOSECONDS.convert(1, p.getTimeUnit()) * 1e-9;
-        double secondsPerOp;
-        if (p.getMode() == Mode.AverageTime) secondsPerOp = score * unitSeconds;
-        else if (p.getMode() == Mode.Throughput) secondsPerOp = unitSeconds / score;
-        else return Double.NaN;
-        return m.workPerOp().applyAsDouble(p) / secondsPerOp;
+        double work = m.workPerOp().applyAsDouble(p);
+        if (p.getMode() == Mode.AverageTime)      // score: time per op
+            return new double[] {work / (stats.getPercentile(50) * unitSeconds), work / (stats.getMin() * unitSeconds)};
+        return new double[] {work * stats.getPercentile(50) / unitSeconds, work * stats.getMax() / unitSeconds};   // ops per time
     }
 
     private static String params(BenchmarkParams p) {
