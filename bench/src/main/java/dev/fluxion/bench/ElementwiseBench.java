@@ -2,6 +2,7 @@ package dev.fluxion.bench;
 
 import dev.fluxion.tensor.Generator;
 import dev.fluxion.tensor.Tensor;
+import dev.fluxion.tensor.cpu.CpuMemory;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -52,7 +53,15 @@ public class ElementwiseBench {
             b = Tensor.of(input(2), N);
         }
 
-        @TearDown(Level.Trial) public void tearDown() { a.close(); b.close(); }
+        /** Fails the run when closed results were not reused: then it measured page touching, not the add. */
+        @TearDown(Level.Trial) public void tearDown() {
+            long peak = CpuMemory.stats().peak(), limit = 3L * Float.BYTES * N;   // a, b and one result
+            a.close();
+            b.close();
+            if (peak > limit)
+                throw new IllegalStateException("ElementwiseBench.tensor: CPU tensor memory peaked at " + peak + " bytes, over the " + limit
+                        + " that two inputs and one result take; a closed add result did not go back to the CpuMemory pool");
+        }
     }
 
     @State(Scope.Benchmark)

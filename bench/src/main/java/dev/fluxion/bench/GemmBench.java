@@ -2,6 +2,7 @@ package dev.fluxion.bench;
 
 import dev.fluxion.tensor.Generator;
 import dev.fluxion.tensor.Tensor;
+import dev.fluxion.tensor.cpu.CpuMemory;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -58,7 +59,15 @@ public class GemmBench {
             b = Tensor.of(input(size, 2), size, size);
         }
 
-        @TearDown(Level.Trial) public void tearDown() { a.close(); b.close(); }
+        /** Fails the run when closed results were not reused: then it measured page touching, not GEMM. */
+        @TearDown(Level.Trial) public void tearDown() {
+            long peak = CpuMemory.stats().peak(), limit = 3L * Float.BYTES * size * size;   // a, b and one result
+            a.close();
+            b.close();
+            if (peak > limit)
+                throw new IllegalStateException("GemmBench.tensor: CPU tensor memory peaked at " + peak + " bytes, over the " + limit
+                        + " that two inputs and one result take; a closed matmul result did not go back to the CpuMemory pool");
+        }
     }
 
     @State(Scope.Benchmark)
