@@ -27,7 +27,11 @@ final class LinAlg {
         int[] shape = concat(batch, m, n);
         if (vecA) shape = dropAt(shape, shape.length - 2);
         if (vecB) shape = dropAt(shape, shape.length - 1);
-        return out.reshape(shape);
+        Tensor result = out.reshape(shape);
+        // result is a view of out's storage. The caller never sees out, so its hold is dropped here: otherwise
+        // result.close() would leave the storage open until the GC ran, and every matmul would allocate afresh.
+        out.close();
+        return result;
     }
 
     static Tensor addmm(Tensor input, Tensor m1, Tensor m2, double beta, double alpha) {
