@@ -23,19 +23,30 @@ final class CpuMatmul {
     static Tensor matmul(Tensor a, Tensor b) {
         DType dt = a.dtype();
         if (dt == DType.FLOAT16 || dt == DType.BFLOAT16) {
-            Tensor r = matmul(widen(a), widen(b));
-            Tensor out = CpuBackend.empty(dt, r.shape());
-            CpuBackend.INSTANCE.copy(r, out);
-            return out;
+            try (Tensor wa = widen(a); Tensor wb = widen(b); Tensor r = matmul(wa, wb)) {   // temporaries go back to the pool now
+                Tensor out = CpuBackend.empty(dt, r.shape());
+                CpuBackend.INSTANCE.copy(r, out);
+                return out;
+            }
         }
         int batch = a.size(0), m = a.size(1), k = a.size(2), n = b.size(2);
         Tensor out = CpuBackend.empty(dt, new int[] {batch, m, n});
         if (out.numel() == 0) return out;
         if (k == 0) { CpuBackend.INSTANCE.fill(out, 0); return out; }
-        Layout la = layout(m, k, a.stride()[1], a.stride()[2]);
-        if (la == null) { a = contiguous(a); la = layout(m, k, a.stride()[1], a.stride()[2]); }
-        Layout lb = layout(k, n, b.stride()[1], b.stride()[2]);
-        if (lb == null) { b = contiguous(b); lb = layout(k, n, b.stride()[1], b.stride()[2]); }
+        Layout la = layout(m, k, a.stride()[1], a.stride()[2]), lb = layout(k, n, b.stride()[1], b.stride()[2]);
+        Tensor copyA = la == null ? contiguous(a) : null, copyB = lb == null ? contiguous(b) : null;
+        try {
+            if (copyA != null) { a = copyA; la = layout(m, k, a.stride()[1], a.stride()[2]); }
+            if (copyB != null) { b = copyB; lb = layout(k, n, b.stride()[1], b.stride()[2]); }
+            gemm(a, b, out, la, lb, batch, m, n, k, dt);
+        } finally {
+            if (copyA != null) copyA.close();
+            if (copyB != null) copyB.close();
+        }
+        return out;
+    }
+
+    private static void gemm(Tensor a, Tensor b, Tensor out, Layout la, Layout lb, int batch, int m, int n, int k, DType dt) {
         CpuStorage sa = (CpuStorage) a.storage(), sb = (CpuStorage) b.storage(), sc = (CpuStorage) out.storage();
         int bsA = a.stride()[0], bsB = b.stride()[0], offA0 = a.offset(), offB0 = b.offset();
         Layout fa = la, fb = lb;
@@ -58,7 +69,6 @@ final class CpuMatmul {
             Blas.useThreads(1);
             Parallel.forRange(batch, 1, gemms);
         }
-        return out;
     }
 
     /** Below this many flops per product, one OpenBLAS thread per product is faster than sharing one product. */
