@@ -1,0 +1,164 @@
+package dev.fluxion.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.fluxion.tensor.cpu.CpuBackend;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Fluxion against PyTorch on the same machine in one run: Fluxion's JMH benchmarks, then the same
+ * workloads in PyTorch (bench/python/torch_workloads.py, with Debian's OpenBLAS when it is installed),
+ * then a table (workload, Fluxion, PyTorch, ratio, unit) also written to bench/results/latest.json.
+ * Ratios are "how many times Fluxion's speed": fluxion/pytorch for rates, pytorch/fluxion for times.
+ *
+ * <pre>mvn -B -q -pl bench -am verify -DskipTests -Pcompare [-Dcompare.args="--quick --only gemm,mlp"]</pre>
+ */
+public final class SideBySide {
+    /** A workload both sides run, how to find it among JMH results, and how to turn a JMH score into its unit. */
+    record Workload(String name, String benchmark, String param, String unit, double workPerOp) {
+        boolean isTime() { return unit.equals("ms"); }
+    }
+
+    static final List<Workload> WORKLOADS = List.of(
+            new Workload("gemm_fp32_256", "GemmBench.tensor", "size=256", "GFLOP/s", GemmBench.flops(256) / 1e9),
+            new Workload("gemm_fp32_512", "GemmBench.tensor", "size=512", "GFLOP/s", GemmBench.flops(512) / 1e9),
+            new Workload("gemm_fp32_1024", "GemmBench.tensor", "size=1024", "GFLOP/s", GemmBench.flops(1024) / 1e9),
+            new Workload("gemm_fp32_2048", "GemmBench.tensor", "size=2048", "GFLOP/s", GemmBench.flops(2048) / 1e9),
+            new Workload("add_16M", "ElementwiseBench.tensor", "", "GB/s", ElementwiseBench.bytes() / 1e9),
+            new Workload("softmax_4096x1024", "SoftmaxBench.tensor", "", "GB/s", SoftmaxBench.bytes() / 1e9),
+            new Workload("mlp_train_step", "TrainStepBench.step", "model=mlp", "ms", 0),
+            new Workload("gpt_small_train_step", "TrainStepBench.step", "model=gpt", "ms", 0),
+            new Workload("cnn_train_step", "TrainStepBench.step", "model=cnn", "ms", 0),
+            new Workload("adam_step_10M", "AdamBench.step", "", "ms", 0));
+
+    /** Which python groups cover which workloads (to run only what was asked). */
+    static final Map<String, String> GROUP = Map.of("gemm", "GemmBench", "elementwise", "ElementwiseBench|SoftmaxBench",
+            "mlp", "TrainStepBench", "gpt", "TrainStepBench", "cnn", "TrainStepBench", "adam", "AdamBench");
+
+    public static void main(String[] args) throws Exception {
+        boolean quick = false;
+        String only = "";
+        Path repo = Path.of(System.getProperty("fluxion.repo", "..")).toAbsolutePath().normalize();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick" -> quick = true;
+                case "--only" -> only = args[++i];
+                case "--repo" -> repo = Path.of(args[++i]).toAbsolutePath().normalize();
+                default -> throw new IllegalArgumentException("SideBySide: unknown argument " + args[i] + " (known: --quick, --only g1,g2, --repo DIR)");
+            }
+        }
+        Map<String, Double> fluxion = runFluxion(only, quick);
+        List<JsonNode> torch = runPyTorch(repo, only, quick);
+        List<Map<String, Object>> rows = new ArrayList<>();
+        String torchDevice = torch.isEmpty() ? "" : torch.get(0).get("device").asText(), torchBlas = torch.isEmpty() ? "" : torch.get(0).get("blas").asText();
+        String device = "cpu: " + Runtime.getRuntime().availableProcessors() + " cores; Fluxion BLAS: " + CpuBackend.blasInfo()
+                + "; PyTorch " + torchDevice + " BLAS: " + torchBlas;
+        Map<String, JsonNode> torchBy = new LinkedHashMap<>();
+        for (JsonNode n : torch) torchBy.put(n.get("workload").asText(), n);
+        for (Workload w : WORKLOADS) {
+            Double f = fluxion.get(w.name());
+            JsonNode t = torchBy.get(w.name());
+            if (f == null && t == null) continue;
+            Double p = t == null ? null : t.get("value").asDouble();
+            Double ratio = f == null || p == null ? null : w.isTime() ? p / f : f / p;
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("workload", w.name());
+            row.put("fluxion", f);
+            row.put("pytorch", p);
+            row.put("ratio", ratio);
+            row.put("unit", w.unit());
+            row.put("device", device);
+            rows.add(row);
+        }
+        System.out.println(table(rows, device));
+        Path out = repo.resolve("bench/results/latest.json");
+        Files.createDirectories(out.getParent());
+        Path tmp = out.resolveSibling("latest.json.tmp");
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), rows);
+        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        System.out.println("wrote " + out);
+    }
+
+    static Map<String, Double> runFluxion(String only, boolean quick) throws Exception {
+        List<String> classes = new ArrayList<>();
+        for (String g : only.isEmpty() ? GROUP.keySet().toArray(new String[0]) : only.split(","))
+            if (GROUP.containsKey(g)) for (String c : GROUP.get(g).split("\\|")) if (!classes.contains(c)) classes.add(c);
+            else if (!g.isEmpty()) throw new IllegalArgumentException("SideBySide: unknown group " + g + "; known: " + GROUP.keySet());
+        var opts = new OptionsBuilder().shouldFailOnError(true);
+        for (String c : classes) {
+            String method = c.equals("GemmBench") || c.equals("ElementwiseBench") ? ".tensor$" : "";
+            opts.include("dev\\.fluxion\\.bench\\." + c + method);
+        }
+        if (only.contains("gpt") && !only.contains("mlp") && !only.contains("cnn")) opts.param("model", "gpt");
+        if (quick) opts.warmupIterations(2).measurementIterations(3).measurementTime(TimeValue.seconds(1)).warmupTime(TimeValue.seconds(1));
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (RunResult r : new Runner(opts.build()).run()) {
+            var p = r.getParams();
+            String bench = p.getBenchmark().substring("dev.fluxion.bench.".length());
+            String param = p.getParamsKeys().isEmpty() ? "" : p.getParamsKeys().iterator().next() + "=" + p.getParam(p.getParamsKeys().iterator().next());
+            for (Workload w : WORKLOADS) {
+                if (!w.benchmark().equals(bench) || !w.param().equals(param)) continue;
+                double score = r.getPrimaryResult().getScore();           // time per op in the benchmark's unit
+                TimeUnit unit = p.getTimeUnit();
+                double seconds = score * unit.toNanos(1) / 1e9;
+                out.put(w.name(), w.isTime() ? seconds * 1e3 : w.workPerOp() / seconds);
+            }
+        }
+        return out;
+    }
+
+    static List<JsonNode> runPyTorch(Path repo, String only, boolean quick) throws IOException, InterruptedException {
+        Path script = repo.resolve("bench/python/torch_workloads.py");
+        String python = Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+        List<String> cmd = new ArrayList<>(List.of(python, script.toString(), "--threads", Integer.toString(Runtime.getRuntime().availableProcessors())));
+        if (quick) cmd.add("--quick");
+        if (!only.isEmpty()) { cmd.add("--only"); cmd.add(only); }
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        Path debianOpenBlas = Path.of("/usr/lib/x86_64-linux-gnu/openblas-openmp");
+        if (Files.exists(debianOpenBlas.resolve("libopenblas.so.0")))       // PyTorch at its best: OpenBLAS, not the reference BLAS
+            pb.environment().merge("LD_LIBRARY_PATH", debianOpenBlas.toString(), (a, b) -> b + ":" + a);
+        else System.out.println("note: Debian's libopenblas0-openmp is not installed; PyTorch runs on the reference BLAS (apt-get install libopenblas0-openmp)");
+        pb.environment().put("OMP_NUM_THREADS", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        Process proc = pb.start();
+        List<JsonNode> out = new ArrayList<>();
+        ObjectMapper json = new ObjectMapper();
+        try (var r = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) if (line.startsWith("{")) out.add(json.readTree(line));
+        }
+        if (!proc.waitFor(30, TimeUnit.MINUTES) || proc.exitValue() != 0)
+            throw new IllegalStateException("SideBySide: " + String.join(" ", cmd) + " failed (exit " + proc.exitValue()
+                    + "); PyTorch comes from Debian's python3-torch: apt-get install python3-torch libopenblas0-openmp");
+        return out;
+    }
+
+    static String table(List<Map<String, Object>> rows, String device) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(device).append('\n');
+        sb.append(String.format(Locale.ROOT, "%-22s %12s %12s %8s  %s%n", "workload", "Fluxion", "PyTorch", "ratio", "unit"));
+        for (Map<String, Object> r : rows)
+            sb.append(String.format(Locale.ROOT, "%-22s %12s %12s %8s  %s%n", r.get("workload"), num(r.get("fluxion")), num(r.get("pytorch")),
+                    r.get("ratio") == null ? "-" : String.format(Locale.ROOT, "%.2fx", (Double) r.get("ratio")), r.get("unit")));
+        sb.append("ratio = Fluxion's speed relative to PyTorch's (> 1: Fluxion is faster; for ms rows it is PyTorch ms / Fluxion ms)");
+        return sb.toString();
+    }
+
+    private static String num(Object v) { return v == null ? "-" : String.format(Locale.ROOT, "%.2f", (Double) v); }
+}
