@@ -26,7 +26,9 @@ import java.util.Map;
  * Variables: RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR (default 127.0.0.1), MASTER_PORT
  * (default 29500), FLUXION_TIMEOUT (seconds every wait may last, default 300), FLUXION_STORE_TOKEN (shared
  * secret the store asks for; the launcher makes one per single-node job), FLUXION_RESTART_COUNT (how often
- * the launcher has restarted the job), FLUXION_SOCKET_BUFFER (bytes; 0 = kernel autotuning).
+ * the launcher has restarted the job), FLUXION_SOCKET_BUFFER (bytes; 0 = kernel autotuning), FLUXION_BACKEND
+ * (auto: NCCL for CUDA tensors next to TCP for CPU tensors when the CUDA backend and NCCL are present, else TCP
+ * only; tcp; nccl: fail unless NCCL can be used), FLUXION_DEVICE (cuda:N, this rank's GPU; the launcher sets it).
  */
 public final class Distributed {
     private Distributed() {}
@@ -35,11 +37,13 @@ public final class Distributed {
 
     /** What the launcher told this process. */
     public record Env(int rank, int worldSize, int localRank, int localWorldSize, String masterAddr, int masterPort,
-                      int restartCount, Duration timeout, byte[] token, int socketBuffer) {
+                      int restartCount, Duration timeout, byte[] token, int socketBuffer, String backend) {
         public Env {
             if (worldSize < 1) throw new IllegalArgumentException("WORLD_SIZE must be >= 1, got " + worldSize);
             if (rank < 0 || rank >= worldSize) throw new IllegalArgumentException("RANK " + rank + " is not in [0, WORLD_SIZE=" + worldSize + ")");
             if (masterPort < 0 || masterPort > 65535) throw new IllegalArgumentException("MASTER_PORT " + masterPort + " is not a port");
+            if (!java.util.List.of("auto", "tcp", "nccl").contains(backend))
+                throw new IllegalArgumentException("FLUXION_BACKEND='" + backend + "' is not auto, tcp or nccl");
         }
 
         public static Env fromSystem() { return from(System.getenv()); }
@@ -53,7 +57,8 @@ public final class Distributed {
             String token = env.getOrDefault("FLUXION_STORE_TOKEN", "");
             return new Env(rank, world, integer(env, "LOCAL_RANK", rank), integer(env, "LOCAL_WORLD_SIZE", world),
                     env.getOrDefault("MASTER_ADDR", "127.0.0.1"), integer(env, "MASTER_PORT", 29500), integer(env, "FLUXION_RESTART_COUNT", 0),
-                    t, token.getBytes(StandardCharsets.UTF_8), integer(env, "FLUXION_SOCKET_BUFFER", 0));
+                    t, token.getBytes(StandardCharsets.UTF_8), integer(env, "FLUXION_SOCKET_BUFFER", 0),
+                    env.getOrDefault("FLUXION_BACKEND", "auto").trim().toLowerCase(java.util.Locale.ROOT));
         }
 
         private static int integer(Map<String, String> env, String key, int dflt) {
@@ -95,12 +100,28 @@ public final class Distributed {
             TcpProcessGroup pg = TcpProcessGroup.create(store, env.rank(), env.worldSize(), options);
             pg.closeWith(store);
             if (server != null) pg.closeWith(server);
-            return pg;
+            ProcessGroup gpu = ncclGroup(env, store, options.namespace());
+            return gpu == null ? pg : new RoutedProcessGroup(pg, gpu);
         } catch (RuntimeException e) {
             if (store != null) store.close();
             if (server != null) server.close();
             throw e;
         }
+    }
+
+    /** The NCCL group for CUDA tensors, when the backend setting and this machine allow it; null otherwise. */
+    private static ProcessGroup ncclGroup(Env env, TcpStore store, String namespace) {
+        if (env.backend().equals("tcp")) return null;
+        Device device = localDevice();   // first, so that a CPU-only run never loads the CUDA libraries
+        java.util.Optional<String> why = device.kind() != Device.Kind.CUDA ? java.util.Optional.of("this rank has no CUDA device (no CUDA backend loaded)")
+                : dev.fluxion.parallel.nccl.Nccl.unavailableReason();
+        var bridge = why.isEmpty() ? dev.fluxion.parallel.nccl.Nccl.cudaTensors() : java.util.Optional.<dev.fluxion.parallel.nccl.CudaTensors>empty();
+        if (why.isEmpty() && bridge.isEmpty()) why = java.util.Optional.of("the CUDA backend (native module) provides no CudaTensors service yet");
+        if (why.isPresent()) {
+            if (env.backend().equals("nccl")) throw new DistributedException("FLUXION_BACKEND=nccl, but " + why.get());
+            return null;
+        }
+        return dev.fluxion.parallel.nccl.NcclProcessGroup.create(store, env.rank(), env.worldSize(), device, bridge.get(), env.timeout(), namespace);
     }
 
     /**
@@ -110,6 +131,7 @@ public final class Distributed {
     public static Device localDevice() {
         Device best = Device.best();
         if (best.kind() != Device.Kind.CUDA) return Device.CPU;
-        return Device.cuda(Env.fromSystem().localRank());
+        String hint = System.getenv("FLUXION_DEVICE");
+        return hint != null && !hint.isBlank() ? Device.parse(hint) : Device.cuda(Env.fromSystem().localRank());
     }
 }
