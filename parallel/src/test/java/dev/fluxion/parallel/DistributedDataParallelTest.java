@@ -120,6 +120,40 @@ class DistributedDataParallelTest {
         for (int r = 0; r < n; r++) assertClose(want, got.get(r), "rank " + r);
     }
 
+    /** Passes everything to a real group, running a check each time an all-reduce is started. */
+    record Watching(ProcessGroup pg, Runnable onAllReduce) implements ProcessGroup {
+        @Override public int rank() { return pg.rank(); }
+        @Override public int size() { return pg.size(); }
+        @Override public int globalRank(int r) { return pg.globalRank(r); }
+        @Override public Duration timeout() { return pg.timeout(); }
+        @Override public Work allReduce(Tensor t, ReduceOp op) { onAllReduce.run(); return pg.allReduce(t, op); }
+        @Override public Work broadcast(Tensor t, int root) { return pg.broadcast(t, root); }
+        @Override public Work allGather(Tensor o, Tensor i) { return pg.allGather(o, i); }
+        @Override public Work reduceScatter(Tensor o, Tensor i, ReduceOp op) { return pg.reduceScatter(o, i, op); }
+        @Override public Work send(Tensor t, int p) { return pg.send(t, p); }
+        @Override public Work recv(Tensor t, int p) { return pg.recv(t, p); }
+        @Override public Work sendRecv(Tensor s, int sp, Tensor r, int rp) { return pg.sendRecv(s, sp, r, rp); }
+        @Override public Work barrier() { return pg.barrier(); }
+        @Override public ProcessGroup newGroup(int... ranks) { return pg.newGroup(ranks); }
+        @Override public void close() { pg.close(); }
+        @Override public void abort() { pg.abort(); }
+    }
+
+    @Test void theFirstBucketIsSentWhileBackwardStillComputesTheFirstLayer() throws Exception {
+        LocalCluster.run(2, TIMEOUT, pg -> {
+            Module m = model(1);
+            var firstLayer = m.parameters().get(0);   // its gradient is the last one backward produces
+            List<Boolean> firstLayerDone = new ArrayList<>();
+            var ddp = new DistributedDataParallel(m, new Watching(pg, () -> firstLayerDone.add(firstLayer.grad() != null)), SMALL_BUCKETS);
+            Tensor[] b = batch(0, 2);
+            Losses.mse(ddp.forward(b[0].narrow(0, pg.rank() * B, B)), b[1].narrow(0, pg.rank() * B, B)).backward();
+            assertEquals(ddp.bucketCount(), firstLayerDone.size(), "one all-reduce per bucket");
+            assertFalse(firstLayerDone.get(0), "the first bucket's all-reduce started before backward reached the first layer");
+            assertNotNull(firstLayer.grad(), "after backward every gradient is there, averaged");
+            return null;
+        });
+    }
+
     /** A model with a layer its forward never uses. */
     static final class WithUnused extends Module {
         final Linear used, unused;
