@@ -29,7 +29,7 @@ final class Exchange {
         static Segment copy(ByteBuffer target) { return new Segment(target, 1, null); }
     }
 
-    private static final int MAX_IO = 1 << 19;   // bytes per read or write call, so reduction interleaves with I/O
+    private static final int MAX_IO = Integer.getInteger("fluxion.tcp.ioBytes", 1 << 19);   // bytes per read or write call, so reduction interleaves with I/O
 
     private final List<Out> outs = new ArrayList<>();
     private final List<In> ins = new ArrayList<>();
@@ -194,13 +194,14 @@ final class Exchange {
         Map<Link, Integer> interest = new IdentityHashMap<>();
         while (!done()) {
             boolean progress = false;
-            for (In i : ins) {
-                if (i.done()) continue;
-                try { progress |= i.read() > 0; } catch (IOException e) { throw broken(i.link, e); }
-            }
+            // sends first: what this rank can send now unblocks its peers before it spends time reducing what arrived
             for (Out o : outs) {
                 if (o.done()) continue;
                 try { progress |= o.write() > 0; } catch (IOException e) { throw broken(o.link, e); }
+            }
+            for (In i : ins) {
+                if (i.done()) continue;
+                try { progress |= i.read() > 0; } catch (IOException e) { throw broken(i.link, e); }
             }
             if (progress) continue;
             if (done()) break;

@@ -27,8 +27,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The process group for CPU tensors over TCP (NIO, direct buffers, one connection per peer pair, ring
- * neighbours connected at creation). Operations run in call order on the group's own thread, each as a
+ * The process group for CPU tensors over TCP (NIO; in place on the tensors' off-heap memory, so nothing is
+ * copied but what the kernel copies; one connection per peer pair, ring neighbours connected at creation).
+ * Operations run in call order on the group's own thread, each as a
  * pipelined {@link Exchange} of the algorithms in {@link Collectives}. A failure breaks the group: its
  * connections are closed at once (so peers notice within milliseconds), the ranks compare notes through the
  * store ({@link Diagnosis}) and every waiter gets a message naming the rank responsible.
@@ -153,11 +154,9 @@ public final class TcpProcessGroup implements ProcessGroup {
         long s = nextSeq();
         Header h = header(Header.ALL_REDUCE, t.dtype(), op, s, nbytes(t));
         return submit(describe("allReduce", s, t, op), d -> {
-            int n = (int) nbytes(t);
-            ByteBuffer buf = workBuffer(n);
-            read(t, buf);
+            ByteBuffer buf = open(t, true);
             Collectives.allReduce(comm, d, h, buf, scratchBuffer(maxChunk(t.numel()) * t.dtype().byteSize()), t.numel(), t.dtype(), op);
-            write(t, buf);
+            close(t, buf);
         });
     }
 
@@ -167,11 +166,9 @@ public final class TcpProcessGroup implements ProcessGroup {
         long s = nextSeq();
         Header h = header(Header.BROADCAST, t.dtype(), null, s, nbytes(t));
         return submit(describe("broadcast", s, t, null) + " from " + name(root), d -> {
-            int n = (int) nbytes(t);
-            ByteBuffer buf = workBuffer(n);
-            if (rank == root) read(t, buf);
-            Collectives.broadcast(comm, d, h, buf, n, root);
-            if (rank != root) write(t, buf);
+            ByteBuffer buf = open(t, rank == root);
+            Collectives.broadcast(comm, d, h, buf, (int) nbytes(t), root);
+            if (rank != root) close(t, buf);
         });
     }
 
@@ -186,10 +183,10 @@ public final class TcpProcessGroup implements ProcessGroup {
         Header h = header(Header.ALL_GATHER, input.dtype(), null, s, nbytes(input));
         return submit(describe("allGather", s, input, null), d -> {
             int block = (int) nbytes(input);
-            ByteBuffer buf = workBuffer(block * size);
+            ByteBuffer buf = open(output, false);
             input.storage().readBytes(input.offset(), Collectives.slice(buf, rank * block, block));
             Collectives.allGather(comm, d, h, buf, block);
-            write(output, buf);
+            close(output, buf);
         });
     }
 
@@ -205,7 +202,7 @@ public final class TcpProcessGroup implements ProcessGroup {
         Header h = header(Header.REDUCE_SCATTER, input.dtype(), op, s, nbytes(input));
         return submit(describe("reduceScatter", s, input, op), d -> {
             int block = (int) nbytes(output);
-            ByteBuffer buf = workBuffer(block * size);
+            ByteBuffer buf = workBuffer(block * size);   // a copy: reduce-scatter leaves its input as it was
             read(input, buf);
             Collectives.reduceScatter(comm, d, h, buf, scratchBuffer(block), output.numel(), input.dtype(), op);
             output.storage().writeBytes(output.offset(), Collectives.slice(buf, rank * block, block));
@@ -232,15 +229,16 @@ public final class TcpProcessGroup implements ProcessGroup {
         String what = op + (toSend != null ? " of " + toSend.dtype() + " " + Arrays.toString(toSend.shape()) + " to " + name(sendPeer) : "")
                 + (toRecv != null ? (toSend != null ? " and" : "") + " of " + toRecv.dtype() + " " + Arrays.toString(toRecv.shape()) + " from " + name(recvPeer) : "");
         return submit(what, d -> {
-            int ns = toSend == null ? 0 : (int) nbytes(toSend), nr = toRecv == null ? 0 : (int) nbytes(toRecv);
-            ByteBuffer buf = workBuffer(ns + nr);
-            ByteBuffer out = Collectives.slice(buf, 0, ns), in = Collectives.slice(buf, ns, nr);
-            if (toSend != null) toSend.storage().readBytes(toSend.offset(), out.duplicate());
-            Collectives.sendRecv(comm, d, hs, out, toSend == null ? -1 : sendPeer, hr, in, toRecv == null ? -1 : recvPeer);
-            if (toRecv != null) {
-                toRecv.storage().writeBytes(toRecv.offset(), in.duplicate());
-                toRecv.storage().bumpVersion();
+            ByteBuffer out = toSend == null ? ByteBuffer.allocate(0) : inPlace(toSend);
+            ByteBuffer in = toRecv == null ? ByteBuffer.allocate(0) : inPlace(toRecv);
+            if (out == null || in == null) {   // storage without host memory: stage through the work buffer
+                int ns = toSend == null ? 0 : (int) nbytes(toSend), nr = toRecv == null ? 0 : (int) nbytes(toRecv);
+                ByteBuffer buf = workBuffer(ns + nr);
+                if (out == null) { out = Collectives.slice(buf, 0, ns); toSend.storage().readBytes(toSend.offset(), out.duplicate()); }
+                if (in == null) in = Collectives.slice(buf, ns, nr);
             }
+            Collectives.sendRecv(comm, d, hs, out, toSend == null ? -1 : sendPeer, hr, in, toRecv == null ? -1 : recvPeer);
+            if (toRecv != null) close(toRecv, in);
         });
     }
 
@@ -352,6 +350,27 @@ public final class TcpProcessGroup implements ProcessGroup {
     }
 
     private int maxChunk(int count) { return count / size + (count % size == 0 ? 0 : 1); }
+
+    /** t's own bytes when its storage is in host memory (zero copy), else null. */
+    private static ByteBuffer inPlace(Tensor t) {
+        ByteBuffer b = t.storage().hostBuffer().orElse(null);
+        return b == null ? null : Collectives.slice(b, t.offset() * t.dtype().byteSize(), (int) nbytes(t)).order(ByteOrder.nativeOrder());
+    }
+
+    /** The bytes an operation works on: t's own (in place) or, failing that, the work buffer, filled with t when load. */
+    private ByteBuffer open(Tensor t, boolean load) {
+        ByteBuffer b = inPlace(t);
+        if (b != null) return b;
+        b = workBuffer((int) nbytes(t));
+        if (load) read(t, b);
+        return b;
+    }
+
+    /** Ends a write into t: copies b back unless it is t's own memory (see {@link #open}); bumps t's version. */
+    private static void close(Tensor t, ByteBuffer b) {
+        if (t.storage().hostBuffer().isPresent()) t.storage().bumpVersion();
+        else write(t, b);
+    }
 
     private static void read(Tensor t, ByteBuffer buf) { t.storage().readBytes(t.offset(), buf.duplicate().limit((int) nbytes(t))); }
 
