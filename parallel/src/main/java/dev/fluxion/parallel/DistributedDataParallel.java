@@ -188,7 +188,11 @@ public final class DistributedDataParallel extends Module {
     }
 
     private void complete() {
-        for (Bucket b : buckets) b.work.waitFor();
+        try {
+            for (Bucket b : buckets) b.work.waitFor();
+        } finally {
+            reducing = false;   // on failure the group is broken and says so at the next collective
+        }
         try (var off = Autodiff.noGrad()) {
             for (Bucket b : buckets)
                 for (int i = 0; i < b.params.size(); i++) {
@@ -197,7 +201,6 @@ public final class DistributedDataParallel extends Module {
                     else p.grad().copy_(b.views.get(i));
                 }
         }
-        reducing = false;
     }
 
     private String unfinished() {
