@@ -54,6 +54,15 @@ class LauncherTest {
         assertTrue(System.nanoTime() - t0 < 30_000_000_000L, "rank 0 (sleeping 60 s) was stopped, not waited for");
     }
 
+    @Test void aRankDyingInTheMiddleOfCollectivesStopsTheJob() {
+        Run r = launch("--nproc-per-node", "3", "--timeout", "6", ToyRank.class.getName(), "allreduce", "2");
+        assertEquals(137, r.code(), r.err());
+        assertTrue(r.err().contains("[fluxrun] rank 2 was killed by signal 9 (exit code 137); stopped the other ranks"), r.err());
+        // the survivors either noticed first (and said whom they blame) or were stopped by the launcher before they could
+        for (String line : r.err().split("\n"))
+            if (line.contains("FAILED:")) assertTrue(line.contains("rank 2 has died"), line);
+    }
+
     @Test void restartsTheJobUpToMaxRestarts() {
         Run ok = launch("--nproc-per-node", "2", "--max-restarts", "2", ToyRank.class.getName(), "fail-until-restart", "2");
         assertEquals(0, ok.code(), ok.err());

@@ -1,5 +1,6 @@
 package dev.fluxion.parallel.nccl;
 
+import dev.fluxion.parallel.DistributedException;
 import dev.fluxion.parallel.ReduceOp;
 import dev.fluxion.parallel.store.TcpStore;
 import dev.fluxion.parallel.store.TcpStoreServer;
@@ -30,22 +31,22 @@ class NcclProcessGroupTest {
              var store = TcpStore.connect("127.0.0.1", server.port(), token, Duration.ofSeconds(30), "rank 0")) {
             var pg = NcclProcessGroup.create(store, 0, 1, Device.cuda(0), null, Duration.ofSeconds(30), "test");
             float[] host = {1, 2, 3, 4};
-            Pointer dev = new Pointer();
-            assertEquals(cudaSuccess, cudaMalloc(dev, 16));
-            assertEquals(cudaSuccess, cudaMemcpy(dev, new FloatPointer(host), 16, cudaMemcpyHostToDevice));
-            pg.allReduce(dev, 4, DType.FLOAT32, ReduceOp.SUM, "allReduce #0").waitFor();
+            Pointer buf = new Pointer();
+            assertEquals(cudaSuccess, cudaMalloc(buf, 16));
+            assertEquals(cudaSuccess, cudaMemcpy(buf, new FloatPointer(host), 16, cudaMemcpyHostToDevice));
+            pg.allReduce(buf, 4, DType.FLOAT32, ReduceOp.SUM, "allReduce #0").waitFor();
             FloatPointer back = new FloatPointer(4);
-            assertEquals(cudaSuccess, cudaMemcpy(back, dev, 16, cudaMemcpyDeviceToHost));
+            assertEquals(cudaSuccess, cudaMemcpy(back, buf, 16, cudaMemcpyDeviceToHost));
             float[] got = new float[4];
             back.get(got);
             assertArrayEquals(host, got, "a world of one reduces to itself");
             pg.barrier().waitFor();
             pg.close();
-            cudaFree(dev);
+            cudaFree(buf);
 
             // a world of two whose second rank never comes: init gives up within the timeout, naming it
             long t0 = System.nanoTime();
-            var e = assertThrows(dev.fluxion.parallel.DistributedException.class,
+            var e = assertThrows(DistributedException.class,
                     () -> NcclProcessGroup.create(store, 0, 2, Device.cuda(0), null, Duration.ofSeconds(3), "missing"));
             assertTrue(e.getMessage().contains("never joined: [rank 1]"), e.getMessage());
             assertTrue(System.nanoTime() - t0 < 10_000_000_000L);
