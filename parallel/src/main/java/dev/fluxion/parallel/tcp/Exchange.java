@@ -95,6 +95,7 @@ final class Exchange {
                 try { n = link.channel.write(p); } finally { p.limit(limit); }
                 if (n == 0) break;
                 sent += n;
+                if (sent - before >= MAX_IO) break;
             }
             return headerBytes + sent - before;
         }
@@ -153,6 +154,7 @@ final class Exchange {
                     segmentProcessed = complete;
                 }
                 if (!t.hasRemaining()) finishSegment();
+                if (received - before >= MAX_IO) break;   // back to the loop, so that sends interleave with receives
             }
             return headerBytes + received - before;
         }
