@@ -2,6 +2,7 @@ package dev.fluxion.examples;
 
 import dev.fluxion.autodiff.Autodiff;
 import dev.fluxion.nn.Gpt;
+import dev.fluxion.nn.Module;
 import dev.fluxion.nn.Init;
 import dev.fluxion.nn.Losses;
 import dev.fluxion.nn.io.CheckpointDir;
@@ -10,6 +11,10 @@ import dev.fluxion.optim.AdamW;
 import dev.fluxion.optim.Clipping;
 import dev.fluxion.optim.LrScheduler;
 import dev.fluxion.optim.Schedule;
+import dev.fluxion.parallel.Distributed;
+import dev.fluxion.parallel.DistributedDataParallel;
+import dev.fluxion.parallel.ProcessGroup;
+import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Generator;
 import dev.fluxion.tensor.Scope;
 import dev.fluxion.tensor.Tensor;
@@ -33,6 +38,8 @@ import java.util.Map;
  *   mvn -B -q -DskipTests -Ptrain verify                                   # the default ~2-minute run
  *   mvn -B -q -DskipTests -Ptrain verify -Dmain.args="--data README.md --steps 2000 --resume"
  * </pre>
+ * Started by {@code bin/fluxrun --nproc-per-node N} it trains data-parallel (DDP): each rank draws its own batches
+ * (--batch is per rank), gradients are averaged, and only rank 0 prints, writes metrics and checkpoints.
  * Options: --data PATH, --out DIR (runs/char-gpt), --steps N, --batch N, --context N, --layers N,
  * --heads N, --width N, --dropout P, --lr X, --seed N, --eval-every N, --checkpoint-every N, --resume,
  * --sample N (bytes to generate), --prompt TEXT, --stop-after N (checkpoint and stop after N steps, as an interrupted run).
@@ -66,18 +73,23 @@ public final class CharGpt {
 
     public static void main(String[] args) throws IOException {
         Options o = Options.parse(args);
+        ProcessGroup pg = Distributed.isDistributed() ? Distributed.initFromEnv() : null;   // started by bin/fluxrun
+        int rank = pg == null ? 0 : pg.rank(), world = pg == null ? 1 : pg.size();
+        boolean lead = rank == 0;   // only rank 0 prints, writes metrics and checkpoints
         byte[] text = Corpus.read(o.data());
         int split = (int) (text.length * 0.9);
         Corpus train = new Corpus(text, 0, split), val = new Corpus(text, split, text.length);
-        System.out.printf("data: %,d bytes from %s (train %,d, validation %,d)%n", text.length, o.data().toAbsolutePath().normalize(), split, text.length - split);
+        if (lead) System.out.printf("data: %,d bytes from %s (train %,d, validation %,d)%n", text.length, o.data().toAbsolutePath().normalize(), split, text.length - split);
 
         var config = new Gpt.Config(256, o.context(), o.layers(), o.heads(), o.width(), o.dropout());
         Init init = Init.seed(o.seed());
         Gpt model = new Gpt(config, init);
+        Module trained = pg == null ? model : new DistributedDataParallel(model, pg);   // averages gradients over the ranks
+        if (rank > 0) init.generator().setState(new Generator(o.seed() + 7919L * rank).state());   // each rank its own dropout stream
         var opt = new AdamW(model.parameters(), AdamW.Config.DEFAULT.withLr(o.lr()).withBetas(0.9, 0.95).withWeightDecay(0.1));
         var schedule = new LrScheduler(opt, Schedule.warmupCosine(Math.min(100, o.steps() / 10), o.steps(), o.lr() / 10));
-        Generator dataRng = new Generator(o.seed() + 1);
-        System.out.printf("model: %,d parameters, %s%n", model.parameterCount(), config);
+        Generator dataRng = new Generator(o.seed() + 1 + 1_000_003L * rank);   // each rank its own batches
+        if (lead) System.out.printf("model: %,d parameters, %s%s%n", model.parameterCount(), config, world > 1 ? ", " + world + " ranks (DDP)" : "");
 
         Files.createDirectories(o.out());
         long start = 0;
@@ -88,22 +100,24 @@ public final class CharGpt {
                 model.loadStateDict(c.section("model"));
                 opt.loadStateDict(c.section("optim"));
                 schedule.loadStateDict(c.section("sched"));
-                dataRng.setState(c.section("rng").get("data").toLongArray());
+                Tensor stream = c.section("rng").get(rank == 0 ? "data" : "data.rank" + rank);
+                if (stream != null) dataRng.setState(stream.toLongArray());
+                else System.out.printf("rank %d: the checkpoint holds no data stream for this rank; drawing a fresh one%n", rank);
                 init.generator().setState(c.section("rng").get("init").toLongArray());
                 start = c.step();
-                System.out.printf("resumed from %s at step %d%n", o.out().resolve(CheckpointDir.LATEST), start);
-            } else {
+                if (lead) System.out.printf("resumed from %s at step %d%n", o.out().resolve(CheckpointDir.LATEST), start);
+            } else if (lead) {
                 System.out.println("no checkpoint in " + o.out() + ": starting fresh");
             }
         }
 
-        Metrics metrics = new Metrics(o.out().resolve("metrics.csv"), start > 0);
-        Progress progress = new Progress(start, o.steps(), (long) o.batch() * o.context());
+        Metrics metrics = lead ? new Metrics(o.out().resolve("metrics.csv"), start > 0) : null;
+        Progress progress = new Progress(start, o.steps(), (long) o.batch() * o.context() * world);
         for (long step = start; step < o.steps(); step++) {
             double loss;
             try (var scope = Scope.open()) {
                 Tensor[] batch = train.batch(dataRng, o.batch(), o.context());       // (B, T) inputs and next-byte targets
-                Tensor lossT = Losses.crossEntropy(model.forward(batch[0]), batch[1]);
+                Tensor lossT = Losses.crossEntropy(trained.forward(batch[0]), batch[1]);
                 opt.zeroGrad();
                 lossT.backward();
                 Clipping.clipGradNorm(model.parameters(), 1.0);
@@ -113,16 +127,19 @@ public final class CharGpt {
             }
             double valLoss = Double.NaN;
             boolean last = step + 1 == o.steps() || step + 1 == o.stopAfter();
-            if ((step + 1) % o.evalEvery() == 0 || last) valLoss = evaluate(model, val, o, new Generator(o.seed() + 2));
-            progress.update(step + 1, loss, valLoss);
-            metrics.append(step + 1, loss, valLoss, opt.lr(0), progress.tokensPerSecond());
-            if ((step + 1) % o.checkpointEvery() == 0 || last) saveCheckpoint(o, model, opt, schedule, dataRng, init, step + 1);
+            if (lead && ((step + 1) % o.evalEvery() == 0 || last)) valLoss = evaluate(model, val, o, new Generator(o.seed() + 2));
+            if (lead) progress.update(step + 1, loss, valLoss);
+            if (lead) metrics.append(step + 1, loss, valLoss, opt.lr(0), progress.tokensPerSecond());
+            if ((step + 1) % o.checkpointEvery() == 0 || last) saveCheckpoint(o, model, opt, schedule, dataStreams(dataRng, pg), init, step + 1, lead);
             if (step + 1 == o.stopAfter()) {
-                System.out.println("stopping after step " + (step + 1) + " as asked; continue with --resume");
-                metrics.close();
+                if (lead) System.out.println("stopping after step " + (step + 1) + " as asked; continue with --resume");
+                if (lead) metrics.close();
+                if (pg != null) pg.close();
                 return;
             }
         }
+        if (pg != null) pg.close();
+        if (!lead) return;
         metrics.close();
         LossPlot.write(o.out().resolve("loss.png"), metrics.rows(), "char-GPT on " + o.data().toAbsolutePath().normalize().getFileName());
         System.out.printf("wrote %s, %s and %s%n", o.out().resolve("metrics.csv"), o.out().resolve("loss.png"), o.out().resolve(CheckpointDir.LATEST));
@@ -145,8 +162,21 @@ public final class CharGpt {
         return sum / batches;
     }
 
-    static void saveCheckpoint(Options o, Gpt model, AdamW opt, LrScheduler schedule, Generator dataRng, Init init, long step) {
-        Map<String, Tensor> rng = Map.of("data", Tensor.of(dataRng.state(), 2), "init", Tensor.of(init.generator().state(), 2));
+    /** Every rank's data stream state: "data" for rank 0 (as a single-process run writes it), "data.rankR" for the others. */
+    static Map<String, Tensor> dataStreams(Generator dataRng, ProcessGroup pg) {
+        Tensor mine = Tensor.of(dataRng.state(), 2);
+        if (pg == null) return Map.of("data", mine);
+        Tensor all = Tensor.zeros(DType.INT64, pg.size(), 2);
+        pg.allGather(all, mine).waitFor();
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (int r = 0; r < pg.size(); r++) out.put(r == 0 ? "data" : "data.rank" + r, all.select(0, r).contiguous());
+        return out;
+    }
+
+    static void saveCheckpoint(Options o, Gpt model, AdamW opt, LrScheduler schedule, Map<String, Tensor> dataStreams, Init init, long step, boolean lead) {
+        if (!lead) return;
+        Map<String, Tensor> rng = new LinkedHashMap<>(dataStreams);
+        rng.put("init", Tensor.of(init.generator().state(), 2));
         var sections = Map.of("model", model.stateDict(), "optim", opt.stateDict(), "sched", schedule.stateDict(), "rng", rng);
         try {
             CheckpointDir.save(o.out(), new TrainingCheckpoint(step, sections, Map.of("model", model.config().toString())));

@@ -31,6 +31,13 @@ public abstract class Storage implements AutoCloseable {
     /** Copies {@code src.remaining()} bytes from host memory to this storage at element {@code elementOffset} (callers that write into a live tensor bump the version). */
     public abstract void writeBytes(int elementOffset, ByteBuffer src);
 
+    /**
+     * This storage's own memory as a native-order buffer over all its bytes, when it lives in host memory
+     * (the CPU backend); empty for device memory. For zero-copy I/O such as the TCP process group's
+     * collectives: a writer must bump the version, and the storage must stay open while the buffer is used.
+     */
+    public java.util.Optional<ByteBuffer> hostBuffer() { return java.util.Optional.empty(); }
+
     public final int version() { return version; }
 
     public final void bumpVersion() { version++; }

@@ -57,6 +57,10 @@ public final class CpuStorage extends Storage {
 
     DoubleBuffer doubles() { checkOpen(); return doubles; }
 
+    @Override public java.util.Optional<ByteBuffer> hostBuffer() {
+        return java.util.Optional.of(bytes().duplicate().clear().limit((int) nbytes()).slice().order(java.nio.ByteOrder.nativeOrder()));
+    }
+
     @Override public void readBytes(int elementOffset, ByteBuffer dst) {
         checkOpen();
         int n = dst.remaining();

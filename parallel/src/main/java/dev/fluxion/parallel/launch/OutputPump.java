@@ -1,0 +1,47 @@
+package dev.fluxion.parallel.launch;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+/** Copies a child's stream to ours line by line, each line prefixed with the rank ("[rank 3] "). */
+final class OutputPump extends Thread {
+    private final InputStream in;
+    private final PrintStream out;
+    private final byte[] prefix;
+
+    OutputPump(InputStream in, PrintStream out, String prefix) {
+        super("fluxrun-pump " + prefix.trim());
+        setDaemon(true);
+        this.in = in;
+        this.out = out;
+        this.prefix = prefix.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override public void run() {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        byte[] buf = new byte[8192];
+        try (in) {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                for (int i = 0; i < n; i++) {
+                    line.write(buf[i]);
+                    if (buf[i] == '\n') { emit(line); line.reset(); }
+                }
+            }
+        } catch (IOException e) {
+            // the child is gone; what it wrote is flushed below
+        }
+        if (line.size() > 0) { line.write('\n'); emit(line); }
+    }
+
+    private void emit(ByteArrayOutputStream line) {
+        synchronized (out) {
+            out.write(prefix, 0, prefix.length);
+            out.write(line.toByteArray(), 0, line.size());
+            out.flush();
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package dev.fluxion.parallel.launch;
+
+import dev.fluxion.parallel.Distributed;
+import dev.fluxion.parallel.DistributedException;
+import dev.fluxion.parallel.ProcessGroup;
+import dev.fluxion.parallel.ReduceOp;
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Tensor;
+
+/** A program the launcher and process tests start as ranks; its first argument picks what it does. */
+public final class ToyRank {
+    public static void main(String[] args) throws Exception {
+        int rank = Integer.parseInt(System.getenv().getOrDefault("RANK", "0"));
+        int restart = Integer.parseInt(System.getenv().getOrDefault("FLUXION_RESTART_COUNT", "0"));
+        switch (args[0]) {
+            case "env" -> {
+                for (String k : new String[] {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "FLUXION_DEVICE",
+                        "FLUXION_RESTART_COUNT", "FLUXION_TIMEOUT"})
+                    System.out.println(k + "=" + System.getenv(k));
+                System.err.println("token set: " + !System.getenv().getOrDefault("FLUXION_STORE_TOKEN", "").isEmpty());
+                System.out.print("no newline at the end");
+            }
+            case "fail" -> {   // fail RANK CODE: that rank exits with CODE, the others wait to be stopped
+                if (rank == Integer.parseInt(args[1])) { System.out.println("failing on purpose"); System.exit(Integer.parseInt(args[2])); }
+                Thread.sleep(60_000);
+            }
+            case "fail-until-restart" -> {   // rank 0 fails until the launcher has restarted the job K times
+                System.out.println("attempt with restart count " + restart);
+                if (rank == 0 && restart < Integer.parseInt(args[1])) System.exit(3);
+                if (rank != 0 && restart < Integer.parseInt(args[1])) Thread.sleep(60_000);
+            }
+            case "allreduce" -> {   // allreduce [DIE_RANK]: all-reduce in a loop; DIE_RANK halts while it runs
+                int die = args.length > 1 ? Integer.parseInt(args[1]) : -1;
+                ProcessGroup pg = Distributed.initFromEnv();
+                Tensor t = Tensor.ones(DType.FLOAT32, 2_000_000);
+                if (rank == die) {
+                    Thread killer = new Thread(() -> { sleep(300); Runtime.getRuntime().halt(137); });
+                    killer.setDaemon(true);
+                    killer.start();
+                }
+                try {
+                    for (int i = 0; i < (die >= 0 ? 100_000 : 3); i++) pg.allReduce(t, ReduceOp.SUM).waitFor();
+                    pg.barrier().waitFor();
+                    System.out.println("sum " + (long) t.get(0));
+                    pg.close();
+                } catch (DistributedException e) {
+                    System.err.println("FAILED: " + e.getMessage());
+                    System.exit(3);
+                }
+            }
+            default -> throw new IllegalArgumentException(args[0]);
+        }
+    }
+
+    private static void sleep(long ms) {
+        try { Thread.sleep(ms); } catch (InterruptedException e) { Thread.currentThread().interrupt(); }
+    }
+}
