@@ -45,13 +45,9 @@ final class Rules {
             return new Tensor[] {gx};
         };
         if (op instanceof Op.Contiguous) return (x, y, g) -> new Tensor[] {g};
-        if (op instanceof Op.IndexSelect s) return (x, y, g) -> {
-            int[] idxShape = new int[g.dim()];
-            java.util.Arrays.fill(idxShape, 1);
-            idxShape[s.dim()] = x[1].numel();
-            Tensor index = x[1].reshape(idxShape).expand(g.shape());
-            return new Tensor[] {Tensor.zeros(x[0].dtype(), x[0].device(), x[0].shape()).scatterAdd(s.dim(), index, g), null};
-        };
+        if (op instanceof Op.IndexSelect s) return (x, y, g) ->
+                new Tensor[] {Tensor.zeros(x[0].dtype(), x[0].device(), x[0].shape()).indexAdd(s.dim(), x[1], g), null};
+        if (op instanceof Op.IndexAdd a) return (x, y, g) -> new Tensor[] {g, null, g.indexSelect(a.dim(), x[1])};
         if (op instanceof Op.Gather ga) return (x, y, g) ->
                 new Tensor[] {Tensor.zeros(x[0].dtype(), x[0].device(), x[0].shape()).scatterAdd(ga.dim(), x[1], g), null};
         if (op instanceof Op.ScatterAdd s) return (x, y, g) -> new Tensor[] {g, null, g.gather(s.dim(), x[1])};

@@ -111,6 +111,7 @@ class GradCheckTest {
         add("indexSelect dim 1", x -> x[0].indexSelect(1, ids(3, 1)), randn(3, 4));
         add("gather", x -> x[0].gather(1, Tensor.of(new long[] {0, 2, 1, 1, 3, 0}, 3, 2)), randn(3, 4));
         add("scatterAdd (input and src)", x -> x[0].scatterAdd(0, Tensor.of(new long[] {0, 2, 1, 0, 0, 2}, 2, 3), x[1]), randn(3, 3), randn(2, 3));
+        add("indexAdd (input and src)", x -> x[0].indexAdd(1, ids(2, 0, 2), x[1]), randn(3, 4), randn(3, 3));
         add("embedding", x -> Tensor.embedding(x[0], Tensor.of(new long[] {1, 0, 4, 1}, 2, 2)), randn(5, 3));
         // joining
         add("cat", x -> Tensor.cat(List.of(x[0], x[1]), 1), randn(2, 3), randn(2, 2));

@@ -99,15 +99,18 @@ public final class SideBySide {
 
     static Map<String, Double> runFluxion(String only, boolean quick) throws Exception {
         List<String> classes = new ArrayList<>();
-        for (String g : only.isEmpty() ? GROUP.keySet().toArray(new String[0]) : only.split(","))
-            if (GROUP.containsKey(g)) for (String c : GROUP.get(g).split("\\|")) if (!classes.contains(c)) classes.add(c);
-            else if (!g.isEmpty()) throw new IllegalArgumentException("SideBySide: unknown group " + g + "; known: " + GROUP.keySet());
+        for (String g : only.isEmpty() ? List.of("gemm", "elementwise", "mlp", "adam") : List.of(only.split(","))) {
+            if (!GROUP.containsKey(g)) throw new IllegalArgumentException("SideBySide: unknown group " + g + "; known: " + GROUP.keySet());
+            for (String c : GROUP.get(g).split("\\|")) if (!classes.contains(c)) classes.add(c);
+        }
         var opts = new OptionsBuilder().shouldFailOnError(true);
         for (String c : classes) {
             String method = c.equals("GemmBench") || c.equals("ElementwiseBench") ? ".tensor$" : "";
             opts.include("dev\\.fluxion\\.bench\\." + c + method);
         }
-        if (only.contains("gpt") && !only.contains("mlp") && !only.contains("cnn")) opts.param("model", "gpt");
+        List<String> models = new ArrayList<>();                               // the training-step models asked for
+        for (String m : List.of("mlp", "gpt", "cnn")) if (only.isEmpty() || List.of(only.split(",")).contains(m)) models.add(m);
+        if (!models.isEmpty()) opts.param("model", models.toArray(new String[0]));
         if (quick) opts.warmupIterations(2).measurementIterations(3).measurementTime(TimeValue.seconds(1)).warmupTime(TimeValue.seconds(1));
         Map<String, Double> out = new LinkedHashMap<>();
         for (RunResult r : new Runner(opts.build()).run()) {

@@ -47,6 +47,17 @@ public interface Backend {
     Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src);
 
     /**
+     * y = x, then y.select(dim, index[i]) += src.select(dim, i) for a 1-D index (the gradient of indexSelect
+     * and embedding). The default goes through scatterAdd; backends may do better.
+     */
+    default Tensor indexAdd(Tensor x, int dim, Tensor index, Tensor src) {
+        int[] shape = new int[src.dim()];
+        java.util.Arrays.fill(shape, 1);
+        shape[dim] = index.numel();
+        return scatterAdd(x, dim, index.reshape(shape).expand(src.shape()), src);
+    }
+
+    /**
      * A fused Adam/AdamW update in place (see {@link AdamUpdate}), or false when this backend has none for
      * these tensors' dtype and layout; the caller then computes the update with ops.
      */

@@ -37,6 +37,20 @@ final class Indexing {
         return Autograd.record(new Op.ScatterAdd(d), x.backend().scatterAdd(x, d, index, src), x, index, src);
     }
 
+    static Tensor indexAdd(Tensor x, int dim, Tensor index, Tensor src) {
+        requireIndex("indexAdd", index);
+        Elementwise.checkPair("indexAdd", x, src);
+        Elementwise.checkDevice("indexAdd", x, index);
+        if (index.dim() != 1) throw new IllegalArgumentException("indexAdd: index must be 1-D, got shape " + Shape.str(index.shape()));
+        int d = Shape.dim("indexAdd", dim, x.dim());
+        int[] expected = x.shape();
+        expected[d] = index.numel();
+        if (!java.util.Arrays.equals(expected, src.shape()))
+            throw new IllegalArgumentException("indexAdd: src shape " + Shape.str(src.shape()) + " must be " + Shape.str(expected)
+                    + " (the input shape " + Shape.str(x.shape()) + " with dim " + d + " the index length " + index.numel() + ")");
+        return Autograd.record(new Op.IndexAdd(d), x.backend().indexAdd(x, d, index, src), x, index, src);
+    }
+
     private static void checkIndexShape(String op, Tensor x, int d, Tensor index) {
         int[] xs = x.shape(), is = index.shape();
         if (is.length != xs.length)

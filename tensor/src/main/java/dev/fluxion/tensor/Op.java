@@ -56,6 +56,9 @@ public sealed interface Op {
     /** out = x; out[index[i][j]][j] += src[i][j] (for dim 0). Inputs: x, index, src. */
     record ScatterAdd(int dim) implements Op { public String name() { return "scatter_add"; } }
 
+    /** out = x; out.select(dim, index[i]) += src.select(dim, i). Inputs: x, index (1-D), src. */
+    record IndexAdd(int dim) implements Op { public String name() { return "index_add"; } }
+
     /** Inputs: the tensors joined along dim. */
     record Cat(int dim) implements Op { public String name() { return "cat"; } }
 }

@@ -315,6 +315,8 @@ public class Tensor implements AutoCloseable {
     public Tensor indexSelect(int dim, Tensor index) { return Indexing.indexSelect(this, dim, index); }
     public Tensor gather(int dim, Tensor index) { return Indexing.gather(this, dim, index); }
     public Tensor scatterAdd(int dim, Tensor index, Tensor src) { return Indexing.scatterAdd(this, dim, index, src); }
+    /** A copy of this with src.select(dim, i) added into row index[i] along dim (as torch.index_add). */
+    public Tensor indexAdd(int dim, Tensor index, Tensor src) { return Indexing.indexAdd(this, dim, index, src); }
     /** Rows of this [V, D] table for each id in ids (int64, any shape) -> [..., D]. */
     public static Tensor embedding(Tensor weight, Tensor ids) { return Indexing.embedding(weight, ids); }
     public Tensor maskedFill(Tensor mask, double value) { return Indexing.maskedFill(this, mask, value); }

@@ -92,7 +92,7 @@ public final class CpuBackend implements Backend {
                 } else {
                     sa.load(at, n, s.fa);
                     sb.load(at, n, s.fb);
-                    for (int i = 0; i < n; i++) s.fc[i] = s.fd[i] != 0 ? s.fa[i] : s.fb[i];
+                    FloatKernels.select(s.fd, s.fa, s.fb, s.fc, n);
                     o.store(at, n, s.fc);
                 }
             }
@@ -153,6 +153,11 @@ public final class CpuBackend implements Backend {
     @Override public Tensor gather(Tensor x, int dim, Tensor index) { return CpuIndexing.gather(x, dim, index); }
 
     @Override public Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src) { return CpuIndexing.scatterAdd(x, dim, index, src); }
+
+    @Override public Tensor indexAdd(Tensor x, int dim, Tensor index, Tensor src) {
+        Tensor fast = CpuIndexing.indexAdd(x, dim, index, src);
+        return fast != null ? fast : Backend.super.indexAdd(x, dim, index, src);
+    }
 
     @Override public boolean adamStep(dev.fluxion.tensor.AdamUpdate update) { return CpuAdam.step(update); }
 

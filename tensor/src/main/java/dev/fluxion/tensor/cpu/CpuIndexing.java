@@ -1,5 +1,6 @@
 package dev.fluxion.tensor.cpu;
 
+import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Tensor;
 
 /** indexSelect, gather and scatterAdd on the CPU; every index is range-checked before it is used. */
@@ -71,5 +72,52 @@ final class CpuIndexing {
         Tensor outView = out.asStrided(out.shape(), out.stride(), 0);
         forEachIndex("scatterAdd", outView, dim, index, (linear, oi) -> os.setDouble(oi, os.getDouble(oi) + s.storage.getDouble(s.indexOf(linear))));
         return out;
+    }
+
+    /**
+     * indexAdd for float32: the input seen as [outer, size, inner] and src as [outer, k, inner]; rows of
+     * inner elements are added with vectors. Work splits over outer, or over columns of inner when outer is
+     * small, so that no two threads add into the same element. Null for other dtypes.
+     */
+    static Tensor indexAdd(Tensor x, int dim, Tensor index, Tensor src) {
+        if (x.dtype() != DType.FLOAT32) return null;
+        int[] shape = x.shape();
+        int size = shape[dim], k = index.numel(), outer = 1, inner = 1;
+        for (int i = 0; i < dim; i++) outer *= shape[i];
+        for (int i = dim + 1; i < shape.length; i++) inner *= shape[i];
+        Strided idx = new Strided(index);
+        int[] rows = new int[k];
+        for (int i = 0; i < k; i++) rows[i] = checked("indexAdd", idx.getLong(i), size, dim);
+        Tensor out = CpuBackend.empty(DType.FLOAT32, shape);
+        CpuBackend.INSTANCE.copy(x, out);
+        Tensor s = src.isContiguous() ? src : contiguousCopy(src);
+        java.nio.FloatBuffer o = ((CpuStorage) out.storage()).floats(), in = ((CpuStorage) s.storage()).floats();
+        int so = s.offset(), in0 = inner, outerN = outer;
+        boolean byOuter = outer >= Parallel.threads() * 4 || inner < 64;
+        Parallel.forRange(byOuter ? outer : inner, byOuter ? Math.max(1, Parallel.GRAIN / Math.max(1, k * inner)) : 64, (lo, hi) -> {
+            float[] a = new float[Math.min(Scratch.CHUNK, in0)], b = new float[a.length];
+            int oLo = byOuter ? lo : 0, oHi = byOuter ? hi : outerN, cLo = byOuter ? 0 : lo, cHi = byOuter ? in0 : hi;
+            for (int oi = oLo; oi < oHi; oi++) {
+                for (int j = 0; j < k; j++) {
+                    int dst = (oi * size + rows[j]) * in0, from = so + (oi * k + j) * in0;
+                    if (in0 == 1) { o.put(dst, o.get(dst) + in.get(from)); continue; }
+                    for (int c = cLo; c < cHi; c += a.length) {
+                        int n = Math.min(a.length, cHi - c);
+                        o.get(dst + c, a, 0, n);
+                        in.get(from + c, b, 0, n);
+                        FloatKernels.accumulate(b, a, n);
+                        o.put(dst + c, a, 0, n);
+                    }
+                }
+            }
+        });
+        if (s != src) s.close();
+        return out;
+    }
+
+    private static Tensor contiguousCopy(Tensor t) {
+        Tensor c = CpuBackend.empty(t.dtype(), t.shape());
+        CpuBackend.INSTANCE.copy(t, c);
+        return c;
     }
 }

@@ -148,6 +148,7 @@ public final class CpuStorage extends Storage {
     /** Bulk read of n consecutive elements as floats. */
     void readFloats(int i, float[] dst, int off, int n) {
         if (floats != null) floats.get(i, dst, off, n);
+        else if (dtype() == DType.BOOL || dtype() == DType.UINT8) for (int k = 0; k < n; k++) dst[off + k] = bytes.get(i + k) & 0xff;
         else for (int k = 0; k < n; k++) dst[off + k] = getFloat(i + k);
     }
 

@@ -178,6 +178,16 @@ final class FloatKernels {
         return m;
     }
 
+    /** y[i] = cond[i] != 0 ? a[i] : b[i]. */
+    static void select(float[] cond, float[] a, float[] b, float[] y, int n) {
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += S.length()) {
+            VectorMask<Float> take = FloatVector.fromArray(S, cond, i).compare(VectorOperators.NE, 0f);
+            FloatVector.fromArray(S, b, i).blend(FloatVector.fromArray(S, a, i), take).intoArray(y, i);
+        }
+        for (; i < n; i++) y[i] = cond[i] != 0 ? a[i] : b[i];
+    }
+
     /** y[i] += x[i]. */
     static void accumulate(float[] x, float[] y, int n) {
         int i = 0, bound = S.loopBound(n);
