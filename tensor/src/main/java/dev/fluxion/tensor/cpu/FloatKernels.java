@@ -19,66 +19,120 @@ final class FloatKernels {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
+    /**
+     * y = op(x). Each op's vector loop is its own small method: C2 then inlines VectorMath into it, which the
+     * Vector API needs to keep vectors in registers (one big switch method was not inlined and boxed every
+     * vector, 25 MB of garbage per 2M elements).
+     */
     static void unary(UnaryOp op, float[] x, float[] y, int n) {
-        int i = 0, bound = S.loopBound(n);
+        int bound = S.loopBound(n), i = bound;
         switch (op) {
-            case NEG -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).neg().intoArray(y, i); }
-            case ABS -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).abs().intoArray(y, i); }
-            case SQRT -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).sqrt().intoArray(y, i); }
-            case EXP -> { for (; i < bound; i += S.length()) VectorMath.exp(FloatVector.fromArray(S, x, i)).intoArray(y, i); }
-            case LOG -> { for (; i < bound; i += S.length()) VectorMath.log(FloatVector.fromArray(S, x, i)).intoArray(y, i); }
-            case TANH -> { for (; i < bound; i += S.length()) VectorMath.tanh(FloatVector.fromArray(S, x, i)).intoArray(y, i); }
-            case RELU -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).max(0f).intoArray(y, i); }
-            case SIGMOID -> {
-                for (; i < bound; i += S.length()) {
-                    FloatVector v = FloatVector.fromArray(S, x, i);
-                    FloatVector.broadcast(S, 1f).div(VectorMath.exp(v.neg()).add(1f)).intoArray(y, i); // 1/(1+e^-x)
-                }
-            }
-            case SILU -> {
-                for (; i < bound; i += S.length()) {
-                    FloatVector v = FloatVector.fromArray(S, x, i);
-                    v.div(VectorMath.exp(v.neg()).add(1f)).intoArray(y, i);
-                }
-            }
-            case GELU_TANH -> {
-                for (; i < bound; i += S.length()) {
-                    FloatVector v = FloatVector.fromArray(S, x, i);
-                    FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul((float) SQRT_2_OVER_PI);
-                    VectorMath.tanh(inner).add(1f).mul(v).mul(0.5f).intoArray(y, i);
-                }
-            }
-            case RSQRT -> { for (; i < bound; i += S.length()) FloatVector.broadcast(S, 1f).div(FloatVector.fromArray(S, x, i).sqrt()).intoArray(y, i); }
-            case GELU -> { for (; i < bound; i += S.length()) { FloatVector v = FloatVector.fromArray(S, x, i); v.mul(normalCdf(v)).intoArray(y, i); } }
-            case GELU_GRAD -> {
-                for (; i < bound; i += S.length()) {
-                    FloatVector v = FloatVector.fromArray(S, x, i);
-                    FloatVector pdf = VectorMath.exp(v.mul(v).mul(-0.5f)).mul((float) INV_SQRT_2PI);
-                    normalCdf(v).add(v.mul(pdf)).intoArray(y, i);
-                }
-            }
-            case GELU_TANH_GRAD -> {
-                for (; i < bound; i += S.length()) {       // 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
-                    FloatVector v = FloatVector.fromArray(S, x, i);
-                    FloatVector v2 = v.mul(v);
-                    FloatVector t = v2.mul(0.044715f).add(1f).mul(v).mul((float) SQRT_2_OVER_PI);
-                    t = VectorMath.tanh(t);
-                    FloatVector dInner = v2.mul(3 * 0.044715f).add(1f).mul((float) SQRT_2_OVER_PI);
-                    FloatVector oneMinusT2 = FloatVector.broadcast(S, 1f).sub(t.mul(t));
-                    t.add(1f).mul(0.5f).add(v.mul(0.5f).mul(oneMinusT2).mul(dInner)).intoArray(y, i);
-                }
-            }
-            case SILU_GRAD -> {
-                for (; i < bound; i += S.length()) {       // s (1 + x (1 - s))
-                    FloatVector v = FloatVector.fromArray(S, x, i);
-                    FloatVector sg = FloatVector.broadcast(S, 1f).div(VectorMath.exp(v.neg()).add(1f));
-                    sg.mul(v.mul(FloatVector.broadcast(S, 1f).sub(sg)).add(1f)).intoArray(y, i);
-                }
-            }
-            default -> { }
+            case NEG -> negBody(x, y, bound);
+            case ABS -> absBody(x, y, bound);
+            case SQRT -> sqrtBody(x, y, bound);
+            case EXP -> expBody(x, y, bound);
+            case LOG -> logBody(x, y, bound);
+            case TANH -> tanhBody(x, y, bound);
+            case RELU -> reluBody(x, y, bound);
+            case RSQRT -> rsqrtBody(x, y, bound);
+            case GELU -> geluBody(x, y, bound);
+            case SIGMOID -> sigmoidBody(x, y, bound);
+            case SILU -> siluBody(x, y, bound);
+            case GELU_TANH -> gelutanhBody(x, y, bound);
+            case GELU_GRAD -> gelugradBody(x, y, bound);
+            case GELU_TANH_GRAD -> gelutanhgradBody(x, y, bound);
+            case SILU_GRAD -> silugradBody(x, y, bound);
+            default -> i = 0;
         }
         for (; i < n; i++) y[i] = scalar(op, x[i]);
     }
+
+    private static void negBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).neg().intoArray(y, i);
+    }
+
+    private static void absBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).abs().intoArray(y, i);
+    }
+
+    private static void sqrtBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).sqrt().intoArray(y, i);
+    }
+
+    private static void expBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) VectorMath.exp(FloatVector.fromArray(S, x, i)).intoArray(y, i);
+    }
+
+    private static void logBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) VectorMath.log(FloatVector.fromArray(S, x, i)).intoArray(y, i);
+    }
+
+    private static void tanhBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) VectorMath.tanh(FloatVector.fromArray(S, x, i)).intoArray(y, i);
+    }
+
+    private static void reluBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) FloatVector.fromArray(S, x, i).max(0f).intoArray(y, i);
+    }
+
+    private static void rsqrtBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) FloatVector.broadcast(S, 1f).div(FloatVector.fromArray(S, x, i).sqrt()).intoArray(y, i);
+    }
+
+    private static void geluBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) { FloatVector v = FloatVector.fromArray(S, x, i); v.mul(normalCdf(v)).intoArray(y, i); }
+    }
+
+    private static void sigmoidBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            FloatVector.broadcast(S, 1f).div(VectorMath.exp(v.neg()).add(1f)).intoArray(y, i); // 1/(1+e^-x)
+        }
+    }
+
+    private static void gelugradBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            FloatVector pdf = VectorMath.exp(v.mul(v).mul(-0.5f)).mul((float) INV_SQRT_2PI);
+            normalCdf(v).add(v.mul(pdf)).intoArray(y, i);
+        }
+    }
+
+    private static void siluBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            v.div(VectorMath.exp(v.neg()).add(1f)).intoArray(y, i);
+        }
+    }
+
+    private static void gelutanhBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul((float) SQRT_2_OVER_PI);
+            VectorMath.tanh(inner).add(1f).mul(v).mul(0.5f).intoArray(y, i);
+        }
+    }
+
+    private static void gelutanhgradBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) {       // 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            FloatVector v2 = v.mul(v);
+            FloatVector t = v2.mul(0.044715f).add(1f).mul(v).mul((float) SQRT_2_OVER_PI);
+            t = VectorMath.tanh(t);
+            FloatVector dInner = v2.mul(3 * 0.044715f).add(1f).mul((float) SQRT_2_OVER_PI);
+            FloatVector oneMinusT2 = FloatVector.broadcast(S, 1f).sub(t.mul(t));
+            t.add(1f).mul(0.5f).add(v.mul(0.5f).mul(oneMinusT2).mul(dInner)).intoArray(y, i);
+        }
+    }
+
+    private static void silugradBody(float[] x, float[] y, int bound) {
+        for (int i = 0; i < bound; i += S.length()) {       // s (1 + x (1 - s))
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            FloatVector sg = FloatVector.broadcast(S, 1f).div(VectorMath.exp(v.neg()).add(1f));
+            sg.mul(v.mul(FloatVector.broadcast(S, 1f).sub(sg)).add(1f)).intoArray(y, i);
+        }
+    }
+
 
     /** Phi(x) = erfc(-x/sqrt2)/2 with the erfc of {@link SpecialFunctions#normalCdf(float)}, lane by lane. */
     private static FloatVector normalCdf(FloatVector x) {
