@@ -105,23 +105,24 @@ final class FloatKernels {
         }
     }
 
+    /** 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): one exp, so C2 inlines the whole body. */
     private static void gelutanhBody(float[] x, float[] y, int bound) {
         for (int i = 0; i < bound; i += S.length()) {
             FloatVector v = FloatVector.fromArray(S, x, i);
-            FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul((float) SQRT_2_OVER_PI);
-            VectorMath.tanh(inner).add(1f).mul(v).mul(0.5f).intoArray(y, i);
+            FloatVector twoU = v.mul(v).mul(0.044715f).add(1f).mul(v).mul((float) (2 * SQRT_2_OVER_PI));
+            v.div(VectorMath.exp(twoU.neg()).add(1f)).intoArray(y, i);
         }
     }
 
+    /** d/dx GELU_TANH = s + 2 x s (1 - s) u', s = sigmoid(2u), u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2) (tanh u = 2s - 1). */
     private static void gelutanhgradBody(float[] x, float[] y, int bound) {
-        for (int i = 0; i < bound; i += S.length()) {       // 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+        for (int i = 0; i < bound; i += S.length()) {
             FloatVector v = FloatVector.fromArray(S, x, i);
             FloatVector v2 = v.mul(v);
-            FloatVector t = v2.mul(0.044715f).add(1f).mul(v).mul((float) SQRT_2_OVER_PI);
-            t = VectorMath.tanh(t);
-            FloatVector dInner = v2.mul(3 * 0.044715f).add(1f).mul((float) SQRT_2_OVER_PI);
-            FloatVector oneMinusT2 = FloatVector.broadcast(S, 1f).sub(t.mul(t));
-            t.add(1f).mul(0.5f).add(v.mul(0.5f).mul(oneMinusT2).mul(dInner)).intoArray(y, i);
+            FloatVector twoU = v2.mul(0.044715f).add(1f).mul(v).mul((float) (2 * SQRT_2_OVER_PI));
+            FloatVector sg = FloatVector.broadcast(S, 1f).div(VectorMath.exp(twoU.neg()).add(1f));
+            FloatVector du = v2.mul(3 * 0.044715f).add(1f).mul((float) SQRT_2_OVER_PI);
+            sg.add(v.mul(2f).mul(sg).mul(FloatVector.broadcast(S, 1f).sub(sg)).mul(du)).intoArray(y, i);
         }
     }
 
@@ -215,7 +216,7 @@ final class FloatKernels {
         int i = 0, bound = S.loopBound(n);
         FloatVector acc = FloatVector.zero(S);
         for (; i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, x, i));
-        double s = VectorMath.sumLanes(acc);
+        double s = VectorMath.sumLanes(acc, Scratch.get().lanes);
         for (; i < n; i++) s += x[i];
         return s;
     }

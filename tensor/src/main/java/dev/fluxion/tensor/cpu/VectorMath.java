@@ -83,10 +83,10 @@ final class VectorMath {
     }
 
     /** Sum of the lanes in lane order (reduceLanes(ADD) leaves the order, and so the rounding, unspecified). */
-    static double sumLanes(FloatVector v) {
-        float[] a = v.toArray();
+    static double sumLanes(FloatVector v, float[] scratch) {
+        v.intoArray(scratch, 0);
         double s = 0;
-        for (float f : a) s += f;
+        for (int i = 0; i < S.length(); i++) s += scratch[i];
         return s;
     }
 }
