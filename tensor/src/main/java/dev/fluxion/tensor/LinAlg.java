@@ -12,6 +12,13 @@ final class LinAlg {
             throw new IllegalArgumentException("matmul: both arguments need at least 1 dim, got " + Shape.str(a.shape()) + " @ " + Shape.str(b.shape()));
         if (!a.dtype().isFloatingPoint())
             throw new IllegalArgumentException("matmul: not defined for " + a.dtype() + " tensors; cast to a floating dtype first");
+        if (b.dim() == 2 && a.dim() > 2 && a.size(-1) == b.size(0)) {
+            // (..., M, K) @ (K, N) is one (prod(...) * M, K) @ (K, N) product, not a batch of small ones: OpenBLAS
+            // runs the single big GEMM at full speed, and its backward gives the weight gradient as one GEMM too
+            int[] shape = a.shape();
+            shape[shape.length - 1] = b.size(1);
+            return matmul(a.reshape(-1, a.size(-1)), b).reshape(shape);
+        }
         boolean vecA = a.dim() == 1, vecB = b.dim() == 1;
         Tensor a2 = vecA ? a.unsqueeze(0) : a, b2 = vecB ? b.unsqueeze(1) : b;  // vectors become 1 x K and K x 1
         int k = a2.size(-1);
