@@ -47,11 +47,17 @@ public final class SideBySide {
             new Workload("mlp_train_step", "TrainStepBench.step", "model=mlp", "ms", 0),
             new Workload("gpt_small_train_step", "TrainStepBench.step", "model=gpt", "ms", 0),
             new Workload("cnn_train_step", "TrainStepBench.step", "model=cnn", "ms", 0),
-            new Workload("adam_step_10M", "AdamBench.step", "", "ms", 0));
+            new Workload("adam_step_10M", "AdamBench.step", "", "ms", 0),
+            allReduce(2, 1), allReduce(2, 16), allReduce(2, 64), allReduce(4, 1), allReduce(4, 16), allReduce(4, 64));
+
+    private static Workload allReduce(int ranks, int mib) {
+        return new Workload("allreduce_" + ranks + "ranks_" + mib + "MiB", "AllReduceBench.allReduce", "ranks=" + ranks + ",sizeMib=" + mib,
+                "GB/s (bus)", AllReduceBench.busBytes(ranks, mib) / 1e9);
+    }
 
     /** Which python groups cover which workloads (to run only what was asked). */
     static final Map<String, String> GROUP = Map.of("gemm", "GemmBench", "elementwise", "ElementwiseBench|SoftmaxBench",
-            "mlp", "TrainStepBench", "gpt", "TrainStepBench", "cnn", "TrainStepBench", "adam", "AdamBench");
+            "mlp", "TrainStepBench", "gpt", "TrainStepBench", "cnn", "TrainStepBench", "adam", "AdamBench", "allreduce", "AllReduceBench");
 
     public static void main(String[] args) throws Exception {
         boolean quick = false;
@@ -68,7 +74,8 @@ public final class SideBySide {
         Map<String, Double> fluxion = runFluxion(only, quick);
         List<JsonNode> torch = runPyTorch(repo, only, quick);
         List<Map<String, Object>> rows = new ArrayList<>();
-        String torchDevice = torch.isEmpty() ? "" : torch.get(0).get("device").asText(), torchBlas = torch.isEmpty() ? "" : torch.get(0).get("blas").asText();
+        String torchDevice = torch.stream().filter(n -> n.has("device")).map(n -> n.get("device").asText()).findFirst().orElse("cpu (gloo)");
+        String torchBlas = torch.stream().filter(n -> n.has("blas")).map(n -> n.get("blas").asText()).findFirst().orElse("-");
         String device = "cpu: " + Runtime.getRuntime().availableProcessors() + " cores; Fluxion BLAS: " + CpuBackend.blasInfo()
                 + "; PyTorch " + torchDevice + " BLAS: " + torchBlas;
         Map<String, JsonNode> torchBy = new LinkedHashMap<>();
@@ -99,7 +106,7 @@ public final class SideBySide {
 
     static Map<String, Double> runFluxion(String only, boolean quick) throws Exception {
         List<String> classes = new ArrayList<>();
-        for (String g : only.isEmpty() ? List.of("gemm", "elementwise", "mlp", "adam") : List.of(only.split(","))) {
+        for (String g : only.isEmpty() ? List.of("gemm", "elementwise", "mlp", "adam", "allreduce") : List.of(only.split(","))) {
             if (!GROUP.containsKey(g)) throw new IllegalArgumentException("SideBySide: unknown group " + g + "; known: " + GROUP.keySet());
             for (String c : GROUP.get(g).split("\\|")) if (!classes.contains(c)) classes.add(c);
         }
@@ -116,7 +123,9 @@ public final class SideBySide {
         for (RunResult r : new Runner(opts.build()).run()) {
             var p = r.getParams();
             String bench = p.getBenchmark().substring("dev.fluxion.bench.".length());
-            String param = p.getParamsKeys().isEmpty() ? "" : p.getParamsKeys().iterator().next() + "=" + p.getParam(p.getParamsKeys().iterator().next());
+            StringBuilder pk = new StringBuilder();
+            for (String key : new java.util.TreeSet<>(p.getParamsKeys())) pk.append(pk.length() == 0 ? "" : ",").append(key).append('=').append(p.getParam(key));
+            String param = pk.toString();
             for (Workload w : WORKLOADS) {
                 if (!w.benchmark().equals(bench) || !w.param().equals(param)) continue;
                 double score = r.getPrimaryResult().getScore();           // time per op in the benchmark's unit
@@ -133,7 +142,10 @@ public final class SideBySide {
         String python = Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
         List<String> cmd = new ArrayList<>(List.of(python, script.toString(), "--threads", Integer.toString(Runtime.getRuntime().availableProcessors())));
         if (quick) cmd.add("--quick");
-        if (!only.isEmpty()) { cmd.add("--only"); cmd.add(only); }
+        List<String> groups = new ArrayList<>(only.isEmpty() ? List.of() : List.of(only.split(",")));
+        boolean allReduce = groups.isEmpty() || groups.remove("allreduce");       // Gloo runs from its own script below
+        if (!only.isEmpty() && groups.isEmpty()) return allReduce ? glooBoth(repo, python, quick) : List.of();
+        if (!groups.isEmpty()) { cmd.add("--only"); cmd.add(String.join(",", groups)); }
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
         Path debianOpenBlas = Path.of("/usr/lib/x86_64-linux-gnu/openblas-openmp");
         if (Files.exists(debianOpenBlas.resolve("libopenblas.so.0")))       // PyTorch at its best: OpenBLAS, not the reference BLAS
@@ -149,6 +161,36 @@ public final class SideBySide {
         if (!proc.waitFor(30, TimeUnit.MINUTES) || proc.exitValue() != 0)
             throw new IllegalStateException("SideBySide: " + String.join(" ", cmd) + " failed (exit " + proc.exitValue()
                     + "); PyTorch comes from Debian's python3-torch: apt-get install python3-torch libopenblas0-openmp");
+        if (allReduce) out.addAll(glooBoth(repo, python, quick));
+        return out;
+    }
+
+    static List<JsonNode> glooBoth(Path repo, String python, boolean quick) throws IOException, InterruptedException {
+        List<JsonNode> out = new ArrayList<>();
+        for (int ranks : new int[] {2, 4}) out.addAll(gloo(repo, python, ranks, quick, new ObjectMapper()));
+        return out;
+    }
+
+    /** PyTorch's Gloo all-reduce (bench/python/allreduce_gloo.py), its bus-bandwidth column as rows like the others. */
+    static List<JsonNode> gloo(Path repo, String python, int ranks, boolean quick, ObjectMapper json) throws IOException, InterruptedException {
+        List<String> cmd = List.of(python, repo.resolve("bench/python/allreduce_gloo.py").toString(), "--nproc", Integer.toString(ranks),
+                "--sizes-mib", "1,16,64", "--iters", quick ? "5" : "10");
+        Process proc = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        List<JsonNode> out = new ArrayList<>();
+        var row = java.util.regex.Pattern.compile("^\\s*(\\d+) MiB\\s+([\\d.]+)\\s+([\\d.]+)\\s+([\\d.]+)\\s*$");
+        try (var r = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                var m = row.matcher(line);
+                if (!m.matches()) continue;
+                var node = json.createObjectNode();
+                node.put("workload", "allreduce_" + ranks + "ranks_" + m.group(1) + "MiB");
+                node.put("value", Double.parseDouble(m.group(4)));
+                node.put("unit", "GB/s (bus)");
+                out.add(node);
+            }
+        }
+        if (!proc.waitFor(10, TimeUnit.MINUTES) || proc.exitValue() != 0)
+            throw new IllegalStateException("SideBySide: " + String.join(" ", cmd) + " failed (exit " + proc.exitValue() + ")");
         return out;
     }
 

@@ -29,8 +29,8 @@ final class Blas {
 
     static int threads() { return openblas_nolapack.blas_get_num_threads(); }
 
-    /** The OpenBLAS build and the core it was tuned for. */
-    static String config() { return "OpenBLAS 0.3.31 (org.bytedeco:openblas), core " + openblas_nolapack.OPENBLAS_CHAR_CORENAME; }
+    /** The OpenBLAS build (its runtime kernel choice is not exposed by the preset). */
+    static String config() { return "OpenBLAS 0.3.31 (org.bytedeco:openblas, DYNAMIC_ARCH)"; }
 
     /** C[cOff..] = A[aOff..] (M x K, op(A)) * B[bOff..] (K x N, op(B)), row-major. */
     static void sgemm(boolean transA, boolean transB, int m, int n, int k,

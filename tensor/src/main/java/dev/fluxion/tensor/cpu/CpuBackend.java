@@ -162,5 +162,5 @@ public final class CpuBackend implements Backend {
     @Override public boolean adamStep(dev.fluxion.tensor.AdamUpdate update) { return CpuAdam.step(update); }
 
     /** The OpenBLAS build and thread count, for the environment check. */
-    public static String blasInfo() { return Blas.config() + ", " + Blas.threads() + " threads"; }
+    public static String blasInfo() { return Blas.config() + ", " + Parallel.threads() + " threads"; }
 }
