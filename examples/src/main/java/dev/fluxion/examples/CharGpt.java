@@ -58,9 +58,9 @@ public final class CharGpt {
                 m.put(a.substring(2), args[++i]);
             }
             Options o = new Options(Path.of(m.getOrDefault("data", ".")), Path.of(m.getOrDefault("out", "runs/char-gpt")),
-                    num(m, "steps", 600), num(m, "batch", 16), num(m, "context", 64), num(m, "layers", 3), num(m, "heads", 4),
+                    num(m, "steps", 1000), num(m, "batch", 16), num(m, "context", 64), num(m, "layers", 3), num(m, "heads", 4),
                     num(m, "width", 128), Double.parseDouble(m.getOrDefault("dropout", "0")), Double.parseDouble(m.getOrDefault("lr", "2e-3")),
-                    num(m, "seed", 1337), num(m, "eval-every", 100), num(m, "checkpoint-every", 200), m.containsKey("resume"),
+                    num(m, "seed", 1337), num(m, "eval-every", 100), num(m, "checkpoint-every", 250), m.containsKey("resume"),
                     num(m, "sample", 400), m.getOrDefault("prompt", "public final class "), num(m, "stop-after", Integer.MAX_VALUE));
             m.keySet().removeAll(List.of("data", "out", "steps", "batch", "context", "layers", "heads", "width", "dropout", "lr", "seed",
                     "eval-every", "checkpoint-every", "resume", "sample", "prompt", "stop-after"));
