@@ -44,6 +44,7 @@ class GradCheckTest {
         add("sqrt", x -> x[0].sqrt(), awayFromZero(true, 3, 4));
         add("rsqrt", x -> x[0].rsqrt(), awayFromZero(true, 3, 4));
         add("abs", x -> x[0].abs(), awayFromZero(false, 3, 4));
+        add("sign (zero gradient; times x gives |x|)", x -> x[0].sign().mul(x[0]), awayFromZero(false, 3, 4));
         add("sin", x -> x[0].sin(), randn(3, 4));
         add("cos", x -> x[0].cos(), randn(3, 4));
         add("tanh", x -> x[0].tanh(), randn(3, 4));

@@ -1,5 +1,6 @@
 package dev.fluxion.autodiff;
 
+import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Generator;
 import dev.fluxion.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;
@@ -70,6 +71,14 @@ class TapeTest {
         assertArrayEquals(new float[] {8, 8, 8}, b.grad().toFloatArray(), "two passes of 4 rows each");
         b.setGrad(null);
         assertNull(b.grad());
+    }
+
+    @Test
+    void castPassesTheGradientBackInTheInputDtype() {
+        Tensor x = Tensor.of(new double[] {1.5, -2, 3}, 3).requiresGrad(true);
+        x.to(DType.FLOAT32).mul(Tensor.of(2f, 3f, 4f)).sum().backward();      // d/dx = (2, 3, 4), as float64
+        assertEquals(DType.FLOAT64, x.grad().dtype());
+        assertArrayEquals(new double[] {2, 3, 4}, x.grad().toDoubleArray(), 0.0);
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.fluxion.parallel.tcp;
 
 import dev.fluxion.parallel.ReduceOp;
 import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.cpu.Half;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -102,13 +103,13 @@ final class Reduction {
 
     private static void halves(boolean bf16, ReduceOp op, ByteBuffer d, int dOff, ByteBuffer s, int sOff, int count) {
         for (int k = 0; k < count; k++) {
-            float a = Halves.toFloat(bf16, d.getShort(dOff + 2 * k)), b = Halves.toFloat(bf16, s.getShort(sOff + 2 * k));
+            float a = Half.toFloat(bf16, d.getShort(dOff + 2 * k)), b = Half.toFloat(bf16, s.getShort(sOff + 2 * k));
             float r = switch (op) {
                 case SUM, AVG -> a + b;
                 case MAX -> Math.max(a, b);
                 case MIN -> Math.min(a, b);
             };
-            d.putShort(dOff + 2 * k, Halves.fromFloat(bf16, r));
+            d.putShort(dOff + 2 * k, Half.fromFloat(bf16, r));
         }
     }
 
@@ -125,7 +126,7 @@ final class Reduction {
                 case INT64 -> b.putLong(at, b.getLong(at) / n);
                 case FLOAT16, BFLOAT16 -> {
                     boolean bf = dtype == DType.BFLOAT16;
-                    b.putShort(at, Halves.fromFloat(bf, Halves.toFloat(bf, b.getShort(at)) / n));
+                    b.putShort(at, Half.fromFloat(bf, Half.toFloat(bf, b.getShort(at)) / n));
                 }
                 default -> throw new IllegalArgumentException("cannot average " + dtype);
             }

@@ -1,19 +1,28 @@
 package dev.fluxion.tensor.cpu;
 
-/** IEEE float16 and bfloat16 conversions with round-to-nearest-even (Java 17 has no Float.float16ToFloat). */
-final class Half {
+/**
+ * IEEE float16 and bfloat16 conversions with round-to-nearest-even (Java 17 has no Float.float16ToFloat).
+ * Public for the other modules that move 16-bit floats (the TCP all-reduce sums them).
+ */
+public final class Half {
     private Half() {}
 
-    static float bf16ToFloat(short h) { return Float.intBitsToFloat((h & 0xffff) << 16); }
+    /** A bfloat16 (bf16) or float16 value as float. */
+    public static float toFloat(boolean bf16, short h) { return bf16 ? bf16ToFloat(h) : fp16ToFloat(h); }
 
-    static short floatToBf16(float f) {
+    /** A float rounded to bfloat16 (bf16) or float16. */
+    public static short fromFloat(boolean bf16, float f) { return bf16 ? floatToBf16(f) : floatToFp16(f); }
+
+    public static float bf16ToFloat(short h) { return Float.intBitsToFloat((h & 0xffff) << 16); }
+
+    public static short floatToBf16(float f) {
         int bits = Float.floatToRawIntBits(f);
         if ((bits & 0x7fffffff) > 0x7f800000) return (short) ((bits >>> 16) | 0x40); // NaN stays NaN
         int rounding = 0x7fff + ((bits >>> 16) & 1);
         return (short) ((bits + rounding) >>> 16);
     }
 
-    static float fp16ToFloat(short h) {
+    public static float fp16ToFloat(short h) {
         int bits = h & 0xffff;
         int sign = (bits & 0x8000) << 16;
         int exp = (bits >>> 10) & 0x1f;
@@ -27,7 +36,7 @@ final class Half {
         return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
     }
 
-    static short floatToFp16(float f) {
+    public static short floatToFp16(float f) {
         int bits = Float.floatToRawIntBits(f);
         int sign = (bits >>> 16) & 0x8000;
         int abs = bits & 0x7fffffff;
