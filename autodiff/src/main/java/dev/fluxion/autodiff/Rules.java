@@ -51,6 +51,8 @@ final class Rules {
         if (op instanceof Op.Gather ga) return (x, y, g) ->
                 new Tensor[] {Tensor.zeros(x[0].dtype(), x[0].device(), x[0].shape()).scatterAdd(ga.dim(), x[1], g), null};
         if (op instanceof Op.ScatterAdd s) return (x, y, g) -> new Tensor[] {g, null, g.gather(s.dim(), x[1])};
+        if (op instanceof Op.LayerNorm ln) return (x, y, g) ->                // fused by the backend, or composed of ops
+                dev.fluxion.tensor.Backends.of(x[0].device()).layerNormBackward(x[0], x[1], g, ln.eps());
         if (op instanceof Op.Cat c) return (x, y, g) -> {
             int[] sizes = new int[x.length];
             for (int i = 0; i < x.length; i++) sizes[i] = x[i].shape()[c.dim()];

@@ -72,6 +72,8 @@ class GradCheckTest {
         add("tril", x -> x[0].tril(), randn(4, 4));
         add("triu(1)", x -> x[0].triu(1), randn(3, 5));
         // reductions
+        add("layerNorm (input, weight, bias)", x -> x[0].layerNorm(x[1], x[2], 1e-5), randn(3, 6), randn(6), randn(6));
+        add("layerNorm of a transposed input", x -> x[0].t().layerNorm(x[1], x[2], 1e-5), randn(6, 3), randn(6), randn(6));
         add("sum all", x -> x[0].sum(), randn(3, 4));
         add("sum dim keepdim", x -> x[0].sum(1, true), randn(3, 4));
         add("sum dims", x -> x[0].sum(new int[] {0, 2}, false), randn(2, 3, 4));

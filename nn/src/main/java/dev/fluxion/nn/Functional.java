@@ -22,6 +22,7 @@ public final class Functional {
 
     /** Normalizes over the last dim: (x - mean) / sqrt(var + eps) * w + b (biased variance, as PyTorch). */
     public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        if (weight != null && bias != null) return x.layerNorm(weight, bias, eps);   // one fused op
         Tensor centered = x.sub(x.mean(-1, true));
         Tensor var = centered.mul(centered).mean(-1, true);
         Tensor y = centered.mul(var.add(eps).rsqrt());

@@ -16,9 +16,22 @@ public final class Autograd {
 
     public static boolean isAvailable() { return ENGINE != null; }
 
+    /** Per thread: > 0 while a fused op computes its result with other ops that must not be recorded. */
+    private static final ThreadLocal<int[]> PAUSED = ThreadLocal.withInitial(() -> new int[1]);
+
+    /** A scope with no checked exception. */
+    interface Pause extends AutoCloseable { @Override void close(); }
+
+    /** Stops recording on this thread until closed (for an op whose default kernel is written with ops). */
+    static Pause paused() {
+        int[] depth = PAUSED.get();
+        depth[0]++;
+        return () -> depth[0]--;
+    }
+
     /** True when an op on these inputs must be recorded. */
     static boolean shouldRecord(Tensor... inputs) {
-        if (ENGINE == null) return false;
+        if (ENGINE == null || PAUSED.get()[0] > 0) return false;
         boolean any = false;
         for (Tensor t : inputs) if (t != null && t.requiresGrad()) { any = true; break; }
         return any && ENGINE.isEnabled();

@@ -59,6 +59,9 @@ public sealed interface Op {
     /** out = x; out.select(dim, index[i]) += src.select(dim, i). Inputs: x, index (1-D), src. */
     record IndexAdd(int dim) implements Op { public String name() { return "index_add"; } }
 
+    /** Layer normalization over the last dim: (x - mean) / sqrt(var + eps) * weight + bias. Inputs: x, weight, bias. */
+    record LayerNorm(double eps) implements Op { public String name() { return "layer_norm"; } }
+
     /** Inputs: the tensors joined along dim. */
     record Cat(int dim) implements Op { public String name() { return "cat"; } }
 }
