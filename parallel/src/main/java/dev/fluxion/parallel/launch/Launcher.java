@@ -98,7 +98,15 @@ public final class Launcher {
                     }
                     if (failedRank < 0 && !running.isEmpty()) sleep(25);
                 }
-                if (failedRank >= 0) stop(children);
+                if (failedRank >= 0) {
+                    // Peers of a dead rank fail within milliseconds of it, and polling may see them first: give the
+                    // others a moment, then blame a rank killed by a signal (it did not fail because of a peer).
+                    long until = System.nanoTime() + 300_000_000L;
+                    while (System.nanoTime() < until && running.stream().anyMatch(c -> c.process().isAlive())) sleep(25);
+                    for (Child c : children)
+                        if (!c.process().isAlive() && c.process().exitValue() > 128 && code <= 128) { failedRank = c.rank(); code = c.process().exitValue(); }
+                    stop(children);
+                }
                 for (Child c : children) for (OutputPump p : c.pumps()) join(p);
             } finally {
                 try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException shuttingDown) { /* the hook runs */ }
