@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds a self-contained folder for running Fluxion's CUDA checks on a GPU host that has no JDK or Maven:
 #   runtime/            a jlink Java runtime (tools/jre-bundle)
-#   lib/                fluxion-tensor, fluxion-native and their dependency jars (JavaCPP, OpenBLAS, CUDA presets)
+#   lib/                fluxion-tensor, -native, -autodiff, -nn, -optim and their dependency jars (JavaCPP, OpenBLAS, CUDA presets, Jackson)
 #   test/               the native test classes and junit-platform-console-standalone
 #   bin/cuda-lib-path   finds the host's CUDA 13 libraries (tools/cuda-lib-path)
 #   bin/fluxion-gpu     the launcher: doctor | test | bench | run MAIN [ARGS]
@@ -22,10 +22,10 @@ done
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib" "$out/test"
 
-echo "make-bundle: building fluxion-tensor and fluxion-native (tests compiled, not run)"
-(cd "$root" && mvn -B -q -pl tensor,native -DskipTests package dependency:copy-dependencies \
+echo "make-bundle: building fluxion-tensor, -native and the modules the GPT-on-GPU tests train with (tests compiled, not run)"
+(cd "$root" && mvn -B -q -pl tensor,autodiff,nn,optim,native -DskipTests package dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$out/lib")
-cp "$root/native/target/fluxion-native-"*.jar "$out/lib/"
+for m in native autodiff nn optim; do cp "$root/$m/target/fluxion-$m-"*.jar "$out/lib/"; done
 (cd "$root" && mvn -B -q -N dependency:copy -Dartifact="$junit_console" -DoutputDirectory="$out/test")
 mv "$out/test/junit-platform-console-standalone-"*.jar "$out/test/junit-platform-console-standalone.jar"
 jar --create --file "$out/test/fluxion-native-tests.jar" -C "$root/native/target/test-classes" .
