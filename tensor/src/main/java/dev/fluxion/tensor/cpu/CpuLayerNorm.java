@@ -28,6 +28,20 @@ final class CpuLayerNorm {
 
     private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats(); }
 
+    /** The row's mean, summed in double. */
+    private static float mean(float[] row, int c) {
+        double sum = 0;
+        for (int i = 0; i < c; i++) sum += row[i];
+        return (float) (sum / c);
+    }
+
+    /** 1 / sqrt(biased variance + eps), the variance summed in double (the same numbers forward and backward). */
+    private static float rstd(float[] row, int c, float mean, double eps) {
+        double sq = 0;
+        for (int i = 0; i < c; i++) { float d = row[i] - mean; sq += d * d; }
+        return (float) (1 / Math.sqrt(sq / c + eps));
+    }
+
     static Tensor forward(Tensor x0, Tensor w0, Tensor b0, double eps) {
         Tensor x = contiguous(x0), w = contiguous(w0), b = contiguous(b0);
         int c = x.size(-1), rows = x.numel() / Math.max(c, 1);
@@ -41,12 +55,7 @@ final class CpuLayerNorm {
             float[] row = new float[c];
             for (int r = lo; r < hi; r++) {
                 xb.get(xo + r * c, row, 0, c);
-                double sum = 0;
-                for (int i = 0; i < c; i++) sum += row[i];
-                float mean = (float) (sum / c);
-                double sq = 0;
-                for (int i = 0; i < c; i++) { float d = row[i] - mean; sq += d * d; }
-                float rstd = (float) (1 / Math.sqrt(sq / c + eps));
+                float mean = mean(row, c), rstd = rstd(row, c, mean, eps);
                 for (int i = 0; i < c; i++) row[i] = (row[i] - mean) * rstd * wa[i] + ba[i];
                 yb.put(r * c, row, 0, c);
             }
@@ -72,12 +81,7 @@ final class CpuLayerNorm {
                 for (int r = from; r < to; r++) {
                     xb.get(xo + r * c, xr, 0, c);
                     gb.get(go + r * c, gr, 0, c);
-                    double sum = 0;
-                    for (int i = 0; i < c; i++) sum += xr[i];
-                    float mean = (float) (sum / c);
-                    double sq = 0;
-                    for (int i = 0; i < c; i++) { float d = xr[i] - mean; sq += d * d; }
-                    float rstd = (float) (1 / Math.sqrt(sq / c + eps));
+                    float mean = mean(xr, c), rstd = rstd(xr, c, mean, eps);
                     double meanGw = 0, meanGwXhat = 0;
                     for (int i = 0; i < c; i++) {
                         xhat[i] = (xr[i] - mean) * rstd;
