@@ -3,16 +3,8 @@ package dev.fluxion.nn;
 import dev.fluxion.tensor.Tensor;
 
 /** Mean over k x k windows (no padding).  x: (N, C, H, W) -> (N, C, (H-k)/s+1, (W-k)/s+1). */
-public final class AvgPool2d extends Module {
-    private final int kernel, stride;
-
-    public AvgPool2d(int kernel, int stride) {
-        if (kernel <= 0 || stride <= 0) throw new IllegalArgumentException("AvgPool2d: kernel " + kernel + " and stride " + stride + " must be positive");
-        this.kernel = kernel;
-        this.stride = stride;
-    }
+public final class AvgPool2d extends Pool2d {
+    public AvgPool2d(int kernel, int stride) { super(kernel, stride); }
 
     @Override public Tensor forward(Tensor x) { return Functional.avgPool2d(x, kernel, stride); }
-
-    @Override protected String extraRepr() { return "kernel=" + kernel + ", stride=" + stride; }
 }
