@@ -20,11 +20,11 @@ final class Rules {
         if (op instanceof Op.Unary u) return unary(u.kind());
         if (op instanceof Op.Binary b) return binary(b.kind());
         if (op instanceof Op.Where) return (x, y, g) -> {
-            Tensor zero = Tensor.zerosLike(g);
+            Tensor zero = zero(g);
             return new Tensor[] {null, Tensor.where(x[0], g, zero).sumTo(x[1].shape()), Tensor.where(x[0], zero, g).sumTo(x[2].shape())};
         };
         if (op instanceof Op.Clamp c) return (x, y, g) -> {               // gradient passes where lo <= x <= hi
-            Tensor zero = Tensor.zerosLike(g);
+            Tensor zero = zero(g);
             Tensor pass = Tensor.where(x[0].lt(c.lo()), zero, Tensor.where(x[0].gt(c.hi()), zero, g));
             return new Tensor[] {pass};
         };
@@ -75,7 +75,7 @@ final class Rules {
             case COS -> (x, y, g) -> new Tensor[] {g.mul(x[0].sin()).neg()};
             case TANH -> (x, y, g) -> new Tensor[] {g.mul(y.mul(y).rsub(1))};
             case SIGMOID -> (x, y, g) -> new Tensor[] {g.mul(y.mul(y.rsub(1)))};
-            case RELU -> (x, y, g) -> new Tensor[] {Tensor.where(x[0].gt(0), g, Tensor.zerosLike(g))};
+            case RELU -> (x, y, g) -> new Tensor[] {Tensor.where(x[0].gt(0), g, zero(g))};
             case GELU -> (x, y, g) -> new Tensor[] {g.mul(x[0].apply(UnaryOp.GELU_GRAD))};
             case GELU_TANH -> (x, y, g) -> new Tensor[] {g.mul(x[0].apply(UnaryOp.GELU_TANH_GRAD))};
             case SILU -> (x, y, g) -> new Tensor[] {g.mul(x[0].apply(UnaryOp.SILU_GRAD))};
@@ -131,6 +131,9 @@ final class Rules {
         for (int d : r.dims()) shape[d] = 1;
         return g.reshape(shape);
     }
+
+    /** A 0-dim zero of g's dtype and device: where() broadcasts it, so no full tensor of zeros is made. */
+    private static Tensor zero(Tensor g) { return Tensor.zeros(g.dtype(), g.device()); }
 
     private static int[] inverse(int[] order) {
         int[] inv = new int[order.length];
