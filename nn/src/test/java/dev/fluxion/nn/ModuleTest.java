@@ -93,6 +93,20 @@ class ModuleTest {
     }
 
     @Test
+    void dropoutZeroesAboutPAndScalesTheRest() {
+        Dropout d = new Dropout(0.25, Init.seed(9));
+        float[] y = d.forward(Tensor.ones(100_000)).toFloatArray();
+        int zeros = 0;
+        for (float v : y) {
+            if (v == 0) zeros++;
+            else assertEquals(1 / 0.75f, v, 1e-6f, "kept elements are scaled by 1/(1-p)");
+        }
+        assertEquals(0.25, zeros / 100_000.0, 0.01, "fraction dropped");
+        d.eval();
+        assertArrayEquals(Tensor.ones(10).toFloatArray(), d.forward(Tensor.ones(10)).toFloatArray(), "identity in eval mode");
+    }
+
+    @Test
     void lossesRefuseBadTargets() {
         var e = assertThrows(IndexOutOfBoundsException.class, () -> Losses.crossEntropy(Tensor.zeros(2, 3), Tensor.of(new long[] {0, 3}, 2)));
         assertTrue(e.getMessage().contains("target 3 at position 1 is outside [0, 3)"), e.getMessage());
