@@ -18,14 +18,12 @@ import dev.fluxion.tensor.Tensor;
  * parent asked for more), and is not otherwise checked: it should accept and return the same shapes.
  */
 public final class Child<M extends Module> {
-    private final String name;
     private final Class<? extends Module> type;
     private final boolean replaceable;
     private M module;
 
     Child(String name, Class<? extends Module> type, M module, boolean replaceable) {
         if (module == null) throw new IllegalArgumentException("child '" + name + "': module is null");
-        this.name = name;
         this.type = type;
         this.replaceable = replaceable;
         this.module = module;
@@ -39,8 +37,6 @@ public final class Child<M extends Module> {
 
     /** get().forward(inputs) for modules that take several inputs (a mask, an encoder state). */
     public Tensor forward(Tensor... inputs) { return module.forward(inputs); }
-
-    String name() { return name; }
 
     boolean replaceable() { return replaceable; }
 

@@ -195,7 +195,8 @@ public abstract class Module {
     /**
      * Replaces the module at a dotted path and returns the one it held; forward uses the new module from
      * then on, and its parameters appear under the path in {@link #namedParameters()} and {@link #stateDict()}:
-     * {@code model.setSubmodule("blocks.0.attn.qkv", new LoraLinear((Linear) model.getSubmodule("blocks.0.attn.qkv"), 8))}.
+     * a LoRA wrapper is put in place with
+     * {@code model.setSubmodule(path, new Lora((Linear) model.getSubmodule(path), rank))}.
      * The path must exist and be held through a {@link Child}; the replacement should take and return the
      * same shapes (not checkable here). Build optimizers after replacing, since parameters change.
      */

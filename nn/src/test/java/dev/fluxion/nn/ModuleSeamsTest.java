@@ -176,6 +176,24 @@ class ModuleSeamsTest {
         assertTrue(Losses.crossEntropy(g.forward(x), y).item() < loss.item(), "a step through the replacement lowers the loss");
     }
 
+    @Test
+    void aWholeBlockCanBeReplacedAndTheModelRunsWithoutIt() {
+        Gpt g = gpt(4);
+        Tensor x = ids();
+        float[] firstBlockOnly = g.logits(g.forwardBlocks(0, 1, g.embed(x))).toFloatArray();
+        Module identity = new Module() {
+            @Override protected Tensor compute(Tensor... inputs) { return inputs[0]; }   // ignores the mask, as a skipped block would
+        };
+        Module old = g.setSubmodule("blocks.1", identity);
+        assertTrue(old instanceof TransformerBlock);
+        assertSame(identity, g.blocks().get(1));
+        List<Module> iterated = new ArrayList<>();
+        g.blocks().forEach(iterated::add);
+        assertSame(identity, iterated.get(1), "iteration sees the replacement");
+        assertArrayEquals(firstBlockOnly, g.forward(x).toFloatArray());
+        assertFalse(g.stateDict().keySet().stream().anyMatch(k -> k.startsWith("blocks.1.")), "the old block's state is gone");
+    }
+
     // ---------------------------------------------------------------- several inputs, stages
 
     @Test
