@@ -32,6 +32,19 @@ import java.util.function.UnaryOperator;
  *
  * <p>Children held through a {@link Child} (see {@link #child(String, Module)}) can be replaced after
  * construction by {@link #setSubmodule}: LoRA wraps a Linear in place, FSDP wraps a block.
+ *
+ * <pre>{@code
+ * final class Mlp extends Module {
+ *     private final Child<Module> fc1, fc2;
+ *
+ *     Mlp(Init init) {
+ *         fc1 = child("fc1", new Linear(4, 8, true, init));
+ *         fc2 = child("fc2", new Linear(8, 2, true, init));
+ *     }
+ *
+ *     @Override protected Tensor compute(Tensor x) { return fc2.forward(fc1.forward(x).relu()); }   // (N, 4) -> (N, 2)
+ * }
+ * }</pre>
  */
 public abstract class Module {
     private final Map<String, Parameter> parameters = new LinkedHashMap<>();
