@@ -42,7 +42,7 @@ import java.util.function.UnaryOperator;
  *         fc2 = child("fc2", new Linear(8, 2, true, init));
  *     }
  *
- *     @Override protected Tensor compute(Tensor x) { return fc2.forward(fc1.forward(x).relu()); }   // (N, 4) -> (N, 2)
+ *     protected Tensor compute(Tensor x) { return fc2.forward(fc1.forward(x).relu()); }   // (N, 4) -> (N, 2)
  * }
  * }</pre>
  */
