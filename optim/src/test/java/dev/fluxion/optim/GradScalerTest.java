@@ -1,4 +1,4 @@
-package dev.fluxion.cuda.amp;
+package dev.fluxion.optim;
 
 import dev.fluxion.tensor.Tensor;
 import org.junit.jupiter.api.Test;
