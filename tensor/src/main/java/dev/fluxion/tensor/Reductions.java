@@ -7,6 +7,7 @@ final class Reductions {
     private Reductions() {}
 
     static Tensor sum(Tensor x, int[] dims, boolean keepdim) {
+        x = Autocast.cast(Autocast.Policy.FLOAT32, x);   // under autocast sums (and so means) accumulate and return float32
         int[] d = Shape.dims("sum", dims, x.dim());
         if (!x.dtype().isFloatingPoint()) {                     // integer and bool sums are int64, as in PyTorch
             Tensor wide = x.to(DType.INT64);
@@ -66,6 +67,7 @@ final class Reductions {
 
     static Tensor softmax(Tensor x, int dim, boolean log) {
         requireFloat(log ? "logSoftmax" : "softmax", x);
+        x = Autocast.cast(Autocast.Policy.FLOAT32, x);
         int d = Shape.dim(log ? "logSoftmax" : "softmax", dim, x.dim());
         Tensor out = x.backend().softmax(x, d, log);
         return Autograd.record(log ? new Op.LogSoftmax(d) : new Op.Softmax(d), out, x);
@@ -73,6 +75,9 @@ final class Reductions {
 
     static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
         requireFloat("layerNorm", x);
+        x = Autocast.cast(Autocast.Policy.FLOAT32, x);
+        weight = Autocast.cast(Autocast.Policy.FLOAT32, weight);
+        bias = Autocast.cast(Autocast.Policy.FLOAT32, bias);
         Elementwise.checkPair("layerNorm", x, weight);
         Elementwise.checkPair("layerNorm", x, bias);
         int c = x.dim() == 0 ? 0 : x.size(-1);

@@ -413,12 +413,12 @@ public class Tensor implements AutoCloseable {
     public Tensor detach() { return view(shape, strides, offset); }
 
     /** Backpropagates from this scalar. */
-    public void backward() { Autograd.backward(this, null, false); }
+    public void backward() { Autograd.backward(alive(), null, false); }
 
     /** Backpropagates from this tensor seeded with gradient (same shape). */
-    public void backward(Tensor gradient) { Autograd.backward(this, gradient, false); }
+    public void backward(Tensor gradient) { Autograd.backward(alive(), gradient, false); }
 
-    public void backward(Tensor gradient, boolean retainGraph) { Autograd.backward(this, gradient, retainGraph); }
+    public void backward(Tensor gradient, boolean retainGraph) { Autograd.backward(alive(), gradient, retainGraph); }
 
     // ---------------------------------------------------------------- lifetime and printing
 
