@@ -73,6 +73,14 @@ final class Entry {
         rule = null;
     }
 
+    /** Tensors this entry keeps alive for its rule (none once released). */
+    java.util.List<Tensor> saved() {
+        if (released) return java.util.List.of();
+        java.util.List<Tensor> out = new java.util.ArrayList<>(java.util.Arrays.asList(inputs));
+        out.add(output);
+        return out;
+    }
+
     /** Tensors this entry keeps alive (0 once released). */
     int savedCount() { return released ? 0 : inputs.length + 1; }
 

@@ -41,6 +41,14 @@ public final class Tape {
         return n;
     }
 
+    /** Bytes of the distinct storages that the live entries keep alive for backward. */
+    public long savedBytes() {
+        java.util.Set<dev.fluxion.tensor.Storage> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        long n = 0;
+        for (Entry e : live()) for (dev.fluxion.tensor.Tensor t : e.saved()) if (seen.add(t.storage())) n += t.storage().nbytes();
+        return n;
+    }
+
     /** Drops every entry (for tests and between unrelated computations). */
     public void clear() {
         for (Entry e : live()) e.release();
