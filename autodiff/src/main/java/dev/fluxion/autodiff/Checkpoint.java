@@ -1,5 +1,6 @@
 package dev.fluxion.autodiff;
 
+import dev.fluxion.tensor.Save;
 import dev.fluxion.tensor.Tensor;
 
 import java.util.function.Function;
@@ -9,7 +10,10 @@ final class Checkpoint {
     private Checkpoint() {}
 
     static Tensor run(Function<Tensor[], Tensor> segment, Tensor[] inputs) {
-        BackwardRule recompute = (x, y, g) -> {
+        int[] every = new int[inputs.length];
+        for (int i = 0; i < every.length; i++) every[i] = i;
+        Rule recompute = Rule.of(Save.inputs(every), (s, g) -> {     // the inputs only: the segment's insides are recomputed
+            Tensor[] x = Autodiff.savedInputs(s);
             Tensor[] fresh = new Tensor[x.length];
             for (int i = 0; i < x.length; i++) {
                 fresh[i] = x[i].detach();
@@ -23,7 +27,7 @@ final class Checkpoint {
             Tensor[] grads = new Tensor[x.length];
             for (int i = 0; i < x.length; i++) grads[i] = fresh[i].grad();
             return grads;
-        };
+        });
         return Autodiff.function("checkpoint", segment, recompute, inputs);
     }
 }

@@ -268,7 +268,7 @@ public class Tensor implements AutoCloseable {
     public Tensor softmax(int dim) { return Reductions.softmax(this, dim, false); }
     public Tensor logSoftmax(int dim) { return Reductions.softmax(this, dim, true); }
     /** Layer normalization over the last dim with an affine weight and bias (both of the last dim's size). */
-    public Tensor layerNorm(Tensor weight, Tensor bias, double eps) { return Reductions.layerNorm(this, weight, bias, eps); }
+    public Tensor layerNorm(Tensor weight, Tensor bias, double eps) { return new LayerNormOp(eps).apply(this, weight, bias); }
     /** Sums broadcast dims away so the result has {@code target}'s shape (the reverse of broadcasting). */
     public Tensor sumTo(int... target) { return Reductions.sumTo(this, target); }
 
