@@ -47,6 +47,26 @@ public final class Autodiff {
     /** The calling thread's tape (its live entries); printing it lists the Wengert list. */
     public static Tape tape() { return Engine.tape(); }
 
+    /** Restores the previous keep-all state when closed. */
+    public static final class KeepAll implements AutoCloseable {
+        private final boolean previous;
+        private boolean closed;
+
+        private KeepAll() { previous = Engine.setKeepAll(true); }
+
+        @Override public void close() {
+            if (!closed) Engine.setKeepAll(previous);
+            closed = true;
+        }
+    }
+
+    /**
+     * A diagnostic: until the returned scope closes, every op recorded on this thread keeps all its inputs
+     * and its output (as the tape did before each rule chose what to save). Gradients are the same; compare
+     * {@code tape().savedBytes()} with and without it to see what saved state saves.
+     */
+    public static KeepAll keepAllInputs() { return new KeepAll(); }
+
     /**
      * Gradient checkpointing: runs segment without keeping its intermediates and records one tape entry
      * for it; backward re-runs segment with recording on and backpropagates through that fresh graph.

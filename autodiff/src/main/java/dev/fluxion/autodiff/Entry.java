@@ -165,7 +165,12 @@ final class Entry implements Saved {
     private String describe(Tensor output) {
         StringJoiner in = new StringJoiner(", ");
         for (int i = 0; i < shapes.length; i++) in.add(Shape.str(shapes[i]) + " " + dtypes[i]);
-        return String.format("#%-4d %-14s %s -> %s %s", seq, name, in, Shape.str(output.shape()), output.dtype());
+        StringJoiner keeps = new StringJoiner(", ", "  keeps ", "");
+        keeps.setEmptyValue("");
+        for (int i = 0; i < savedInputs.length; i++) if (savedInputs[i] != null) keeps.add("input " + i);
+        if (savedOutput != null) keeps.add("output");
+        if (state.length > 0) keeps.add(state.length + " state");
+        return String.format("#%-4d %-14s %s -> %s %s%s", seq, name, in, Shape.str(output.shape()), output.dtype(), keeps);
     }
 
     @Override public String toString() { return description + (released ? "  (released)" : ""); }
