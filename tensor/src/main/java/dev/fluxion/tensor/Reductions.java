@@ -7,6 +7,7 @@ final class Reductions {
     private Reductions() {}
 
     static Tensor sum(Tensor x, int[] dims, boolean keepdim) {
+        x = Autocast.cast(Autocast.Policy.FLOAT32, x);   // under autocast sums (and so means) accumulate and return float32
         int[] d = Shape.dims("sum", dims, x.dim());
         if (!x.dtype().isFloatingPoint()) {                     // integer and bool sums are int64, as in PyTorch
             Tensor wide = x.to(DType.INT64);
@@ -66,15 +67,24 @@ final class Reductions {
 
     static Tensor softmax(Tensor x, int dim, boolean log) {
         requireFloat(log ? "logSoftmax" : "softmax", x);
+        x = Autocast.cast(Autocast.Policy.FLOAT32, x);
         int d = Shape.dim(log ? "logSoftmax" : "softmax", dim, x.dim());
         Tensor out = x.backend().softmax(x, d, log);
         return Autograd.record(log ? new Op.LogSoftmax(d) : new Op.Softmax(d), out, x);
     }
 
+    /** Layer norm in float32 under autocast (as PyTorch's autocast op list); see {@link LayerNormOp}. */
+    static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        x = Autocast.cast(Autocast.Policy.FLOAT32, x);
+        weight = Autocast.cast(Autocast.Policy.FLOAT32, weight);
+        bias = Autocast.cast(Autocast.Policy.FLOAT32, bias);
+        return new LayerNormOp(eps).apply(x, weight, bias);
+    }
+
     /** Sums x down to target, which x's shape must broadcast from. */
     static Tensor sumTo(Tensor x, int[] target) {
         int[] sh = x.shape();
-        if (Arrays.equals(sh, target)) return x;
+        if (Arrays.equals(sh, target)) return x.alive();
         int[] check = Shape.broadcast("sumTo", sh, target);
         if (!Arrays.equals(check, sh))
             throw new IllegalArgumentException("sumTo: shape " + Shape.str(target) + " does not broadcast to " + Shape.str(sh));
