@@ -57,7 +57,7 @@ final class Elementwise {
     }
 
     static Tensor cast(Tensor x, DType dtype) {
-        if (x.dtype() == dtype) return x;
+        if (x.dtype() == dtype) return x.alive();
         Tensor out = Tensor.empty(x.device(), dtype, x.shape());
         x.backend().copy(x, out);
         if (!dtype.isFloatingPoint()) return out; // gradients stop at integer tensors

@@ -37,7 +37,8 @@ final class LinAlg {
         Tensor result = out.reshape(shape);
         // result is a view of out's storage. The caller never sees out, so its hold is dropped here: otherwise
         // result.close() would leave the storage open until the GC ran, and every matmul would allocate afresh.
-        out.close();
+        // A recorded out stays open: the tape holds it until backward, and a freed tensor refuses backward.
+        if (result != out && out.gradFn() == null) out.close();
         return result;
     }
 

@@ -90,7 +90,7 @@ final class Reductions {
     /** Sums x down to target, which x's shape must broadcast from. */
     static Tensor sumTo(Tensor x, int[] target) {
         int[] sh = x.shape();
-        if (Arrays.equals(sh, target)) return x;
+        if (Arrays.equals(sh, target)) return x.alive();
         int[] check = Shape.broadcast("sumTo", sh, target);
         if (!Arrays.equals(check, sh))
             throw new IllegalArgumentException("sumTo: shape " + Shape.str(target) + " does not broadcast to " + Shape.str(sh));

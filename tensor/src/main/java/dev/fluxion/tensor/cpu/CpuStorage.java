@@ -4,37 +4,29 @@ import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Device;
 import dev.fluxion.tensor.Storage;
 
-import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 
 /** Off-heap storage for CPU tensors, taken from and returned to {@link CpuMemory}. */
 public final class CpuStorage extends Storage {
-    private static final Cleaner CLEANER = Cleaner.create();
-
-    /** Returns the buffer to the pool exactly once, whether by close() or by the Cleaner. */
-    private static final class Release implements Runnable {
-        private ByteBuffer buffer;
-        Release(ByteBuffer buffer) { this.buffer = buffer; }
-        @Override public synchronized void run() {
-            if (buffer != null) CpuMemory.release(buffer);
-            buffer = null;
-        }
-    }
-
-    private final ByteBuffer bytes;
-    private final FloatBuffer floats;    // non-null for FLOAT32
-    private final DoubleBuffer doubles;  // non-null for FLOAT64
-    private final Cleaner.Cleanable cleanable;
+    private final CpuMemory.Handle memory;   // returns the buffer exactly once, by close() or once this storage is unreachable
+    private ByteBuffer bytes;                 // null while released
+    private FloatBuffer floats;               // non-null for FLOAT32 while resident
+    private DoubleBuffer doubles;             // non-null for FLOAT64 while resident
     private volatile boolean closed;
 
     public CpuStorage(DType dtype, int numel) {
         super(dtype, numel);
-        this.bytes = CpuMemory.acquire((long) numel * dtype.byteSize());
-        this.floats = dtype == DType.FLOAT32 ? bytes.asFloatBuffer() : null;
-        this.doubles = dtype == DType.FLOAT64 ? bytes.asDoubleBuffer() : null;
-        this.cleanable = CLEANER.register(this, new Release(bytes));
+        ByteBuffer b = CpuMemory.acquire((long) numel * dtype.byteSize());
+        this.memory = new CpuMemory.Handle(this, b);
+        use(b);
+    }
+
+    private void use(ByteBuffer b) {
+        bytes = b;
+        floats = b != null && dtype() == DType.FLOAT32 ? b.asFloatBuffer() : null;
+        doubles = b != null && dtype() == DType.FLOAT64 ? b.asDoubleBuffer() : null;
     }
 
     @Override public Device device() { return Device.CPU; }
@@ -43,11 +35,37 @@ public final class CpuStorage extends Storage {
 
     @Override public void close() {
         closed = true;
-        cleanable.clean();
+        use(null);
+        memory.dispose();
     }
 
-    private void checkOpen() {
+    @Override public void releaseMemory() {
+        checkNotClosed();
+        if (bytes == null) return;
+        use(null);
+        memory.swap(null);
+    }
+
+    @Override public void materialize() {
+        checkNotClosed();
+        if (bytes != null) return;
+        ByteBuffer b = CpuMemory.acquire(nbytes());
+        memory.swap(b);
+        use(b);
+    }
+
+    @Override public boolean isResident() { return bytes != null; }
+
+    private void checkNotClosed() {
         if (closed) throw new IllegalStateException("tensor storage (" + dtype() + ", " + numel() + " elements) was used after close()");
+    }
+
+    /** Refuses a closed or released storage; kernels call it once per op (through {@link Strided}) before element access. */
+    void checkOpen() {
+        checkNotClosed();
+        if (bytes == null)
+            throw new IllegalStateException("tensor storage (" + dtype() + ", " + numel() + " elements) has released its memory "
+                    + "(Storage.releaseMemory(), as FSDP does with gathered parameters); call materialize() and fill it before use");
     }
 
     /** The raw bytes, native order; the address JNI calls (OpenBLAS) receive. */

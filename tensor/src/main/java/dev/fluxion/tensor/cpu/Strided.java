@@ -18,6 +18,7 @@ final class Strided {
 
     Strided(Tensor t) {
         this.storage = (CpuStorage) t.storage();
+        storage.checkOpen();
         this.offset = t.offset();
         this.numel = t.numel();
         int[] sh = t.shape(), st = t.stride();
