@@ -1,5 +1,6 @@
 package dev.fluxion.cuda;
 
+import dev.fluxion.tensor.AdamUpdate;
 import dev.fluxion.tensor.Backend;
 import dev.fluxion.tensor.BinaryOp;
 import dev.fluxion.tensor.DType;
@@ -75,6 +76,9 @@ public final class CudaBackend implements Backend {
     @Override public Tensor gather(Tensor x, int dim, Tensor index) { return CudaIndexing.gather(d, x, dim, index); }
 
     @Override public Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src) { return CudaIndexing.scatterAdd(d, x, dim, index, src); }
+
+    /** Adam/AdamW without amsgrad, contiguous tensors with float32 moments: one launch per step count ({@link FusedAdam}). */
+    @Override public boolean adamStep(AdamUpdate update) { return FusedAdam.step(d, update); }
 
     @Override public String toString() { return "CudaBackend[" + d.device + ", " + d.name + ", sm_" + d.major + d.minor + "]"; }
 }

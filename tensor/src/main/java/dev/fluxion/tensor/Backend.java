@@ -59,8 +59,9 @@ public interface Backend {
     }
 
     /**
-     * A fused Adam/AdamW update in place (see {@link AdamUpdate}), or false when this backend has none for
-     * these tensors' dtype and layout; the caller then computes the update with ops.
+     * A fused Adam/AdamW update of every parameter of update in place (see {@link AdamUpdate}; one launch for
+     * all of them where the kernel can). All or nothing: returns false, having written nothing, when this
+     * backend has no kernel for some of these tensors' dtypes or layouts; the caller then steps them another way.
      */
     default boolean adamStep(AdamUpdate update) { return false; }
 }
