@@ -31,7 +31,7 @@ final class Joins {
         int at = 0;
         for (Tensor t : tensors) {
             int len = t.shape()[d];
-            int[] st = out.stride();
+            long[] st = out.stride();
             int[] sh = out.shape();
             sh[d] = len;
             first.backend().copy(t, out.view(sh, st, at * st[d]));

@@ -19,14 +19,16 @@ final class CpuAdam {
 
     static boolean step(AdamUpdate u) {
         Tensor[] all = {u.param(), u.grad(), u.expAvg(), u.expAvgSq(), u.maxExpAvgSq()};
-        int n = u.param().numel();
-        for (Tensor t : all)
-            if (t != null && (t.dtype() != DType.FLOAT32 || !t.isContiguous() || t.numel() != n || !(t.storage() instanceof CpuStorage)))
+        long n = u.param().numel();
+        for (Tensor t : all)                                   // else the op-by-op path, which works on any layout and size
+            if (t != null && (t.dtype() != DType.FLOAT32 || !t.isContiguous() || t.numel() != n
+                    || !(t.storage() instanceof CpuStorage c) || !c.isSingleBuffer()))
                 return false;
         FloatBuffer p = buf(u.param()), g = buf(u.grad()), m = buf(u.expAvg()), v = buf(u.expAvgSq());
         FloatBuffer vmax = u.maxExpAvgSq() == null ? null : buf(u.maxExpAvgSq());
-        int po = u.param().offset(), go = u.grad().offset(), mo = u.expAvg().offset(), vo = u.expAvgSq().offset();
-        int xo = u.maxExpAvgSq() == null ? 0 : u.maxExpAvgSq().offset();
+        // one buffer each (checked above), so every index fits an int
+        int po = (int) u.param().offset(), go = (int) u.grad().offset(), mo = (int) u.expAvg().offset(), vo = (int) u.expAvgSq().offset();
+        int xo = u.maxExpAvgSq() == null ? 0 : (int) u.maxExpAvgSq().offset();
         float b1 = (float) u.beta1(), omb1 = (float) (1 - u.beta1()), b2 = (float) u.beta2(), omb2 = (float) (1 - u.beta2());
         float eps = (float) u.eps(), wd = (float) u.l2WeightDecay(), decay = (float) u.decoupledDecay();
         float negStep = (float) -u.stepSize(), bc2 = (float) u.biasCorrection2Sqrt();
@@ -35,8 +37,8 @@ final class CpuAdam {
             Scratch s = Scratch.get();
             float[] pa = s.fa, ga = s.fb, ma = s.fc, va = s.fd;
             float[] xa = vmax == null ? null : new float[Scratch.CHUNK];
-            for (int at = lo; at < hi; at += Scratch.CHUNK) {
-                int len = Math.min(Scratch.CHUNK, hi - at);
+            for (int at = (int) lo; at < hi; at += Scratch.CHUNK) {
+                int len = (int) Math.min(Scratch.CHUNK, hi - at);
                 p.get(po + at, pa, 0, len);
                 g.get(go + at, ga, 0, len);
                 m.get(mo + at, ma, 0, len);
@@ -77,5 +79,5 @@ final class CpuAdam {
         return true;
     }
 
-    private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats(); }
+    private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats("adam step"); }
 }

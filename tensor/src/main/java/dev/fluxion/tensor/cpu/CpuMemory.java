@@ -12,6 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * come back through {@code Tensor.close()}, a closed scope, or the Cleaner once a storage is unreachable.
  * Sizes are rounded up to classes (powers of two split in eight) so that buffers are reusable across
  * slightly different shapes; at most {@code fluxion.cpu.cacheBytes} (default 2 GiB) is kept cached.
+ * Storages above the largest class ({@link #MAX_POOLED}, 1 GiB) are rare and would take most of the cache:
+ * their buffers are allocated exactly and never cached ({@link #acquireExact}).
  */
 public final class CpuMemory {
     private static final long CACHE_LIMIT = Long.getLong("fluxion.cpu.cacheBytes", 2L << 30);
@@ -19,6 +21,9 @@ public final class CpuMemory {
     private static final AtomicLong IN_USE = new AtomicLong();
     private static final AtomicLong PEAK = new AtomicLong();
     private static final AtomicLong CACHED = new AtomicLong();
+
+    /** The largest size class: storages of more bytes bypass the pool. */
+    static final long MAX_POOLED = 1L << 30;
 
     private CpuMemory() {}
 
@@ -34,25 +39,52 @@ public final class CpuMemory {
     }
 
     static int sizeClass(long bytes) {
-        if (bytes > Integer.MAX_VALUE - 8)
-            throw new IllegalArgumentException("CPU tensors are limited to 2 GiB each; " + bytes + " bytes requested");
+        if (bytes > MAX_POOLED)
+            throw new IllegalArgumentException("CpuMemory: " + bytes + " bytes is above the largest size class (" + MAX_POOLED + "); use acquireExact");
         if (bytes <= 512) return 512;
         long p = Long.highestOneBit(bytes - 1);             // the power of two just below
         long step = Math.max(p / 8, 512);
         long rounded = (bytes + step - 1) / step * step;
-        return (int) Math.min(rounded, Integer.MAX_VALUE - 8);
+        return (int) rounded;                               // <= MAX_POOLED: a power of two rounds to itself
     }
 
-    /** A buffer of at least {@code bytes} bytes, native byte order; its contents are undefined. */
+    /** A buffer of at least {@code bytes} (at most {@link #MAX_POOLED}) bytes, native byte order; contents undefined. */
     static ByteBuffer acquire(long bytes) {
         int cls = sizeClass(bytes);
         ConcurrentLinkedDeque<ByteBuffer> list = FREE.get(cls);
         ByteBuffer b = list == null ? null : list.pollFirst();
         if (b != null) CACHED.addAndGet(-cls);
-        else b = ByteBuffer.allocateDirect(cls).order(ByteOrder.nativeOrder()); // the JDK collects and retries when short
-        long now = IN_USE.addAndGet(cls);
-        PEAK.accumulateAndGet(now, Math::max);
+        else b = allocate(cls);
+        count(cls);
         return b;
+    }
+
+    /**
+     * A buffer of exactly {@code bytes} bytes that the pool never caches: give it back with
+     * {@link #releaseExact}, which only drops it (the JDK frees it when it is collected).
+     */
+    static ByteBuffer acquireExact(int bytes) {
+        ByteBuffer b = allocate(bytes);
+        count(bytes);
+        return b;
+    }
+
+    static void releaseExact(ByteBuffer b) { IN_USE.addAndGet(-b.capacity()); }
+
+    private static void count(long bytes) {
+        long now = IN_USE.addAndGet(bytes);
+        PEAK.accumulateAndGet(now, Math::max);
+    }
+
+    /** A fresh buffer. The JDK collects and retries when direct memory runs short; if that is not enough, the cache goes too. */
+    private static ByteBuffer allocate(int bytes) {
+        try {
+            return ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
+        } catch (OutOfMemoryError e) {
+            if (CACHED.get() == 0) throw e;
+            emptyCache();
+            return ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
+        }
     }
 
     static void release(ByteBuffer b) {

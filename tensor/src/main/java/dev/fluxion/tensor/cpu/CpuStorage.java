@@ -9,32 +9,75 @@ import java.nio.ByteBuffer;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 
-/** Off-heap storage for CPU tensors, taken from and returned to {@link CpuMemory}. */
+/**
+ * Off-heap storage for CPU tensors. Up to {@link CpuMemory#MAX_POOLED} bytes it is one buffer from the
+ * pool of {@link CpuMemory}; larger storages are allocated exactly and not cached: one buffer up to
+ * 2 GiB, above that (a ByteBuffer holds at most 2^31-1 bytes) chunks of {@code 1 << CHUNK_SHIFT} bytes.
+ * Elements are addressed by long index; element i lives in chunk {@code i >>> elemShift} (a shift and a
+ * mask, no division), and no element straddles two chunks. Bulk reads and writes split at chunk
+ * boundaries; the fast paths that need one buffer (GEMM, Adam, layer norm) ask for it with
+ * {@link #floats(String)} and fail with the op's name on a chunked storage.
+ */
 public final class CpuStorage extends Storage {
     private static final Cleaner CLEANER = Cleaner.create();
 
-    /** Returns the buffer to the pool exactly once, whether by close() or by the Cleaner. */
+    /** Bytes per chunk of a storage too large for one buffer. */
+    static final int CHUNK_SHIFT = 30;
+    /** The most bytes kept in one buffer (a multiple of 8, so an element of any dtype fits whole). */
+    static final long MAX_SINGLE = (Integer.MAX_VALUE - 8) & ~7L;
+
+    /** Returns the buffers exactly once, whether by close() or by the Cleaner: to the pool, or dropped when exact. */
     private static final class Release implements Runnable {
-        private ByteBuffer buffer;
-        Release(ByteBuffer buffer) { this.buffer = buffer; }
+        private ByteBuffer[] buffers;
+        private final boolean pooled;
+        Release(ByteBuffer[] buffers, boolean pooled) { this.buffers = buffers; this.pooled = pooled; }
         @Override public synchronized void run() {
-            if (buffer != null) CpuMemory.release(buffer);
-            buffer = null;
+            if (buffers != null)
+                for (ByteBuffer b : buffers) { if (pooled) CpuMemory.release(b); else CpuMemory.releaseExact(b); }
+            buffers = null;
         }
     }
 
-    private final ByteBuffer bytes;
-    private final FloatBuffer floats;    // non-null for FLOAT32
-    private final DoubleBuffer doubles;  // non-null for FLOAT64
+    private final ByteBuffer[] chunks;     // one buffer unless the storage is over MAX_SINGLE bytes
+    private final FloatBuffer[] floats;    // per chunk; non-null for FLOAT32
+    private final DoubleBuffer[] doubles;  // per chunk; non-null for FLOAT64
+    private final int elemShift;           // element i is in chunks[i >>> elemShift] ...
+    private final long elemMask;           // ... at element (i & elemMask) of that chunk
+    private final long chunkElems;         // elements per chunk (Long.MAX_VALUE for one buffer)
     private final Cleaner.Cleanable cleanable;
     private volatile boolean closed;
 
-    public CpuStorage(DType dtype, int numel) {
+    public CpuStorage(DType dtype, long numel) {
         super(dtype, numel);
-        this.bytes = CpuMemory.acquire((long) numel * dtype.byteSize());
-        this.floats = dtype == DType.FLOAT32 ? bytes.asFloatBuffer() : null;
-        this.doubles = dtype == DType.FLOAT64 ? bytes.asDoubleBuffer() : null;
-        this.cleanable = CLEANER.register(this, new Release(bytes));
+        long nbytes = nbytes();
+        int log2 = Integer.numberOfTrailingZeros(dtype.byteSize());
+        boolean pooled = nbytes <= CpuMemory.MAX_POOLED;
+        if (nbytes <= MAX_SINGLE) {
+            this.chunks = new ByteBuffer[] {pooled ? CpuMemory.acquire(nbytes) : CpuMemory.acquireExact((int) nbytes)};
+            this.elemShift = 63;                            // i >>> 63 == 0 for every index
+            this.elemMask = Long.MAX_VALUE;
+            this.chunkElems = Long.MAX_VALUE;
+        } else {
+            int n = (int) ((nbytes + (1L << CHUNK_SHIFT) - 1) >>> CHUNK_SHIFT);
+            this.chunks = new ByteBuffer[n];
+            try {
+                for (int c = 0; c < n; c++)
+                    chunks[c] = CpuMemory.acquireExact((int) Math.min(1L << CHUNK_SHIFT, nbytes - ((long) c << CHUNK_SHIFT)));
+            } catch (OutOfMemoryError e) {
+                for (ByteBuffer b : chunks) if (b != null) CpuMemory.releaseExact(b);
+                throw e;
+            }
+            this.elemShift = CHUNK_SHIFT - log2;
+            this.elemMask = (1L << elemShift) - 1;
+            this.chunkElems = 1L << elemShift;
+        }
+        this.floats = dtype == DType.FLOAT32 ? new FloatBuffer[chunks.length] : null;
+        this.doubles = dtype == DType.FLOAT64 ? new DoubleBuffer[chunks.length] : null;
+        for (int c = 0; c < chunks.length; c++) {
+            if (floats != null) floats[c] = chunks[c].asFloatBuffer();
+            if (doubles != null) doubles[c] = chunks[c].asDoubleBuffer();
+        }
+        this.cleanable = CLEANER.register(this, new Release(chunks.clone(), pooled));
     }
 
     @Override public Device device() { return Device.CPU; }
@@ -50,120 +93,218 @@ public final class CpuStorage extends Storage {
         if (closed) throw new IllegalStateException("tensor storage (" + dtype() + ", " + numel() + " elements) was used after close()");
     }
 
-    /** The raw bytes, native order; the address JNI calls (OpenBLAS) receive. */
-    ByteBuffer bytes() { checkOpen(); return bytes; }
+    /** True when the storage is one buffer (at most 2 GiB), as the single-buffer fast paths need. */
+    boolean isSingleBuffer() { return chunks.length == 1; }
 
-    FloatBuffer floats() { checkOpen(); return floats; }
+    /** True when t, or the contiguous copy a fast path makes of it, lies in one buffer. */
+    static boolean fitsOneBuffer(dev.fluxion.tensor.Tensor t) {
+        if (t.isContiguous()) return t.storage() instanceof CpuStorage c && c.isSingleBuffer();
+        return t.numel() * t.dtype().byteSize() <= MAX_SINGLE;
+    }
 
-    DoubleBuffer doubles() { checkOpen(); return doubles; }
+    private void requireSingle(String op) {
+        checkOpen();
+        if (chunks.length != 1)
+            throw new UnsupportedOperationException(op + ": this CPU path needs the tensor's storage in one buffer (at most "
+                    + MAX_SINGLE + " bytes); this storage has " + nbytes() + " bytes in " + chunks.length + " chunks");
+    }
+
+    /** The raw bytes of a single-buffer storage, native order; the address JNI calls (OpenBLAS) receive. */
+    ByteBuffer bytes(String op) { requireSingle(op); return chunks[0]; }
+
+    /** The whole float32 storage as one buffer, for the fast paths of {@code op}; fails naming op when chunked. */
+    FloatBuffer floats(String op) { requireSingle(op); return floats[0]; }
+
+    DoubleBuffer doubles(String op) { requireSingle(op); return doubles[0]; }
 
     @Override public java.util.Optional<ByteBuffer> hostBuffer() {
-        return java.util.Optional.of(bytes().duplicate().clear().limit((int) nbytes()).slice().order(java.nio.ByteOrder.nativeOrder()));
-    }
-
-    @Override public void readBytes(int elementOffset, ByteBuffer dst) {
         checkOpen();
-        int n = dst.remaining();
-        dst.put(bytes.duplicate().position(elementOffset * dtype().byteSize()).limit(elementOffset * dtype().byteSize() + n));
+        if (chunks.length != 1) return java.util.Optional.empty();
+        return java.util.Optional.of(chunks[0].duplicate().clear().limit((int) nbytes()).slice().order(java.nio.ByteOrder.nativeOrder()));
     }
 
-    @Override public void writeBytes(int elementOffset, ByteBuffer src) {
+    /** Calls piece(chunk, byteInChunk, bufferOffset, byteCount) for bytes [elementOffset * size, + n) split at chunk boundaries. */
+    private interface BytePiece { void run(ByteBuffer chunk, int at, int off, int len); }
+
+    private void bytePieces(long elementOffset, int n, BytePiece piece) {
+        long pos = elementOffset * dtype().byteSize();
+        if (pos < 0 || pos + n > nbytes())
+            throw new IndexOutOfBoundsException("storage bytes " + pos + ".." + (pos + n) + " of " + nbytes());
+        int shift = chunks.length == 1 ? 62 : CHUNK_SHIFT;
+        int off = 0;
+        while (off < n) {
+            int c = (int) (pos >>> shift);
+            int at = (int) (pos - ((long) c << shift));
+            int len = (int) Math.min(n - off, (chunks.length == 1 ? MAX_SINGLE : 1L << CHUNK_SHIFT) - at);
+            piece.run(chunks[c], at, off, len);
+            pos += len;
+            off += len;
+        }
+    }
+
+    @Override public void readBytes(long elementOffset, ByteBuffer dst) {
         checkOpen();
-        bytes.duplicate().position(elementOffset * dtype().byteSize()).put(src);
+        int p = dst.position();
+        bytePieces(elementOffset, dst.remaining(), (chunk, at, off, len) -> dst.put(p + off, chunk, at, len));
+        dst.position(p + dst.remaining());
     }
 
-    // ---- element access; every dtype reads as float and double, integers also as long ----
+    @Override public void writeBytes(long elementOffset, ByteBuffer src) {
+        checkOpen();
+        int p = src.position();
+        bytePieces(elementOffset, src.remaining(), (chunk, at, off, len) -> chunk.put(at, src, p + off, len));
+        src.position(p + src.remaining());
+    }
 
-    float getFloat(int i) {
-        ByteBuffer b = bytes;
+    /** Copies n elements of the same dtype from src at srcIndex to this storage at dstIndex, as bytes. */
+    void copyFrom(CpuStorage src, long srcIndex, long dstIndex, long n) {
+        int bs = dtype().byteSize();
+        for (long done = 0; done < n; ) {
+            int len = (int) Math.min(Math.min(n - done, Integer.MAX_VALUE / bs), Math.min(src.room(srcIndex + done), room(dstIndex + done)));
+            chunk(dstIndex + done).put(at(dstIndex + done) * bs, src.chunk(srcIndex + done), src.at(srcIndex + done) * bs, len * bs);
+            done += len;
+        }
+    }
+
+    /** Sets the n consecutive elements from index i to v (a contiguous fill is a repeated byte copy). */
+    void fill(long i, long n, double v) {
+        if (n == 0) return;
+        setDouble(i, v);
+        int bs = dtype().byteSize();
+        byte[] pattern = new byte[4096];                      // a multiple of every element size
+        for (int k = 0; k < pattern.length; k += bs) chunk(i).get(at(i) * bs, pattern, k, bs);
+        for (long done = 1; done < n; ) {
+            long j = i + done;
+            int len = (int) Math.min(Math.min(n - done, room(j)), pattern.length / bs);
+            chunk(j).put(at(j) * bs, pattern, 0, len * bs);
+            done += len;
+        }
+    }
+
+    // ---- element access by long index; every dtype reads as float and double, integers also as long ----
+
+    private ByteBuffer chunk(long i) { return chunks[(int) (i >>> elemShift)]; }
+
+    private int at(long i) { return (int) (i & elemMask); }
+
+    /** Elements from index i to the end of its chunk. */
+    private long room(long i) { return chunkElems - at(i); }
+
+    float getFloat(long i) {
+        ByteBuffer b = chunk(i);
+        int j = at(i);
         return switch (dtype()) {
-            case FLOAT32 -> b.getFloat(i << 2);
-            case FLOAT64 -> (float) b.getDouble(i << 3);
-            case FLOAT16 -> Half.fp16ToFloat(b.getShort(i << 1));
-            case BFLOAT16 -> Half.bf16ToFloat(b.getShort(i << 1));
-            case INT64 -> b.getLong(i << 3);
-            case INT32 -> b.getInt(i << 2);
-            case INT8 -> b.get(i);
-            case UINT8, BOOL -> b.get(i) & 0xff;
+            case FLOAT32 -> b.getFloat(j << 2);
+            case FLOAT64 -> (float) b.getDouble(j << 3);
+            case FLOAT16 -> Half.fp16ToFloat(b.getShort(j << 1));
+            case BFLOAT16 -> Half.bf16ToFloat(b.getShort(j << 1));
+            case INT64 -> b.getLong(j << 3);
+            case INT32 -> b.getInt(j << 2);
+            case INT8 -> b.get(j);
+            case UINT8, BOOL -> b.get(j) & 0xff;
         };
     }
 
-    double getDouble(int i) {
-        ByteBuffer b = bytes;
+    double getDouble(long i) {
+        ByteBuffer b = chunk(i);
+        int j = at(i);
         return switch (dtype()) {
-            case FLOAT64 -> b.getDouble(i << 3);
-            case INT64 -> b.getLong(i << 3);
-            case INT32 -> b.getInt(i << 2);
+            case FLOAT64 -> b.getDouble(j << 3);
+            case INT64 -> b.getLong(j << 3);
+            case INT32 -> b.getInt(j << 2);
             default -> getFloat(i);
         };
     }
 
-    long getLong(int i) {
-        ByteBuffer b = bytes;
+    long getLong(long i) {
+        ByteBuffer b = chunk(i);
+        int j = at(i);
         return switch (dtype()) {
-            case INT64 -> b.getLong(i << 3);
-            case INT32 -> b.getInt(i << 2);
-            case INT8 -> b.get(i);
-            case UINT8, BOOL -> b.get(i) & 0xff;
+            case INT64 -> b.getLong(j << 3);
+            case INT32 -> b.getInt(j << 2);
+            case INT8 -> b.get(j);
+            case UINT8, BOOL -> b.get(j) & 0xff;
             default -> (long) getDouble(i);
         };
     }
 
-    void setFloat(int i, float v) {
-        ByteBuffer b = bytes;
+    void setFloat(long i, float v) {
+        ByteBuffer b = chunk(i);
+        int j = at(i);
         switch (dtype()) {
-            case FLOAT32 -> b.putFloat(i << 2, v);
-            case FLOAT16 -> b.putShort(i << 1, Half.floatToFp16(v));
-            case BFLOAT16 -> b.putShort(i << 1, Half.floatToBf16(v));
+            case FLOAT32 -> b.putFloat(j << 2, v);
+            case FLOAT16 -> b.putShort(j << 1, Half.floatToFp16(v));
+            case BFLOAT16 -> b.putShort(j << 1, Half.floatToBf16(v));
             default -> setDouble(i, v);
         }
     }
 
     /** Stores with PyTorch's conversion rules: floats truncate toward zero into integers, bool is v != 0. */
-    void setDouble(int i, double v) {
-        ByteBuffer b = bytes;
+    void setDouble(long i, double v) {
+        ByteBuffer b = chunk(i);
+        int j = at(i);
         switch (dtype()) {
-            case FLOAT64 -> b.putDouble(i << 3, v);
-            case FLOAT32 -> b.putFloat(i << 2, (float) v);
-            case FLOAT16 -> b.putShort(i << 1, Half.floatToFp16((float) v));
-            case BFLOAT16 -> b.putShort(i << 1, Half.floatToBf16((float) v));
-            case INT64 -> b.putLong(i << 3, (long) v);
-            case INT32 -> b.putInt(i << 2, (int) (long) v);
-            case INT8, UINT8 -> b.put(i, (byte) (long) v);
-            case BOOL -> b.put(i, (byte) (v != 0 ? 1 : 0));
+            case FLOAT64 -> b.putDouble(j << 3, v);
+            case FLOAT32 -> b.putFloat(j << 2, (float) v);
+            case FLOAT16 -> b.putShort(j << 1, Half.floatToFp16((float) v));
+            case BFLOAT16 -> b.putShort(j << 1, Half.floatToBf16((float) v));
+            case INT64 -> b.putLong(j << 3, (long) v);
+            case INT32 -> b.putInt(j << 2, (int) (long) v);
+            case INT8, UINT8 -> b.put(j, (byte) (long) v);
+            case BOOL -> b.put(j, (byte) (v != 0 ? 1 : 0));
         }
     }
 
-    void setLong(int i, long v) {
-        ByteBuffer b = bytes;
+    void setLong(long i, long v) {
+        ByteBuffer b = chunk(i);
+        int j = at(i);
         switch (dtype()) {
-            case INT64 -> b.putLong(i << 3, v);
-            case INT32 -> b.putInt(i << 2, (int) v);
-            case INT8, UINT8 -> b.put(i, (byte) v);
-            case BOOL -> b.put(i, (byte) (v != 0 ? 1 : 0));
+            case INT64 -> b.putLong(j << 3, v);
+            case INT32 -> b.putInt(j << 2, (int) v);
+            case INT8, UINT8 -> b.put(j, (byte) v);
+            case BOOL -> b.put(j, (byte) (v != 0 ? 1 : 0));
             default -> setDouble(i, v);
         }
     }
 
+    // ---- bulk access to n (an int: a scratch chunk) consecutive elements, split at chunk boundaries ----
+
     /** Bulk read of n consecutive elements as floats. */
-    void readFloats(int i, float[] dst, int off, int n) {
-        if (floats != null) floats.get(i, dst, off, n);
-        else if (dtype() == DType.BOOL || dtype() == DType.UINT8) for (int k = 0; k < n; k++) dst[off + k] = bytes.get(i + k) & 0xff;
-        else for (int k = 0; k < n; k++) dst[off + k] = getFloat(i + k);
+    void readFloats(long i, float[] dst, int off, int n) {
+        boolean bytes = dtype() == DType.BOOL || dtype() == DType.UINT8;
+        while (n > 0) {
+            int len = (int) Math.min(n, room(i)), j = at(i);
+            if (floats != null) floats[(int) (i >>> elemShift)].get(j, dst, off, len);
+            else if (bytes) { ByteBuffer b = chunk(i); for (int k = 0; k < len; k++) dst[off + k] = b.get(j + k) & 0xff; }
+            else for (int k = 0; k < len; k++) dst[off + k] = getFloat(i + k);
+            i += len; off += len; n -= len;
+        }
     }
 
-    void writeFloats(int i, float[] src, int off, int n) {
-        if (floats != null) floats.put(i, src, off, n);
-        else for (int k = 0; k < n; k++) setFloat(i + k, src[off + k]);
+    void writeFloats(long i, float[] src, int off, int n) {
+        while (n > 0) {
+            int len = (int) Math.min(n, room(i));
+            if (floats != null) floats[(int) (i >>> elemShift)].put(at(i), src, off, len);
+            else for (int k = 0; k < len; k++) setFloat(i + k, src[off + k]);
+            i += len; off += len; n -= len;
+        }
     }
 
-    void readDoubles(int i, double[] dst, int off, int n) {
-        if (doubles != null) doubles.get(i, dst, off, n);
-        else for (int k = 0; k < n; k++) dst[off + k] = getDouble(i + k);
+    void readDoubles(long i, double[] dst, int off, int n) {
+        while (n > 0) {
+            int len = (int) Math.min(n, room(i));
+            if (doubles != null) doubles[(int) (i >>> elemShift)].get(at(i), dst, off, len);
+            else for (int k = 0; k < len; k++) dst[off + k] = getDouble(i + k);
+            i += len; off += len; n -= len;
+        }
     }
 
-    void writeDoubles(int i, double[] src, int off, int n) {
-        if (doubles != null) doubles.put(i, src, off, n);
-        else for (int k = 0; k < n; k++) setDouble(i + k, src[off + k]);
+    void writeDoubles(long i, double[] src, int off, int n) {
+        while (n > 0) {
+            int len = (int) Math.min(n, room(i));
+            if (doubles != null) doubles[(int) (i >>> elemShift)].put(at(i), src, off, len);
+            else for (int k = 0; k < len; k++) setDouble(i + k, src[off + k]);
+            i += len; off += len; n -= len;
+        }
     }
 }
