@@ -90,6 +90,8 @@ final class CpuReduce {
 
     /** Reduces logical elements [start, start+n) of rows, in chunks. */
     private static double reduceRange(ReduceOp op, Strided rows, long start, long n, boolean wide, Scratch s) {
+        if (op == ReduceOp.SUM && rows.contiguous && rows.storage.dtype().byteSize() == 1 && !rows.storage.dtype().isFloatingPoint())
+            return rows.storage.sumBytes(rows.offset + start, n);          // exact, without widening each byte to float
         double acc = op == ReduceOp.SUM ? 0 : op == ReduceOp.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
         for (long at = 0; at < n; at += Scratch.CHUNK) {
             int m = (int) Math.min(Scratch.CHUNK, n - at);
