@@ -141,22 +141,25 @@ final class Creation {
     }
 
     static float[] toFloatArray(Tensor t) {
+        int n = Shape.intCount("toFloatArray", t.numel());            // before any conversion copy
         Tensor f = t.dtype() == DType.FLOAT32 ? t : t.detach().to(DType.FLOAT32);
-        float[] out = new float[Shape.intCount("toFloatArray", f.numel())];
+        float[] out = new float[n];
         download(f).asFloatBuffer().get(out);
         return out;
     }
 
     static double[] toDoubleArray(Tensor t) {
+        int n = Shape.intCount("toDoubleArray", t.numel());            // before any conversion copy
         Tensor d = t.dtype() == DType.FLOAT64 ? t : t.detach().to(DType.FLOAT64);
-        double[] out = new double[Shape.intCount("toDoubleArray", d.numel())];
+        double[] out = new double[n];
         download(d).asDoubleBuffer().get(out);
         return out;
     }
 
     static long[] toLongArray(Tensor t) {
+        int n = Shape.intCount("toLongArray", t.numel());            // before any conversion copy
         Tensor l = t.dtype() == DType.INT64 ? t : t.detach().to(DType.INT64);
-        long[] out = new long[Shape.intCount("toLongArray", l.numel())];
+        long[] out = new long[n];
         download(l).asLongBuffer().get(out);
         return out;
     }
