@@ -1,7 +1,10 @@
 package dev.fluxion.autodiff;
 
+import dev.fluxion.tensor.Autocast;
+import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Tensor;
 
+import java.util.Optional;
 import java.util.function.Function;
 
 /** Gradient checkpointing: trade compute for memory by recomputing a segment during backward. */
@@ -9,6 +12,8 @@ final class Checkpoint {
     private Checkpoint() {}
 
     static Tensor run(Function<Tensor[], Tensor> segment, Tensor[] inputs) {
+        // backward runs with autocast off; the recomputation must see the forward's scope to rebuild the same graph
+        Optional<DType> autocast = Autocast.current();
         BackwardRule recompute = (x, y, g) -> {
             Tensor[] fresh = new Tensor[x.length];
             for (int i = 0; i < x.length; i++) {
@@ -16,7 +21,7 @@ final class Checkpoint {
                 if (x[i].requiresGrad()) fresh[i].requiresGrad(true);
             }
             Tensor out;
-            try (var on = Autodiff.enableGrad()) {
+            try (var on = Autodiff.enableGrad(); var ac = autocast.isPresent() ? Autocast.open(autocast.get()) : Autocast.disabled()) {
                 out = segment.apply(fresh);
             }
             if (out.requiresGrad()) out.backward(g);

@@ -25,6 +25,28 @@ class AutodiffErrorsTest {
         assertMessage(e, "already freed", "sum", "backward(gradient, true)");
     }
 
+    /** The graph's intermediates were freed with the scope that made them: backward through them must refuse. */
+    @Test
+    void backwardThroughTensorsFreedByTheirScopeThrows() {
+        Tensor w = Tensor.of(1f, 2f, 3f).requiresGrad(true);
+        Tensor loss;
+        try (var scope = dev.fluxion.tensor.Scope.open()) {
+            Tensor h = w.mul(w);
+            loss = scope.keep(h.exp().sum());
+        }
+        var e = assertThrows(IllegalStateException.class, loss::backward);
+        assertMessage(e, "float32", "freed (by its Scope closed)", "scope.keep");
+    }
+
+    @Test
+    void backwardFromAClosedRootThrows() {
+        Tensor w = Tensor.of(1f, 2f).requiresGrad(true);
+        Tensor loss = w.mul(w).sum();
+        loss.close();
+        var e = assertThrows(IllegalStateException.class, loss::backward);
+        assertMessage(e, "freed (by close())");
+    }
+
     @Test
     void retainGraphAllowsASecondBackwardAndAccumulates() {
         Tensor w = Tensor.of(1f, 2f, 3f).requiresGrad(true);

@@ -21,11 +21,11 @@ import static org.bytedeco.cuda.global.cudart.cuStreamSynchronize;
 public final class CudaStorage extends Storage {
     private static final Cleaner CLEANER = Cleaner.create();
 
-    /** Frees the block exactly once, by close() or by the Cleaner; holds no reference to the storage. */
+    /** Frees the current block exactly once, by close(), releaseMemory() or the Cleaner; holds no reference to the storage. */
     private static final class Free implements Runnable {
         private final CudaAllocator allocator;
-        private final long address, bytes;
-        private boolean done;
+        private final long bytes;
+        private long address;      // 0 when no block is held
 
         Free(CudaAllocator allocator, long address, long bytes) {
             this.allocator = allocator;
@@ -33,16 +33,20 @@ public final class CudaStorage extends Storage {
             this.bytes = bytes;
         }
 
-        @Override public synchronized void run() {
-            if (done || address == 0) return;
-            done = true;
-            allocator.free(address, bytes);
+        /** Frees the block held now (if any) and holds next instead (0: none). */
+        synchronized void swap(long next) {
+            if (address != 0) allocator.free(address, bytes);
+            address = next;
         }
+
+        @Override public void run() { swap(0); }
     }
 
     private final CudaDevice device;
-    private final long address;
+    private final Free free;
     private final Cleaner.Cleanable cleanable;
+    private volatile long address;          // 0 while released (or for an empty storage)
+    private volatile boolean resident = true;
     private volatile boolean closed;
 
     CudaStorage(CudaDevice device, DType dtype, long numel) {
@@ -50,7 +54,8 @@ public final class CudaStorage extends Storage {
         this.device = device;
         long bytes = nbytes();
         this.address = bytes == 0 ? 0 : device.allocator.allocate(bytes);
-        this.cleanable = CLEANER.register(this, new Free(device.allocator, address, bytes));
+        this.free = new Free(device.allocator, address, bytes);
+        this.cleanable = CLEANER.register(this, free);
     }
 
     /** The CUDA storage behind t, or an error naming the op's expectation. */
@@ -64,10 +69,32 @@ public final class CudaStorage extends Storage {
     /** The device address of element 0. */
     public long address() {
         if (closed) throw new IllegalStateException("tensor storage (" + dtype() + ", " + numel() + " elements on " + device + ") was used after close()");
+        if (!resident)
+            throw new IllegalStateException("tensor storage (" + dtype() + ", " + numel() + " elements on " + device + ") has released its memory "
+                    + "(Storage.releaseMemory(), as FSDP does with gathered parameters); call materialize() and fill it before use");
         return address;
     }
 
     @Override public boolean isClosed() { return closed; }
+
+    @Override public void releaseMemory() {
+        address();                                    // refuses a closed storage
+        resident = false;
+        address = 0;
+        free.swap(0);                                 // stream-ordered: work already enqueued on the block finishes first
+    }
+
+    @Override public void materialize() {
+        if (closed) address();
+        if (resident) return;
+        long bytes = nbytes();
+        long next = bytes == 0 ? 0 : device.allocator.allocate(bytes);
+        free.swap(next);
+        address = next;
+        resident = true;
+    }
+
+    @Override public boolean isResident() { return resident; }
 
     @Override public void close() {
         closed = true;

@@ -1,10 +1,11 @@
 package dev.fluxion.nn;
 
+import dev.fluxion.tensor.Autocast;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
 
-/** Loss functions (mean reduction, as PyTorch's defaults). */
+/** Loss functions (mean reduction, as PyTorch's defaults). Under {@link Autocast} they compute and return float32. */
 public final class Losses {
     private Losses() {}
 
@@ -20,13 +21,13 @@ public final class Losses {
     public static Tensor crossEntropy(Tensor logits, Tensor targets, long ignoreIndex, double labelSmoothing) {
         if (labelSmoothing < 0 || labelSmoothing > 1)
             throw new IllegalArgumentException("crossEntropy: labelSmoothing must be in [0, 1], got " + labelSmoothing);
-        Tensor logp = flatLogits("crossEntropy", logits, targets).logSoftmax(-1);
+        Tensor logp = flatLogits("crossEntropy", Autocast.cast(Autocast.Policy.FLOAT32, logits), targets).logSoftmax(-1);
         return weightedNll("crossEntropy", logp, targets.reshape(-1), ignoreIndex, labelSmoothing);
     }
 
     /** Negative log-likelihood of log-probabilities (N, C) against class ids (N) int64. */
     public static Tensor nll(Tensor logProbs, Tensor targets, long ignoreIndex) {
-        return weightedNll("nll", flatLogits("nll", logProbs, targets), targets.reshape(-1), ignoreIndex, 0);
+        return weightedNll("nll", flatLogits("nll", Autocast.cast(Autocast.Policy.FLOAT32, logProbs), targets), targets.reshape(-1), ignoreIndex, 0);
     }
 
     private static Tensor flatLogits(String op, Tensor logits, Tensor targets) {
@@ -61,6 +62,8 @@ public final class Losses {
     public static Tensor mse(Tensor prediction, Tensor target) {
         if (!java.util.Arrays.equals(prediction.shape(), target.shape()))
             throw new IllegalArgumentException("mse: prediction " + Shape.str(prediction.shape()) + " and target " + Shape.str(target.shape()) + " differ in shape");
+        prediction = Autocast.cast(Autocast.Policy.FLOAT32, prediction);
+        target = Autocast.cast(Autocast.Policy.FLOAT32, target);
         Tensor d = prediction.sub(target);
         return d.mul(d).mean();
     }
@@ -69,6 +72,8 @@ public final class Losses {
     public static Tensor bceWithLogits(Tensor logits, Tensor targets) {
         if (!java.util.Arrays.equals(logits.shape(), targets.shape()))
             throw new IllegalArgumentException("bceWithLogits: logits " + Shape.str(logits.shape()) + " and targets " + Shape.str(targets.shape()) + " differ in shape");
+        logits = Autocast.cast(Autocast.Policy.FLOAT32, logits);
+        targets = Autocast.cast(Autocast.Policy.FLOAT32, targets);
         Tensor softplus = logits.abs().neg().exp().add(1).log();
         return logits.relu().sub(logits.mul(targets)).add(softplus).mean();
     }

@@ -129,7 +129,7 @@ public abstract class Optimizer<C extends Record & OptimizerConfig<C>, S extends
         for (Tensor p : params) {
             Tensor g = p.grad();
             p.setGrad(null);
-            if (g != null) g.close();
+            if (g != null) g.free(name() + ".zeroGrad()");
         }
     }
 

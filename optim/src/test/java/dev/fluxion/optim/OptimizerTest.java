@@ -31,6 +31,19 @@ class OptimizerTest {
         assertNull(w.grad());
     }
 
+    /** zeroGrad frees the old gradient: reading it afterwards must fail, not return what reused its memory. */
+    @Test void aGradientReadAfterZeroGradThrows() {
+        Tensor w = Tensor.ones(3).requiresGrad(true);
+        SGD opt = new SGD(List.of(w), SGD.Config.DEFAULT);
+        w.mul(w).sum().backward();
+        Tensor g = w.grad();
+        opt.zeroGrad();
+        Tensor other = Tensor.full(7, 3);                   // may take the freed gradient's buffer
+        var e = assertThrows(IllegalStateException.class, () -> g.sum().item());
+        assertTrue(e.getMessage().contains("[3] float32") && e.getMessage().contains("SGD.zeroGrad()"), e.getMessage());
+        assertEquals(21, other.sum().item());
+    }
+
     @Test void parametersWithoutGradientsAreNotTouched() {
         Tensor a = Tensor.ones(2).requiresGrad(true), b = Tensor.ones(2).requiresGrad(true);
         Adam opt = new Adam(List.of(a, b), Adam.Config.DEFAULT.withLr(0.1));

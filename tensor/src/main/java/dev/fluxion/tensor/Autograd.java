@@ -46,6 +46,10 @@ public final class Autograd {
     static void backward(Tensor root, Tensor gradient, boolean retainGraph) {
         if (ENGINE == null)
             throw new IllegalStateException("backward: no autograd engine; add the fluxion-autodiff module to the classpath");
-        ENGINE.backward(root, gradient, retainGraph);
+        // backward ops run in the dtypes their forward saw (the recorded casts carry gradients across), never
+        // re-cast by an autocast scope the caller may still have open around loss.backward()
+        try (Autocast off = Autocast.disabled()) {
+            ENGINE.backward(root, gradient, retainGraph);
+        }
     }
 }

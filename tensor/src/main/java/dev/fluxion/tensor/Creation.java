@@ -165,7 +165,7 @@ final class Creation {
     }
 
     static Tensor toDevice(Tensor t, Device device) {
-        if (t.device().equals(device)) return t;
+        if (t.device().equals(device)) return t.alive();
         Tensor out = Tensor.empty(device, t.dtype(), t.shape());
         Tensor c = t.contiguous();
         int size = c.dtype().byteSize();

@@ -12,7 +12,7 @@ final class InPlace {
         if (dst.requiresGrad() && Autograd.shouldRecord(dst))
             throw new IllegalStateException(op + ": in-place write into a tensor that requires grad while gradients are recorded; "
                     + "wrap the update in a noGrad scope or use detach()");
-        if (dst.isClosed()) throw new IllegalStateException(op + ": tensor was closed");
+        dst.storage();                             // a freed tensor refuses the write, naming how it was freed
     }
 
     static Tensor copy(Tensor dst, Tensor src) {

@@ -2,11 +2,13 @@ package dev.fluxion.tensor;
 
 import java.util.Arrays;
 
-/** matmul with batch broadcasting (NumPy rules), addmm and outer. */
+/** matmul with batch broadcasting (NumPy rules), addmm and outer. Under {@link Autocast} matmul and addmm run in the scope's 16-bit dtype. */
 final class LinAlg {
     private LinAlg() {}
 
     static Tensor matmul(Tensor a, Tensor b) {
+        a = Autocast.cast(Autocast.Policy.LOWER, a);   // no-ops outside autocast; inside, recorded casts
+        b = Autocast.cast(Autocast.Policy.LOWER, b);
         Elementwise.checkPair("matmul", a, b);
         if (a.dim() == 0 || b.dim() == 0)
             throw new IllegalArgumentException("matmul: both arguments need at least 1 dim, got " + Shape.str(a.shape()) + " @ " + Shape.str(b.shape()));
@@ -37,13 +39,15 @@ final class LinAlg {
         Tensor result = out.reshape(shape);
         // result is a view of out's storage. The caller never sees out, so its hold is dropped here: otherwise
         // result.close() would leave the storage open until the GC ran, and every matmul would allocate afresh.
-        out.close();
+        // A recorded out stays open: the tape holds it until backward, and a freed tensor refuses backward.
+        if (result != out && out.gradFn() == null) out.close();
         return result;
     }
 
     static Tensor addmm(Tensor input, Tensor m1, Tensor m2, double beta, double alpha) {
         if (m1.dim() != 2 || m2.dim() != 2)
             throw new IllegalArgumentException("addmm: expects 2-D matrices, got " + Shape.str(m1.shape()) + " and " + Shape.str(m2.shape()));
+        input = Autocast.cast(Autocast.Policy.LOWER, input);   // the sum stays in the GEMM's dtype, as torch.addmm under autocast
         Tensor prod = matmul(m1, m2);
         if (alpha != 1) prod = prod.mul(alpha);
         return beta == 0 ? prod : (beta == 1 ? input : input.mul(beta)).add(prod);

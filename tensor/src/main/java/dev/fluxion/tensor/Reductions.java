@@ -7,6 +7,7 @@ final class Reductions {
     private Reductions() {}
 
     static Tensor sum(Tensor x, int[] dims, boolean keepdim) {
+        x = Autocast.cast(Autocast.Policy.FLOAT32, x);   // under autocast sums (and so means) accumulate and return float32
         int[] d = Shape.dims("sum", dims, x.dim());
         if (!x.dtype().isFloatingPoint()) return x.backend().reduce(ReduceOp.SUM, x, d, keepdim);   // int64, see Backend.reduce
         return Autograd.record(new Op.Reduce(ReduceOp.SUM, d, keepdim), x.backend().reduce(ReduceOp.SUM, x, d, keepdim), x);
@@ -63,6 +64,7 @@ final class Reductions {
 
     static Tensor softmax(Tensor x, int dim, boolean log) {
         requireFloat(log ? "logSoftmax" : "softmax", x);
+        x = Autocast.cast(Autocast.Policy.FLOAT32, x);
         int d = Shape.dim(log ? "logSoftmax" : "softmax", dim, x.dim());
         Tensor out = x.backend().softmax(x, d, log);
         return Autograd.record(log ? new Op.LogSoftmax(d) : new Op.Softmax(d), out, x);
@@ -70,6 +72,9 @@ final class Reductions {
 
     static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
         requireFloat("layerNorm", x);
+        x = Autocast.cast(Autocast.Policy.FLOAT32, x);
+        weight = Autocast.cast(Autocast.Policy.FLOAT32, weight);
+        bias = Autocast.cast(Autocast.Policy.FLOAT32, bias);
         Elementwise.checkPair("layerNorm", x, weight);
         Elementwise.checkPair("layerNorm", x, bias);
         int c = x.dim() == 0 ? 0 : x.size(-1);
@@ -87,7 +92,7 @@ final class Reductions {
     /** Sums x down to target, which x's shape must broadcast from. */
     static Tensor sumTo(Tensor x, int[] target) {
         int[] sh = x.shape();
-        if (Arrays.equals(sh, target)) return x;
+        if (Arrays.equals(sh, target)) return x.alive();
         int[] check = Shape.broadcast("sumTo", sh, target);
         if (!Arrays.equals(check, sh))
             throw new IllegalArgumentException("sumTo: shape " + Shape.str(target) + " does not broadcast to " + Shape.str(sh));

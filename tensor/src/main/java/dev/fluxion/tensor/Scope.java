@@ -78,7 +78,7 @@ public final class Scope implements AutoCloseable {
             if (kept.containsKey(t)) {
                 if (parent != null) parent.tracked.add(t);
             } else {
-                t.close();
+                t.free("its Scope closed");
             }
         }
         tracked.clear();

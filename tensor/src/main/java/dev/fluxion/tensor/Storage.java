@@ -45,5 +45,23 @@ public abstract class Storage implements AutoCloseable {
 
     public abstract boolean isClosed();
 
+    /**
+     * Gives this storage's memory back while keeping the storage itself: its dtype, size, version counter and
+     * every tensor viewing it. FSDP frees a unit's gathered parameters after use and gathers them again before
+     * backward, and the tape must accept the same tensors then. Until {@link #materialize()} every access
+     * to the elements throws. A no-op when already released.
+     */
+    public abstract void releaseMemory();
+
+    /**
+     * Takes memory again after {@link #releaseMemory()}, with undefined contents (the caller fills it, for
+     * example by an all-gather, through {@link #writeBytes} or {@link #hostBuffer}, which do not bump the
+     * version). A no-op while resident.
+     */
+    public abstract void materialize();
+
+    /** False between {@link #releaseMemory()} and {@link #materialize()}. */
+    public abstract boolean isResident();
+
     @Override public abstract void close();
 }

@@ -51,7 +51,7 @@ public class Tensor implements AutoCloseable {
      * {@code nn.Parameter}. It starts as a leaf: no gradient state is copied.
      */
     protected Tensor(Tensor base) {
-        this(base.storage, base.shape.clone(), base.strides.clone(), base.offset, base.ref);
+        this(base.storage(), base.shape.clone(), base.strides.clone(), base.offset, base.ref);
     }
 
     /** A new contiguous tensor over fresh storage; contents undefined. */
@@ -62,6 +62,7 @@ public class Tensor implements AutoCloseable {
 
     /** A view sharing this tensor's storage (unchecked; the ops in this package compute valid layouts). */
     Tensor view(int[] newShape, long[] newStrides, long newOffset) {
+        if (freedBy != null) throw freedError();
         return new Tensor(storage, newShape, newStrides, newOffset, ref);
     }
 
@@ -110,7 +111,11 @@ public class Tensor implements AutoCloseable {
 
     public Device device() { return storage.device(); }
 
-    public Storage storage() { return storage; }
+    /** The storage this tensor views; refused once the tensor is freed (see {@link #close()}). */
+    public Storage storage() {
+        if (freedBy != null) throw freedError();
+        return storage;
+    }
 
     /** True when elements are laid out row-major without gaps (size-1 dims may have any stride). */
     public boolean isContiguous() {
@@ -174,6 +179,7 @@ public class Tensor implements AutoCloseable {
     public long[] toLongArray() { return Creation.toLongArray(this); }
     /** The value of a one-element tensor. */
     public double item() {
+        if (freedBy != null) throw freedError();
         if (numel() != 1) throw new IllegalStateException("item: tensor of shape " + Shape.str(shape) + " has " + numel() + " elements, expected 1");
         return toDoubleArray()[0];
     }
@@ -388,25 +394,50 @@ public class Tensor implements AutoCloseable {
     public Tensor detach() { return view(shape, strides, offset); }
 
     /** Backpropagates from this scalar. */
-    public void backward() { Autograd.backward(this, null, false); }
+    public void backward() { Autograd.backward(alive(), null, false); }
 
     /** Backpropagates from this tensor seeded with gradient (same shape). */
-    public void backward(Tensor gradient) { Autograd.backward(this, gradient, false); }
+    public void backward(Tensor gradient) { Autograd.backward(alive(), gradient, false); }
 
-    public void backward(Tensor gradient, boolean retainGraph) { Autograd.backward(this, gradient, retainGraph); }
+    public void backward(Tensor gradient, boolean retainGraph) { Autograd.backward(alive(), gradient, retainGraph); }
 
     // ---------------------------------------------------------------- lifetime and printing
 
-    /** Releases this tensor's hold on its storage; the memory returns when every view of it is closed. */
-    @Override public void close() {
-        if (closed) return;
-        closed = true;
+    /**
+     * Frees this tensor: every later use of it (reading values, an op on it, a view of it, backward through
+     * it) throws {@link IllegalStateException}. Its memory returns to the pool when every view of the same
+     * storage is freed too, so a view that is still open never sees its memory handed to another tensor.
+     * Closing twice is a no-op.
+     */
+    @Override public void close() { free("close()"); }
+
+    /**
+     * Like {@link #close()}, recording how the tensor was freed ("its Scope closed", "Optimizer.zeroGrad()")
+     * for the error that a later access raises. The first reason given is kept.
+     */
+    public void free(String how) {
+        if (freedBy != null) return;
+        freedBy = how;
         if (ref.release()) storage.close();
     }
 
-    private boolean closed;
+    private String freedBy;   // null while the tensor may be used
 
-    boolean isClosed() { return closed; }
+    /** This tensor, after checking that it was not freed: for ops that return their input unchanged. */
+    Tensor alive() {
+        if (freedBy != null) throw freedError();
+        return this;
+    }
+
+    /** True once this tensor was freed by {@link #close()}, its scope, or its owner (an optimizer's zeroGrad). */
+    public boolean isClosed() { return freedBy != null; }
+
+    private IllegalStateException freedError() {
+        return new IllegalStateException("tensor " + Shape.str(shape) + " " + storage.dtype() + " was freed (by " + freedBy
+                + ") and cannot be used: its memory may already hold another tensor. Keep it alive past its scope with scope.keep(t) "
+                + "(or Scope.escape(t)), read its value before it is freed (t.item() or t.toFloatArray() inside the scope), "
+                + "or copy it out while it is alive (t.copy() kept past the scope)");
+    }
 
     @Override public String toString() { return TensorFormat.format(this); }
 }

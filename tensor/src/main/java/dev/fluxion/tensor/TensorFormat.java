@@ -9,7 +9,7 @@ final class TensorFormat {
     private static final int THRESHOLD = 1000, EDGE = 3;
 
     static String format(Tensor t) {
-        if (t.storage().isClosed()) return "tensor(<closed>, shape=" + Shape.str(t.shape()) + ", dtype=" + t.dtype() + ")";
+        if (t.isClosed()) return "tensor(<closed>, shape=" + Shape.str(t.shape()) + ", dtype=" + t.dtype() + ")";
         double[] v = t.toDoubleArray();
         boolean summarize = v.length > THRESHOLD;
         boolean integral = !t.dtype().isFloatingPoint();

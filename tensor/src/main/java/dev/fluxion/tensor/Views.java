@@ -114,7 +114,7 @@ final class Views {
 
     static Tensor transpose(Tensor x, int d0, int d1) {
         int r = x.dim();
-        if (r == 0) return x;
+        if (r == 0) return x.alive();
         int a = Shape.dim("transpose", d0, r), b = Shape.dim("transpose", d1, r);
         int[] order = new int[r];
         for (int i = 0; i < r; i++) order[i] = i;
@@ -163,7 +163,7 @@ final class Views {
 
     static Tensor squeeze(Tensor x, int dim) {
         int d = Shape.dim("squeeze", dim, x.dim());
-        if (x.dim() == 0 || x.shape()[d] != 1) return x;
+        if (x.dim() == 0 || x.shape()[d] != 1) return x.alive();
         int[] sh = x.shape(), out = new int[sh.length - 1];
         for (int k = 0, j = 0; k < sh.length; k++) if (k != d) out[j++] = sh[k];
         return reshape(x, out);
@@ -178,7 +178,7 @@ final class Views {
 
     static Tensor expand(Tensor x, int[] newShape) {
         int[] shape = expandedShape(x, newShape);
-        if (Arrays.equals(shape, x.shape())) return x;
+        if (Arrays.equals(shape, x.shape())) return x.alive();
         return Autograd.record(new Op.Expand(x.shape(), shape), expandRaw(x, shape), x);
     }
 
@@ -204,7 +204,7 @@ final class Views {
     /** The stride-0 view of x broadcast to shape (not recorded: callers record what they need). */
     static Tensor expandRaw(Tensor x, int[] shape) {
         int[] sh = x.shape();
-        if (Arrays.equals(sh, shape)) return x;
+        if (Arrays.equals(sh, shape)) return x.alive();
         long[] st = x.stride(), ns = new long[shape.length];
         int lead = shape.length - sh.length;
         for (int i = lead; i < shape.length; i++) ns[i] = sh[i - lead] == shape[i] ? st[i - lead] : 0;
@@ -212,7 +212,7 @@ final class Views {
     }
 
     static Tensor contiguous(Tensor x) {
-        if (x.isContiguous()) return x;
+        if (x.isContiguous()) return x.alive();
         return Autograd.record(new Op.Contiguous(), copyRaw(x), x);
     }
 

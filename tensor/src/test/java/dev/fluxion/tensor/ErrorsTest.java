@@ -199,6 +199,9 @@ class ErrorsTest {
         @Override public void writeBytes(long elementOffset, ByteBuffer src) { throw new UnsupportedOperationException(); }
         @Override public boolean isClosed() { return false; }
         @Override public void close() {}
+        @Override public void releaseMemory() { throw new UnsupportedOperationException(); }
+        @Override public void materialize() { throw new UnsupportedOperationException(); }
+        @Override public boolean isResident() { return true; }
     }
 
     private static Tensor onGpu(DType dtype, int... shape) {

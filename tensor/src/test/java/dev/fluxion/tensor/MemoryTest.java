@@ -19,13 +19,13 @@ class MemoryTest {
             a = Tensor.ones(4);
             b = a.mul(2).add(outside);
             kept = scope.keep(b.sum());
-            assertFalse(a.storage().isClosed());
+            assertFalse(a.isClosed());
         }
-        assertTrue(a.storage().isClosed(), "a temporary is closed with its scope");
-        assertTrue(b.storage().isClosed());
-        assertFalse(kept.storage().isClosed(), "keep() survives the scope");
+        assertTrue(a.isClosed(), "a temporary is closed with its scope");
+        assertTrue(b.isClosed());
+        assertFalse(kept.isClosed(), "keep() survives the scope");
         assertEquals(12, kept.item());
-        assertFalse(outside.storage().isClosed(), "tensors made before the scope are not touched");
+        assertFalse(outside.isClosed(), "tensors made before the scope are not touched");
         assertEquals(4, outside.sum().item());
     }
 
@@ -37,14 +37,14 @@ class MemoryTest {
                 keptInner = scope.keep(Tensor.ones(3));
                 escaped = Scope.escape(Tensor.ones(2));
             }
-            assertTrue(inner.storage().isClosed());
-            assertFalse(keptInner.storage().isClosed(), "kept: moved to the enclosing scope");
-            assertFalse(escaped.storage().isClosed());
+            assertTrue(inner.isClosed());
+            assertFalse(keptInner.isClosed(), "kept: moved to the enclosing scope");
+            assertFalse(escaped.isClosed());
         }
-        assertTrue(keptInner.storage().isClosed(), "the enclosing scope closes what the inner one kept");
-        assertFalse(escaped.storage().isClosed(), "escape() outlives every scope");
+        assertTrue(keptInner.isClosed(), "the enclosing scope closes what the inner one kept");
+        assertFalse(escaped.isClosed(), "escape() outlives every scope");
         escaped.close();
-        assertTrue(escaped.storage().isClosed());
+        assertTrue(escaped.isClosed());
     }
 
     @Test void closingAScopeOutOfOrderFails() {
@@ -61,10 +61,12 @@ class MemoryTest {
 
     @Test void viewsKeepTheStorageAlive() {
         Tensor base = Tensor.arange(0, 6, 1, DType.FLOAT32);
+        Storage storage = base.storage();
         Tensor view = base.reshape(2, 3);
         Tensor slice = base.slice(0, 1, 4);
         base.close();
-        assertFalse(base.storage().isClosed(), "other views still hold the storage");
+        assertTrue(base.isClosed(), "the base itself is freed");
+        assertFalse(storage.isClosed(), "other views still hold the storage");
         // reading values makes internal views of the storage; a scope closes them (outside one, they would
         // hold the storage until the garbage collector finds them)
         try (Scope read = Scope.open()) {
@@ -72,27 +74,27 @@ class MemoryTest {
         }
         view.close();
         view.close();                                       // idempotent: must not release twice
-        assertFalse(slice.storage().isClosed());
+        assertFalse(slice.isClosed());
         try (Scope read = Scope.open()) {
             assertValues(slice, 1, 2, 3);
         }
         slice.close();
-        assertTrue(base.storage().isClosed(), "the last view returns the memory");
+        assertTrue(storage.isClosed(), "the last view returns the memory");
 
         Tensor kept;
         try (Scope scope = Scope.open()) {
             Tensor t = Tensor.ones(2, 2);
             kept = scope.keep(t.t());                       // only the view is kept; the base closes
         }
-        assertFalse(kept.storage().isClosed());
+        assertFalse(kept.isClosed());
         assertEquals(4, kept.sum().item());
     }
 
     @Test void useAfterCloseFailsLoudly() {
         Tensor t = Tensor.ones(3);
         t.close();
-        assertThrowsWith(IllegalStateException.class, t::toFloatArray, "used after close()", "float32", "3 elements");
-        assertThrowsWith(IllegalStateException.class, () -> t.fill_(1), "fill_", "closed");
+        assertThrowsWith(IllegalStateException.class, t::toFloatArray, "tensor [3] float32", "freed (by close())", "scope.keep");
+        assertThrowsWith(IllegalStateException.class, () -> t.fill_(1), "freed (by close())");
         assertEquals("tensor(<closed>, shape=[3], dtype=float32)", t.toString());
     }
 
@@ -119,20 +121,9 @@ class MemoryTest {
         assertEquals(before, CpuMemory.stats().inUse());
     }
 
-    /** inUse once the Cleaner has returned what earlier tests left unreachable. */
+    /** inUse once every storage that earlier tests left unreachable is back in the pool. */
     private static long quiescentInUse() {
-        long last = -1;
-        for (int i = 0; i < 50; i++) {
-            System.gc();
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            long now = CpuMemory.stats().inUse();
-            if (now == last) return now;
-            last = now;
-        }
-        return last;
+        CpuMemory.reclaim();
+        return CpuMemory.stats().inUse();
     }
 }

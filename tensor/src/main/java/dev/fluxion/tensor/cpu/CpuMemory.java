@@ -1,7 +1,10 @@
 package dev.fluxion.tensor.cpu;
 
+import java.lang.ref.PhantomReference;
+import java.lang.ref.ReferenceQueue;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicLong;
@@ -9,33 +12,92 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A caching pool of off-heap buffers for CPU tensors. Fresh pages cost ~2 ms per MiB to touch on the
  * machines we target, so an out-of-place op that reuses a freed buffer runs at in-place speed. Buffers
- * come back through {@code Tensor.close()}, a closed scope, or the Cleaner once a storage is unreachable.
- * Sizes are rounded up to classes (powers of two split in eight) so that buffers are reusable across
- * slightly different shapes; at most {@code fluxion.cpu.cacheBytes} (default 2 GiB) is kept cached.
- * Storages above the largest class ({@link #MAX_POOLED}, 1 GiB) are rare and would take most of the cache:
- * their buffers are allocated exactly and never cached ({@link #acquireExact}).
+ * come back through {@code Tensor.close()}, a closed scope, or, for a storage that became unreachable
+ * without being closed, through this pool's reference queue. Sizes are rounded up to classes (powers of
+ * two split in eight) so that buffers are reusable across slightly different shapes; at most
+ * {@code fluxion.cpu.cacheBytes} (default 2 GiB) is kept cached.
+ *
+ * <p>A loop that never opens a scope (as a PyTorch user writes it) leaves its temporaries to the garbage
+ * collector, which does not run for off-heap memory it cannot see: the heap stays small while gigabytes of
+ * buffers wait. So before the pool grows past {@code reclaimAt}, it runs a collection and takes back every
+ * storage that became unreachable; {@code reclaimAt} is then set to what is still in use plus a headroom
+ * (half of that, at least {@code fluxion.cpu.reclaimHeadroomBytes}, default 64 MiB). Memory of an
+ * unscoped loop thus stays within about 1.5x of what it really uses.
+ *
+ * <p>Storages above the largest class ({@link #MAX_POOLED}, 1 GiB) are rare and would take most of the
+ * cache: their buffers are allocated exactly and never cached ({@link #acquireExact}).
  */
 public final class CpuMemory {
     private static final long CACHE_LIMIT = Long.getLong("fluxion.cpu.cacheBytes", 2L << 30);
+    private static final long HEADROOM = Long.getLong("fluxion.cpu.reclaimHeadroomBytes", 64L << 20);
     private static final ConcurrentHashMap<Integer, ConcurrentLinkedDeque<ByteBuffer>> FREE = new ConcurrentHashMap<>();
     private static final AtomicLong IN_USE = new AtomicLong();
     private static final AtomicLong PEAK = new AtomicLong();
     private static final AtomicLong CACHED = new AtomicLong();
+    private static final AtomicLong RECLAIMED = new AtomicLong();     // buffers taken back from unreachable storages
+    private static final AtomicLong COLLECTIONS = new AtomicLong();   // collections this pool asked for
+    private static volatile long reclaimAt = HEADROOM;
+
+    /** Storages that became unreachable while holding a buffer arrive here. */
+    private static final ReferenceQueue<Object> UNREACHABLE = new ReferenceQueue<>();
+    /** Keeps every live handle reachable, so that the JVM enqueues it when its owner dies. */
+    private static final Set<Handle> LIVE = ConcurrentHashMap.newKeySet();
 
     /** The largest size class: storages of more bytes bypass the pool. */
     static final long MAX_POOLED = 1L << 30;
 
     private CpuMemory() {}
 
-    /** Statistics in bytes: what live storages hold, the highest that has been, what is cached for reuse. */
-    public record Stats(long inUse, long peak, long cached) {}
+    /**
+     * Statistics in bytes: what live storages hold, the highest that has been, what is cached for reuse;
+     * how many buffers were taken back from storages that became unreachable without being closed, and how
+     * many collections the pool asked for to find them.
+     */
+    public record Stats(long inUse, long peak, long cached, long reclaimed, long collections) {}
 
-    public static Stats stats() { return new Stats(IN_USE.get(), PEAK.get(), CACHED.get()); }
+    public static Stats stats() {
+        return new Stats(IN_USE.get(), PEAK.get(), CACHED.get(), RECLAIMED.get(), COLLECTIONS.get());
+    }
+
+    /** Forgets the peak (sets it to what is in use now), so that a benchmark or test can measure a phase. */
+    public static void resetPeak() { PEAK.set(IN_USE.get()); }
 
     /** Drops every cached buffer (the JVM frees them when they are collected). */
     public static void emptyCache() {
         FREE.values().forEach(ConcurrentLinkedDeque::clear);
         CACHED.set(0);
+    }
+
+    /**
+     * The buffers of one storage (one, or the chunks of a storage over 2 GiB), returned exactly once: by
+     * {@link #dispose()} (close), or when the storage becomes unreachable and the pool finds the handle on
+     * its queue; to the pool, or dropped when they were allocated exactly. It holds no reference to the
+     * storage. {@link #swap} supports storages that release and re-materialize their memory.
+     */
+    static final class Handle extends PhantomReference<Object> {
+        private final boolean pooled;
+        private ByteBuffer[] buffers;
+
+        Handle(Object owner, ByteBuffer[] buffers, boolean pooled) {
+            super(owner, UNREACHABLE);
+            this.buffers = buffers.clone();
+            this.pooled = pooled;
+            LIVE.add(this);
+        }
+
+        /** Returns the current buffers (if any) and holds next instead (null: none). */
+        synchronized void swap(ByteBuffer[] next) {
+            if (buffers != null)
+                for (ByteBuffer b : buffers) { if (pooled) release(b); else releaseExact(b); }
+            buffers = next == null ? null : next.clone();
+        }
+
+        /** Returns the buffer for good. */
+        void dispose() {
+            swap(null);
+            LIVE.remove(this);
+            clear();
+        }
     }
 
     static int sizeClass(long bytes) {
@@ -48,43 +110,98 @@ public final class CpuMemory {
         return (int) rounded;                               // <= MAX_POOLED: a power of two rounds to itself
     }
 
-    /** A buffer of at least {@code bytes} (at most {@link #MAX_POOLED}) bytes, native byte order; contents undefined. */
-    static ByteBuffer acquire(long bytes) {
-        int cls = sizeClass(bytes);
-        ConcurrentLinkedDeque<ByteBuffer> list = FREE.get(cls);
-        ByteBuffer b = list == null ? null : list.pollFirst();
-        if (b != null) CACHED.addAndGet(-cls);
-        else b = allocate(cls);
-        count(cls);
-        return b;
-    }
-
     /**
      * A buffer of exactly {@code bytes} bytes that the pool never caches: give it back with
      * {@link #releaseExact}, which only drops it (the JDK frees it when it is collected).
      */
     static ByteBuffer acquireExact(int bytes) {
-        ByteBuffer b = allocate(bytes);
-        count(bytes);
+        drainUnreachable();
+        if (IN_USE.get() + bytes > reclaimAt) reclaimUnreachable();
+        ByteBuffer b = allocateFresh(bytes);
+        long now = IN_USE.addAndGet(bytes);
+        PEAK.accumulateAndGet(now, Math::max);
         return b;
     }
 
     static void releaseExact(ByteBuffer b) { IN_USE.addAndGet(-b.capacity()); }
 
-    private static void count(long bytes) {
-        long now = IN_USE.addAndGet(bytes);
+    /** A buffer of at least {@code bytes} (at most {@link #MAX_POOLED}) bytes, native byte order; contents undefined. */
+    static ByteBuffer acquire(long bytes) {
+        int cls = sizeClass(bytes);
+        drainUnreachable();
+        ByteBuffer b = pollCached(cls);
+        if (b == null && IN_USE.get() + cls > reclaimAt) {
+            reclaimUnreachable();
+            b = pollCached(cls);
+        }
+        if (b == null) b = allocateFresh(cls);
+        long now = IN_USE.addAndGet(cls);
         PEAK.accumulateAndGet(now, Math::max);
+        return b;
     }
 
-    /** A fresh buffer. The JDK collects and retries when direct memory runs short; if that is not enough, the cache goes too. */
-    private static ByteBuffer allocate(int bytes) {
+    private static ByteBuffer pollCached(int cls) {
+        ConcurrentLinkedDeque<ByteBuffer> list = FREE.get(cls);
+        ByteBuffer b = list == null ? null : list.pollFirst();
+        if (b != null) CACHED.addAndGet(-cls);
+        return b;
+    }
+
+    private static ByteBuffer allocateFresh(int cls) {
         try {
-            return ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
-        } catch (OutOfMemoryError e) {
-            if (CACHED.get() == 0) throw e;
+            return ByteBuffer.allocateDirect(cls).order(ByteOrder.nativeOrder());
+        } catch (OutOfMemoryError first) {
+            // the JDK's own retry cannot see our unreachable storages (this pool holds their buffers): find them,
+            // drop the cache so the JDK can free those buffers, and try once more
+            reclaimUnreachable();
             emptyCache();
-            return ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
+            System.gc();
+            try {
+                return ByteBuffer.allocateDirect(cls).order(ByteOrder.nativeOrder());
+            } catch (OutOfMemoryError second) {
+                OutOfMemoryError e = new OutOfMemoryError("CPU tensor memory: cannot allocate " + cls + " bytes with " + IN_USE.get()
+                        + " bytes in use by live tensors (raise -XX:MaxDirectMemorySize, or free tensors with close() or a Scope)");
+                e.initCause(second);
+                throw e;
+            }
         }
+    }
+
+    /** Takes back the buffers of storages already found unreachable (cheap: a poll of the queue). */
+    private static void drainUnreachable() {
+        for (Object r; (r = UNREACHABLE.poll()) != null; ) {
+            ((Handle) r).dispose();
+            RECLAIMED.incrementAndGet();
+        }
+    }
+
+    /**
+     * Runs a collection now and takes back the memory of every storage that is unreachable (the pool does
+     * this by itself before it grows; tests and benchmarks call it to measure what is really in use).
+     */
+    public static void reclaim() { reclaim(true); }
+
+    private static void reclaimUnreachable() { reclaim(false); }
+
+    /** Runs a collection, takes back every storage it found unreachable, and sets the next threshold. */
+    private static synchronized void reclaim(boolean always) {
+        if (!always && IN_USE.get() <= reclaimAt) {          // another thread reclaimed while this one waited
+            drainUnreachable();
+            return;
+        }
+        COLLECTIONS.incrementAndGet();
+        System.gc();
+        try {
+            // the JVM enqueues the references just after the collection: wait until none arrived for 5 ms
+            for (Object r; (r = UNREACHABLE.remove(5)) != null; ) {
+                ((Handle) r).dispose();
+                RECLAIMED.incrementAndGet();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        long live = IN_USE.get();
+        reclaimAt = live + Math.max(HEADROOM, live / 2);
     }
 
     static void release(ByteBuffer b) {

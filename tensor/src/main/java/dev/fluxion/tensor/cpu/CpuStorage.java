@@ -4,7 +4,6 @@ import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Device;
 import dev.fluxion.tensor.Storage;
 
-import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
@@ -16,68 +15,63 @@ import java.nio.FloatBuffer;
  * Elements are addressed by long index; element i lives in chunk {@code i >>> elemShift} (a shift and a
  * mask, no division), and no element straddles two chunks. Bulk reads and writes split at chunk
  * boundaries; the fast paths that need one buffer (GEMM, Adam, layer norm) ask for it with
- * {@link #floats(String)} and fail with the op's name on a chunked storage.
+ * {@link #floats(String)} and fail with the op's name on a chunked storage. The buffers go back exactly
+ * once through a {@link CpuMemory.Handle}: by close(), or once this storage is unreachable.
  */
 public final class CpuStorage extends Storage {
-    private static final Cleaner CLEANER = Cleaner.create();
-
     /** Bytes per chunk of a storage too large for one buffer. */
     static final int CHUNK_SHIFT = 30;
     /** The most bytes kept in one buffer (a multiple of 8, so an element of any dtype fits whole). */
     static final long MAX_SINGLE = (Integer.MAX_VALUE - 8) & ~7L;
 
-    /** Returns the buffers exactly once, whether by close() or by the Cleaner: to the pool, or dropped when exact. */
-    private static final class Release implements Runnable {
-        private ByteBuffer[] buffers;
-        private final boolean pooled;
-        Release(ByteBuffer[] buffers, boolean pooled) { this.buffers = buffers; this.pooled = pooled; }
-        @Override public synchronized void run() {
-            if (buffers != null)
-                for (ByteBuffer b : buffers) { if (pooled) CpuMemory.release(b); else CpuMemory.releaseExact(b); }
-            buffers = null;
-        }
-    }
-
-    private final ByteBuffer[] chunks;     // one buffer unless the storage is over MAX_SINGLE bytes
-    private final FloatBuffer[] floats;    // per chunk; non-null for FLOAT32
-    private final DoubleBuffer[] doubles;  // per chunk; non-null for FLOAT64
+    private final boolean pooled;          // one pooled buffer, else exact buffers the pool does not cache
+    private final int chunkCount;          // 1 unless the storage is over MAX_SINGLE bytes
     private final int elemShift;           // element i is in chunks[i >>> elemShift] ...
     private final long elemMask;           // ... at element (i & elemMask) of that chunk
     private final long chunkElems;         // elements per chunk (Long.MAX_VALUE for one buffer)
-    private final Cleaner.Cleanable cleanable;
+    private final CpuMemory.Handle memory; // returns the buffers exactly once, by close() or once this storage is unreachable
+    private ByteBuffer[] chunks;           // null while released
+    private FloatBuffer[] floats;          // per chunk; non-null for FLOAT32 while resident
+    private DoubleBuffer[] doubles;        // per chunk; non-null for FLOAT64 while resident
     private volatile boolean closed;
 
     public CpuStorage(DType dtype, long numel) {
         super(dtype, numel);
         long nbytes = nbytes();
         int log2 = Integer.numberOfTrailingZeros(dtype.byteSize());
-        boolean pooled = nbytes <= CpuMemory.MAX_POOLED;
-        if (nbytes <= MAX_SINGLE) {
-            this.chunks = new ByteBuffer[] {pooled ? CpuMemory.acquire(nbytes) : CpuMemory.acquireExact((int) nbytes)};
-            this.elemShift = 63;                            // i >>> 63 == 0 for every index
-            this.elemMask = Long.MAX_VALUE;
-            this.chunkElems = Long.MAX_VALUE;
-        } else {
-            int n = (int) ((nbytes + (1L << CHUNK_SHIFT) - 1) >>> CHUNK_SHIFT);
-            this.chunks = new ByteBuffer[n];
-            try {
-                for (int c = 0; c < n; c++)
-                    chunks[c] = CpuMemory.acquireExact((int) Math.min(1L << CHUNK_SHIFT, nbytes - ((long) c << CHUNK_SHIFT)));
-            } catch (OutOfMemoryError e) {
-                for (ByteBuffer b : chunks) if (b != null) CpuMemory.releaseExact(b);
-                throw e;
-            }
-            this.elemShift = CHUNK_SHIFT - log2;
-            this.elemMask = (1L << elemShift) - 1;
-            this.chunkElems = 1L << elemShift;
+        this.pooled = nbytes <= CpuMemory.MAX_POOLED;
+        this.chunkCount = nbytes <= MAX_SINGLE ? 1 : (int) ((nbytes + (1L << CHUNK_SHIFT) - 1) >>> CHUNK_SHIFT);
+        this.elemShift = chunkCount == 1 ? 63 : CHUNK_SHIFT - log2;    // i >>> 63 == 0 for every index
+        this.elemMask = chunkCount == 1 ? Long.MAX_VALUE : (1L << elemShift) - 1;
+        this.chunkElems = chunkCount == 1 ? Long.MAX_VALUE : 1L << elemShift;
+        ByteBuffer[] b = acquireChunks();
+        this.memory = new CpuMemory.Handle(this, b, pooled);
+        use(b);
+    }
+
+    /** This storage's buffers: one from the pool, one exact, or exact chunks of 1 << CHUNK_SHIFT bytes. */
+    private ByteBuffer[] acquireChunks() {
+        long nbytes = nbytes();
+        if (pooled) return new ByteBuffer[] {CpuMemory.acquire(nbytes)};
+        ByteBuffer[] out = new ByteBuffer[chunkCount];
+        try {
+            for (int c = 0; c < chunkCount; c++)
+                out[c] = CpuMemory.acquireExact((int) Math.min(chunkCount == 1 ? nbytes : 1L << CHUNK_SHIFT, nbytes - ((long) c << CHUNK_SHIFT)));
+        } catch (OutOfMemoryError e) {
+            for (ByteBuffer x : out) if (x != null) CpuMemory.releaseExact(x);
+            throw e;
         }
-        this.floats = dtype == DType.FLOAT32 ? new FloatBuffer[chunks.length] : null;
-        this.doubles = dtype == DType.FLOAT64 ? new DoubleBuffer[chunks.length] : null;
-        for (int c = 0; c < chunks.length; c++) {
-            if (floats != null) floats[c] = chunks[c].asFloatBuffer();
-            if (doubles != null) doubles[c] = chunks[c].asDoubleBuffer();
+        return out;
+    }
+
+    private void use(ByteBuffer[] b) {
+        chunks = b;
+        floats = b != null && dtype() == DType.FLOAT32 ? new FloatBuffer[b.length] : null;
+        doubles = b != null && dtype() == DType.FLOAT64 ? new DoubleBuffer[b.length] : null;
+        for (int c = 0; b != null && c < b.length; c++) {
+            if (floats != null) floats[c] = b[c].asFloatBuffer();
+            if (doubles != null) doubles[c] = b[c].asDoubleBuffer();
         }
-        this.cleanable = CLEANER.register(this, new Release(chunks.clone(), pooled));
     }
 
     @Override public Device device() { return Device.CPU; }
@@ -86,15 +80,41 @@ public final class CpuStorage extends Storage {
 
     @Override public void close() {
         closed = true;
-        cleanable.clean();
+        use(null);
+        memory.dispose();
     }
 
-    private void checkOpen() {
+    @Override public void releaseMemory() {
+        checkNotClosed();
+        if (chunks == null) return;
+        use(null);
+        memory.swap(null);
+    }
+
+    @Override public void materialize() {
+        checkNotClosed();
+        if (chunks != null) return;
+        ByteBuffer[] b = acquireChunks();
+        memory.swap(b);
+        use(b);
+    }
+
+    @Override public boolean isResident() { return chunks != null; }
+
+    private void checkNotClosed() {
         if (closed) throw new IllegalStateException("tensor storage (" + dtype() + ", " + numel() + " elements) was used after close()");
     }
 
+    /** Refuses a closed or released storage; kernels call it once per op (through {@link Strided}) before element access. */
+    void checkOpen() {
+        checkNotClosed();
+        if (chunks == null)
+            throw new IllegalStateException("tensor storage (" + dtype() + ", " + numel() + " elements) has released its memory "
+                    + "(Storage.releaseMemory(), as FSDP does with gathered parameters); call materialize() and fill it before use");
+    }
+
     /** True when the storage is one buffer (at most 2 GiB), as the single-buffer fast paths need. */
-    boolean isSingleBuffer() { return chunks.length == 1; }
+    boolean isSingleBuffer() { return chunkCount == 1; }
 
     /** True when t, or the contiguous copy a fast path makes of it, lies in one buffer. */
     static boolean fitsOneBuffer(dev.fluxion.tensor.Tensor t) {
@@ -104,9 +124,9 @@ public final class CpuStorage extends Storage {
 
     private void requireSingle(String op) {
         checkOpen();
-        if (chunks.length != 1)
+        if (chunkCount != 1)
             throw new UnsupportedOperationException(op + ": this CPU path needs the tensor's storage in one buffer (at most "
-                    + MAX_SINGLE + " bytes); this storage has " + nbytes() + " bytes in " + chunks.length + " chunks");
+                    + MAX_SINGLE + " bytes); this storage has " + nbytes() + " bytes in " + chunkCount + " chunks");
     }
 
     /** The raw bytes of a single-buffer storage, native order; the address JNI calls (OpenBLAS) receive. */
@@ -119,7 +139,7 @@ public final class CpuStorage extends Storage {
 
     @Override public java.util.Optional<ByteBuffer> hostBuffer() {
         checkOpen();
-        if (chunks.length != 1) return java.util.Optional.empty();
+        if (chunkCount != 1) return java.util.Optional.empty();
         return java.util.Optional.of(chunks[0].duplicate().clear().limit((int) nbytes()).slice().order(java.nio.ByteOrder.nativeOrder()));
     }
 
@@ -130,12 +150,12 @@ public final class CpuStorage extends Storage {
         long pos = elementOffset * dtype().byteSize();
         if (pos < 0 || pos + n > nbytes())
             throw new IndexOutOfBoundsException("storage bytes " + pos + ".." + (pos + n) + " of " + nbytes());
-        int shift = chunks.length == 1 ? 62 : CHUNK_SHIFT;
+        int shift = chunkCount == 1 ? 62 : CHUNK_SHIFT;
         int off = 0;
         while (off < n) {
             int c = (int) (pos >>> shift);
             int at = (int) (pos - ((long) c << shift));
-            int len = (int) Math.min(n - off, (chunks.length == 1 ? MAX_SINGLE : 1L << CHUNK_SHIFT) - at);
+            int len = (int) Math.min(n - off, (chunkCount == 1 ? MAX_SINGLE : 1L << CHUNK_SHIFT) - at);
             piece.run(chunks[c], at, off, len);
             pos += len;
             off += len;

@@ -20,6 +20,7 @@ final class Strided {
 
     Strided(Tensor t) {
         this.storage = (CpuStorage) t.storage();
+        storage.checkOpen();
         this.offset = t.offset();
         this.numel = t.numel();
         int[] sh = t.shape();
