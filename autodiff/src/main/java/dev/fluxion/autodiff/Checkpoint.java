@@ -2,6 +2,7 @@ package dev.fluxion.autodiff;
 
 import dev.fluxion.tensor.Autocast;
 import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Save;
 import dev.fluxion.tensor.Tensor;
 
 import java.util.Optional;
@@ -14,7 +15,10 @@ final class Checkpoint {
     static Tensor run(Function<Tensor[], Tensor> segment, Tensor[] inputs) {
         // backward runs with autocast off; the recomputation must see the forward's scope to rebuild the same graph
         Optional<DType> autocast = Autocast.current();
-        BackwardRule recompute = (x, y, g) -> {
+        int[] every = new int[inputs.length];
+        for (int i = 0; i < every.length; i++) every[i] = i;
+        Rule recompute = Rule.of(Save.inputs(every), (s, g) -> {     // the inputs only: the segment's insides are recomputed
+            Tensor[] x = Autodiff.savedInputs(s);
             Tensor[] fresh = new Tensor[x.length];
             for (int i = 0; i < x.length; i++) {
                 fresh[i] = x[i].detach();
@@ -28,7 +32,7 @@ final class Checkpoint {
             Tensor[] grads = new Tensor[x.length];
             for (int i = 0; i < x.length; i++) grads[i] = fresh[i].grad();
             return grads;
-        };
+        });
         return Autodiff.function("checkpoint", segment, recompute, inputs);
     }
 }

@@ -123,10 +123,29 @@ public final class Functional {
      * policy), and the result has the scope's dtype, as torch's scaled_dot_product_attention.
      */
     public static Tensor causalAttention(Tensor q, Tensor k, Tensor v, double dropoutP, Generator generator) {
+        return causalAttention(q, k, v, null, dropoutP, generator);
+    }
+
+    /**
+     * Causal attention that also obeys mask: bool, broadcastable to (B, H, T, T), true where query t may
+     * attend key s (a padding mask of shape (B, T) becomes (B, 1, 1, T)); null means no extra mask. A query
+     * that may attend nothing gets NaN weights, as PyTorch's math path.
+     */
+    public static Tensor causalAttention(Tensor q, Tensor k, Tensor v, Tensor mask, double dropoutP, Generator generator) {
         int t = q.size(-2);
-        Tensor att = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(q.size(-1)));
+        Tensor att = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(q.size(-1)));   // (B, H, T, T)
         Tensor future = Tensor.ones(DType.FLOAT32, q.device(), t, t).triu(1).ne(0);
-        att = att.maskedFill(future, Double.NEGATIVE_INFINITY).softmax(-1);
+        att = att.maskedFill(future, Double.NEGATIVE_INFINITY);
+        if (mask != null) {
+            if (mask.dtype() != DType.BOOL)
+                throw new IllegalArgumentException("causalAttention: mask must be bool (true = may attend), got " + mask.dtype());
+            int[] b = Shape.broadcast("causalAttention", att.shape(), mask.shape());
+            if (!java.util.Arrays.equals(b, att.shape()))
+                throw new IllegalArgumentException("causalAttention: mask shape " + Shape.str(mask.shape()) + " does not broadcast to the scores "
+                        + Shape.str(att.shape()) + " (B, H, T, T)");
+            att = Tensor.where(mask, att, Tensor.full(Double.NEGATIVE_INFINITY, att.dtype(), att.device()));
+        }
+        att = att.softmax(-1);
         if (dropoutP > 0 && generator != null) att = dropout(att, dropoutP, generator);
         return att.matmul(v);
     }

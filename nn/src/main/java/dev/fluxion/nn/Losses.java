@@ -1,6 +1,7 @@
 package dev.fluxion.nn;
 
 import dev.fluxion.tensor.Autocast;
+import dev.fluxion.tensor.CrossEntropyOp;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
@@ -21,8 +22,10 @@ public final class Losses {
     public static Tensor crossEntropy(Tensor logits, Tensor targets, long ignoreIndex, double labelSmoothing) {
         if (labelSmoothing < 0 || labelSmoothing > 1)
             throw new IllegalArgumentException("crossEntropy: labelSmoothing must be in [0, 1], got " + labelSmoothing);
-        Tensor logp = flatLogits("crossEntropy", Autocast.cast(Autocast.Policy.FLOAT32, logits), targets).logSoftmax(-1);
-        return weightedNll("crossEntropy", logp, targets.reshape(-1), ignoreIndex, labelSmoothing);
+        Tensor flat = flatLogits("crossEntropy", Autocast.cast(Autocast.Policy.FLOAT32, logits), targets);
+        Tensor ids = targets.reshape(-1);
+        checkTargets("crossEntropy", ids, flat.size(1), ignoreIndex);
+        return new CrossEntropyOp(ignoreIndex, labelSmoothing).apply(flat, ids);   // one fused op: softmax, nll and mean
     }
 
     /** Negative log-likelihood of log-probabilities (N, C) against class ids (N) int64. */
@@ -36,6 +39,14 @@ public final class Losses {
         if (ls.length != ts.length + 1 || !java.util.Arrays.equals(java.util.Arrays.copyOf(ls, ts.length), ts))
             throw new IllegalArgumentException(op + ": logits " + Shape.str(ls) + " and targets " + Shape.str(ts) + " must be (..., C) and (...)");
         return logits.reshape(-1, ls[ls.length - 1]);
+    }
+
+    /** Refuses a target outside [0, classes) that is not ignoreIndex, naming its position (a kernel could not). */
+    private static void checkTargets(String op, Tensor targets, int classes, long ignoreIndex) {
+        long[] t = targets.toLongArray();
+        for (int i = 0; i < t.length; i++)
+            if (t[i] != ignoreIndex && (t[i] < 0 || t[i] >= classes))
+                throw new IndexOutOfBoundsException(op + ": target " + t[i] + " at position " + i + " is outside [0, " + classes + ")");
     }
 
     private static Tensor weightedNll(String op, Tensor logp, Tensor targets, long ignoreIndex, double eps) {

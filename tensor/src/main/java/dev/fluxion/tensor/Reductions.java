@@ -70,23 +70,12 @@ final class Reductions {
         return Autograd.record(log ? new Op.LogSoftmax(d) : new Op.Softmax(d), out, x);
     }
 
+    /** Layer norm in float32 under autocast (as PyTorch's autocast op list); see {@link LayerNormOp}. */
     static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
-        requireFloat("layerNorm", x);
         x = Autocast.cast(Autocast.Policy.FLOAT32, x);
         weight = Autocast.cast(Autocast.Policy.FLOAT32, weight);
         bias = Autocast.cast(Autocast.Policy.FLOAT32, bias);
-        Elementwise.checkPair("layerNorm", x, weight);
-        Elementwise.checkPair("layerNorm", x, bias);
-        int c = x.dim() == 0 ? 0 : x.size(-1);
-        if (x.dim() == 0 || weight.dim() != 1 || bias.dim() != 1 || weight.size(0) != c || bias.size(0) != c)
-            throw new IllegalArgumentException("layerNorm: input " + Shape.str(x.shape()) + " needs weight and bias of shape [" + c + "], got "
-                    + Shape.str(weight.shape()) + " and " + Shape.str(bias.shape()));
-        if (!(eps > 0)) throw new IllegalArgumentException("layerNorm: eps must be > 0, got " + eps);
-        Tensor out;
-        try (var off = Autograd.paused()) {
-            out = x.backend().layerNorm(x, weight, bias, eps);
-        }
-        return Autograd.record(new Op.LayerNorm(eps), out, x, weight, bias);
+        return new LayerNormOp(eps).apply(x, weight, bias);
     }
 
     /** Sums x down to target, which x's shape must broadcast from. */

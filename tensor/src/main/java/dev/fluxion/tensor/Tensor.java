@@ -18,11 +18,12 @@ import java.util.List;
  * temporary made inside it); unclosed tensors are freed once unreachable.
  */
 public class Tensor implements AutoCloseable {
-    private final Storage storage;
-    private final int[] shape;
-    private final long[] strides;   // in elements; long: a dim of a tensor over 2^31 elements may step further
-    private final long offset;
-    private final StorageRef ref;
+    // not final: replaceData swaps them together (an nn.Parameter keeps its identity across module.to(dtype))
+    private Storage storage;
+    private int[] shape;
+    private long[] strides;   // in elements; long: a dim of a tensor over 2^31 elements may step further
+    private long offset;
+    private StorageRef ref;
 
     // autograd state, owned by module fluxion-autodiff through the accessors below
     private boolean requiresGrad;
@@ -52,6 +53,27 @@ public class Tensor implements AutoCloseable {
      */
     protected Tensor(Tensor base) {
         this(base.storage(), base.shape.clone(), base.strides.clone(), base.offset, base.ref);
+    }
+
+    /**
+     * Makes this tensor address src's elements (storage, shape, strides, offset), as PyTorch's
+     * {@code param.data = src}: for subclasses such as {@code nn.Parameter} that keep their identity and
+     * autograd state while their data moves to another dtype or device. This tensor's hold on its old
+     * storage is released. Not for use while another thread reads this tensor.
+     */
+    protected final void replaceData(Tensor src) {
+        if (src == this) return;
+        if (isClosed() || src.isClosed())
+            throw new IllegalStateException("replaceData: " + (isClosed() ? "this tensor" : "the source") + " is closed");
+        Storage oldStorage = storage;
+        StorageRef oldRef = ref;
+        src.ref.acquire();
+        storage = src.storage;
+        shape = src.shape.clone();
+        strides = src.strides.clone();
+        offset = src.offset;
+        ref = src.ref;
+        if (oldRef.release()) oldStorage.close();
     }
 
     /** A new contiguous tensor over fresh storage; contents undefined. */

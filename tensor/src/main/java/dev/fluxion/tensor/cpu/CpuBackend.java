@@ -17,6 +17,10 @@ import dev.fluxion.tensor.UnaryOp;
 public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
 
+    static {                                       // fused kernels: ops whose composition is slower (see FusedOp)
+        dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.LayerNormOp.class, Device.Kind.CPU, CpuLayerNorm.KERNEL);
+    }
+
     private CpuBackend() {}
 
     @Override public Device device() { return Device.CPU; }
@@ -162,14 +166,6 @@ public final class CpuBackend implements Backend {
     }
 
     @Override public boolean adamStep(dev.fluxion.tensor.AdamUpdate update) { return CpuAdam.step(update); }
-
-    @Override public Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
-        return CpuLayerNorm.fits(x, weight, bias) ? CpuLayerNorm.forward(x, weight, bias, eps) : Backend.super.layerNorm(x, weight, bias, eps);
-    }
-
-    @Override public Tensor[] layerNormBackward(Tensor x, Tensor weight, Tensor g, double eps) {
-        return CpuLayerNorm.fits(x, weight, g) ? CpuLayerNorm.backward(x, weight, g, eps) : Backend.super.layerNormBackward(x, weight, g, eps);
-    }
 
     /** The OpenBLAS build and thread count, for the environment check. */
     public static String blasInfo() { return Blas.config() + ", " + Parallel.threads() + " threads"; }

@@ -169,11 +169,19 @@ public final class CpuMemory {
 
     /** Takes back the buffers of storages already found unreachable (cheap: a poll of the queue). */
     private static void drainUnreachable() {
+        boolean any = false;
         for (Object r; (r = UNREACHABLE.poll()) != null; ) {
-            ((Handle) r).dispose();
-            RECLAIMED.incrementAndGet();
+            if (r instanceof Handle h) {
+                h.dispose();
+                RECLAIMED.incrementAndGet();
+                any = true;
+            }
         }
+        // storages found after the last collection's wait ended were counted as live when it set the threshold
+        if (any) reclaimAt = Math.min(reclaimAt, nextThreshold(IN_USE.get()));
     }
+
+    private static long nextThreshold(long live) { return live + Math.max(HEADROOM, live / 2); }
 
     /**
      * Runs a collection now and takes back the memory of every storage that is unreachable (the pool does
@@ -190,18 +198,30 @@ public final class CpuMemory {
             return;
         }
         COLLECTIONS.incrementAndGet();
+        // A sentinel that dies in the same collection: the JVM's reference handler enqueues everything that
+        // collection found in one batch, so once the sentinel arrives the batch is (nearly) all there.
+        PhantomReference<Object> sentinel = new PhantomReference<>(new Object(), UNREACHABLE);
         System.gc();
         try {
-            // the JVM enqueues the references just after the collection: wait until none arrived for 5 ms
-            for (Object r; (r = UNREACHABLE.remove(5)) != null; ) {
-                ((Handle) r).dispose();
-                RECLAIMED.incrementAndGet();
+            boolean sentinelSeen = false;
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            while (System.nanoTime() < deadline) {
+                Object r = UNREACHABLE.remove(sentinelSeen ? 10 : 100);
+                if (r == null) {
+                    if (sentinelSeen) break;                  // the batch is drained: nothing arrived for 10 ms
+                    continue;
+                }
+                if (r == sentinel) sentinelSeen = true;
+                else if (r instanceof Handle h) {
+                    h.dispose();
+                    RECLAIMED.incrementAndGet();
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        long live = IN_USE.get();
-        reclaimAt = live + Math.max(HEADROOM, live / 2);
+        java.lang.ref.Reference.reachabilityFence(sentinel);
+        reclaimAt = nextThreshold(IN_USE.get());
     }
 
     static void release(ByteBuffer b) {
