@@ -53,7 +53,7 @@ public final class CudaBackend implements Backend {
     /** Waits until every op enqueued on this device has run; throws errors kernels recorded. */
     public void synchronize() { d.synchronize(); }
 
-    @Override public Storage allocate(DType dtype, int numel) { return new CudaStorage(d, dtype, numel); }
+    @Override public Storage allocate(DType dtype, long numel) { return new CudaStorage(d, dtype, numel); }
 
     @Override public Tensor unary(UnaryOp op, Tensor x) { return CudaElementwise.unary(d, op, x); }
 

@@ -8,6 +8,7 @@ import dev.fluxion.tensor.FusedKernels;
 import dev.fluxion.tensor.FusedOp;
 import dev.fluxion.tensor.LayerNormOp;
 import dev.fluxion.tensor.Saved;
+import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
 
 /**
@@ -34,7 +35,7 @@ final class CudaFusedKernels {
         @Override public Tensor[] backward(LayerNormOp op, Saved s, Tensor g) {
             if (!s.needsGrad(0)) return null;                           // the composed rule needs no weight for dweight, dbias
             Tensor x = s.input(0), mean = s.state(0), rstd = s.state(1);
-            int rows = x.numel() / x.size(-1);
+            int rows = Shape.dimSize("layerNorm backward", x.numel() / x.size(-1));   // mean and rstd are [rows]
             DType acc = Codes.accumulator(x.dtype());
             if (mean.dtype() != acc || rstd.dtype() != acc || g.dtype() != x.dtype()) return null;
             Fused.NormGrads d = Fused.layerNormBackward(g, x, s.input(1), mean.reshape(rows), rstd.reshape(rows), s.needsGrad(2));

@@ -100,12 +100,12 @@ public final class FusedAdam {
 
     /** One 40-byte AdamChunk record per CHUNK elements of a tensor. */
     static void writeChunks(ByteBuffer b, Tensor p, Tensor g, Tensor m, Tensor v) {
-        int numel = p.numel();
+        long numel = p.numel();
         long pa = CudaElementwise.address(p), ga = CudaElementwise.address(g), ma = CudaElementwise.address(m), va = CudaElementwise.address(v);
         int ps = p.dtype().byteSize(), gs = g.dtype().byteSize();
-        for (int at = 0; at < numel; at += CHUNK) {
-            b.putLong(pa + (long) at * ps).putLong(ga + (long) at * gs).putLong(ma + at * 4L).putLong(va + at * 4L);
-            b.putInt(Math.min(CHUNK, numel - at)).putShort((short) Codes.of(p.dtype())).putShort((short) Codes.of(g.dtype()));
+        for (long at = 0; at < numel; at += CHUNK) {
+            b.putLong(pa + at * ps).putLong(ga + at * gs).putLong(ma + at * 4L).putLong(va + at * 4L);
+            b.putInt((int) Math.min(CHUNK, numel - at)).putShort((short) Codes.of(p.dtype())).putShort((short) Codes.of(g.dtype()));
         }
     }
 

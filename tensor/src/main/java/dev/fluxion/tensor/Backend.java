@@ -12,7 +12,7 @@ public interface Backend {
     Device device();
 
     /** Storage for {@code numel} elements; contents undefined. */
-    Storage allocate(DType dtype, int numel);
+    Storage allocate(DType dtype, long numel);
 
     /** y = op(x), same shape and dtype. */
     Tensor unary(UnaryOp op, Tensor x);
@@ -23,7 +23,10 @@ public interface Backend {
     /** y = cond ? a : b, all of one shape. */
     Tensor where(Tensor cond, Tensor a, Tensor b);
 
-    /** Reduces the sorted, distinct {@code dims}; ARGMAX/ARGMIN take exactly one dim and yield int64. */
+    /**
+     * Reduces the sorted, distinct {@code dims}; ARGMAX/ARGMIN take exactly one dim and yield int64. SUM of an
+     * integer or bool tensor yields int64 (as torch.sum), without an int64 copy of x where the backend can.
+     */
     Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepdim);
 
     /** Softmax or log-softmax along dim. */
@@ -54,7 +57,7 @@ public interface Backend {
     default Tensor indexAdd(Tensor x, int dim, Tensor index, Tensor src) {
         int[] shape = new int[src.dim()];
         java.util.Arrays.fill(shape, 1);
-        shape[dim] = index.numel();
+        shape[dim] = index.size(0);
         return scatterAdd(x, dim, index.reshape(shape).expand(src.shape()), src);
     }
 

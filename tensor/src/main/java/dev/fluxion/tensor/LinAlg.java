@@ -29,7 +29,7 @@ final class LinAlg {
         int m = a2.size(-2), n = b2.size(-1);
         int[] batchA = Arrays.copyOf(a2.shape(), a2.dim() - 2), batchB = Arrays.copyOf(b2.shape(), b2.dim() - 2);
         int[] batch = Shape.broadcast("matmul (batch dims)", batchA, batchB);
-        int nb = Shape.numel(batch);
+        int nb = Shape.intCount("matmul (batch size)", Shape.numel(batch));
         Tensor a3 = a2.expand(concat(batch, m, k)).reshape(nb, m, k);
         Tensor b3 = b2.expand(concat(batch, k, n)).reshape(nb, k, n);
         Tensor out = Autograd.record(new Op.MatMul(), a.backend().matmul(a3, b3), a3, b3);

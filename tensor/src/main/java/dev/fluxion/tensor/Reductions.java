@@ -9,10 +9,7 @@ final class Reductions {
     static Tensor sum(Tensor x, int[] dims, boolean keepdim) {
         x = Autocast.cast(Autocast.Policy.FLOAT32, x);   // under autocast sums (and so means) accumulate and return float32
         int[] d = Shape.dims("sum", dims, x.dim());
-        if (!x.dtype().isFloatingPoint()) {                     // integer and bool sums are int64, as in PyTorch
-            Tensor wide = x.to(DType.INT64);
-            return x.backend().reduce(ReduceOp.SUM, wide, d, keepdim);
-        }
+        if (!x.dtype().isFloatingPoint()) return x.backend().reduce(ReduceOp.SUM, x, d, keepdim);   // int64, see Backend.reduce
         return Autograd.record(new Op.Reduce(ReduceOp.SUM, d, keepdim), x.backend().reduce(ReduceOp.SUM, x, d, keepdim), x);
     }
 
@@ -42,7 +39,7 @@ final class Reductions {
     static Tensor var(Tensor x, int[] dims, boolean keepdim, int correction) {
         requireFloat("var", x);
         int[] d = Shape.dims("var", dims, x.dim());
-        int n = count(x, d);
+        long n = count(x, d);
         Tensor centered = x.sub(mean(x, d, true));
         return sum(centered.mul(centered), d, keepdim).div(Math.max(n - correction, 0));
     }
@@ -104,8 +101,8 @@ final class Reductions {
         return x.reshape(out);
     }
 
-    private static int count(Tensor x, int[] dims) {
-        int n = 1;
+    private static long count(Tensor x, int[] dims) {
+        long n = 1;
         for (int d : dims) n *= x.shape()[d];
         return n;
     }

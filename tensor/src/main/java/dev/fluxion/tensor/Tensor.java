@@ -21,8 +21,8 @@ public class Tensor implements AutoCloseable {
     // not final: replaceData swaps them together (an nn.Parameter keeps its identity across module.to(dtype))
     private Storage storage;
     private int[] shape;
-    private int[] strides;
-    private int offset;
+    private long[] strides;   // in elements; long: a dim of a tensor over 2^31 elements may step further
+    private long offset;
     private StorageRef ref;
 
     // autograd state, owned by module fluxion-autodiff through the accessors below
@@ -37,7 +37,7 @@ public class Tensor implements AutoCloseable {
         synchronized boolean release() { return --open == 0; }
     }
 
-    Tensor(Storage storage, int[] shape, int[] strides, int offset, StorageRef ref) {
+    Tensor(Storage storage, int[] shape, long[] strides, long offset, StorageRef ref) {
         this.storage = storage;
         this.shape = shape;
         this.strides = strides;
@@ -83,7 +83,7 @@ public class Tensor implements AutoCloseable {
     }
 
     /** A view sharing this tensor's storage (unchecked; the ops in this package compute valid layouts). */
-    Tensor view(int[] newShape, int[] newStrides, int newOffset) {
+    Tensor view(int[] newShape, long[] newStrides, long newOffset) {
         if (freedBy != null) throw freedError();
         return new Tensor(storage, newShape, newStrides, newOffset, ref);
     }
@@ -92,7 +92,7 @@ public class Tensor implements AutoCloseable {
      * A view with any layout over this tensor's storage, as torch.as_strided (not recorded for autograd).
      * Backends use it to address sub-blocks; every element it can reach must lie inside the storage.
      */
-    public Tensor asStrided(int[] newShape, int[] newStrides, int newOffset) {
+    public Tensor asStrided(int[] newShape, long[] newStrides, long newOffset) {
         if (newShape.length != newStrides.length)
             throw new IllegalArgumentException("asStrided: shape " + Shape.str(newShape) + " and strides " + Shape.str(newStrides) + " differ in rank");
         long lo = newOffset, hi = newOffset;
@@ -120,11 +120,14 @@ public class Tensor implements AutoCloseable {
     /** The rank (number of dims). */
     public int dim() { return shape.length; }
 
-    public int numel() { return Shape.numel(shape); }
+    /** The number of elements (a long: a tensor may hold more than 2^31; a single dim may not). */
+    public long numel() { return Shape.numel(shape); }
 
-    public int[] stride() { return strides.clone(); }
+    /** Strides in elements, per dim. */
+    public long[] stride() { return strides.clone(); }
 
-    public int offset() { return offset; }
+    /** The storage index of element [0, ..., 0]. */
+    public long offset() { return offset; }
 
     public DType dtype() { return storage.dtype(); }
 
@@ -139,7 +142,7 @@ public class Tensor implements AutoCloseable {
     /** True when elements are laid out row-major without gaps (size-1 dims may have any stride). */
     public boolean isContiguous() {
         for (int d : shape) if (d == 0) return true;   // no elements: any strides describe the layout
-        int expected = 1;
+        long expected = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
             if (shape[i] == 1) continue;
             if (strides[i] != expected) return false;

@@ -27,19 +27,21 @@ final class CpuAdam {
     }
 
     private static boolean eligible(AdamUpdate.Param u) {
-        int n = u.param().numel();
-        for (Tensor t : new Tensor[] {u.param(), u.grad(), u.expAvg(), u.expAvgSq(), u.maxExpAvgSq()})
-            if (t != null && (t.dtype() != DType.FLOAT32 || !t.isContiguous() || t.numel() != n || !(t.storage() instanceof CpuStorage)))
+        long n = u.param().numel();
+        for (Tensor t : new Tensor[] {u.param(), u.grad(), u.expAvg(), u.expAvgSq(), u.maxExpAvgSq()})  // else the op path, any layout and size
+            if (t != null && (t.dtype() != DType.FLOAT32 || !t.isContiguous() || t.numel() != n
+                    || !(t.storage() instanceof CpuStorage c) || !c.isSingleBuffer()))
                 return false;
         return true;
     }
 
     private static void step(AdamUpdate.Param u, AdamHyper h) {
-        int n = u.param().numel();
+        long n = u.param().numel();
         FloatBuffer p = buf(u.param()), g = buf(u.grad()), m = buf(u.expAvg()), v = buf(u.expAvgSq());
         FloatBuffer vmax = u.maxExpAvgSq() == null ? null : buf(u.maxExpAvgSq());
-        int po = u.param().offset(), go = u.grad().offset(), mo = u.expAvg().offset(), vo = u.expAvgSq().offset();
-        int xo = u.maxExpAvgSq() == null ? 0 : u.maxExpAvgSq().offset();
+        // one buffer each (checked by eligible), so every index fits an int
+        int po = (int) u.param().offset(), go = (int) u.grad().offset(), mo = (int) u.expAvg().offset(), vo = (int) u.expAvgSq().offset();
+        int xo = u.maxExpAvgSq() == null ? 0 : (int) u.maxExpAvgSq().offset();
         float b1 = (float) h.beta1(), omb1 = (float) (1 - h.beta1()), b2 = (float) h.beta2(), omb2 = (float) (1 - h.beta2());
         float eps = (float) h.eps(), wd = (float) h.l2WeightDecay(), decay = (float) h.decoupledDecay();
         float negStep = (float) -h.stepSize(u.step()), bc2 = (float) h.biasCorrection2Sqrt(u.step());
@@ -48,8 +50,8 @@ final class CpuAdam {
             Scratch s = Scratch.get();
             float[] pa = s.fa, ga = s.fb, ma = s.fc, va = s.fd;
             float[] xa = vmax == null ? null : new float[Scratch.CHUNK];
-            for (int at = lo; at < hi; at += Scratch.CHUNK) {
-                int len = Math.min(Scratch.CHUNK, hi - at);
+            for (int at = (int) lo; at < hi; at += Scratch.CHUNK) {
+                int len = (int) Math.min(Scratch.CHUNK, hi - at);
                 p.get(po + at, pa, 0, len);
                 g.get(go + at, ga, 0, len);
                 m.get(mo + at, ma, 0, len);
@@ -89,5 +91,5 @@ final class CpuAdam {
         for (Tensor t : new Tensor[] {u.param(), u.expAvg(), u.expAvgSq(), u.maxExpAvgSq()}) if (t != null) t.storage().bumpVersion();
     }
 
-    private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats(); }
+    private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats("adam step"); }
 }

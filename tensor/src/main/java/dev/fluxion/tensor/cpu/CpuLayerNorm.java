@@ -33,7 +33,7 @@ final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
     }
 
     static boolean fits(Tensor... ts) {
-        for (Tensor t : ts) if (t.dtype() != DType.FLOAT32) return false;
+        for (Tensor t : ts) if (t.dtype() != DType.FLOAT32 || !CpuStorage.fitsOneBuffer(t)) return false;   // else the composite
         return true;
     }
 
@@ -44,7 +44,7 @@ final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
         return c;
     }
 
-    private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats(); }
+    private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats("layerNorm"); }
 
     /** The row's mean, summed in double (forward only: backward reads the saved one). */
     private static float mean(float[] row, int c) {
@@ -63,17 +63,17 @@ final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
     /** y (..., C), mean and rstd [rows]. */
     static FusedOp.Result forward(Tensor x0, Tensor w0, Tensor b0, double eps) {
         Tensor x = contiguous(x0), w = contiguous(w0), b = contiguous(b0);
-        int c = x.size(-1), rows = x.numel() / Math.max(c, 1);
+        int c = x.size(-1), rows = (int) (x.numel() / Math.max(c, 1));   // one buffer (fits), so an int
         Tensor y = CpuBackend.empty(DType.FLOAT32, x.shape());
         Tensor meanT = CpuBackend.empty(DType.FLOAT32, new int[] {rows}), rstdT = CpuBackend.empty(DType.FLOAT32, new int[] {rows});
         FloatBuffer xb = buf(x), yb = buf(y), mb = buf(meanT), rb = buf(rstdT);
         float[] wa = new float[c], ba = new float[c];
-        buf(w).get(w.offset(), wa, 0, c);
-        buf(b).get(b.offset(), ba, 0, c);
-        int xo = x.offset();
+        buf(w).get((int) w.offset(), wa, 0, c);
+        buf(b).get((int) b.offset(), ba, 0, c);
+        int xo = (int) x.offset();
         Parallel.forRange(rows, Math.max(1, Parallel.GRAIN / Math.max(c, 1)), (lo, hi) -> {
             float[] row = new float[c];
-            for (int r = lo; r < hi; r++) {
+            for (int r = (int) lo; r < hi; r++) {
                 xb.get(xo + r * c, row, 0, c);
                 float mean = mean(row, c), rstd = rstd(row, c, mean, eps);
                 mb.put(r, mean);
@@ -88,17 +88,17 @@ final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
     /** {dx, dweight, dbias} from the saved per-row mean and rstd (rows elements each, any shape). */
     static Tensor[] backward(Tensor x0, Tensor w0, Tensor g0, Tensor mean0, Tensor rstd0) {
         Tensor x = contiguous(x0), w = contiguous(w0), g = contiguous(g0), meanT = contiguous(mean0), rstdT = contiguous(rstd0);
-        int c = x.size(-1), rows = x.numel() / Math.max(c, 1);
+        int c = x.size(-1), rows = (int) (x.numel() / Math.max(c, 1));   // one buffer (fits), so an int
         Tensor dx = CpuBackend.empty(DType.FLOAT32, x.shape());
         FloatBuffer xb = buf(x), gb = buf(g), db = buf(dx), mb = buf(meanT), rb = buf(rstdT);
         float[] wa = new float[c];
-        buf(w).get(w.offset(), wa, 0, c);
-        int xo = x.offset(), go = g.offset(), mo = meanT.offset(), ro = rstdT.offset();
+        buf(w).get((int) w.offset(), wa, 0, c);
+        int xo = (int) x.offset(), go = (int) g.offset(), mo = (int) meanT.offset(), ro = (int) rstdT.offset();
         int pieces = Math.max(1, Math.min(rows, Parallel.threads() * 4));
         double[][] dw = new double[pieces][c], dbias = new double[pieces][c];
         Parallel.forRange(pieces, 1, (plo, phi) -> {
             float[] xr = new float[c], gr = new float[c], xhat = new float[c];
-            for (int p = plo; p < phi; p++) {
+            for (int p = (int) plo; p < phi; p++) {
                 int from = (int) ((long) rows * p / pieces), to = (int) ((long) rows * (p + 1) / pieces);
                 double[] dwp = dw[p], dbp = dbias[p];
                 for (int r = from; r < to; r++) {
