@@ -96,6 +96,25 @@ public final class PipelineRunner implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Pipeline x data parallelism: averages this rank's stage gradients over dp, the group of ranks that
+     * hold the same stages for other slices of the batch (a {@link dev.fluxion.parallel.DeviceMesh}'s "dp"
+     * group). Call after {@link #step} and before the optimizer step; every member of dp must call it.
+     */
+    public void allReduceGradients(ProcessGroup dp) {
+        if (dp.size() == 1) return;
+        List<Work> pending = new ArrayList<>();
+        List<Tensor> grads = new ArrayList<>();
+        for (Parameter p : parameters()) {
+            if (p.grad() == null)
+                throw new IllegalStateException("PipelineRunner.allReduceGradients: parameter " + java.util.Arrays.toString(p.shape()) + " has no gradient; run step() first");
+            grads.add(p.grad());
+            pending.add(dp.allReduce(p.grad(), dev.fluxion.parallel.ReduceOp.SUM));
+        }
+        for (Work w : pending) w.waitFor();
+        for (Tensor g : grads) g.mul_(1.0 / dp.size());
+    }
+
     /** While on, each step records the peak bytes the autodiff tape keeps for backward ({@link #peakSavedBytes}); costs a scan per forward. */
     public PipelineRunner measureMemory(boolean on) { measureMemory = on; return this; }
 

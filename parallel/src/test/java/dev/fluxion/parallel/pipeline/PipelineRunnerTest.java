@@ -6,6 +6,7 @@ import dev.fluxion.nn.Losses;
 import dev.fluxion.nn.Module;
 import dev.fluxion.nn.Parameter;
 import dev.fluxion.optim.SGD;
+import dev.fluxion.parallel.DeviceMesh;
 import dev.fluxion.parallel.DistributedException;
 import dev.fluxion.parallel.LocalCluster;
 import dev.fluxion.tensor.Generator;
@@ -128,6 +129,40 @@ class PipelineRunnerTest {
             // bytes the tape keeps: m micro-batches against p - r (parameters saved by matmul count in both)
             assertTrue(gpipe > 2.5 * oneF, "rank " + r + ": gpipe keeps " + gpipe + " bytes, 1f1b " + oneF);
         }
+    }
+
+    @Test void pipelineTimesDataParallelTrainsLikeOneProcess() throws Exception {
+        Run want = singleProcess();
+        int p = 2, dpSize = 2, m = 2, rows = BATCH / dpSize;
+        Schedule s = Schedules.oneForwardOneBackward(p, m);
+        List<Run> perRank = LocalCluster.run(p * dpSize, TIMEOUT, world -> {
+            DeviceMesh mesh = DeviceMesh.of(world, new String[] {"pp", "dp"}, new int[] {p, dpSize});
+            int replica = mesh.coordinate("dp");
+            try (PipelineRunner runner = PipelineRunner.forGpt(model(), s, mesh.group("pp"))) {
+                SGD opt = sgd(runner.parameters());
+                List<Double> losses = new ArrayList<>();
+                for (int step = 0; step < STEPS; step++) {
+                    Tensor[] b = batch(step);
+                    Tensor ids = b[0].narrow(0, replica * rows, rows), tg = b[1].narrow(0, replica * rows, rows);   // this replica's half
+                    opt.zeroGrad();
+                    losses.add(runner.step(ids.chunk(m, 0), tg.chunk(m, 0)));
+                    runner.allReduceGradients(mesh.group("dp"));
+                    opt.step();
+                }
+                Map<String, float[]> params = new HashMap<>();
+                named(runner).forEach((n, q) -> params.put(n, q.toFloatArray()));
+                return new Run(losses, Map.of(), params);
+            }
+        });
+        Map<String, float[]> params = new HashMap<>();
+        for (Run r : perRank) params.putAll(r.params());          // replicas hold equal values; any one will do
+        assertClose(want.params(), params, "pp x dp parameter after " + STEPS + " steps");
+        for (Run r : perRank) {                                   // and each replica's copy equals it too
+            for (var e : r.params().entrySet()) assertArrayEquals(want.params().get(e.getKey()), e.getValue(), 1e-5f, e.getKey());
+        }
+        // the last stage's ranks (pp coordinate 1: world ranks 2 and 3) hold the two halves' losses
+        for (int step = 0; step < STEPS; step++)
+            assertEquals(want.losses().get(step), (perRank.get(2).losses().get(step) + perRank.get(3).losses().get(step)) / 2, 1e-5, "loss at step " + step);
     }
 
     /** A stage that fails on its third forward, as a rank that dies mid-schedule. */
