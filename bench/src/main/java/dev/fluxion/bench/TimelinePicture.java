@@ -15,7 +15,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** A pipeline timeline as a PNG: ranks as rows, computations as coloured boxes labelled with their micro-batch, time to the right. */
+/**
+ * A pipeline timeline as a PNG: ranks as rows, computations as coloured boxes labelled with their micro-batch,
+ * time to the right; with virtual stages, the boxes of a rank's odd-numbered chunks are darker.
+ */
 final class TimelinePicture {
     private TimelinePicture() {}
 
@@ -57,7 +60,8 @@ final class TimelinePicture {
             if (s.action().kind().isTransfer()) continue;
             int x0 = LEFT + (int) Math.round(s.start() * scale), x1 = LEFT + (int) Math.round(s.end() * scale);
             int y = TOP + s.rank() * ROW + 3;
-            g.setColor(colour(s.action().kind()));
+            Color c = colour(s.action().kind());
+            g.setColor(s.action().stage() / ranks % 2 == 1 ? c.darker() : c);     // interleaving: odd chunks darker
             g.fillRect(x0, y, Math.max(1, x1 - x0), ROW - 6);
             g.setColor(Color.WHITE);
             g.setStroke(new BasicStroke(1));
