@@ -1,13 +1,16 @@
-// Fused multi-tensor Adam / AdamW step: one launch updates every parameter of a model.
+// Fused multi-tensor Adam / AdamW step: one launch updates many parameters.
 // The host splits each tensor into chunks of at most 65536 elements and uploads a table of AdamChunk
 // records; block b processes chunks b, b + gridDim.x, ... Parameters, m and v are contiguous; m and v are
 // float32; parameters float32 / float16 / bfloat16; gradients float32 / float16 / bfloat16.
 //
-// Per element (PyTorch's torch.optim.Adam / AdamW, amsgrad=False, maximize=False):
-//   g = grad * gradScale                      (gradScale: optional device scalar, e.g. 1 / loss scale)
-//   Adam:  g += weightDecay * p               AdamW: p *= 1 - lr * weightDecay
-//   m = beta1 m + (1 - beta1) g,   v = beta2 v + (1 - beta2) g^2
-//   p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps),   bc_i = 1 - beta_i^step
+// Per element, the float32 operations of dev.fluxion.tensor.AdamUpdate in the same order, each rounded once
+// (the __f*_rn intrinsics keep nvcc from contracting them into FMAs), so float32 parameters get the bits of
+// the op-by-op path and of the CPU kernel. The scalars come from AdamHyper on the host (amsgrad off):
+//   g    = grad * gradScale                           (gradScale: optional device scalar, e.g. 1 / loss scale)
+//   g    = g + p * l2WeightDecay                      (Adam's L2 term; skipped when 0)
+//   base = p * decoupledDecay                         (AdamW's 1 - lr * wd; skipped when 1)
+//   m    = m * beta1 + g * oneMinusBeta1,   v = v * beta2 + (g * oneMinusBeta2) * g
+//   p    = base + (m * negStepSize) / (sqrt(v) / biasCorrection2Sqrt + eps)
 // skipFlag: optional device float; when it is non-zero (or NaN: a gradient overflowed) nothing changes, so a
 // GradScaler can skip the step without the host reading anything back.
 #include "common.cuh"
@@ -31,27 +34,29 @@ __device__ __forceinline__ void store_f(int type, i64 addr, i64 i, float v) {
     else ((float*)addr)[i] = v;
 }
 
-extern "C" __global__ void fx_adam(const AdamChunk* __restrict__ chunks, int nChunks, float lr, float beta1, float beta2, float eps,
-                                   float weightDecay, int decoupled, float bc1, float bc2,
+extern "C" __global__ void fx_adam(const AdamChunk* __restrict__ chunks, int nChunks, float beta1, float oneMinusBeta1,
+                                   float beta2, float oneMinusBeta2, float eps, float l2WeightDecay, float decoupledDecay,
+                                   float negStepSize, float biasCorrection2Sqrt,
                                    const float* __restrict__ gradScale, const float* __restrict__ skipFlag) {
     if (skipFlag != nullptr && *skipFlag != 0.0f) return;     // NaN != 0 is true as well
-    float scale = gradScale != nullptr ? *gradScale : 1.0f;
-    float stepSize = lr / bc1, invSqrtBc2 = rsqrtf(bc2);
+    const float* scale = gradScale;                           // null: gradients as they are (no multiply, no rounding)
+    bool l2 = l2WeightDecay != 0.0f, decoupled = decoupledDecay != 1.0f;
     for (int c = blockIdx.x; c < nChunks; c += gridDim.x) {
         AdamChunk ch = chunks[c];
-        float* m = (float*)ch.m;
-        float* v = (float*)ch.v;
+        float* m = (float*)ch.m;                              // (n)
+        float* v = (float*)ch.v;                              // (n)
         for (int i = threadIdx.x; i < ch.n; i += blockDim.x) {
             float p = load_f(ch.paramType, ch.param, i);
-            float g = load_f(ch.gradType, ch.grad, i) * scale;
-            if (decoupled) p *= 1.0f - lr * weightDecay;
-            else if (weightDecay != 0.0f) g += weightDecay * p;
-            float mi = beta1 * m[i] + (1.0f - beta1) * g;
-            float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
+            float g = load_f(ch.gradType, ch.grad, i);
+            if (scale != nullptr) g = __fmul_rn(g, *scale);
+            if (l2) g = __fadd_rn(g, __fmul_rn(p, l2WeightDecay));
+            float base = decoupled ? __fmul_rn(p, decoupledDecay) : p;
+            float mi = __fadd_rn(__fmul_rn(m[i], beta1), __fmul_rn(g, oneMinusBeta1));
+            float vi = __fadd_rn(__fmul_rn(v[i], beta2), __fmul_rn(__fmul_rn(g, oneMinusBeta2), g));
             m[i] = mi;
             v[i] = vi;
-            p -= stepSize * mi / (sqrtf(vi) * invSqrtBc2 + eps);
-            store_f(ch.paramType, ch.param, i, p);
+            float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), biasCorrection2Sqrt), eps);
+            store_f(ch.paramType, ch.param, i, __fadd_rn(base, __fdiv_rn(__fmul_rn(mi, negStepSize), denom)));
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.fluxion.autodiff;
 
+import dev.fluxion.tensor.Save;
+import dev.fluxion.tensor.Saved;
 import dev.fluxion.tensor.Tensor;
 
 import java.util.function.Function;
@@ -45,6 +47,26 @@ public final class Autodiff {
     /** The calling thread's tape (its live entries); printing it lists the Wengert list. */
     public static Tape tape() { return Engine.tape(); }
 
+    /** Restores the previous keep-all state when closed. */
+    public static final class KeepAll implements AutoCloseable {
+        private final boolean previous;
+        private boolean closed;
+
+        private KeepAll() { previous = Engine.setKeepAll(true); }
+
+        @Override public void close() {
+            if (!closed) Engine.setKeepAll(previous);
+            closed = true;
+        }
+    }
+
+    /**
+     * A diagnostic: until the returned scope closes, every op recorded on this thread keeps all its inputs
+     * and its output (as the tape did before each rule chose what to save). Gradients are the same; compare
+     * {@code tape().savedBytes()} with and without it to see what saved state saves.
+     */
+    public static KeepAll keepAllInputs() { return new KeepAll(); }
+
     /**
      * Gradient checkpointing: runs segment without keeping its intermediates and records one tape entry
      * for it; backward re-runs segment with recording on and backpropagates through that fresh graph.
@@ -65,16 +87,31 @@ public final class Autodiff {
 
     /**
      * Records a custom differentiable function: output = forward(inputs) computed without recording, with
-     * rule giving the inputs' gradients (as torch.autograd.Function).
+     * rule giving the inputs' gradients (as torch.autograd.Function). Its tape entry keeps every input and
+     * the output, since the rule may read any of them.
      */
     public static Tensor function(String name, Function<Tensor[], Tensor> forward, BackwardRule rule, Tensor... inputs) {
+        int[] every = new int[inputs.length];
+        for (int i = 0; i < every.length; i++) every[i] = i;
+        Rule keepsAll = Rule.of(Save.inputs(every).withOutput(), (s, g) -> rule.apply(savedInputs(s), s.output(), g));
+        return function(name, forward, keepsAll, inputs);
+    }
+
+    /** Every input of an entry that saved them all. */
+    static Tensor[] savedInputs(Saved s) {
+        Tensor[] in = new Tensor[s.inputCount()];
+        for (int i = 0; i < in.length; i++) in[i] = s.input(i);
+        return in;
+    }
+
+    static Tensor function(String name, Function<Tensor[], Tensor> forward, Rule rule, Tensor[] inputs) {
         Tensor out;
         try (var off = noGrad()) {
             out = forward.apply(inputs);
         }
         boolean any = false;
         for (Tensor t : inputs) any |= t.requiresGrad();
-        if (any && isGradEnabled()) Engine.record(name, rule, out, inputs);
+        if (any && isGradEnabled()) Engine.record(name, rule, out, inputs, new Tensor[0]);
         return out;
     }
 }

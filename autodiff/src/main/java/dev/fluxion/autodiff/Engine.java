@@ -1,6 +1,8 @@
 package dev.fluxion.autodiff;
 
 import dev.fluxion.tensor.AutogradEngine;
+import dev.fluxion.tensor.FusedKernels;
+import dev.fluxion.tensor.FusedOp;
 import dev.fluxion.tensor.Op;
 import dev.fluxion.tensor.Scope;
 import dev.fluxion.tensor.Shape;
@@ -15,8 +17,9 @@ import java.util.Map;
 
 /**
  * Records ops on the thread's {@link Tape} and runs backward: collect the entries reachable from the
- * root through {@code gradFn} links, run their rules in reverse forward order, accumulate into
- * {@code grad()} of the leaves, release each entry as soon as its rule has run.
+ * root's {@code gradFn} through each entry's links to the entries that produced its inputs, run their
+ * rules in reverse forward order, accumulate into {@code grad()} of the leaves, release each entry as soon
+ * as its rule has run.
  */
 public final class Engine implements AutogradEngine {
     private static final ThreadLocal<Tape> TAPE = ThreadLocal.withInitial(Tape::new);
@@ -33,14 +36,30 @@ public final class Engine implements AutogradEngine {
 
     @Override public boolean isEnabled() { return ENABLED.get()[0]; }
 
-    @Override public void record(Op op, Tensor output, Tensor[] inputs) {
-        record(op.name(), Rules.of(op), output, inputs);
+    /** Per thread: while true every entry keeps all its inputs and its output (the tape before saved state), to measure the difference. */
+    private static final ThreadLocal<boolean[]> KEEP_ALL = ThreadLocal.withInitial(() -> new boolean[1]);
+
+    static boolean setKeepAll(boolean on) {
+        boolean[] flag = KEEP_ALL.get();
+        boolean was = flag[0];
+        flag[0] = on;
+        return was;
     }
 
-    static void record(String name, BackwardRule rule, Tensor output, Tensor[] inputs) {
+    private static final Tensor[] NO_STATE = new Tensor[0];
+
+    @Override public void record(Op op, Tensor output, Tensor[] inputs) {
+        record(op.name(), Rules.of(op), output, inputs, NO_STATE);
+    }
+
+    @Override public void record(FusedOp op, Tensor output, Tensor[] inputs, Tensor[] state) {
+        record(op.name(), Rule.of(op::save, (s, g) -> FusedKernels.backward(op, s, g)), output, inputs, state);
+    }
+
+    static void record(String name, Rule rule, Tensor output, Tensor[] inputs, Tensor[] state) {
         if (output.gradFn() != null)         // a view op can return its input unchanged; never re-record a tensor
             return;
-        Entry e = new Entry(name, rule, inputs, output);
+        Entry e = new Entry(name, rule, inputs, output, state, KEEP_ALL.get()[0]);
         output.setGradFn(e);
         TAPE.get().append(e);
     }
@@ -71,43 +90,39 @@ public final class Engine implements AutogradEngine {
     }
 
     private static void run(Tensor root, Tensor seed, boolean retainGraph) {
-        Map<Tensor, Tensor> grads = new IdentityHashMap<>();
-        grads.put(root, seed);
-        if (root.gradFn() == null) {
+        if (!(root.gradFn() instanceof Entry start)) {
             accumulateLeaf(root, seed);
             GradHooks.fire(root);
             return;
         }
-        List<Entry> order = reachable((Entry) root.gradFn());
+        Map<Entry, Tensor> grads = new IdentityHashMap<>();   // each entry's output gradient, summed over its uses
+        grads.put(start, seed);
+        List<Entry> order = reachable(start);
         // how many entries still have to deliver into each leaf: its gradient is final when this reaches 0
         Map<Tensor, Integer> pendingLeaf = new IdentityHashMap<>();
         for (Entry e : order)
             if (!e.isReleased())
-                for (Tensor in : e.inputs()) if (in.requiresGrad() && in.gradFn() == null) pendingLeaf.merge(in, 1, Integer::sum);
+                for (Object n : e.next()) if (n instanceof Tensor leaf) pendingLeaf.merge(leaf, 1, Integer::sum);
         for (Entry e : order) {
-            Tensor out = e.isReleased() ? null : e.output();
-            Tensor g = out == null ? null : grads.remove(out);
-            if (e.isReleased() || g == null) {
-                if (e.isReleased()) e.backward(null); // throws the "already freed" error
-                continue;
-            }
-            Tensor[] inputs = e.inputs();
+            if (e.isReleased()) e.backward(null);  // throws the "already freed" error
+            Tensor g = grads.remove(e);
+            if (g == null) continue;
+            Object[] next = e.next();
             Tensor[] inGrads = e.backward(g);
-            for (int i = 0; i < inputs.length; i++) {
-                Tensor in = inputs[i], gi = inGrads[i];
-                if (!in.requiresGrad()) continue;
-                if (in.gradFn() == null) {
-                    if (gi != null) accumulateLeaf(in, gi);
-                    if (pendingLeaf.merge(in, -1, Integer::sum) == 0) GradHooks.fire(in);
-                } else if (gi != null) {
-                    grads.merge(in, gi, Tensor::add);
+            for (int i = 0; i < next.length; i++) {
+                Tensor gi = inGrads[i];
+                if (next[i] instanceof Tensor leaf) {
+                    if (gi != null) accumulateLeaf(leaf, gi);
+                    if (pendingLeaf.merge(leaf, -1, Integer::sum) == 0) GradHooks.fire(leaf);
+                } else if (next[i] instanceof Entry producer && gi != null) {
+                    grads.merge(producer, gi, Tensor::add);
                 }
             }
             if (!retainGraph) e.release();
         }
     }
 
-    /** Entries reachable from start through inputs' gradFn links, latest first. */
+    /** Entries reachable from start through the next links, latest first. */
     private static List<Entry> reachable(Entry start) {
         List<Entry> out = new ArrayList<>();
         Map<Entry, Boolean> seen = new IdentityHashMap<>();
@@ -117,8 +132,8 @@ public final class Engine implements AutogradEngine {
             Entry e = stack.remove(stack.size() - 1);
             out.add(e);
             if (e.isReleased()) continue;
-            for (Tensor in : e.inputs())
-                if (in.gradFn() instanceof Entry p && seen.put(p, true) == null) stack.add(p);
+            for (Object n : e.next())
+                if (n instanceof Entry p && seen.put(p, true) == null) stack.add(p);
         }
         out.sort(Comparator.comparingLong((Entry e) -> e.seq).reversed());
         return out;

@@ -1,8 +1,14 @@
 package dev.fluxion.autodiff;
 
+import dev.fluxion.tensor.Storage;
+import dev.fluxion.tensor.Tensor;
+
 import java.lang.ref.WeakReference;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The calling thread's Wengert list: the entries recorded since the last backward, in forward order.
@@ -34,10 +40,21 @@ public final class Tape {
     /** Number of entries not yet released by a backward pass. */
     public int size() { return live().size(); }
 
-    /** Tensors the live entries keep alive (inputs and outputs, counted per entry). */
+    /** Tensors the live entries keep for their rules (what each rule saved, counted per entry). */
     public int savedTensorCount() {
         int n = 0;
-        for (Entry e : live()) n += e.savedCount();
+        for (Entry e : live()) n += e.saved().size();
+        return n;
+    }
+
+    /**
+     * Bytes the live entries keep alive for backward: the sizes of the distinct storages under the tensors
+     * their rules saved (a parameter's storage counts when a rule saved it, as matmul saves its weight).
+     */
+    public long savedBytes() {
+        Set<Storage> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        long n = 0;
+        for (Entry e : live()) for (Tensor t : e.saved()) if (seen.add(t.storage())) n += t.storage().nbytes();
         return n;
     }
 

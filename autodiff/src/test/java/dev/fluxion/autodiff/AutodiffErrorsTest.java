@@ -39,6 +39,15 @@ class AutodiffErrorsTest {
     }
 
     @Test
+    void backwardFromAClosedRootThrows() {
+        Tensor w = Tensor.of(1f, 2f).requiresGrad(true);
+        Tensor loss = w.mul(w).sum();
+        loss.close();
+        var e = assertThrows(IllegalStateException.class, loss::backward);
+        assertMessage(e, "freed (by close())");
+    }
+
+    @Test
     void retainGraphAllowsASecondBackwardAndAccumulates() {
         Tensor w = Tensor.of(1f, 2f, 3f).requiresGrad(true);
         Tensor loss = w.mul(w).sum();

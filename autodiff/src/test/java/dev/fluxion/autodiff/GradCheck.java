@@ -30,7 +30,7 @@ final class GradCheck {
         out.mul(r).sum().backward();
         for (int i = 0; i < leaves.length; i++) {
             if (!leaves[i].requiresGrad()) continue;
-            double[] analytic = leaves[i].grad() == null ? new double[leaves[i].numel()] : leaves[i].grad().toDoubleArray();
+            double[] analytic = leaves[i].grad() == null ? new double[(int) leaves[i].numel()] : leaves[i].grad().toDoubleArray();
             double[] base = leaves[i].toDoubleArray();
             for (int k = 0; k < base.length; k++) {
                 double plus = lossWith(f, leaves, i, base, k, eps, r), minus = lossWith(f, leaves, i, base, k, -eps, r);

@@ -71,6 +71,22 @@ class GradCheckTest {
         add("maskedFill", x -> x[0].maskedFill(Tensor.of(new boolean[] {true, false, false, true}, 4), 0.0), randn(3, 4));
         add("tril", x -> x[0].tril(), randn(4, 4));
         add("triu(1)", x -> x[0].triu(1), randn(3, 5));
+        // one operand constant: the rule keeps only what the other operand's gradient needs
+        Tensor k34 = awayFromZero(false, 3, 4), k4 = awayFromZero(true, 4), k45 = randn(4, 5);
+        add("mul by a constant", x -> x[0].mul(k34), randn(3, 4));
+        add("constant times input", x -> k34.mul(x[0]), randn(4));
+        add("div by a constant", x -> x[0].div(k34), randn(3, 4));
+        add("constant over input", x -> k34.div(x[0]), awayFromZero(false, 4));
+        add("constant to a power", x -> k4.pow(x[0]), randn(3, 4));
+        add("matmul by a constant", x -> x[0].matmul(k45), randn(3, 4));
+        add("constant matmul input", x -> k34.matmul(x[0]), randn(4, 5));
+        add("layerNorm of a constant (weight, bias)", x -> k34.layerNorm(x[0], x[1], 1e-5), randn(4), randn(4));
+        add("layerNorm, bias only", x -> k34.layerNorm(k4, x[0], 1e-5), randn(4));
+        // fused softmax + cross-entropy, with an ignored target and label smoothing
+        Tensor targets = Tensor.of(new long[] {2, -100, 0, 4}, 4);
+        add("crossEntropy", x -> new dev.fluxion.tensor.CrossEntropyOp(-100, 0).apply(x[0], Tensor.of(new long[] {2, 1, 0, 4}, 4)), randn(4, 5));
+        add("crossEntropy ignoring a target, label smoothing", x -> new dev.fluxion.tensor.CrossEntropyOp(-100, 0.1).apply(x[0], targets), randn(4, 5));
+        add("crossEntropy of a transposed input", x -> new dev.fluxion.tensor.CrossEntropyOp(-100, 0).apply(x[0].t(), targets), randn(5, 4));
         // reductions
         add("layerNorm (input, weight, bias)", x -> x[0].layerNorm(x[1], x[2], 1e-5), randn(3, 6), randn(6), randn(6));
         add("layerNorm of a transposed input", x -> x[0].t().layerNorm(x[1], x[2], 1e-5), randn(6, 3), randn(6), randn(6));

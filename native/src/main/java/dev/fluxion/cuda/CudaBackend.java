@@ -1,5 +1,6 @@
 package dev.fluxion.cuda;
 
+import dev.fluxion.tensor.AdamUpdate;
 import dev.fluxion.tensor.Backend;
 import dev.fluxion.tensor.BinaryOp;
 import dev.fluxion.tensor.DType;
@@ -52,7 +53,7 @@ public final class CudaBackend implements Backend {
     /** Waits until every op enqueued on this device has run; throws errors kernels recorded. */
     public void synchronize() { d.synchronize(); }
 
-    @Override public Storage allocate(DType dtype, int numel) { return new CudaStorage(d, dtype, numel); }
+    @Override public Storage allocate(DType dtype, long numel) { return new CudaStorage(d, dtype, numel); }
 
     @Override public Tensor unary(UnaryOp op, Tensor x) { return CudaElementwise.unary(d, op, x); }
 
@@ -75,6 +76,9 @@ public final class CudaBackend implements Backend {
     @Override public Tensor gather(Tensor x, int dim, Tensor index) { return CudaIndexing.gather(d, x, dim, index); }
 
     @Override public Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src) { return CudaIndexing.scatterAdd(d, x, dim, index, src); }
+
+    /** Adam/AdamW without amsgrad, contiguous tensors with float32 moments: one launch per step count ({@link FusedAdam}). */
+    @Override public boolean adamStep(AdamUpdate update) { return FusedAdam.step(d, update); }
 
     @Override public String toString() { return "CudaBackend[" + d.device + ", " + d.name + ", sm_" + d.major + d.minor + "]"; }
 }

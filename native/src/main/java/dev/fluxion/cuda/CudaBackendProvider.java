@@ -29,6 +29,7 @@ public final class CudaBackendProvider implements BackendProvider {
         static {
             try {
                 discover();
+                if (!BACKENDS.isEmpty()) CudaFusedKernels.register();
             } catch (RuntimeException | LinkageError e) {
                 PROBLEMS.add("CUDA backend failed to start: " + firstLine(e));
             }

@@ -1,6 +1,7 @@
 package dev.fluxion.cuda;
 
 import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
 
 /**
@@ -12,12 +13,12 @@ final class CudaIndexing {
 
     static Tensor indexSelect(CudaDevice d, Tensor x, int dim, Tensor index) {
         int[] outShape = x.shape();
-        outShape[dim] = index.numel();
+        outShape[dim] = Shape.dimSize("indexSelect", index.numel());
         Tensor y = Tensor.empty(x.dtype(), d.device, outShape);
         long n = y.numel();
         if (n == 0) return y;
         Iter it = Iter.exact(outShape, x.stride());
-        int idxStride = index.dim() == 0 ? 0 : index.stride()[0];
+        long idxStride = index.dim() == 0 ? 0 : index.stride()[0];
         d.kernels.launch("fx_index_select_" + x.dtype().byteSize(), n, KernelArgs.start().i64(n).ptr(x).ptr(y).iter(it).i32(dim)
                 .ptr(index).i32(is64(index)).i64(idxStride).i64(x.size(dim)).ptr(d.errors.address()));
         return y;

@@ -32,9 +32,10 @@ final class CudaMatmul {
 
     /** How a [rows, cols] slice with strides (rs, cs) is handed to BLAS, or null when it must be copied. */
     record Layout(boolean trans, int ld) {
-        static Layout of(int rows, int cols, int rs, int cs) {
-            if ((cols == 1 || cs == 1) && (rows == 1 || rs >= cols)) return new Layout(false, Math.max(rows == 1 ? cols : rs, Math.max(cols, 1)));
-            if ((rows == 1 || rs == 1) && (cols == 1 || cs >= rows)) return new Layout(true, Math.max(cols == 1 ? rows : cs, Math.max(rows, 1)));
+        static Layout of(int rows, int cols, long rs, long cs) {
+            if (rs > Integer.MAX_VALUE || cs > Integer.MAX_VALUE) return null;   // cuBLAS leading dims are int: copy
+            if ((cols == 1 || cs == 1) && (rows == 1 || rs >= cols)) return new Layout(false, Math.max(rows == 1 ? cols : (int) rs, Math.max(cols, 1)));
+            if ((rows == 1 || rs == 1) && (cols == 1 || cs >= rows)) return new Layout(true, Math.max(cols == 1 ? rows : (int) cs, Math.max(rows, 1)));
             return null;
         }
     }
@@ -88,7 +89,7 @@ final class CudaMatmul {
                     + " uses a slow fallback kernel. Run dev.fluxion.cuda.Doctor to see how to install cuBLAS");
         }
         int batch = a.size(0), m = a.size(1), k = a.size(2), n = b.size(2);
-        int[] sa = a.stride(), sb = b.stride();
+        long[] sa = a.stride(), sb = b.stride();
         d.kernels.launch("fx_gemm_" + Codes.suffix(a.dtype()), (n + 15) / 16, (m + 15) / 16, Math.min(batch, 65535), 16, 16, 1,
                 KernelArgs.start().i32(batch).i32(m).i32(n).i32(k).ptr(a).i64(sa[0]).i64(sa[1]).i64(sa[2]).ptr(b).i64(sb[0]).i64(sb[1]).i64(sb[2]).ptr(out));
         return out;

@@ -36,11 +36,18 @@ final class CudaReduce {
     static long ceilDiv(long a, long b) { return (a + b - 1) / b; }
 
     static Tensor reduce(CudaDevice d, ReduceOp op, Tensor x, int[] dims, boolean keepdim) {
-        int[] shape = x.shape(), st = x.stride();
+        if (op == ReduceOp.SUM && !x.dtype().isFloatingPoint() && x.dtype() != DType.INT64) {   // sums of integers are int64
+            try (Tensor wide = x.to(DType.INT64)) {                 // freed in stream order, after the reduction reads it
+                return reduce(d, op, wide, dims, keepdim);
+            }
+        }
+        int[] shape = x.shape();
+        long[] st = x.stride();
         int rank = shape.length;
         boolean[] reduced = new boolean[rank];
         for (int k : dims) reduced[k] = true;
-        int[] keptShape = new int[rank], keptStride = new int[rank], redShape = new int[rank], redStride = new int[rank], outShape = new int[rank];
+        int[] keptShape = new int[rank], redShape = new int[rank], outShape = new int[rank];
+        long[] keptStride = new long[rank], redStride = new long[rank];
         int nk = 0, nr = 0, no = 0;
         long rows = 1, inner = 1;
         for (int i = 0; i < rank; i++) {
@@ -126,9 +133,10 @@ final class CudaReduce {
 
     /** The view of t with dims a and b exchanged (not recorded). */
     static Tensor swapped(Tensor t, int a, int b) {
-        int[] sh = t.shape(), st = t.stride();
+        int[] sh = t.shape();
+        long[] st = t.stride();
         int ts = sh[a]; sh[a] = sh[b]; sh[b] = ts;
-        int tt = st[a]; st[a] = st[b]; st[b] = tt;
+        long tt = st[a]; st[a] = st[b]; st[b] = tt;
         return t.asStrided(sh, st, t.offset());
     }
 }

@@ -49,7 +49,7 @@ public final class CudaStorage extends Storage {
     private volatile boolean resident = true;
     private volatile boolean closed;
 
-    CudaStorage(CudaDevice device, DType dtype, int numel) {
+    CudaStorage(CudaDevice device, DType dtype, long numel) {
         super(dtype, numel);
         this.device = device;
         long bytes = nbytes();
@@ -101,9 +101,9 @@ public final class CudaStorage extends Storage {
         cleanable.clean();
     }
 
-    @Override public void readBytes(int elementOffset, ByteBuffer dst) {
+    @Override public void readBytes(long elementOffset, ByteBuffer dst) {
         int n = dst.remaining();
-        long src = address() + (long) elementOffset * dtype().byteSize();
+        long src = address() + elementOffset * dtype().byteSize();
         device.makeCurrent();
         if (n > 0) {
             if (dst.isDirect()) {
@@ -123,10 +123,10 @@ public final class CudaStorage extends Storage {
         device.errors.throwIfAny();
     }
 
-    @Override public void writeBytes(int elementOffset, ByteBuffer src) {
+    @Override public void writeBytes(long elementOffset, ByteBuffer src) {
         int n = src.remaining();
         if (n == 0) return;
-        long dst = address() + (long) elementOffset * dtype().byteSize();
+        long dst = address() + elementOffset * dtype().byteSize();
         device.makeCurrent();
         if (src.isDirect()) {
             // from pageable memory the driver stages the bytes before it returns, so src may change afterwards

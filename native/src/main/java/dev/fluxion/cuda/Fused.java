@@ -2,6 +2,7 @@ package dev.fluxion.cuda;
 
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Device;
+import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
 
 import java.util.Arrays;
@@ -39,7 +40,7 @@ public final class Fused {
     private static Norm norm(String op, Tensor x, Tensor weight, Tensor bias, double eps, boolean rms) {
         CudaDevice d = device(op, x);
         checkFloat(op, x);
-        int cols = x.size(-1), rows = x.numel() / Math.max(cols, 1);
+        int cols = x.size(-1), rows = Shape.dimSize(op, x.numel() / Math.max(cols, 1));   // mean and rstd are [rows]
         checkParam(op, "weight", weight, x, cols);
         checkParam(op, "bias", bias, x, cols);
         Tensor xc = contiguous(d, x), wc = contiguous(d, weight), bc = contiguous(d, bias);
@@ -69,7 +70,7 @@ public final class Fused {
         CudaDevice d = device(op, x);
         checkFloat(op, x);
         sameShape(op, "dy", dy, x);
-        int cols = x.size(-1), rows = x.numel() / Math.max(cols, 1);
+        int cols = x.size(-1), rows = Shape.dimSize(op, x.numel() / Math.max(cols, 1));
         checkParam(op, "weight", weight, x, cols);
         Tensor dyc = contiguous(d, dy), xc = contiguous(d, x), wc = contiguous(d, weight);
         DType acc = Codes.accumulator(x.dtype());
@@ -105,7 +106,8 @@ public final class Fused {
         CudaDevice d = device("softmaxBackward", y);
         checkFloat("softmaxBackward", y);
         sameShape("softmaxBackward", "dy", dy, y);
-        int cols = y.dim() == 0 ? 1 : y.size(-1), rows = cols == 0 ? 0 : y.numel() / cols;
+        int cols = y.dim() == 0 ? 1 : y.size(-1);
+        long rows = cols == 0 ? 0 : y.numel() / cols;
         Tensor yc = contiguous(d, y), gc = contiguous(d, dy);
         Tensor dx = Tensor.empty(y.dtype(), d.device, y.shape());
         if (rows > 0)
@@ -173,8 +175,9 @@ public final class Fused {
     public static Tensor embeddingBackward(Tensor ids, Tensor dout, int vocab, long paddingIdx) {
         CudaDevice d = device("embeddingBackward", dout);
         checkFloat("embeddingBackward", dout);
-        int dim = dout.size(-1), n = ids.numel();
-        if (dout.numel() != (long) n * dim)
+        int dim = dout.size(-1);
+        long n = ids.numel();
+        if (dout.numel() != n * dim)
             throw new IllegalArgumentException("embeddingBackward: dout " + Arrays.toString(dout.shape()) + " must be ids " + Arrays.toString(ids.shape()) + " + [D]");
         DType acc = Codes.accumulator(dout.dtype());
         Tensor ic = contiguous(d, ids), gc = contiguous(d, dout);

@@ -8,7 +8,9 @@ import java.util.Arrays;
  * {@code struct Iter} in {@code common.cuh} (int rank, int shape[8], int stride[4][8]: 164 bytes).
  * {@link #of} merges dims that are contiguous for every operand and drops size-1 dims, so a contiguous
  * tensor becomes rank 1 and a broadcast scalar a stride-0 operand; {@link #exact} keeps every dim (the
- * indexing kernels address one dim by its position).
+ * indexing kernels address one dim by its position). Linear indices in the kernels are 64-bit, but each
+ * dim's size and stride is a 32-bit int in the struct: a walk that needs more (a contiguous run of over
+ * 2^31-1 elements after merging, or such a stride) is refused with an error naming the limit.
  */
 final class Iter {
     static final int MAX_DIMS = 8;
@@ -26,11 +28,11 @@ final class Iter {
     }
 
     /** The collapsed walk of shape by the operands' strides (each array as long as shape). */
-    static Iter of(int[] shape, int[]... operandStrides) {
+    static Iter of(int[] shape, long[]... operandStrides) {
         checkOperands(shape, operandStrides);
         int ops = operandStrides.length;
-        int[] s = new int[shape.length];
-        int[][] t = new int[ops][shape.length];
+        long[] s = new long[shape.length];
+        long[][] t = new long[ops][shape.length];
         int r = 0;
         for (int d = 0; d < shape.length; d++) {
             if (shape[d] == 1) continue;
@@ -47,27 +49,39 @@ final class Iter {
         }
         if (r > MAX_DIMS) throw tooManyDims(shape, operandStrides, r);
         int[][] ts = new int[ops][];
-        for (int o = 0; o < ops; o++) ts[o] = Arrays.copyOf(t[o], r);
-        return new Iter(Arrays.copyOf(s, r), ts);
+        for (int o = 0; o < ops; o++) ts[o] = ints(Arrays.copyOf(t[o], r), shape, operandStrides);
+        return new Iter(ints(Arrays.copyOf(s, r), shape, operandStrides), ts);
+    }
+
+    /** The values as ints, or an error: the struct holds 32-bit sizes and strides. */
+    private static int[] ints(long[] v, int[] shape, long[][] strides) {
+        int[] out = new int[v.length];
+        for (int i = 0; i < v.length; i++) {
+            if (v[i] > Integer.MAX_VALUE || v[i] < Integer.MIN_VALUE)
+                throw new UnsupportedOperationException("cuda: a view of shape " + Arrays.toString(shape) + " with strides " + Arrays.deepToString(strides)
+                        + " needs a size or stride of " + v[i] + " per dim; the CUDA kernels take at most 2^31-1 per dim (tensors of more elements run on the CPU)");
+            out[i] = (int) v[i];
+        }
+        return out;
     }
 
     /** The walk with every dim kept, for kernels that address a dim by its index. */
-    static Iter exact(int[] shape, int[]... operandStrides) {
+    static Iter exact(int[] shape, long[]... operandStrides) {
         checkOperands(shape, operandStrides);
         if (shape.length > MAX_DIMS) throw tooManyDims(shape, operandStrides, shape.length);
         int[][] ts = new int[operandStrides.length][];
-        for (int o = 0; o < ts.length; o++) ts[o] = operandStrides[o].clone();
+        for (int o = 0; o < ts.length; o++) ts[o] = ints(operandStrides[o], shape, operandStrides);
         return new Iter(shape.clone(), ts);
     }
 
-    private static void checkOperands(int[] shape, int[][] operandStrides) {
+    private static void checkOperands(int[] shape, long[][] operandStrides) {
         if (operandStrides.length > MAX_OPERANDS) throw new IllegalArgumentException("Iter: at most " + MAX_OPERANDS + " operands, got " + operandStrides.length);
-        for (int[] st : operandStrides)
+        for (long[] st : operandStrides)
             if (st.length != shape.length)
                 throw new IllegalArgumentException("Iter: strides " + Arrays.toString(st) + " do not match shape " + Arrays.toString(shape));
     }
 
-    private static UnsupportedOperationException tooManyDims(int[] shape, int[][] strides, int r) {
+    private static UnsupportedOperationException tooManyDims(int[] shape, long[][] strides, int r) {
         return new UnsupportedOperationException("cuda: a view of shape " + Arrays.toString(shape) + " with strides " + Arrays.deepToString(strides)
                 + " needs " + r + " dims after merging; the kernels take at most " + MAX_DIMS + ". Call contiguous() on the operand first");
     }

@@ -1,5 +1,9 @@
 package dev.fluxion.cuda;
 
+import dev.fluxion.optim.Adam;
+import dev.fluxion.optim.AdamW;
+import dev.fluxion.optim.Optimizer;
+import dev.fluxion.tensor.AdamHyper;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Device;
 import dev.fluxion.tensor.Generator;
@@ -10,11 +14,17 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 
 import static dev.fluxion.cuda.CudaTesting.assertClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-/** The fused multi-tensor Adam/AdamW kernel against PyTorch's update rule written out in double. */
+/**
+ * The fused multi-tensor Adam/AdamW kernel against PyTorch's update rule written out in double, and the
+ * optimizers on the GPU (their group step goes through it) against the same optimizers on the CPU, bitwise.
+ */
 @Tag("gpu")
 class CudaAdamTest {
     static Device gpu;
@@ -22,7 +32,7 @@ class CudaAdamTest {
     @BeforeEach void device() { gpu = CudaTesting.gpu(); }
 
     /** torch.optim.Adam(W) single-tensor algorithm, in double. */
-    static void reference(double[] p, double[] grad, double[] m, double[] v, int step, FusedAdam.Config c, double scale) {
+    static void reference(double[] p, double[] grad, double[] m, double[] v, int step, AdamHyper c, double scale) {
         double bc1 = 1 - Math.pow(c.beta1(), step), bc2 = 1 - Math.pow(c.beta2(), step);
         for (int i = 0; i < p.length; i++) {
             double gi = grad[i] * scale;
@@ -37,7 +47,7 @@ class CudaAdamTest {
     @Test void matchesTheReferenceOverSteps() {
         Generator g = new Generator(51);
         int[] sizes = {3, 70_000, 1, 131_072};                               // crosses the 65536-element chunk size
-        for (FusedAdam.Config c : new FusedAdam.Config[] {FusedAdam.Config.ADAM.withWeightDecay(0.01), FusedAdam.Config.ADAMW.withLr(1e-2)})
+        for (AdamHyper c : new AdamHyper[] {AdamHyper.ADAM.withWeightDecay(0.01), AdamHyper.ADAMW.withLr(1e-2)})
             for (DType gradType : new DType[] {DType.FLOAT32, DType.BFLOAT16}) {
                 List<Tensor> ps = new ArrayList<>(), ms = new ArrayList<>(), vs = new ArrayList<>();
                 List<double[]> rp = new ArrayList<>(), rm = new ArrayList<>(), rv = new ArrayList<>();
@@ -73,13 +83,57 @@ class CudaAdamTest {
         Tensor p0 = Tensor.randn(g, 100), grad = Tensor.randn(g, 100).mul(1024);
         Tensor p = p0.to(gpu), m = Tensor.zeros(DType.FLOAT32, gpu, 100), v = Tensor.zeros(DType.FLOAT32, gpu, 100);
         Tensor inv = Tensor.scalar(1.0 / 1024).to(gpu);
-        FusedAdam.step(List.of(p), List.of(grad.to(gpu)), List.of(m), List.of(v), 1, FusedAdam.Config.ADAM, inv, Tensor.scalar(Float.NaN).to(gpu));
+        FusedAdam.step(List.of(p), List.of(grad.to(gpu)), List.of(m), List.of(v), 1, AdamHyper.ADAM, inv, Tensor.scalar(Float.NaN).to(gpu));
         assertClose(p0, p, 0, 0, "skipped step leaves the parameters");
-        FusedAdam.step(List.of(p), List.of(grad.to(gpu)), List.of(m), List.of(v), 1, FusedAdam.Config.ADAM, inv, Tensor.scalar(0).to(gpu));
+        FusedAdam.step(List.of(p), List.of(grad.to(gpu)), List.of(m), List.of(v), 1, AdamHyper.ADAM, inv, Tensor.scalar(0).to(gpu));
         double[] rp = p0.toDoubleArray();
-        reference(rp, grad.toDoubleArray(), new double[100], new double[100], 1, FusedAdam.Config.ADAM, 1.0 / 1024);
+        reference(rp, grad.toDoubleArray(), new double[100], new double[100], 1, AdamHyper.ADAM, 1.0 / 1024);
         assertClose(Tensor.of(rp, 100).to(DType.FLOAT32), p, 1e-5, 1e-6, "unscaled step");
         assertThrows(IllegalArgumentException.class,
-                () -> FusedAdam.step(List.of(p), List.of(grad.to(gpu)), List.of(m.to(DType.FLOAT16)), List.of(v), 1, FusedAdam.Config.ADAM, null, null));
+                () -> FusedAdam.step(List.of(p), List.of(grad.to(gpu)), List.of(m.to(DType.FLOAT16)), List.of(v), 1, AdamHyper.ADAM, null, null));
+        assertThrows(IllegalArgumentException.class,
+                () -> FusedAdam.step(List.of(p), List.of(grad.to(gpu)), List.of(m), List.of(v), 1, AdamHyper.ADAM.withAmsgrad(true), null, null));
+    }
+
+    /**
+     * Adam/AdamW over a group of float32 parameters of several sizes (one without a gradient at some steps, so
+     * step counts differ) on the GPU and on the CPU: adam.cu rounds each operation as the CPU kernel does, so
+     * parameters and state agree bit for bit. amsgrad takes the op path on the GPU; it is held to the same bits.
+     */
+    @Test void optimizersOnTheGpuMatchTheCpuBitwise() {
+        compareWithCpu(ps -> new Adam(ps, Adam.Config.DEFAULT.withLr(1e-2).withWeightDecay(0.1)));
+        compareWithCpu(ps -> new AdamW(ps, AdamW.Config.DEFAULT.withLr(1e-2)));
+        compareWithCpu(ps -> new AdamW(ps, AdamW.Config.DEFAULT.withLr(1e-2).withAmsgrad(true)));
+    }
+
+    private static void compareWithCpu(Function<List<Tensor>, Optimizer<?, ?>> make) {
+        Generator g = new Generator(53);
+        int[] sizes = {3, 70_000, 1, 4099};
+        List<Tensor> cpu = new ArrayList<>(), dev = new ArrayList<>();
+        for (int n : sizes) {
+            Tensor p = Tensor.randn(g, n);
+            cpu.add(p.copy().requiresGrad(true));
+            dev.add(p.to(gpu).requiresGrad(true));
+        }
+        Optimizer<?, ?> onCpu = make.apply(cpu), onGpu = make.apply(dev);
+        for (int step = 0; step < 4; step++) {
+            onCpu.zeroGrad();
+            onGpu.zeroGrad();
+            for (int i = 0; i < sizes.length; i++) {
+                if (i == 2 && step % 2 == 0) continue;
+                Tensor grad = Tensor.randn(g, sizes[i]);
+                cpu.get(i).setGrad(grad);
+                dev.get(i).setGrad(grad.to(gpu));
+            }
+            onCpu.step();
+            onGpu.step();
+        }
+        Map<String, Tensor> c = onCpu.stateDict(), d = onGpu.stateDict();
+        for (String key : c.keySet()) {
+            if (c.get(key).dtype().isFloatingPoint())
+                assertArrayEquals(c.get(key).toDoubleArray(), d.get(key).to(Device.CPU).toDoubleArray(), 0, key);
+        }
+        for (int i = 0; i < sizes.length; i++)
+            assertArrayEquals(cpu.get(i).toFloatArray(), dev.get(i).to(Device.CPU).toFloatArray(), 0f, "parameter " + i);
     }
 }

@@ -20,7 +20,7 @@ class CudaReduceTest {
 
     @BeforeEach void device() { gpu = CudaTesting.gpu(); }
 
-    private static double sumTol(DType dt, int n) {
+    private static double sumTol(DType dt, long n) {
         return switch (dt) {
             case FLOAT64 -> 1e-11;
             case FLOAT32 -> 1e-5 * Math.max(1, Math.sqrt(n) / 8);

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /** Argument marshalling needs only JavaCPP's host memory, so it is tested without a GPU. */
 class KernelArgsTest {
     @Test void eachSlotPointsAtItsAlignedValue() {
-        KernelArgs a = KernelArgs.start().i32(7).i64(1L << 40).f32(1.5f).f64(2.25).iter(Iter.of(new int[] {3}, new int[] {1})).i32(9);
+        KernelArgs a = KernelArgs.start().i32(7).i64(1L << 40).f32(1.5f).f64(2.25).iter(Iter.of(new int[] {3}, new long[] {1})).i32(9);
         assertEquals(6, a.count());
         long base = a.values.address();
         ByteBuffer v = a.values.asByteBuffer().order(ByteOrder.nativeOrder());

@@ -9,5 +9,5 @@ public abstract class Activation extends Module {
 
     protected Activation(UnaryOp op) { this.op = op; }
 
-    @Override public Tensor forward(Tensor x) { return x.apply(op); }
+    @Override protected Tensor compute(Tensor x) { return x.apply(op); }
 }

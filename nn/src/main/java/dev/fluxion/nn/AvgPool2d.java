@@ -6,5 +6,5 @@ import dev.fluxion.tensor.Tensor;
 public final class AvgPool2d extends Pool2d {
     public AvgPool2d(int kernel, int stride) { super(kernel, stride); }
 
-    @Override public Tensor forward(Tensor x) { return Functional.avgPool2d(x, kernel, stride); }
+    @Override protected Tensor compute(Tensor x) { return Functional.avgPool2d(x, kernel, stride); }
 }

@@ -5,13 +5,15 @@ import dev.fluxion.tensor.Tensor;
 import java.util.List;
 
 /**
- * Multi-head causal self-attention (GPT-2).  x: (B, T, C) -> (B, T, C).  One (C, 3C) projection makes
- * q, k and v; each of H heads attends over positions <= t with width D = C / H; a (C, C) projection mixes them.
+ * Multi-head causal self-attention (GPT-2).  forward(x) or forward(x, mask): x (B, T, C) -> (B, T, C).
+ * One (C, 3C) projection makes q, k and v; each of H heads attends over positions <= t with width
+ * D = C / H; a (C, C) projection mixes them. mask (optional): bool, broadcastable to (B, H, T, T), true
+ * where query t may attend key s, on top of causality; a (B, T) padding mask is passed as (B, 1, 1, T).
  */
 public final class CausalSelfAttention extends Module {
-    private final Linear qkv;       // C -> 3C
-    private final Linear proj;      // C -> C
-    private final Dropout attnDropout, residDropout;
+    private final Child<Module> qkv;       // C -> 3C
+    private final Child<Module> proj;      // C -> C
+    private final Child<Module> residDropout;
     private final int heads;
     private final double dropout;
     private final Init init;
@@ -22,22 +24,27 @@ public final class CausalSelfAttention extends Module {
         this.heads = heads;
         this.dropout = dropout;
         this.init = init;
-        this.qkv = register("qkv", new Linear(width, 3 * width, true, init));
-        this.proj = register("proj", new Linear(width, width, true, init));
-        this.attnDropout = register("attnDropout", new Dropout(dropout, init));
-        this.residDropout = register("residDropout", new Dropout(dropout, init));
+        this.qkv = child("qkv", new Linear(width, 3 * width, true, init));
+        this.proj = child("proj", new Linear(width, width, true, init));
+        // in the tree as in GPT-2, but the weights' dropout runs inside Functional.causalAttention: register()
+        // makes setSubmodule refuse a replacement that would never be called
+        register("attnDropout", new Dropout(dropout, init));
+        this.residDropout = child("residDropout", new Dropout(dropout, init));
     }
 
-    public Linear proj() { return proj; }
+    /** The output projection now at "proj" (a Linear unless replaced). */
+    public Module proj() { return proj.get(); }
 
-    @Override public Tensor forward(Tensor x) {
+    @Override protected Tensor compute(Tensor... inputs) {
+        checkInputs(inputs, 1, 2);
+        Tensor x = inputs[0], mask = inputs.length > 1 ? inputs[1] : null;
         int b = x.size(0), t = x.size(1), c = x.size(2), d = c / heads;
         List<Tensor> parts = qkv.forward(x).split(c, 2);                    // 3 x (B, T, C)
         Tensor q = parts.get(0).reshape(b, t, heads, d).transpose(1, 2);    // (B, H, T, D)
         Tensor k = parts.get(1).reshape(b, t, heads, d).transpose(1, 2);
         Tensor v = parts.get(2).reshape(b, t, heads, d).transpose(1, 2);
         boolean drop = isTraining() && dropout > 0;
-        Tensor y = Functional.causalAttention(q, k, v, drop ? dropout : 0, drop ? init.generator() : null);
+        Tensor y = Functional.causalAttention(q, k, v, mask, drop ? dropout : 0, drop ? init.generator() : null);
         y = y.transpose(1, 2).reshape(b, t, c);                            // (B, T, C)
         return residDropout.forward(proj.forward(y));
     }

@@ -22,7 +22,7 @@ public final class Conv2d extends Module {
         this.bias = bias ? register("bias", init.uniform(-bound, bound, out)) : null;
     }
 
-    @Override public Tensor forward(Tensor x) { return Functional.conv2d(x, weight, bias, stride, padding); }
+    @Override protected Tensor compute(Tensor x) { return Functional.conv2d(x, weight, bias, stride, padding); }
 
     @Override protected String extraRepr() {
         return weight.size(1) + ", " + weight.size(0) + ", kernel=" + weight.size(2) + ", stride=" + stride + ", padding=" + padding;

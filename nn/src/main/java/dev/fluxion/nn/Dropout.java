@@ -14,7 +14,7 @@ public final class Dropout extends Module {
         this.generator = init.generator();
     }
 
-    @Override public Tensor forward(Tensor x) { return isTraining() ? Functional.dropout(x, p, generator) : x; }
+    @Override protected Tensor compute(Tensor x) { return isTraining() ? Functional.dropout(x, p, generator) : x; }
 
     @Override protected String extraRepr() { return "p=" + p; }
 }

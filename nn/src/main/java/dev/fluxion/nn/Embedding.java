@@ -13,7 +13,7 @@ public final class Embedding extends Module {
 
     public Parameter weight() { return weight; }
 
-    @Override public Tensor forward(Tensor ids) { return Tensor.embedding(weight, ids); }
+    @Override protected Tensor compute(Tensor ids) { return Tensor.embedding(weight, ids); }
 
     @Override protected String extraRepr() { return weight.size(0) + ", " + weight.size(1); }
 }

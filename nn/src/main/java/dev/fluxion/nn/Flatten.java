@@ -13,7 +13,7 @@ public final class Flatten extends Module {
         this.endDim = endDim;
     }
 
-    @Override public Tensor forward(Tensor x) { return x.flatten(startDim, endDim); }
+    @Override protected Tensor compute(Tensor x) { return x.flatten(startDim, endDim); }
 
     @Override protected String extraRepr() { return "start=" + startDim + ", end=" + endDim; }
 }

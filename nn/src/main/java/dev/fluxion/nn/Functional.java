@@ -1,5 +1,6 @@
 package dev.fluxion.nn;
 
+import dev.fluxion.tensor.Autocast;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Generator;
 import dev.fluxion.tensor.Shape;
@@ -11,17 +12,24 @@ import java.util.List;
 public final class Functional {
     private Functional() {}
 
-    /** y = x W^T + b.  x: (..., in), W: (out, in), b: (out) or null -> (..., out). */
+    /**
+     * y = x W^T + b.  x: (..., in), W: (out, in), b: (out) or null -> (..., out). Under {@link Autocast} all
+     * three are cast to the scope's dtype and y has it (the bias too, so that y is not promoted back to float32).
+     */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
         if (x.size(-1) != weight.size(1))
             throw new IllegalArgumentException("linear: input features " + x.size(-1) + " (input shape " + Shape.str(x.shape())
                     + ") do not match weight shape " + Shape.str(weight.shape()) + " (out, in)");
+        x = Autocast.cast(Autocast.Policy.LOWER, x);
+        weight = Autocast.cast(Autocast.Policy.LOWER, weight);
+        bias = Autocast.cast(Autocast.Policy.LOWER, bias);
         Tensor y = x.matmul(weight.t());
         return bias == null ? y : y.add(bias);
     }
 
-    /** Normalizes over the last dim: (x - mean) / sqrt(var + eps) * w + b (biased variance, as PyTorch). */
+    /** Normalizes over the last dim: (x - mean) / sqrt(var + eps) * w + b (biased variance, as PyTorch). float32 under autocast. */
     public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        x = Autocast.cast(Autocast.Policy.FLOAT32, x);
         if (weight != null && bias != null) return x.layerNorm(weight, bias, eps);   // one fused op
         Tensor centered = x.sub(x.mean(-1, true));
         Tensor var = centered.mul(centered).mean(-1, true);
@@ -30,8 +38,9 @@ public final class Functional {
         return bias == null ? y : y.add(bias);
     }
 
-    /** x / sqrt(mean(x^2) + eps) * w over the last dim. */
+    /** x / sqrt(mean(x^2) + eps) * w over the last dim. float32 under autocast. */
     public static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
+        x = Autocast.cast(Autocast.Policy.FLOAT32, x);
         Tensor y = x.mul(x.mul(x).mean(-1, true).add(eps).rsqrt());
         return weight == null ? y : y.mul(weight);
     }
@@ -77,11 +86,16 @@ public final class Functional {
 
     private static int outSize(int in, int k, int stride, int padding) { return (in + 2 * padding - k) / stride + 1; }
 
-    /** 2-D convolution. x: (N, C, H, W), weight: (O, C, kh, kw), bias: (O) or null -> (N, O, OH, OW). */
+    /**
+     * 2-D convolution. x: (N, C, H, W), weight: (O, C, kh, kw), bias: (O) or null -> (N, O, OH, OW). Under
+     * {@link Autocast} it runs (im2col included) in the scope's dtype and returns it.
+     */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
         if (x.dim() != 4 || weight.dim() != 4 || x.size(1) != weight.size(1))
             throw new IllegalArgumentException("conv2d: input " + Shape.str(x.shape()) + " and weight " + Shape.str(weight.shape())
                     + " must be (N, C, H, W) and (O, C, kh, kw) with equal C");
+        x = Autocast.cast(Autocast.Policy.LOWER, x);   // before im2col, which then moves 16-bit patches
+        weight = Autocast.cast(Autocast.Policy.LOWER, weight);
         int n = x.size(0), c = x.size(1), o = weight.size(0), kh = weight.size(2), kw = weight.size(3);
         int oh = outSize(x.size(2), kh, stride, padding), ow = outSize(x.size(3), kw, stride, padding);
         Tensor cols = unfold(x, kh, kw, stride, padding)          // (N, C, L, kh*kw)
@@ -104,13 +118,34 @@ public final class Functional {
 
     /**
      * Causal scaled dot-product attention. q, k, v: (B, H, T, D) -> (B, H, T, D); position t attends to
-     * positions <= t. dropoutP applies to the attention weights when a generator is given.
+     * positions <= t. dropoutP applies to the attention weights when a generator is given. Under
+     * {@link Autocast} the two GEMMs run in the scope's dtype and the softmax in float32 (the ops apply the
+     * policy), and the result has the scope's dtype, as torch's scaled_dot_product_attention.
      */
     public static Tensor causalAttention(Tensor q, Tensor k, Tensor v, double dropoutP, Generator generator) {
+        return causalAttention(q, k, v, null, dropoutP, generator);
+    }
+
+    /**
+     * Causal attention that also obeys mask: bool, broadcastable to (B, H, T, T), true where query t may
+     * attend key s (a padding mask of shape (B, T) becomes (B, 1, 1, T)); null means no extra mask. A query
+     * that may attend nothing gets NaN weights, as PyTorch's math path.
+     */
+    public static Tensor causalAttention(Tensor q, Tensor k, Tensor v, Tensor mask, double dropoutP, Generator generator) {
         int t = q.size(-2);
-        Tensor att = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(q.size(-1)));
+        Tensor att = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(q.size(-1)));   // (B, H, T, T)
         Tensor future = Tensor.ones(DType.FLOAT32, q.device(), t, t).triu(1).ne(0);
-        att = att.maskedFill(future, Double.NEGATIVE_INFINITY).softmax(-1);
+        att = att.maskedFill(future, Double.NEGATIVE_INFINITY);
+        if (mask != null) {
+            if (mask.dtype() != DType.BOOL)
+                throw new IllegalArgumentException("causalAttention: mask must be bool (true = may attend), got " + mask.dtype());
+            int[] b = Shape.broadcast("causalAttention", att.shape(), mask.shape());
+            if (!java.util.Arrays.equals(b, att.shape()))
+                throw new IllegalArgumentException("causalAttention: mask shape " + Shape.str(mask.shape()) + " does not broadcast to the scores "
+                        + Shape.str(att.shape()) + " (B, H, T, T)");
+            att = Tensor.where(mask, att, Tensor.full(Double.NEGATIVE_INFINITY, att.dtype(), att.device()));
+        }
+        att = att.softmax(-1);
         if (dropoutP > 0 && generator != null) att = dropout(att, dropoutP, generator);
         return att.matmul(v);
     }

@@ -41,22 +41,22 @@ public final class Gpt extends Module {
     }
 
     private final Config config;
-    private final Embedding tokens, positions;
-    private final Dropout dropout;
-    private final ModuleList<TransformerBlock> blocks;
-    private final LayerNorm lnF;
-    private final Linear head;
+    private final Child<Module> tokens, positions;       // (vocab, C), (context, C)
+    private final Child<Module> dropout;
+    private final ModuleList<Module> blocks;             // layers x TransformerBlock, each replaceable ("blocks.3")
+    private final Child<Module> lnF;
+    private final Child<Module> head;                    // C -> vocab
 
     public Gpt(Config config, Init init) {
         this.config = config;
-        this.tokens = register("tokens", new Embedding(config.vocab(), config.width(), init));
-        this.positions = register("positions", new Embedding(config.context(), config.width(), init));
-        this.dropout = register("dropout", new Dropout(config.dropout(), init));
-        List<TransformerBlock> list = new ArrayList<>();
+        this.tokens = child("tokens", new Embedding(config.vocab(), config.width(), init));
+        this.positions = child("positions", new Embedding(config.context(), config.width(), init));
+        this.dropout = child("dropout", new Dropout(config.dropout(), init));
+        List<Module> list = new ArrayList<>();
         for (int i = 0; i < config.layers(); i++) list.add(new TransformerBlock(config.width(), config.heads(), config.dropout(), init));
         this.blocks = register("blocks", new ModuleList<>(list));
-        this.lnF = register("lnF", new LayerNorm(config.width(), init));
-        this.head = register("head", new Linear(config.width(), config.vocab(), false, init));
+        this.lnF = child("lnF", new LayerNorm(config.width(), init));
+        this.head = child("head", new Linear(config.width(), config.vocab(), false, init));
         gpt2Init(init);
     }
 
@@ -76,15 +76,104 @@ public final class Gpt extends Module {
 
     public Config config() { return config; }
 
-    @Override public Tensor forward(Tensor ids) {
+    // ---------------------------------------------------------------- parts (pipeline stages, per-block sharding)
+
+    /** The token embedding now at "tokens". */
+    public Module tokens() { return tokens.get(); }
+
+    /** The position embedding now at "positions". */
+    public Module positions() { return positions.get(); }
+
+    /** The blocks; each can be replaced by path ("blocks.3") or wrapped per block. */
+    public ModuleList<Module> blocks() { return blocks; }
+
+    /** The final LayerNorm now at "lnF". */
+    public Module finalNorm() { return lnF.get(); }
+
+    /** The output projection now at "head". */
+    public Module head() { return head.get(); }
+
+    /** The first part of forward: token + position embeddings, then dropout.  ids (B, T) int64 -> (B, T, C). */
+    public Tensor embed(Tensor ids) { return embed(tokens.get(), positions.get(), dropout.get(), config.context(), ids); }
+
+    private static Tensor embed(Module tokens, Module positions, Module dropout, int context, Tensor ids) {
         if (ids.dim() != 2) throw new IllegalArgumentException("Gpt.forward: ids must be (B, T), got rank " + ids.dim());
         int t = ids.size(1);
-        if (t > config.context())
-            throw new IllegalArgumentException("Gpt.forward: sequence length " + t + " exceeds the context " + config.context());
+        if (t > context) throw new IllegalArgumentException("Gpt.forward: sequence length " + t + " exceeds the context " + context);
         Tensor pos = Tensor.arange(t).to(ids.device());
-        Tensor x = dropout.forward(tokens.forward(ids).add(positions.forward(pos)));   // (B, T, C)
-        for (TransformerBlock block : blocks) x = block.forward(x);
-        return head.forward(lnF.forward(x));                                           // (B, T, vocab)
+        return dropout.forward(tokens.forward(ids).add(positions.forward(pos)));       // (B, T, C)
+    }
+
+    /** Blocks from (inclusive) to to (exclusive), in order.  x (B, T, C) -> (B, T, C). */
+    public Tensor forwardBlocks(int from, int to, Tensor x) { return forwardBlocks(from, to, x, null); }
+
+    /** As {@link #forwardBlocks(int, int, Tensor)} with an attention mask (see {@link CausalSelfAttention}), or null. */
+    public Tensor forwardBlocks(int from, int to, Tensor x, Tensor mask) {
+        checkRange(from, to);
+        for (int i = from; i < to; i++) x = mask == null ? blocks.get(i).forward(x) : blocks.get(i).forward(x, mask);
+        return x;
+    }
+
+    /** The last part of forward: final norm, then head.  x (B, T, C) -> logits (B, T, vocab). */
+    public Tensor logits(Tensor x) { return head.forward(lnF.forward(x)); }
+
+    /** forward(ids) or forward(ids, mask): logits (B, T, vocab) = logits(forwardBlocks(0, layers, embed(ids), mask)). */
+    @Override protected Tensor compute(Tensor... inputs) {
+        checkInputs(inputs, 1, 2);
+        Tensor mask = inputs.length > 1 ? inputs[1] : null;
+        return logits(forwardBlocks(0, blocks.size(), embed(inputs[0]), mask));   // (B, T, vocab)
+    }
+
+    /**
+     * A pipeline stage: the modules of blocks [from, to), with the embeddings if from == 0 and the final norm
+     * and head if to == layers, under the same names as in this model (its stateDict is a subset of this
+     * one's). Stage 0 takes ids (B, T); the others take activations (B, T, C); the last returns logits. A
+     * stage shares this model's modules as they are when it is made: make stages after replacing any.
+     */
+    public Module stage(int from, int to) {
+        checkRange(from, to);
+        return new Stage(this, from, to);
+    }
+
+    private void checkRange(int from, int to) {
+        if (from < 0 || to > blocks.size() || from > to)
+            throw new IllegalArgumentException("Gpt: block range [" + from + ", " + to + ") must lie in [0, " + blocks.size() + "]");
+    }
+
+    /** Embeddings (first stage), some blocks, final norm and head (last stage); forward(x) or forward(x, mask). */
+    private static final class Stage extends Module {
+        private final int context;
+        private final Module tokens, positions, dropout, lnF, head;   // null where this stage has no such part
+        private final List<Module> blocks = new ArrayList<>();
+
+        Stage(Gpt gpt, int from, int to) {
+            this.context = gpt.config.context();
+            boolean first = from == 0, last = to == gpt.blocks.size();
+            this.tokens = first ? register("tokens", gpt.tokens()) : null;
+            this.positions = first ? register("positions", gpt.positions()) : null;
+            this.dropout = first ? register("dropout", gpt.dropout.get()) : null;
+            Blocks range = register("blocks", new Blocks());
+            for (int i = from; i < to; i++) blocks.add(range.add(i, gpt.blocks.get(i)));
+            this.lnF = last ? register("lnF", gpt.finalNorm()) : null;
+            this.head = last ? register("head", gpt.head()) : null;
+        }
+
+        @Override protected Tensor compute(Tensor... inputs) {
+            checkInputs(inputs, 1, 2);
+            Tensor x = inputs[0], mask = inputs.length > 1 ? inputs[1] : null;
+            if (tokens != null) x = embed(tokens, positions, dropout, context, x);
+            for (Module b : blocks) x = mask == null ? b.forward(x) : b.forward(x, mask);
+            return lnF == null ? x : head.forward(lnF.forward(x));
+        }
+    }
+
+    /** Blocks under their index in the whole model ("blocks.2" in the stage that starts at block 2). */
+    private static final class Blocks extends Module {
+        Module add(int index, Module block) { return register(Integer.toString(index), block); }
+
+        @Override protected Tensor compute(Tensor... inputs) {
+            throw new IllegalStateException("Gpt stage blocks: a container, the stage calls each block");
+        }
     }
 
     @Override protected String extraRepr() { return "params=" + parameterCount(); }

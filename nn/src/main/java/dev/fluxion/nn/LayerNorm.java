@@ -16,7 +16,7 @@ public final class LayerNorm extends Module {
 
     public LayerNorm(int dim, Init init) { this(dim, 1e-5, true, init); }
 
-    @Override public Tensor forward(Tensor x) { return Functional.layerNorm(x, weight, bias, eps); }
+    @Override protected Tensor compute(Tensor x) { return Functional.layerNorm(x, weight, bias, eps); }
 
     @Override protected String extraRepr() { return weight.size(0) + ", eps=" + eps; }
 }

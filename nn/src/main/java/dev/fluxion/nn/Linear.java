@@ -18,7 +18,7 @@ public final class Linear extends Module {
 
     public Parameter bias() { return bias; }
 
-    @Override public Tensor forward(Tensor x) { return Functional.linear(x, weight, bias); }
+    @Override protected Tensor compute(Tensor x) { return Functional.linear(x, weight, bias); }
 
     @Override protected String extraRepr() {
         return "in=" + weight.size(1) + ", out=" + weight.size(0) + ", bias=" + (bias != null);

@@ -1,10 +1,12 @@
 package dev.fluxion.nn;
 
+import dev.fluxion.tensor.Autocast;
+import dev.fluxion.tensor.CrossEntropyOp;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
 
-/** Loss functions (mean reduction, as PyTorch's defaults). */
+/** Loss functions (mean reduction, as PyTorch's defaults). Under {@link Autocast} they compute and return float32. */
 public final class Losses {
     private Losses() {}
 
@@ -20,13 +22,15 @@ public final class Losses {
     public static Tensor crossEntropy(Tensor logits, Tensor targets, long ignoreIndex, double labelSmoothing) {
         if (labelSmoothing < 0 || labelSmoothing > 1)
             throw new IllegalArgumentException("crossEntropy: labelSmoothing must be in [0, 1], got " + labelSmoothing);
-        Tensor logp = flatLogits("crossEntropy", logits, targets).logSoftmax(-1);
-        return weightedNll("crossEntropy", logp, targets.reshape(-1), ignoreIndex, labelSmoothing);
+        Tensor flat = flatLogits("crossEntropy", Autocast.cast(Autocast.Policy.FLOAT32, logits), targets);
+        Tensor ids = targets.reshape(-1);
+        checkTargets("crossEntropy", ids, flat.size(1), ignoreIndex);
+        return new CrossEntropyOp(ignoreIndex, labelSmoothing).apply(flat, ids);   // one fused op: softmax, nll and mean
     }
 
     /** Negative log-likelihood of log-probabilities (N, C) against class ids (N) int64. */
     public static Tensor nll(Tensor logProbs, Tensor targets, long ignoreIndex) {
-        return weightedNll("nll", flatLogits("nll", logProbs, targets), targets.reshape(-1), ignoreIndex, 0);
+        return weightedNll("nll", flatLogits("nll", Autocast.cast(Autocast.Policy.FLOAT32, logProbs), targets), targets.reshape(-1), ignoreIndex, 0);
     }
 
     private static Tensor flatLogits(String op, Tensor logits, Tensor targets) {
@@ -35,6 +39,14 @@ public final class Losses {
         if (ls.length != ts.length + 1 || !java.util.Arrays.equals(java.util.Arrays.copyOf(ls, ts.length), ts))
             throw new IllegalArgumentException(op + ": logits " + Shape.str(ls) + " and targets " + Shape.str(ts) + " must be (..., C) and (...)");
         return logits.reshape(-1, ls[ls.length - 1]);
+    }
+
+    /** Refuses a target outside [0, classes) that is not ignoreIndex, naming its position (a kernel could not). */
+    private static void checkTargets(String op, Tensor targets, int classes, long ignoreIndex) {
+        long[] t = targets.toLongArray();
+        for (int i = 0; i < t.length; i++)
+            if (t[i] != ignoreIndex && (t[i] < 0 || t[i] >= classes))
+                throw new IndexOutOfBoundsException(op + ": target " + t[i] + " at position " + i + " is outside [0, " + classes + ")");
     }
 
     private static Tensor weightedNll(String op, Tensor logp, Tensor targets, long ignoreIndex, double eps) {
@@ -61,6 +73,8 @@ public final class Losses {
     public static Tensor mse(Tensor prediction, Tensor target) {
         if (!java.util.Arrays.equals(prediction.shape(), target.shape()))
             throw new IllegalArgumentException("mse: prediction " + Shape.str(prediction.shape()) + " and target " + Shape.str(target.shape()) + " differ in shape");
+        prediction = Autocast.cast(Autocast.Policy.FLOAT32, prediction);
+        target = Autocast.cast(Autocast.Policy.FLOAT32, target);
         Tensor d = prediction.sub(target);
         return d.mul(d).mean();
     }
@@ -69,6 +83,8 @@ public final class Losses {
     public static Tensor bceWithLogits(Tensor logits, Tensor targets) {
         if (!java.util.Arrays.equals(logits.shape(), targets.shape()))
             throw new IllegalArgumentException("bceWithLogits: logits " + Shape.str(logits.shape()) + " and targets " + Shape.str(targets.shape()) + " differ in shape");
+        logits = Autocast.cast(Autocast.Policy.FLOAT32, logits);
+        targets = Autocast.cast(Autocast.Policy.FLOAT32, targets);
         Tensor softplus = logits.abs().neg().exp().add(1).log();
         return logits.relu().sub(logits.mul(targets)).add(softplus).mean();
     }

@@ -6,5 +6,5 @@ import dev.fluxion.tensor.Tensor;
 public final class MaxPool2d extends Pool2d {
     public MaxPool2d(int kernel, int stride) { super(kernel, stride); }
 
-    @Override public Tensor forward(Tensor x) { return Functional.maxPool2d(x, kernel, stride); }
+    @Override protected Tensor compute(Tensor x) { return Functional.maxPool2d(x, kernel, stride); }
 }

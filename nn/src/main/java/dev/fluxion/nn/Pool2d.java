@@ -13,7 +13,7 @@ abstract class Pool2d extends Module {
         this.stride = stride;
     }
 
-    @Override public abstract Tensor forward(Tensor x);
+    @Override protected abstract Tensor compute(Tensor x);
 
     @Override protected String extraRepr() { return "kernel=" + kernel + ", stride=" + stride; }
 }

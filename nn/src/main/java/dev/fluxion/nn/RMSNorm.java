@@ -12,7 +12,7 @@ public final class RMSNorm extends Module {
         this.weight = register("weight", init.ones(dim));
     }
 
-    @Override public Tensor forward(Tensor x) { return Functional.rmsNorm(x, weight, eps); }
+    @Override protected Tensor compute(Tensor x) { return Functional.rmsNorm(x, weight, eps); }
 
     @Override protected String extraRepr() { return weight.size(0) + ", eps=" + eps; }
 }

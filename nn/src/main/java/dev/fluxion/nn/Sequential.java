@@ -2,21 +2,33 @@ package dev.fluxion.nn;
 
 import dev.fluxion.tensor.Tensor;
 
-/** Applies its children in order: {@code new Sequential(new Linear(...), new Activation.ReLU(), new Linear(...))}. */
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Applies its children in order: {@code new Sequential(new Linear(...), new Activation.ReLU(), new Linear(...))}.
+ * The first child receives all inputs; each later one the previous output. Children are replaceable by
+ * path ("mlp.0").
+ */
 public final class Sequential extends Module {
-    private final Module[] layers;
+    private final List<Child<Module>> layers = new ArrayList<>();
 
     public Sequential(Module... layers) {
-        this.layers = layers.clone();
-        for (int i = 0; i < layers.length; i++) register(Integer.toString(i), layers[i]);
+        for (int i = 0; i < layers.length; i++) this.layers.add(child(Integer.toString(i), layers[i]));
     }
 
-    public Module get(int i) { return layers[i]; }
+    /** The module at position i now. */
+    public Module get(int i) { return layers.get(i).get(); }
 
-    public int size() { return layers.length; }
+    public int size() { return layers.size(); }
 
-    @Override public Tensor forward(Tensor x) {
-        for (Module m : layers) x = m.forward(x);
+    @Override protected Tensor compute(Tensor... inputs) {
+        if (layers.isEmpty()) {
+            checkInputs(inputs, 1, 1);
+            return inputs[0];
+        }
+        Tensor x = layers.get(0).forward(inputs);
+        for (int i = 1; i < layers.size(); i++) x = layers.get(i).forward(x);
         return x;
     }
 }

@@ -2,26 +2,33 @@ package dev.fluxion.nn;
 
 import dev.fluxion.tensor.Tensor;
 
-/** Pre-norm transformer block: x + attn(ln1(x)), then + mlp(ln2(x)), mlp = Linear(C,4C) GELU Linear(4C,C).  (B, T, C) -> (B, T, C). */
+/**
+ * Pre-norm transformer block: x + attn(ln1(x), mask), then + mlp(ln2(x)), mlp = Linear(C,4C) GELU Linear(4C,C).
+ * forward(x) or forward(x, mask): x (B, T, C) -> (B, T, C); mask as {@link CausalSelfAttention}.
+ */
 public final class TransformerBlock extends Module {
-    private final LayerNorm ln1, ln2;
-    private final CausalSelfAttention attn;
-    private final Sequential mlp;
+    private final Child<Module> ln1, ln2;
+    private final Child<Module> attn;
+    private final Child<Module> mlp;
 
     public TransformerBlock(int width, int heads, double dropout, Init init) {
-        this.ln1 = register("ln1", new LayerNorm(width, init));
-        this.attn = register("attn", new CausalSelfAttention(width, heads, dropout, init));
-        this.ln2 = register("ln2", new LayerNorm(width, init));
-        this.mlp = register("mlp", new Sequential(new Linear(width, 4 * width, true, init), new GELU(true),
+        this.ln1 = child("ln1", new LayerNorm(width, init));
+        this.attn = child("attn", new CausalSelfAttention(width, heads, dropout, init));
+        this.ln2 = child("ln2", new LayerNorm(width, init));
+        this.mlp = child("mlp", new Sequential(new Linear(width, 4 * width, true, init), new GELU(true),
                 new Linear(4 * width, width, true, init), new Dropout(dropout, init)));
     }
 
-    CausalSelfAttention attn() { return attn; }
+    /** The attention module now at "attn" (a CausalSelfAttention unless replaced). */
+    public Module attn() { return attn.get(); }
 
-    Linear mlpOut() { return (Linear) mlp.get(2); }
+    /** The MLP now at "mlp". */
+    public Module mlp() { return mlp.get(); }
 
-    @Override public Tensor forward(Tensor x) {
-        x = x.add(attn.forward(ln1.forward(x)));
+    @Override protected Tensor compute(Tensor... inputs) {
+        checkInputs(inputs, 1, 2);
+        Tensor x = inputs[0], mask = inputs.length > 1 ? inputs[1] : null;
+        x = x.add(mask == null ? attn.forward(ln1.forward(x)) : attn.forward(ln1.forward(x), mask));
         return x.add(mlp.forward(ln2.forward(x)));
     }
 }

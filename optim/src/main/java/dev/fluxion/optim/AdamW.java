@@ -1,5 +1,6 @@
 package dev.fluxion.optim;
 
+import dev.fluxion.tensor.AdamHyper;
 import dev.fluxion.tensor.Tensor;
 
 import java.util.List;
@@ -15,14 +16,20 @@ import java.util.List;
  */
 public final class AdamW extends Optimizer<AdamW.Config, Adam.State> {
 
-    /** Settings of a group. DEFAULT is PyTorch's: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0.01, no amsgrad. */
+    /**
+     * Settings of a group: {@link AdamHyper} with decoupled weight decay ({@link #hyper()}), kept flat for state
+     * dicts. DEFAULT is PyTorch's: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0.01, no amsgrad.
+     */
     public record Config(double lr, double beta1, double beta2, double eps, double weightDecay, boolean amsgrad)
             implements OptimizerConfig<Config> {
         public static final Config DEFAULT = new Config(1e-3, 0.9, 0.999, 1e-8, 0.01, false);
 
         public Config {
-            Adam.checkCommon("AdamW.Config", lr, beta1, beta2, eps, weightDecay);
+            AdamHyper.check("AdamW.Config", lr, beta1, beta2, eps, weightDecay);
         }
+
+        /** These settings as the record the kernels read: weight decay decoupled. */
+        public AdamHyper hyper() { return new AdamHyper(lr, beta1, beta2, eps, weightDecay, true, amsgrad); }
 
         @Override public Config withLr(double lr) { return new Config(lr, beta1, beta2, eps, weightDecay, amsgrad); }
         public Config withBetas(double beta1, double beta2) { return new Config(lr, beta1, beta2, eps, weightDecay, amsgrad); }
@@ -35,16 +42,17 @@ public final class AdamW extends Optimizer<AdamW.Config, Adam.State> {
 
     public AdamW(List<ParamGroup<Config>> groups) { super(groups, Config.class, Adam.State.class); }
 
-    @Override protected Adam.State init(Tensor param, Config c) { return Adam.initState(param, c.amsgrad()); }
+    @Override protected Adam.State init(Tensor param, Config c) { return AdamStep.init(param, c.hyper()); }
 
-    @Override protected void checkLoaded(Adam.State s, Config c, String where) { Adam.checkLoaded(s, c.amsgrad(), where); }
+    @Override protected void checkLoaded(Adam.State s, Config c, String where) { AdamStep.checkLoaded(s, c.hyper(), where); }
 
+    /** The single-tensor reference, by tensor ops. */
     @Override protected Adam.State update(Tensor param, Tensor grad, Adam.State s, Config c) {
-        Adam.State fused = Adam.fusedStep(param, grad, s, c.lr(), c.beta1(), c.beta2(), c.eps(), 0,
-                c.weightDecay() != 0 ? 1 - c.lr() * c.weightDecay() : 1, c.amsgrad());
-        if (fused != null) return fused;
-        // 1 - lr * wd is rounded to the parameter's dtype once, as PyTorch's param.mul_(1 - lr * weight_decay)
-        Tensor decayed = c.weightDecay() != 0 ? param.mul(1 - c.lr() * c.weightDecay()) : param;
-        return Adam.step(param, decayed, grad, s, c.lr(), c.beta1(), c.beta2(), c.eps(), c.amsgrad());
+        return AdamStep.reference(c.hyper(), param, grad, s);
+    }
+
+    /** The whole group through the backend's fused multi-tensor kernel where it has one, the reference elsewhere. */
+    @Override protected List<Adam.State> stepGroup(GroupStep<Config, Adam.State> group) {
+        return AdamStep.group(group.config().hyper(), group.params(), group.grads(), group.states());
     }
 }

@@ -7,6 +7,7 @@ import dev.fluxion.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -20,7 +21,8 @@ import java.util.TreeSet;
  * Updates parameters from their gradients, as torch.optim.Optimizer. An optimizer holds parameter groups
  * (each its own config record: lr, weight decay, ...) and one state record per parameter (momentum buffers,
  * moment estimates, step counts), created on the parameter's first update. Subclasses implement one
- * algorithm in {@link #init} and {@link #update}.
+ * algorithm in {@link #init} and {@link #update} (the single-tensor reference); {@link #stepGroup} steps a
+ * whole group at once and is where a multi-tensor, fused or sharded implementation plugs in.
  *
  * <pre>{@code
  * var opt = new Adam(model.parameters(), Adam.Config.DEFAULT.withLr(1e-3));
@@ -92,6 +94,58 @@ public abstract class Optimizer<C extends Record & OptimizerConfig<C>, S extends
      */
     protected abstract S update(Tensor param, Tensor grad, S state, C config);
 
+    /**
+     * One group's share of a step, as {@link #stepGroup} sees it: the parameters of the group that have a
+     * gradient, in order, with their gradients and their current states (null before a parameter's first
+     * update). The lists are parallel, unmodifiable and as long as each other.
+     *
+     * @param config the group's settings
+     */
+    protected record GroupStep<C, S>(C config, List<Tensor> params, List<Tensor> grads, List<S> states) {
+        public GroupStep {
+            if (params.size() != grads.size() || params.size() != states.size())
+                throw new IllegalArgumentException("GroupStep: " + params.size() + " params, " + grads.size() + " grads, " + states.size() + " states");
+        }
+
+        /** The number of parameters to step. */
+        public int size() { return params.size(); }
+    }
+
+    /**
+     * Steps every parameter of one group and returns their new states, one per parameter in the order of
+     * {@code group} (none null). The default runs the single-tensor algorithm: for each parameter, in a scope
+     * of its own, {@link #update} from its state (or {@link #init} for its first update). Override it for an
+     * implementation that sees the group whole: a multi-tensor or fused kernel (one launch for many
+     * parameters), or a sharded optimizer that steps only this rank's slice of each parameter.
+     *
+     * <p>The contract, which {@link #step} relies on:
+     * <ul>
+     *   <li>It runs with gradients off, inside a scope that {@code step} closes after it returns: tensors made
+     *       here are freed then, except those of the returned states, which {@code step} keeps. Open a scope per
+     *       parameter (as the default does) to bound peak memory by the largest parameter, not the group.</li>
+     *   <li>Parameters are written in place ({@code copy_} or a kernel that bumps the storage version);
+     *       gradients are only read.</li>
+     *   <li>A returned state's tensors may be new or taken from the old state (updated in place); the old
+     *       state's tensors that the new one does not keep are closed by {@code step}.</li>
+     *   <li>States must have the shape that {@link #stateDict} and {@link #loadStateDict} expect (buffers shaped
+     *       like the parameter), and {@code update} stays the reference every override is tested against.</li>
+     * </ul>
+     */
+    @SuppressWarnings("try")   // scopes used only for what closing them does
+    protected List<S> stepGroup(GroupStep<C, S> group) {
+        List<S> next = new ArrayList<>(group.size());
+        for (int k = 0; k < group.size(); k++) {
+            Tensor p = group.params().get(k);
+            S old = group.states().get(k);
+            try (var scope = Scope.open()) {
+                S s = update(p, group.grads().get(k), old != null ? old : init(p, group.config()), group.config());
+                for (Tensor t : StateCodec.tensors(s)) Scope.escape(t);
+                next.add(s);
+            }
+        }
+        return next;
+    }
+
     /** Checks that a loaded state fits config (the buffers the settings need are present). */
     protected void checkLoaded(S state, C config, String where) {}
 
@@ -100,22 +154,40 @@ public abstract class Optimizer<C extends Record & OptimizerConfig<C>, S extends
 
     // ---------------------------------------------------------------- stepping
 
-    /** Updates every parameter that has a gradient (those with a null gradient are skipped, as in PyTorch). */
+    /**
+     * Updates every parameter that has a gradient (those with a null gradient are skipped, as in PyTorch):
+     * one {@link #stepGroup} per group that has any.
+     */
     @SuppressWarnings("try")   // scopes used only for what closing them does
     public void step() {
         try (var off = Autodiff.noGrad()) {
             for (int g = 0; g < configs.size(); g++) {
-                C config = configs.get(g);
+                List<Integer> ids = new ArrayList<>();
+                List<Tensor> ps = new ArrayList<>(), grads = new ArrayList<>();
+                List<S> olds = new ArrayList<>();
                 for (int i = groupRanges.get(g)[0]; i < groupRanges.get(g)[1]; i++) {
                     Tensor p = params.get(i), grad = p.grad();
                     if (grad == null) continue;
-                    S old = states.get(i), next;
-                    try (var scope = Scope.open()) {
-                        next = update(p, grad, old != null ? old : init(p, config), config);
-                        for (Tensor t : StateCodec.tensors(next)) Scope.escape(t);
-                    }
-                    replaceState(i, next);
+                    ids.add(i);
+                    ps.add(p);
+                    grads.add(grad);
+                    olds.add(states.get(i));
                 }
+                if (ids.isEmpty()) continue;
+                List<S> next;
+                try (var scope = Scope.open()) {
+                    next = stepGroup(new GroupStep<>(configs.get(g), Collections.unmodifiableList(ps),
+                            Collections.unmodifiableList(grads), Collections.unmodifiableList(olds)));
+                    if (next == null || next.size() != ids.size())
+                        throw new IllegalStateException(name() + ".stepGroup: returned " + (next == null ? "null" : next.size() + " states")
+                                + " for group " + g + ", expected one state per parameter stepped (" + ids.size() + ")");
+                    for (int k = 0; k < next.size(); k++) {
+                        if (next.get(k) == null)
+                            throw new IllegalStateException(name() + ".stepGroup: returned a null state for parameter " + ids.get(k) + " of group " + g);
+                        for (Tensor t : StateCodec.tensors(next.get(k))) Scope.escape(t);
+                    }
+                }
+                for (int k = 0; k < ids.size(); k++) replaceState(ids.get(k), next.get(k));
             }
         }
     }

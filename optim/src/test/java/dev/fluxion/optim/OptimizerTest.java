@@ -151,4 +151,58 @@ class OptimizerTest {
         e = assertThrows(IllegalArgumentException.class, () -> new SGD(java.util.Arrays.asList(w, null), SGD.Config.DEFAULT));
         assertEquals("ParamGroup: parameter 1 is null", e.getMessage());
     }
+
+    /**
+     * A sharded optimizer as stepGroup's contract allows it: this "rank" owns the first half of every parameter
+     * and steps only that slice (plain SGD), keeping its own state. One call per group, with only the
+     * parameters that have a gradient and their states (null before the first update).
+     */
+    static final class FirstHalf extends Optimizer<SGD.Config, FirstHalf.State> {
+        record State(long step) {}
+
+        final List<Integer> sizes = new java.util.ArrayList<>();
+        final List<List<State>> seen = new java.util.ArrayList<>();
+
+        FirstHalf(List<ParamGroup<SGD.Config>> groups) { super(groups, SGD.Config.class, State.class); }
+
+        @Override protected State init(Tensor param, SGD.Config c) { return new State(0); }
+
+        @Override protected State update(Tensor param, Tensor grad, State s, SGD.Config c) {
+            throw new AssertionError("stepGroup is overridden: update is not called");
+        }
+
+        @Override protected List<State> stepGroup(GroupStep<SGD.Config, State> group) {
+            sizes.add(group.size());
+            seen.add(group.states());
+            List<State> next = new java.util.ArrayList<>();
+            for (int k = 0; k < group.size(); k++) {
+                Tensor p = group.params().get(k), half = p.narrow(0, 0, p.size(0) / 2);
+                half.copy_(half.sub(group.grads().get(k).narrow(0, 0, p.size(0) / 2).mul(group.config().lr())));
+                State s = group.states().get(k);
+                next.add(new State(s == null ? 1 : s.step() + 1));
+            }
+            return next;
+        }
+    }
+
+    @Test void aGroupStepOverrideSeesEachGroupWhole() {
+        Tensor a = Tensor.ones(4).requiresGrad(true), b = Tensor.ones(2).requiresGrad(true), c = Tensor.ones(6).requiresGrad(true);
+        var opt = new FirstHalf(List.of(new ParamGroup<>(List.of(a, b), SGD.Config.DEFAULT.withLr(0.5)),
+                new ParamGroup<>(List.of(c), SGD.Config.DEFAULT.withLr(0.25))));
+        a.setGrad(Tensor.ones(4));
+        c.setGrad(Tensor.ones(6));
+        opt.step();                                              // b has no gradient: not in its group's step
+        assertEquals(List.of(1, 1), opt.sizes);
+        assertNull(opt.seen.get(0).get(0), "no state before the first update");
+        b.setGrad(Tensor.ones(2));
+        opt.step();
+        assertEquals(List.of(1, 1, 2, 1), opt.sizes);
+        assertEquals(new FirstHalf.State(1), opt.seen.get(2).get(0));
+        assertArrayEquals(new float[] {0f, 0f, 1f, 1f}, a.toFloatArray());
+        assertArrayEquals(new float[] {0.5f, 1f}, b.toFloatArray());
+        assertArrayEquals(new float[] {0.5f, 0.5f, 0.5f, 1f, 1f, 1f}, c.toFloatArray());
+        Map<String, Tensor> sd = opt.stateDict();
+        assertArrayEquals(new long[] {2, 1, 2}, new long[] {sd.get("state.0.step").toLongArray()[0],
+                sd.get("state.1.step").toLongArray()[0], sd.get("state.2.step").toLongArray()[0]});
+    }
 }

@@ -36,13 +36,14 @@ final class Bucket {
         this.views = new ArrayList<>();
         int off = 0;
         for (Parameter p : params) {
-            views.add(Scope.escape(flat.narrow(0, off, p.numel()).view(p.shape())));
-            off += p.numel();
+            int n = (int) p.numel();                                  // the bucket's total is an int (checked above)
+            views.add(Scope.escape(flat.narrow(0, off, n).view(p.shape())));
+            off += n;
         }
         this.ready = new boolean[params.size()];
     }
 
-    long bytes() { return (long) flat.numel() * flat.dtype().byteSize(); }
+    long bytes() { return flat.numel() * flat.dtype().byteSize(); }
 
     /** Forgets the last pass: every gradient is pending again. */
     void reset() {

@@ -38,10 +38,10 @@ final class Coalesced {
         for (Tensor t : batch) flat.add(t.detach().reshape(-1));
         Tensor all = Tensor.cat(flat, 0).contiguous();
         pg.broadcast(all, root).waitFor();
-        int off = 0;
+        int off = 0;                                                  // all is 1-D: its size, an int, bounds every offset
         for (Tensor t : batch) {
-            t.copy_(all.narrow(0, off, t.numel()).view(t.shape()));
-            off += t.numel();
+            t.copy_(all.narrow(0, off, (int) t.numel()).view(t.shape()));
+            off += (int) t.numel();
         }
         all.close();
     }

@@ -89,12 +89,12 @@ public final class DistributedDataParallel extends Module {
     /** How many buckets the gradients travel in. */
     public int bucketCount() { return buckets.size(); }
 
-    /** module.forward(x); x is this rank's part of the batch. Checks the previous backward was synchronised. */
-    @Override public Tensor forward(Tensor x) {
+    /** module.forward(inputs); inputs are this rank's part of the batch. Checks the previous backward was synchronised. */
+    @Override protected Tensor compute(Tensor... inputs) {
         if (reducing) throw new IllegalStateException(unfinished());
         if (config.broadcastBuffers() && isTraining() && !module.namedBuffers().isEmpty())
             Coalesced.broadcast(pg, new ArrayList<>(module.namedBuffers().values()), 0);
-        return module.forward(x);
+        return module.forward(inputs);
     }
 
     /**

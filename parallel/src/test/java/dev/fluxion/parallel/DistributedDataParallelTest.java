@@ -161,7 +161,7 @@ class DistributedDataParallelTest {
             used = register("used", new Linear(4, 2, true, init));
             unused = register("unused", new Linear(4, 2, true, init));
         }
-        @Override public Tensor forward(Tensor x) { return used.forward(x); }
+        @Override protected Tensor compute(Tensor x) { return used.forward(x); }
     }
 
     @Test void parametersWithoutGradientsAreNamed() throws Exception {

@@ -43,9 +43,18 @@ public final class Autograd {
         return output;
     }
 
+    /** Records a fused op with the state its forward returned, when some input requires gradients. */
+    static void recordFused(FusedOp op, FusedOp.Result result, Tensor... inputs) {
+        if (shouldRecord(inputs)) ENGINE.record(op, result.output(), inputs, result.state());
+    }
+
     static void backward(Tensor root, Tensor gradient, boolean retainGraph) {
         if (ENGINE == null)
             throw new IllegalStateException("backward: no autograd engine; add the fluxion-autodiff module to the classpath");
-        ENGINE.backward(root, gradient, retainGraph);
+        // backward ops run in the dtypes their forward saw (the recorded casts carry gradients across), never
+        // re-cast by an autocast scope the caller may still have open around loss.backward()
+        try (Autocast off = Autocast.disabled()) {
+            ENGINE.backward(root, gradient, retainGraph);
+        }
     }
 }

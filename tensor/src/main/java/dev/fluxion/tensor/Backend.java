@@ -5,13 +5,14 @@ package dev.fluxion.tensor;
  * implements. The public ops check their arguments, broadcast and build views, then call one of these.
  * Inputs may be any strided view on this backend's device; outputs are new contiguous tensors unless the
  * method writes into {@code dst}. A CUDA backend plugs in through {@link java.util.ServiceLoader} as a
- * {@link BackendProvider}.
+ * {@link BackendProvider}. Fused ops (layer norm, cross-entropy) are not methods here: a backend registers
+ * kernels for them in {@link FusedKernels}.
  */
 public interface Backend {
     Device device();
 
     /** Storage for {@code numel} elements; contents undefined. */
-    Storage allocate(DType dtype, int numel);
+    Storage allocate(DType dtype, long numel);
 
     /** y = op(x), same shape and dtype. */
     Tensor unary(UnaryOp op, Tensor x);
@@ -22,7 +23,10 @@ public interface Backend {
     /** y = cond ? a : b, all of one shape. */
     Tensor where(Tensor cond, Tensor a, Tensor b);
 
-    /** Reduces the sorted, distinct {@code dims}; ARGMAX/ARGMIN take exactly one dim and yield int64. */
+    /**
+     * Reduces the sorted, distinct {@code dims}; ARGMAX/ARGMIN take exactly one dim and yield int64. SUM of an
+     * integer or bool tensor yields int64 (as torch.sum), without an int64 copy of x where the backend can.
+     */
     Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepdim);
 
     /** Softmax or log-softmax along dim. */
@@ -53,38 +57,14 @@ public interface Backend {
     default Tensor indexAdd(Tensor x, int dim, Tensor index, Tensor src) {
         int[] shape = new int[src.dim()];
         java.util.Arrays.fill(shape, 1);
-        shape[dim] = index.numel();
+        shape[dim] = index.size(0);
         return scatterAdd(x, dim, index.reshape(shape).expand(src.shape()), src);
     }
 
     /**
-     * Layer normalization over the last dim: y = (x - mean) / sqrt(var + eps) * weight + bias (biased
-     * variance). weight and bias have x's last dim. The default composes ops; backends may fuse it.
-     */
-    default Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
-        Tensor centered = x.sub(x.mean(-1, true));
-        Tensor var = centered.mul(centered).mean(-1, true);
-        return centered.mul(var.add(eps).rsqrt()).mul(weight).add(bias);
-    }
-
-    /**
-     * Gradients of {@link #layerNorm} for the output gradient g: {dx, dweight, dbias}. With xhat the
-     * normalized input and rstd = 1/sqrt(var + eps): dx = rstd (g w - mean(g w) - xhat mean(g w xhat)),
-     * dweight = sum over rows of g xhat, dbias = sum over rows of g.
-     */
-    default Tensor[] layerNormBackward(Tensor x, Tensor weight, Tensor g, double eps) {
-        int c = x.size(-1);
-        Tensor centered = x.sub(x.mean(-1, true));
-        Tensor rstd = centered.mul(centered).mean(-1, true).add(eps).rsqrt();
-        Tensor xhat = centered.mul(rstd);
-        Tensor gw = g.mul(weight);
-        Tensor dx = gw.sub(gw.mean(-1, true)).sub(xhat.mul(gw.mul(xhat).mean(-1, true))).mul(rstd);
-        return new Tensor[] {dx, g.mul(xhat).reshape(-1, c).sum(0, false), g.reshape(-1, c).sum(0, false)};
-    }
-
-    /**
-     * A fused Adam/AdamW update in place (see {@link AdamUpdate}), or false when this backend has none for
-     * these tensors' dtype and layout; the caller then computes the update with ops.
+     * A fused Adam/AdamW update of every parameter of update in place (see {@link AdamUpdate}; one launch for
+     * all of them where the kernel can). All or nothing: returns false, having written nothing, when this
+     * backend has no kernel for some of these tensors' dtypes or layouts; the caller then steps them another way.
      */
     default boolean adamStep(AdamUpdate update) { return false; }
 }

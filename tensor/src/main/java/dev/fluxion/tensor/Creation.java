@@ -46,7 +46,7 @@ final class Creation {
 
     static Tensor rand(Generator g, DType dtype, int[] shape) {
         requireFloat("rand", dtype);
-        double[] v = new double[Shape.numel(Shape.checked("rand", shape))];
+        double[] v = new double[Shape.intCount("rand", Shape.numel(Shape.checked("rand", shape)))];
         if (dtype == DType.FLOAT64) for (int i = 0; i < v.length; i++) v[i] = g.nextDouble();
         else for (int i = 0; i < v.length; i++) v[i] = g.nextFloat();
         return fromDoubles(v, dtype, shape.clone());
@@ -54,13 +54,13 @@ final class Creation {
 
     static Tensor randn(Generator g, DType dtype, int[] shape) {
         requireFloat("randn", dtype);
-        double[] v = new double[Shape.numel(Shape.checked("randn", shape))];
+        double[] v = new double[Shape.intCount("randn", Shape.numel(Shape.checked("randn", shape)))];
         for (int i = 0; i < v.length; i++) v[i] = g.nextGaussian();
         return fromDoubles(v, dtype, shape.clone());
     }
 
     static Tensor randint(Generator g, long low, long high, int[] shape) {
-        long[] v = new long[Shape.numel(Shape.checked("randint", shape))];
+        long[] v = new long[Shape.intCount("randint", Shape.numel(Shape.checked("randint", shape)))];
         for (int i = 0; i < v.length; i++) v[i] = g.nextLong(low, high);
         return fromArray(v, shape);
     }
@@ -70,7 +70,7 @@ final class Creation {
     }
 
     private static void checkLength(String kind, int length, int[] shape) {
-        int n = Shape.numel(Shape.checked("Tensor.of", shape));
+        long n = Shape.numel(Shape.checked("Tensor.of", shape));
         if (n != length)
             throw new IllegalArgumentException("Tensor.of: " + length + " " + kind + " values cannot fill shape " + Shape.str(shape) + " (" + n + " elements)");
     }
@@ -121,8 +121,9 @@ final class Creation {
         return out;
     }
 
+    /** A heap buffer for moving values to or from Java arrays (at most 2^31-1 bytes: arrays are int-indexed). */
     private static ByteBuffer host(long bytes) {
-        return ByteBuffer.allocate(Math.toIntExact(bytes)).order(ByteOrder.nativeOrder());
+        return ByteBuffer.allocate(Shape.intCount("host copy (bytes)", bytes)).order(ByteOrder.nativeOrder());
     }
 
     private static Tensor upload(ByteBuffer b, DType dtype, int[] shape) {
@@ -134,28 +135,31 @@ final class Creation {
     /** The elements in row-major order as raw bytes of t's dtype. */
     private static ByteBuffer download(Tensor t) {
         Tensor c = t.contiguous();
-        ByteBuffer b = host((long) c.numel() * c.dtype().byteSize());
+        ByteBuffer b = host(c.numel() * c.dtype().byteSize());
         c.storage().readBytes(c.offset(), b);
         return b.flip();
     }
 
     static float[] toFloatArray(Tensor t) {
+        int n = Shape.intCount("toFloatArray", t.numel());            // before any conversion copy
         Tensor f = t.dtype() == DType.FLOAT32 ? t : t.detach().to(DType.FLOAT32);
-        float[] out = new float[f.numel()];
+        float[] out = new float[n];
         download(f).asFloatBuffer().get(out);
         return out;
     }
 
     static double[] toDoubleArray(Tensor t) {
+        int n = Shape.intCount("toDoubleArray", t.numel());            // before any conversion copy
         Tensor d = t.dtype() == DType.FLOAT64 ? t : t.detach().to(DType.FLOAT64);
-        double[] out = new double[d.numel()];
+        double[] out = new double[n];
         download(d).asDoubleBuffer().get(out);
         return out;
     }
 
     static long[] toLongArray(Tensor t) {
+        int n = Shape.intCount("toLongArray", t.numel());            // before any conversion copy
         Tensor l = t.dtype() == DType.INT64 ? t : t.detach().to(DType.INT64);
-        long[] out = new long[l.numel()];
+        long[] out = new long[n];
         download(l).asLongBuffer().get(out);
         return out;
     }
@@ -163,7 +167,16 @@ final class Creation {
     static Tensor toDevice(Tensor t, Device device) {
         if (t.device().equals(device)) return t.alive();
         Tensor out = Tensor.empty(device, t.dtype(), t.shape());
-        out.storage().writeBytes(0, download(t));
+        Tensor c = t.contiguous();
+        int size = c.dtype().byteSize();
+        long n = c.numel(), piece = (64L << 20) / size;    // staged in pieces: a tensor may be larger than one heap buffer
+        ByteBuffer b = host(Math.min(n, piece) * size);
+        for (long at = 0; at < n; at += piece) {
+            b.clear().limit((int) (Math.min(piece, n - at) * size));
+            c.storage().readBytes(c.offset() + at, b);
+            out.storage().writeBytes(at, b.flip());
+        }
+        if (c != t) c.close();
         return out;
     }
 }

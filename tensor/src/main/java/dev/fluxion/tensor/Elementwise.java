@@ -10,13 +10,20 @@ final class Elementwise {
     /** Functions that are only defined on floating-point tensors (integers must be cast first). */
     private static final Set<UnaryOp> FLOAT_ONLY = EnumSet.complementOf(EnumSet.of(UnaryOp.NEG, UnaryOp.ABS, UnaryOp.SIGN, UnaryOp.RELU));
 
+    /** Functions autocast runs in float32 (on PyTorch's float32 list: their range or precision suffers in 16 bits). */
+    private static final Set<UnaryOp> AUTOCAST_FLOAT32 = EnumSet.of(UnaryOp.EXP, UnaryOp.LOG, UnaryOp.RSQRT);
+
     static Tensor unary(UnaryOp op, Tensor x) {
         if (x.dtype() == DType.BOOL || FLOAT_ONLY.contains(op) && !x.dtype().isFloatingPoint())
             throw new IllegalArgumentException(op.opName() + ": not defined for " + x.dtype() + " tensors; cast to a floating dtype first with .to(DType.FLOAT32)");
+        if (AUTOCAST_FLOAT32.contains(op)) x = Autocast.cast(Autocast.Policy.FLOAT32, x);
         return Autograd.record(new Op.Unary(op), x.backend().unary(op, x), x);
     }
 
     static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
+        Tensor[] p = Autocast.promote(a, b);
+        a = p[0];
+        b = p[1];
         checkPair(op.opName(), a, b);
         if (a.dtype() == DType.BOOL)
             throw new IllegalArgumentException(op.opName() + ": not defined for bool tensors; cast with .to(...) first");
@@ -29,6 +36,9 @@ final class Elementwise {
     }
 
     static Tensor compare(BinaryOp op, Tensor a, Tensor b) {
+        Tensor[] p = Autocast.promote(a, b);
+        a = p[0];
+        b = p[1];
         checkPair(op.opName(), a, b);
         int[] shape = Shape.broadcast(op.opName(), a.shape(), b.shape());
         return a.backend().binary(op, Views.expandRaw(a, shape), Views.expandRaw(b, shape)); // not differentiable
@@ -37,6 +47,9 @@ final class Elementwise {
     static Tensor where(Tensor cond, Tensor a, Tensor b) {
         if (cond.dtype() != DType.BOOL)
             throw new IllegalArgumentException("where: condition must be bool, got " + cond.dtype());
+        Tensor[] p = Autocast.promote(a, b);
+        a = p[0];
+        b = p[1];
         checkPair("where", a, b);
         checkDevice("where", cond, a);
         int[] shape = Shape.broadcast("where", Shape.broadcast("where", cond.shape(), a.shape()), b.shape());

@@ -44,7 +44,7 @@ final class Indexing {
         if (index.dim() != 1) throw new IllegalArgumentException("indexAdd: index must be 1-D, got shape " + Shape.str(index.shape()));
         int d = Shape.dim("indexAdd", dim, x.dim());
         int[] expected = x.shape();
-        expected[d] = index.numel();
+        expected[d] = index.size(0);
         if (!java.util.Arrays.equals(expected, src.shape()))
             throw new IllegalArgumentException("indexAdd: src shape " + Shape.str(src.shape()) + " must be " + Shape.str(expected)
                     + " (the input shape " + Shape.str(x.shape()) + " with dim " + d + " the index length " + index.numel() + ")");

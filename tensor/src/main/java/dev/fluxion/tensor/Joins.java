@@ -13,7 +13,7 @@ final class Joins {
         if (first.dim() == 0) throw new IllegalArgumentException("cat: zero-dimensional tensors cannot be concatenated; use stack");
         int d = Shape.dim("cat", dim, first.dim());
         int[] shape = first.shape();
-        int total = 0;
+        long total = 0;
         for (int i = 0; i < tensors.size(); i++) {
             Tensor t = tensors.get(i);
             Elementwise.checkPair("cat", first, t);
@@ -26,12 +26,12 @@ final class Joins {
                             + "; sizes must match except in dim " + d);
             total += sh[d];
         }
-        shape[d] = total;
+        shape[d] = Shape.dimSize("cat", total);
         Tensor out = Tensor.empty(first.device(), first.dtype(), shape);
         int at = 0;
         for (Tensor t : tensors) {
             int len = t.shape()[d];
-            int[] st = out.stride();
+            long[] st = out.stride();
             int[] sh = out.shape();
             sh[d] = len;
             first.backend().copy(t, out.view(sh, st, at * st[d]));

@@ -2,11 +2,13 @@ package dev.fluxion.tensor;
 
 import java.util.Arrays;
 
-/** matmul with batch broadcasting (NumPy rules), addmm and outer. */
+/** matmul with batch broadcasting (NumPy rules), addmm and outer. Under {@link Autocast} matmul and addmm run in the scope's 16-bit dtype. */
 final class LinAlg {
     private LinAlg() {}
 
     static Tensor matmul(Tensor a, Tensor b) {
+        a = Autocast.cast(Autocast.Policy.LOWER, a);   // no-ops outside autocast; inside, recorded casts
+        b = Autocast.cast(Autocast.Policy.LOWER, b);
         Elementwise.checkPair("matmul", a, b);
         if (a.dim() == 0 || b.dim() == 0)
             throw new IllegalArgumentException("matmul: both arguments need at least 1 dim, got " + Shape.str(a.shape()) + " @ " + Shape.str(b.shape()));
@@ -27,7 +29,7 @@ final class LinAlg {
         int m = a2.size(-2), n = b2.size(-1);
         int[] batchA = Arrays.copyOf(a2.shape(), a2.dim() - 2), batchB = Arrays.copyOf(b2.shape(), b2.dim() - 2);
         int[] batch = Shape.broadcast("matmul (batch dims)", batchA, batchB);
-        int nb = Shape.numel(batch);
+        int nb = Shape.intCount("matmul (batch size)", Shape.numel(batch));
         Tensor a3 = a2.expand(concat(batch, m, k)).reshape(nb, m, k);
         Tensor b3 = b2.expand(concat(batch, k, n)).reshape(nb, k, n);
         Tensor out = Autograd.record(new Op.MatMul(), a.backend().matmul(a3, b3), a3, b3);
@@ -45,6 +47,7 @@ final class LinAlg {
     static Tensor addmm(Tensor input, Tensor m1, Tensor m2, double beta, double alpha) {
         if (m1.dim() != 2 || m2.dim() != 2)
             throw new IllegalArgumentException("addmm: expects 2-D matrices, got " + Shape.str(m1.shape()) + " and " + Shape.str(m2.shape()));
+        input = Autocast.cast(Autocast.Policy.LOWER, input);   // the sum stays in the GEMM's dtype, as torch.addmm under autocast
         Tensor prod = matmul(m1, m2);
         if (alpha != 1) prod = prod.mul(alpha);
         return beta == 0 ? prod : (beta == 1 ? input : input.mul(beta)).add(prod);

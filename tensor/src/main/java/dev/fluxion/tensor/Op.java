@@ -2,7 +2,8 @@ package dev.fluxion.tensor;
 
 /**
  * The primitive differentiable ops. Every op in the public API is one of these or is written with them
- * (composite ops such as mean, var, addmm or stack need no backward rule of their own).
+ * (composite ops such as mean, var, addmm or stack need no backward rule of their own); ops with a faster
+ * kernel than their composition (layer norm, cross-entropy) are {@link FusedOp}s.
  * When gradients are recorded, one {@code Op} value names the op and carries the arguments its backward
  * rule needs; module fluxion-autodiff holds the table of rules, one per record here.
  */
@@ -58,9 +59,6 @@ public sealed interface Op {
 
     /** out = x; out.select(dim, index[i]) += src.select(dim, i). Inputs: x, index (1-D), src. */
     record IndexAdd(int dim) implements Op { public String name() { return "index_add"; } }
-
-    /** Layer normalization over the last dim: (x - mean) / sqrt(var + eps) * weight + bias. Inputs: x, weight, bias. */
-    record LayerNorm(double eps) implements Op { public String name() { return "layer_norm"; } }
 
     /** Inputs: the tensors joined along dim. */
     record Cat(int dim) implements Op { public String name() { return "cat"; } }

@@ -7,11 +7,9 @@ final class Reductions {
     private Reductions() {}
 
     static Tensor sum(Tensor x, int[] dims, boolean keepdim) {
+        x = Autocast.cast(Autocast.Policy.FLOAT32, x);   // under autocast sums (and so means) accumulate and return float32
         int[] d = Shape.dims("sum", dims, x.dim());
-        if (!x.dtype().isFloatingPoint()) {                     // integer and bool sums are int64, as in PyTorch
-            Tensor wide = x.to(DType.INT64);
-            return x.backend().reduce(ReduceOp.SUM, wide, d, keepdim);
-        }
+        if (!x.dtype().isFloatingPoint()) return x.backend().reduce(ReduceOp.SUM, x, d, keepdim);   // int64, see Backend.reduce
         return Autograd.record(new Op.Reduce(ReduceOp.SUM, d, keepdim), x.backend().reduce(ReduceOp.SUM, x, d, keepdim), x);
     }
 
@@ -41,7 +39,7 @@ final class Reductions {
     static Tensor var(Tensor x, int[] dims, boolean keepdim, int correction) {
         requireFloat("var", x);
         int[] d = Shape.dims("var", dims, x.dim());
-        int n = count(x, d);
+        long n = count(x, d);
         Tensor centered = x.sub(mean(x, d, true));
         return sum(centered.mul(centered), d, keepdim).div(Math.max(n - correction, 0));
     }
@@ -66,25 +64,18 @@ final class Reductions {
 
     static Tensor softmax(Tensor x, int dim, boolean log) {
         requireFloat(log ? "logSoftmax" : "softmax", x);
+        x = Autocast.cast(Autocast.Policy.FLOAT32, x);
         int d = Shape.dim(log ? "logSoftmax" : "softmax", dim, x.dim());
         Tensor out = x.backend().softmax(x, d, log);
         return Autograd.record(log ? new Op.LogSoftmax(d) : new Op.Softmax(d), out, x);
     }
 
+    /** Layer norm in float32 under autocast (as PyTorch's autocast op list); see {@link LayerNormOp}. */
     static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
-        requireFloat("layerNorm", x);
-        Elementwise.checkPair("layerNorm", x, weight);
-        Elementwise.checkPair("layerNorm", x, bias);
-        int c = x.dim() == 0 ? 0 : x.size(-1);
-        if (x.dim() == 0 || weight.dim() != 1 || bias.dim() != 1 || weight.size(0) != c || bias.size(0) != c)
-            throw new IllegalArgumentException("layerNorm: input " + Shape.str(x.shape()) + " needs weight and bias of shape [" + c + "], got "
-                    + Shape.str(weight.shape()) + " and " + Shape.str(bias.shape()));
-        if (!(eps > 0)) throw new IllegalArgumentException("layerNorm: eps must be > 0, got " + eps);
-        Tensor out;
-        try (var off = Autograd.paused()) {
-            out = x.backend().layerNorm(x, weight, bias, eps);
-        }
-        return Autograd.record(new Op.LayerNorm(eps), out, x, weight, bias);
+        x = Autocast.cast(Autocast.Policy.FLOAT32, x);
+        weight = Autocast.cast(Autocast.Policy.FLOAT32, weight);
+        bias = Autocast.cast(Autocast.Policy.FLOAT32, bias);
+        return new LayerNormOp(eps).apply(x, weight, bias);
     }
 
     /** Sums x down to target, which x's shape must broadcast from. */
@@ -110,8 +101,8 @@ final class Reductions {
         return x.reshape(out);
     }
 
-    private static int count(Tensor x, int[] dims) {
-        int n = 1;
+    private static long count(Tensor x, int[] dims) {
+        long n = 1;
         for (int d : dims) n *= x.shape()[d];
         return n;
     }

@@ -2,20 +2,46 @@ package dev.fluxion.tensor;
 
 import java.util.Arrays;
 
-/** Helpers for shapes and strides, which Fluxion keeps as plain {@code int[]}s (row-major, in elements). */
+/**
+ * Helpers for shapes and strides (row-major, in elements). Sizes of dims are {@code int}: one dim of 2^31
+ * elements or more is not supported (PyTorch's are int64, but no model needs such a dim). Element counts,
+ * strides and offsets are {@code long}: a tensor may hold more than 2^31 elements (the logits of 8 x 4096
+ * tokens over a 128k vocabulary do), and a dim of such a tensor may have a stride beyond 2^31.
+ */
 public final class Shape {
     private Shape() {}
 
-    public static int numel(int[] shape) {
+    /** The number of elements; fails when it exceeds {@code Long.MAX_VALUE}. */
+    public static long numel(int[] shape) {
         long n = 1;
-        for (int d : shape) n *= d;
-        if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("shape " + str(shape) + " has " + n + " elements, more than 2^31-1");
+        for (int d : shape) {
+            if (n != 0 && d > Long.MAX_VALUE / n)
+                throw new IllegalArgumentException("shape " + str(shape) + " has more than 2^63-1 elements");
+            n *= d;
+        }
+        return n;
+    }
+
+    /**
+     * {@code n} as an int, for paths that need one (Java arrays, int-indexed buffers, BLAS arguments);
+     * otherwise an error naming the op, the count and the limit.
+     */
+    public static int intCount(String op, long n) {
+        if (n > Integer.MAX_VALUE)
+            throw new UnsupportedOperationException(op + ": " + n + " elements is more than this path supports (2^31-1, a Java array or int index)");
         return (int) n;
     }
 
-    public static int[] contiguousStrides(int[] shape) {
-        int[] strides = new int[shape.length];
-        int s = 1;
+    /** {@code size} as the size of one dim; otherwise an error naming the op (dims are int, see the class comment). */
+    public static int dimSize(String op, long size) {
+        if (size > Integer.MAX_VALUE)
+            throw new UnsupportedOperationException(op + ": a dim of size " + size + " is more than 2^31-1 (a tensor may hold more elements, one dim may not)");
+        return (int) size;
+    }
+
+    public static long[] contiguousStrides(int[] shape) {
+        long[] strides = new long[shape.length];
+        long s = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
             strides[i] = s;
             s *= Math.max(shape[i], 1);
@@ -76,4 +102,6 @@ public final class Shape {
     }
 
     public static String str(int[] shape) { return Arrays.toString(shape); }
+
+    public static String str(long[] strides) { return Arrays.toString(strides); }
 }

@@ -9,31 +9,32 @@ import java.nio.ByteBuffer;
  */
 public abstract class Storage implements AutoCloseable {
     private final DType dtype;
-    private final int numel;
+    private final long numel;
     private int version;
 
-    protected Storage(DType dtype, int numel) {
+    protected Storage(DType dtype, long numel) {
         this.dtype = dtype;
         this.numel = numel;
     }
 
     public final DType dtype() { return dtype; }
 
-    public final int numel() { return numel; }
+    public final long numel() { return numel; }
 
-    public final long nbytes() { return (long) numel * dtype.byteSize(); }
+    public final long nbytes() { return numel * dtype.byteSize(); }
 
     public abstract Device device();
 
     /** Copies {@code dst.remaining()} bytes starting at element {@code elementOffset} to host memory. */
-    public abstract void readBytes(int elementOffset, ByteBuffer dst);
+    public abstract void readBytes(long elementOffset, ByteBuffer dst);
 
     /** Copies {@code src.remaining()} bytes from host memory to this storage at element {@code elementOffset} (callers that write into a live tensor bump the version). */
-    public abstract void writeBytes(int elementOffset, ByteBuffer src);
+    public abstract void writeBytes(long elementOffset, ByteBuffer src);
 
     /**
      * This storage's own memory as a native-order buffer over all its bytes, when it lives in host memory
-     * (the CPU backend); empty for device memory. For zero-copy I/O such as the TCP process group's
+     * (the CPU backend) in one piece; empty for device memory and for host storage over 2 GiB (a ByteBuffer
+     * holds at most 2^31-1 bytes; use readBytes/writeBytes in pieces). For zero-copy I/O such as the TCP process group's
      * collectives: a writer must bump the version, and the storage must stay open while the buffer is used.
      */
     public java.util.Optional<ByteBuffer> hostBuffer() { return java.util.Optional.empty(); }

@@ -18,11 +18,12 @@ import java.util.List;
  * temporary made inside it); unclosed tensors are freed once unreachable.
  */
 public class Tensor implements AutoCloseable {
-    private final Storage storage;
-    private final int[] shape;
-    private final int[] strides;
-    private final int offset;
-    private final StorageRef ref;
+    // not final: replaceData swaps them together (an nn.Parameter keeps its identity across module.to(dtype))
+    private Storage storage;
+    private int[] shape;
+    private long[] strides;   // in elements; long: a dim of a tensor over 2^31 elements may step further
+    private long offset;
+    private StorageRef ref;
 
     // autograd state, owned by module fluxion-autodiff through the accessors below
     private boolean requiresGrad;
@@ -36,7 +37,7 @@ public class Tensor implements AutoCloseable {
         synchronized boolean release() { return --open == 0; }
     }
 
-    Tensor(Storage storage, int[] shape, int[] strides, int offset, StorageRef ref) {
+    Tensor(Storage storage, int[] shape, long[] strides, long offset, StorageRef ref) {
         this.storage = storage;
         this.shape = shape;
         this.strides = strides;
@@ -54,6 +55,27 @@ public class Tensor implements AutoCloseable {
         this(base.storage(), base.shape.clone(), base.strides.clone(), base.offset, base.ref);
     }
 
+    /**
+     * Makes this tensor address src's elements (storage, shape, strides, offset), as PyTorch's
+     * {@code param.data = src}: for subclasses such as {@code nn.Parameter} that keep their identity and
+     * autograd state while their data moves to another dtype or device. This tensor's hold on its old
+     * storage is released. Not for use while another thread reads this tensor.
+     */
+    protected final void replaceData(Tensor src) {
+        if (src == this) return;
+        if (isClosed() || src.isClosed())
+            throw new IllegalStateException("replaceData: " + (isClosed() ? "this tensor" : "the source") + " is closed");
+        Storage oldStorage = storage;
+        StorageRef oldRef = ref;
+        src.ref.acquire();
+        storage = src.storage;
+        shape = src.shape.clone();
+        strides = src.strides.clone();
+        offset = src.offset;
+        ref = src.ref;
+        if (oldRef.release()) oldStorage.close();
+    }
+
     /** A new contiguous tensor over fresh storage; contents undefined. */
     static Tensor empty(Device device, DType dtype, int[] shape) {
         Storage s = Backends.of(device).allocate(dtype, Shape.numel(shape));
@@ -61,7 +83,7 @@ public class Tensor implements AutoCloseable {
     }
 
     /** A view sharing this tensor's storage (unchecked; the ops in this package compute valid layouts). */
-    Tensor view(int[] newShape, int[] newStrides, int newOffset) {
+    Tensor view(int[] newShape, long[] newStrides, long newOffset) {
         if (freedBy != null) throw freedError();
         return new Tensor(storage, newShape, newStrides, newOffset, ref);
     }
@@ -70,7 +92,7 @@ public class Tensor implements AutoCloseable {
      * A view with any layout over this tensor's storage, as torch.as_strided (not recorded for autograd).
      * Backends use it to address sub-blocks; every element it can reach must lie inside the storage.
      */
-    public Tensor asStrided(int[] newShape, int[] newStrides, int newOffset) {
+    public Tensor asStrided(int[] newShape, long[] newStrides, long newOffset) {
         if (newShape.length != newStrides.length)
             throw new IllegalArgumentException("asStrided: shape " + Shape.str(newShape) + " and strides " + Shape.str(newStrides) + " differ in rank");
         long lo = newOffset, hi = newOffset;
@@ -98,11 +120,14 @@ public class Tensor implements AutoCloseable {
     /** The rank (number of dims). */
     public int dim() { return shape.length; }
 
-    public int numel() { return Shape.numel(shape); }
+    /** The number of elements (a long: a tensor may hold more than 2^31; a single dim may not). */
+    public long numel() { return Shape.numel(shape); }
 
-    public int[] stride() { return strides.clone(); }
+    /** Strides in elements, per dim. */
+    public long[] stride() { return strides.clone(); }
 
-    public int offset() { return offset; }
+    /** The storage index of element [0, ..., 0]. */
+    public long offset() { return offset; }
 
     public DType dtype() { return storage.dtype(); }
 
@@ -117,7 +142,7 @@ public class Tensor implements AutoCloseable {
     /** True when elements are laid out row-major without gaps (size-1 dims may have any stride). */
     public boolean isContiguous() {
         for (int d : shape) if (d == 0) return true;   // no elements: any strides describe the layout
-        int expected = 1;
+        long expected = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
             if (shape[i] == 1) continue;
             if (strides[i] != expected) return false;
@@ -391,12 +416,12 @@ public class Tensor implements AutoCloseable {
     public Tensor detach() { return view(shape, strides, offset); }
 
     /** Backpropagates from this scalar. */
-    public void backward() { Autograd.backward(this, null, false); }
+    public void backward() { Autograd.backward(alive(), null, false); }
 
     /** Backpropagates from this tensor seeded with gradient (same shape). */
-    public void backward(Tensor gradient) { Autograd.backward(this, gradient, false); }
+    public void backward(Tensor gradient) { Autograd.backward(alive(), gradient, false); }
 
-    public void backward(Tensor gradient, boolean retainGraph) { Autograd.backward(this, gradient, retainGraph); }
+    public void backward(Tensor gradient, boolean retainGraph) { Autograd.backward(alive(), gradient, retainGraph); }
 
     // ---------------------------------------------------------------- lifetime and printing
 

@@ -8,7 +8,7 @@ final class Views {
 
     static Tensor reshape(Tensor x, int[] newShape) {
         int[] shape = inferShape("reshape", x, newShape);
-        int[] strides = viewStrides(x, shape);
+        long[] strides = viewStrides(x, shape);
         if (strides == null) {
             Tensor c = contiguous(x);
             return Autograd.record(new Op.Reshape(x.shape(), shape), c.view(shape, Shape.contiguousStrides(shape), c.offset()), c);
@@ -18,7 +18,7 @@ final class Views {
 
     static Tensor view(Tensor x, int[] newShape) {
         int[] shape = inferShape("view", x, newShape);
-        int[] strides = viewStrides(x, shape);
+        long[] strides = viewStrides(x, shape);
         if (strides == null)
             throw new IllegalArgumentException("view: a tensor of shape " + Shape.str(x.shape()) + " and strides " + Shape.str(x.stride())
                     + " cannot be viewed as " + Shape.str(shape) + " without a copy; use reshape()");
@@ -34,15 +34,16 @@ final class Views {
         int[] out = new int[r - (e - s)];
         int k = 0;
         for (int i = 0; i < s; i++) out[k++] = sh[i];
-        int m = 1;
+        long m = 1;
         for (int i = s; i <= e; i++) m *= sh[i];
-        out[k++] = m;
+        out[k++] = Shape.dimSize("flatten", m);
         for (int i = e + 1; i < r; i++) out[k++] = sh[i];
         return reshape(x, out);
     }
 
     private static int[] inferShape(String op, Tensor x, int[] requested) {
-        int inferred = -1, known = 1;
+        int inferred = -1;
+        long known = 1;
         for (int i = 0; i < requested.length; i++) {
             if (requested[i] == -1) {
                 if (inferred >= 0) throw new IllegalArgumentException(op + ": only one dimension can be -1, got " + Shape.str(requested));
@@ -54,11 +55,11 @@ final class Views {
             }
         }
         int[] shape = requested.clone();
-        int n = x.numel();
+        long n = x.numel();
         if (inferred >= 0) {
             if (known == 0 || n % known != 0)
                 throw new IllegalArgumentException(op + ": shape " + Shape.str(requested) + " is invalid for a tensor of " + n + " elements " + Shape.str(x.shape()));
-            shape[inferred] = n / known;
+            shape[inferred] = Shape.dimSize(op, n / known);
         } else if (known != n) {
             throw new IllegalArgumentException(op + ": shape " + Shape.str(requested) + " (" + known + " elements) is invalid for a tensor of "
                     + n + " elements " + Shape.str(x.shape()));
@@ -67,10 +68,11 @@ final class Views {
     }
 
     /** Strides that show x's elements in shape without copying, or null (PyTorch's computeStride). */
-    static int[] viewStrides(Tensor x, int[] shape) {
+    static long[] viewStrides(Tensor x, int[] shape) {
         if (x.isContiguous()) return Shape.contiguousStrides(shape);
-        int[] oldShape = x.shape(), oldStride = x.stride();
-        int[] newStride = new int[shape.length];
+        int[] oldShape = x.shape();
+        long[] oldStride = x.stride();
+        long[] newStride = new long[shape.length];
         int viewD = shape.length - 1;
         long chunkBase = oldStride[oldStride.length - 1];
         long tensorNumel = 1, viewNumel = 1;
@@ -78,7 +80,7 @@ final class Views {
             tensorNumel *= oldShape[td];
             if (td == 0 || oldShape[td - 1] != 1 && oldStride[td - 1] != tensorNumel * chunkBase) {
                 while (viewD >= 0 && (viewNumel < tensorNumel || shape[viewD] == 1)) {
-                    newStride[viewD] = (int) (viewNumel * chunkBase);
+                    newStride[viewD] = viewNumel * chunkBase;
                     viewNumel *= shape[viewD];
                     viewD--;
                 }
@@ -104,7 +106,8 @@ final class Views {
             if (seen[o[i]]) throw new IllegalArgumentException("permute: dim " + order[i] + " repeats in " + Arrays.toString(order));
             seen[o[i]] = true;
         }
-        int[] sh = x.shape(), st = x.stride(), ns = new int[r], nt = new int[r];
+        int[] sh = x.shape(), ns = new int[r];
+        long[] st = x.stride(), nt = new long[r];
         for (int i = 0; i < r; i++) { ns[i] = sh[o[i]]; nt[i] = st[o[i]]; }
         return Autograd.record(new Op.Permute(o), x.view(ns, nt, x.offset()), x);
     }
@@ -132,9 +135,10 @@ final class Views {
         int s = start < 0 ? start + size : start, e = end < 0 ? end + size : end;
         s = Math.max(0, Math.min(s, size));
         e = Math.max(s, Math.min(e, size));
-        int[] sh = x.shape(), st = x.stride();
-        int n = (e - s + step - 1) / step;
-        int offset = x.offset() + s * st[d];
+        int[] sh = x.shape();
+        long[] st = x.stride();
+        int n = (int) (((long) e - s + step - 1) / step);
+        long offset = x.offset() + s * st[d];
         sh[d] = n;
         st[d] *= step;
         return Autograd.record(new Op.Slice(d, s, e, step), x.view(sh, st, offset), x);
@@ -201,7 +205,7 @@ final class Views {
     static Tensor expandRaw(Tensor x, int[] shape) {
         int[] sh = x.shape();
         if (Arrays.equals(sh, shape)) return x.alive();
-        int[] st = x.stride(), ns = new int[shape.length];
+        long[] st = x.stride(), ns = new long[shape.length];
         int lead = shape.length - sh.length;
         for (int i = lead; i < shape.length; i++) ns[i] = sh[i - lead] == shape[i] ? st[i - lead] : 0;
         return x.view(shape.clone(), ns, x.offset());

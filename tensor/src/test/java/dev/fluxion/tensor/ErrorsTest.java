@@ -193,10 +193,10 @@ class ErrorsTest {
 
     /** A storage that claims to live on a GPU: enough to reach the device checks, which run before any kernel. */
     private static final class FakeGpuStorage extends Storage {
-        FakeGpuStorage(DType dtype, int numel) { super(dtype, numel); }
+        FakeGpuStorage(DType dtype, long numel) { super(dtype, numel); }
         @Override public Device device() { return Device.cuda(0); }
-        @Override public void readBytes(int elementOffset, ByteBuffer dst) { throw new UnsupportedOperationException(); }
-        @Override public void writeBytes(int elementOffset, ByteBuffer src) { throw new UnsupportedOperationException(); }
+        @Override public void readBytes(long elementOffset, ByteBuffer dst) { throw new UnsupportedOperationException(); }
+        @Override public void writeBytes(long elementOffset, ByteBuffer src) { throw new UnsupportedOperationException(); }
         @Override public boolean isClosed() { return false; }
         @Override public void close() {}
         @Override public void releaseMemory() { throw new UnsupportedOperationException(); }

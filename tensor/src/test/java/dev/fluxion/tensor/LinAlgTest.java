@@ -31,7 +31,7 @@ class LinAlgTest {
     }
 
     private static Tensor wave(DType dt, int... shape) {
-        int n = Shape.numel(shape);
+        int n = (int) Shape.numel(shape);
         double[] v = new double[n];
         for (int i = 0; i < n; i++) v[i] = Math.sin(i * 1.3 + shape.length) * 2;
         return Tensor.of(v, shape).to(dt);

@@ -101,8 +101,9 @@ class StridedLayoutsTest {
 
     /** The storage index of every element of v, row-major. */
     private static double[] storageIndices(Tensor v) {
-        int[] shape = v.shape(), stride = v.stride();
-        double[] out = new double[v.numel()];
+        int[] shape = v.shape();
+        long[] stride = v.stride();
+        double[] out = new double[(int) v.numel()];
         int[] idx = new int[shape.length];
         for (int i = 0; i < out.length; i++) {
             long s = v.offset();
@@ -126,7 +127,7 @@ class StridedLayoutsTest {
     }
 
     private static void check(Chain c) {
-        int n = Shape.numel(c.baseShape());
+        int n = (int) Shape.numel(c.baseShape());
         for (DType dt : new DType[] {DType.FLOAT64, DType.FLOAT32, DType.FLOAT16, DType.INT64}) {
             Tensor base = Tensor.arange(0, n, 1, dt).reshape(c.baseShape());     // value == storage index (n <= 625)
             Tensor v = c.apply(base);

@@ -104,9 +104,9 @@ final class TensorAssert {
     static short[] bits16(Tensor t) {
         assertEquals(2, t.dtype().byteSize(), "bits16 needs a 16-bit dtype");
         Tensor c = t.contiguous();
-        ByteBuffer b = ByteBuffer.allocate(c.numel() * 2).order(ByteOrder.nativeOrder());
+        ByteBuffer b = ByteBuffer.allocate((int) c.numel() * 2).order(ByteOrder.nativeOrder());
         c.storage().readBytes(c.offset(), b);
-        short[] out = new short[c.numel()];
+        short[] out = new short[(int) c.numel()];
         b.flip().asShortBuffer().get(out);
         return out;
     }

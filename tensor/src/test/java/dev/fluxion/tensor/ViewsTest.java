@@ -24,7 +24,7 @@ class ViewsTest {
         Tensor r = x.reshape(4, -1);
         assertShape(r, 4, 6);
         assertSame(x.storage(), r.storage());
-        assertArrayEquals(new int[] {6, 1}, r.stride());
+        assertArrayEquals(new long[] {6, 1}, r.stride());
         assertShape(x.reshape(-1), 24);
         assertShape(x.view(2, 12), 2, 12);
         assertShape(x.flatten(), 24);
@@ -48,7 +48,7 @@ class ViewsTest {
         Tensor rows = range(4, 6).slice(0, 0, 4, 2);      // rows 0 and 2: strides [12, 1]
         Tensor v = rows.view(2, 2, 3);
         assertSame(rows.storage(), v.storage());
-        assertArrayEquals(new int[] {12, 3, 1}, v.stride());
+        assertArrayEquals(new long[] {12, 3, 1}, v.stride());
         assertValues(v, new int[] {2, 2, 3}, 0, 1, 2, 3, 4, 5, 12, 13, 14, 15, 16, 17);
         Tensor expanded = Tensor.of(1f, 2f).expand(3, 2);
         Tensor er = expanded.reshape(3, 2, 1);            // size-1 dims can be added to any layout without a copy
@@ -60,7 +60,7 @@ class ViewsTest {
         Tensor x = range(2, 3, 4);
         Tensor p = x.permute(2, 0, 1);
         assertShape(p, 4, 2, 3);
-        assertArrayEquals(new int[] {1, 12, 4}, p.stride());
+        assertArrayEquals(new long[] {1, 12, 4}, p.stride());
         assertSame(x.storage(), p.storage());
         assertEquals(x.get(1, 2, 3), p.get(3, 1, 2));
         assertEquals(x.get(1, 0, 2), p.get(2, 1, 0));
@@ -83,7 +83,7 @@ class ViewsTest {
         Tensor x = range(4, 5);
         Tensor s = x.slice(1, 1, 5, 2);                   // columns 1 and 3
         assertShape(s, 4, 2);
-        assertArrayEquals(new int[] {5, 2}, s.stride());
+        assertArrayEquals(new long[] {5, 2}, s.stride());
         assertEquals(1, s.offset());
         assertValues(s, 1, 3, 6, 8, 11, 13, 16, 18);
         assertValues(x.slice(0, -2, 100), new int[] {2, 5}, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19);   // clamped end
@@ -116,7 +116,7 @@ class ViewsTest {
         Tensor x = Tensor.of(new float[] {1, 2, 3}, 3, 1);
         Tensor e = x.expand(2, 3, 4);
         assertShape(e, 2, 3, 4);
-        assertArrayEquals(new int[] {0, 1, 0}, e.stride());
+        assertArrayEquals(new long[] {0, 1, 0}, e.stride());
         assertSame(x.storage(), e.storage());
         assertValues(e.select(0, 1), new int[] {3, 4}, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
         assertShape(x.expand(-1, 5), 3, 5);
@@ -181,12 +181,12 @@ class ViewsTest {
 
     @Test void asStridedChecksBounds() {
         Tensor x = range(2, 3);
-        Tensor d = x.asStrided(new int[] {2, 2}, new int[] {1, 2}, 1);
+        Tensor d = x.asStrided(new int[] {2, 2}, new long[] {1, 2}, 1);
         assertValues(d, new int[] {2, 2}, 1, 3, 2, 4);
-        assertThrowsWith(IndexOutOfBoundsException.class, () -> x.asStrided(new int[] {3, 3}, new int[] {3, 1}, 0),
+        assertThrowsWith(IndexOutOfBoundsException.class, () -> x.asStrided(new int[] {3, 3}, new long[] {3, 1}, 0),
                 "asStrided", "[3, 3]", "[3, 1]", "reaches elements 0..8", "6");
-        assertThrowsWith(IllegalArgumentException.class, () -> x.asStrided(new int[] {2}, new int[] {1, 1}, 0), "asStrided", "differ in rank");
-        assertShape(x.asStrided(new int[] {0, 5}, new int[] {100, 100}, 0), 0, 5);
+        assertThrowsWith(IllegalArgumentException.class, () -> x.asStrided(new int[] {2}, new long[] {1, 1}, 0), "asStrided", "differ in rank");
+        assertShape(x.asStrided(new int[] {0, 5}, new long[] {100, 100}, 0), 0, 5);
     }
 
     @Test void viewsOfEveryDtype() {

@@ -235,10 +235,10 @@ public record SafetensorsHeader(Map<String, Entry> tensors, Map<String, String> 
         for (int i = 0; i < dims.length; i++) {
             if (dims[i] > Integer.MAX_VALUE) throw new SafetensorsException(file, what + ": dimension " + dims[i] + " of shape " + Arrays.toString(dims) + " exceeds 2^31-1");
             shape[i] = (int) dims[i];
-            numel = Math.min(numel * dims[i], 1L << 31);     // saturates above the limit; factors <= 2^31 cannot overflow
+            numel = dims[i] != 0 && numel > (1L << 61) / dims[i] ? 1L << 61 : numel * dims[i];   // saturates above the limit, never overflows
         }
-        if (numel > Integer.MAX_VALUE)
-            throw new SafetensorsException(file, what + ": shape " + Arrays.toString(dims) + " has more than 2^31-1 elements, Fluxion's limit per tensor");
+        if (numel > 1L << 60)                                // so that its byte size (8 bytes an element at most) fits a long
+            throw new SafetensorsException(file, what + ": shape " + Arrays.toString(dims) + " has more than 2^60 elements, Fluxion's limit per tensor");
         String range = "data_offsets [" + off[0] + ", " + off[1] + "]";
         if (off[0] > off[1]) throw new SafetensorsException(file, what + ": " + range + " end before they begin");
         if (off[1] > dataSize)

@@ -41,8 +41,8 @@ final class TensorBytes {
         }
         int item = t.dtype().byteSize();
         int perChunk = chunk.capacity() / item;
-        for (int done = 0, numel = t.numel(); done < numel; done += perChunk) {
-            int n = Math.min(perChunk, numel - done);
+        for (long done = 0, numel = t.numel(); done < numel; done += perChunk) {
+            int n = (int) Math.min(perChunk, numel - done);
             chunk.clear().limit(n * item);
             t.storage().readBytes(t.offset() + done, chunk);
             chunk.flip();
@@ -55,10 +55,10 @@ final class TensorBytes {
         checkLittleEndian();
         int item = t.dtype().byteSize();
         int perChunk = chunk.capacity() / item;
-        for (int done = 0, numel = t.numel(); done < numel; done += perChunk) {
-            int n = Math.min(perChunk, numel - done);
+        for (long done = 0, numel = t.numel(); done < numel; done += perChunk) {
+            int n = (int) Math.min(perChunk, numel - done);
             chunk.clear().limit(n * item);
-            readFully(file, ch, chunk, position + (long) done * item);
+            readFully(file, ch, chunk, position + done * item);
             chunk.flip();
             if (checksum != null) checksum.update(chunk.duplicate());
             t.storage().writeBytes(t.offset() + done, chunk);

@@ -118,7 +118,9 @@ class SafetensorsCorruptionTest {
         refused(handMade(dir, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"extra\":1}}", new byte[8]),
                 "tensor 'a' has an unknown field 'extra'");
         refused(handMade(dir, "{\"a\":{\"dtype\":\"U8\",\"shape\":[65536,65536],\"data_offsets\":[0,8]}}", new byte[8]),
-                "shape [65536, 65536] has more than 2^31-1 elements");
+                "U8 [65536, 65536] needs 4294967296 x 1 = 4294967296 bytes");      // over 2^31 elements is allowed
+        refused(handMade(dir, "{\"a\":{\"dtype\":\"U8\",\"shape\":[2147483647,2147483647,4],\"data_offsets\":[0,8]}}", new byte[8]),
+                "shape [2147483647, 2147483647, 4] has more than 2^60 elements");
         refused(handMade(dir, "{\"__metadata__\":{\"k\":1}}", new byte[0]), "__metadata__ must map strings to strings, but 'k' maps to 1");
     }
 

@@ -25,7 +25,7 @@ final class TestFiles {
     /** The elements of t in row-major order as little-endian bytes. */
     static byte[] bytes(Tensor t) {
         Tensor c = t.contiguous();
-        ByteBuffer b = ByteBuffer.allocate(c.numel() * c.dtype().byteSize());
+        ByteBuffer b = ByteBuffer.allocate((int) c.numel() * c.dtype().byteSize());
         c.storage().readBytes(c.offset(), b);
         return b.array();
     }
@@ -40,7 +40,7 @@ final class TestFiles {
     /** Random bit patterns (NaNs with payloads, subnormals, anything); bool gets 0 or 1. */
     static Tensor randomBits(DType dtype, Random rng, int... shape) {
         Tensor t = Tensor.empty(dtype, Device.CPU, shape);
-        byte[] b = new byte[t.numel() * dtype.byteSize()];
+        byte[] b = new byte[(int) t.numel() * dtype.byteSize()];
         rng.nextBytes(b);
         if (dtype == DType.BOOL) for (int i = 0; i < b.length; i++) b[i] &= 1;
         t.storage().writeBytes(0, ByteBuffer.wrap(b));

@@ -155,7 +155,8 @@ public final class TcpProcessGroup implements ProcessGroup {
         Header h = header(Header.ALL_REDUCE, t.dtype(), op, s, nbytes(t));
         return submit(describe("allReduce", s, t, op), d -> {
             ByteBuffer buf = open(t, true);
-            Collectives.allReduce(comm, d, h, buf, scratchBuffer(maxChunk(t.numel()) * t.dtype().byteSize()), t.numel(), t.dtype(), op);
+            int count = (int) t.numel();                               // check() bounds a transfer to 2 GiB
+            Collectives.allReduce(comm, d, h, buf, scratchBuffer(maxChunk(count) * t.dtype().byteSize()), count, t.dtype(), op);
             close(t, buf);
         });
     }
@@ -204,7 +205,7 @@ public final class TcpProcessGroup implements ProcessGroup {
             int block = (int) nbytes(output);
             ByteBuffer buf = workBuffer(block * size);   // a copy: reduce-scatter leaves its input as it was
             read(input, buf);
-            Collectives.reduceScatter(comm, d, h, buf, scratchBuffer(block), output.numel(), input.dtype(), op);
+            Collectives.reduceScatter(comm, d, h, buf, scratchBuffer(block), (int) output.numel(), input.dtype(), op);
             output.storage().writeBytes(output.offset(), Collectives.slice(buf, rank * block, block));
             output.storage().bumpVersion();
         });
@@ -354,7 +355,7 @@ public final class TcpProcessGroup implements ProcessGroup {
     /** t's own bytes when its storage is in host memory (zero copy), else null. */
     private static ByteBuffer inPlace(Tensor t) {
         ByteBuffer b = t.storage().hostBuffer().orElse(null);
-        return b == null ? null : Collectives.slice(b, t.offset() * t.dtype().byteSize(), (int) nbytes(t)).order(ByteOrder.nativeOrder());
+        return b == null ? null : Collectives.slice(b, (int) (t.offset() * t.dtype().byteSize()), (int) nbytes(t)).order(ByteOrder.nativeOrder());
     }
 
     /** The bytes an operation works on: t's own (in place) or, failing that, the work buffer, filled with t when load. */
@@ -379,7 +380,7 @@ public final class TcpProcessGroup implements ProcessGroup {
         t.storage().bumpVersion();
     }
 
-    private static long nbytes(Tensor t) { return (long) t.numel() * t.dtype().byteSize(); }
+    private static long nbytes(Tensor t) { return t.numel() * t.dtype().byteSize(); }
 
     private void check(String op, Tensor t) {
         if (t == null) throw new IllegalArgumentException(op + ": tensor is null");

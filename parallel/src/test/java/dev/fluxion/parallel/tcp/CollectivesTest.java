@@ -37,7 +37,7 @@ class CollectivesTest {
     }
 
     static byte[] bytes(Tensor t) {
-        ByteBuffer b = ByteBuffer.allocate(t.numel() * t.dtype().byteSize());
+        ByteBuffer b = ByteBuffer.allocate((int) t.numel() * t.dtype().byteSize());
         t.storage().readBytes(t.offset(), b);
         return b.array();
     }

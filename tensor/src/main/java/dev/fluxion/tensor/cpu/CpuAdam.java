@@ -1,5 +1,6 @@
 package dev.fluxion.tensor.cpu;
 
+import dev.fluxion.tensor.AdamHyper;
 import dev.fluxion.tensor.AdamUpdate;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Tensor;
@@ -9,34 +10,48 @@ import jdk.incubator.vector.VectorSpecies;
 import java.nio.FloatBuffer;
 
 /**
- * The fused Adam/AdamW step for contiguous float32 tensors: one pass over param, grad and the moments
- * instead of a dozen tensor ops, with the same float rounding as the op-by-op path (so both give equal bits).
+ * The fused Adam/AdamW step for contiguous float32 tensors: one pass over param, grad and the moments of
+ * each parameter instead of a dozen tensor ops, with the same float rounding as the op-by-op path (so both
+ * give equal bits).
  */
 final class CpuAdam {
     private CpuAdam() {}
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
+    /** Steps every parameter of u, or none (returns false) when one of them is not contiguous float32 on the CPU. */
     static boolean step(AdamUpdate u) {
-        Tensor[] all = {u.param(), u.grad(), u.expAvg(), u.expAvgSq(), u.maxExpAvgSq()};
-        int n = u.param().numel();
-        for (Tensor t : all)
-            if (t != null && (t.dtype() != DType.FLOAT32 || !t.isContiguous() || t.numel() != n || !(t.storage() instanceof CpuStorage)))
+        for (AdamUpdate.Param p : u.params()) if (!eligible(p)) return false;
+        for (AdamUpdate.Param p : u.params()) step(p, u.hyper());
+        return true;
+    }
+
+    private static boolean eligible(AdamUpdate.Param u) {
+        long n = u.param().numel();
+        for (Tensor t : new Tensor[] {u.param(), u.grad(), u.expAvg(), u.expAvgSq(), u.maxExpAvgSq()})  // else the op path, any layout and size
+            if (t != null && (t.dtype() != DType.FLOAT32 || !t.isContiguous() || t.numel() != n
+                    || !(t.storage() instanceof CpuStorage c) || !c.isSingleBuffer()))
                 return false;
+        return true;
+    }
+
+    private static void step(AdamUpdate.Param u, AdamHyper h) {
+        long n = u.param().numel();
         FloatBuffer p = buf(u.param()), g = buf(u.grad()), m = buf(u.expAvg()), v = buf(u.expAvgSq());
         FloatBuffer vmax = u.maxExpAvgSq() == null ? null : buf(u.maxExpAvgSq());
-        int po = u.param().offset(), go = u.grad().offset(), mo = u.expAvg().offset(), vo = u.expAvgSq().offset();
-        int xo = u.maxExpAvgSq() == null ? 0 : u.maxExpAvgSq().offset();
-        float b1 = (float) u.beta1(), omb1 = (float) (1 - u.beta1()), b2 = (float) u.beta2(), omb2 = (float) (1 - u.beta2());
-        float eps = (float) u.eps(), wd = (float) u.l2WeightDecay(), decay = (float) u.decoupledDecay();
-        float negStep = (float) -u.stepSize(), bc2 = (float) u.biasCorrection2Sqrt();
-        boolean l2 = u.l2WeightDecay() != 0, decoupled = u.decoupledDecay() != 1;
+        // one buffer each (checked by eligible), so every index fits an int
+        int po = (int) u.param().offset(), go = (int) u.grad().offset(), mo = (int) u.expAvg().offset(), vo = (int) u.expAvgSq().offset();
+        int xo = u.maxExpAvgSq() == null ? 0 : (int) u.maxExpAvgSq().offset();
+        float b1 = (float) h.beta1(), omb1 = (float) (1 - h.beta1()), b2 = (float) h.beta2(), omb2 = (float) (1 - h.beta2());
+        float eps = (float) h.eps(), wd = (float) h.l2WeightDecay(), decay = (float) h.decoupledDecay();
+        float negStep = (float) -h.stepSize(u.step()), bc2 = (float) h.biasCorrection2Sqrt(u.step());
+        boolean l2 = h.l2WeightDecay() != 0, decoupled = h.decoupledDecay() != 1;
         Parallel.forRange(n, Parallel.GRAIN, (lo, hi) -> {
             Scratch s = Scratch.get();
             float[] pa = s.fa, ga = s.fb, ma = s.fc, va = s.fd;
             float[] xa = vmax == null ? null : new float[Scratch.CHUNK];
-            for (int at = lo; at < hi; at += Scratch.CHUNK) {
-                int len = Math.min(Scratch.CHUNK, hi - at);
+            for (int at = (int) lo; at < hi; at += Scratch.CHUNK) {
+                int len = (int) Math.min(Scratch.CHUNK, hi - at);
                 p.get(po + at, pa, 0, len);
                 g.get(go + at, ga, 0, len);
                 m.get(mo + at, ma, 0, len);
@@ -73,9 +88,8 @@ final class CpuAdam {
                 if (xa != null) vmax.put(xo + at, xa, 0, len);
             }
         });
-        for (Tensor t : all) if (t != null && t != u.grad()) t.storage().bumpVersion();
-        return true;
+        for (Tensor t : new Tensor[] {u.param(), u.expAvg(), u.expAvgSq(), u.maxExpAvgSq()}) if (t != null) t.storage().bumpVersion();
     }
 
-    private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats(); }
+    private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats("adam step"); }
 }

@@ -17,11 +17,15 @@ import dev.fluxion.tensor.UnaryOp;
 public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
 
+    static {                                       // fused kernels: ops whose composition is slower (see FusedOp)
+        dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.LayerNormOp.class, Device.Kind.CPU, CpuLayerNorm.KERNEL);
+    }
+
     private CpuBackend() {}
 
     @Override public Device device() { return Device.CPU; }
 
-    @Override public Storage allocate(DType dtype, int numel) { return new CpuStorage(dtype, numel); }
+    @Override public Storage allocate(DType dtype, long numel) { return new CpuStorage(dtype, numel); }
 
     static Tensor empty(DType dtype, int[] shape) { return Tensor.empty(dtype, Device.CPU, shape); }
 
@@ -31,8 +35,8 @@ public final class CpuBackend implements Backend {
         boolean wide = x.dtype().computesInDouble();
         Parallel.forRange(in.numel, Parallel.GRAIN, (lo, hi) -> {
             Scratch s = Scratch.get();
-            for (int at = lo; at < hi; at += Scratch.CHUNK) {
-                int n = Math.min(Scratch.CHUNK, hi - at);
+            for (long at = lo; at < hi; at += Scratch.CHUNK) {
+                int n = (int) Math.min(Scratch.CHUNK, hi - at);
                 if (wide) {
                     in.load(at, n, s.da);
                     DoubleKernels.unary(op, s.da, s.dc, n);
@@ -53,8 +57,8 @@ public final class CpuBackend implements Backend {
         boolean wide = a.dtype().computesInDouble();
         Parallel.forRange(sa.numel, Parallel.GRAIN, (lo, hi) -> {
             Scratch s = Scratch.get();
-            for (int at = lo; at < hi; at += Scratch.CHUNK) {
-                int n = Math.min(Scratch.CHUNK, hi - at);
+            for (long at = lo; at < hi; at += Scratch.CHUNK) {
+                int n = (int) Math.min(Scratch.CHUNK, hi - at);
                 if (wide) {
                     sa.load(at, n, s.da);
                     sb.load(at, n, s.db);
@@ -75,14 +79,14 @@ public final class CpuBackend implements Backend {
         Tensor out = empty(a.dtype(), a.shape());
         Strided sc = new Strided(cond), sa = new Strided(a), sb = new Strided(b), o = new Strided(out);
         if (a.dtype() == DType.INT64) {                                     // exact for all 64-bit integers, as copy
-            for (int i = 0; i < sa.numel; i++) o.storage.setLong(o.indexOf(i), sc.getLong(i) != 0 ? sa.getLong(i) : sb.getLong(i));
+            for (long i = 0; i < sa.numel; i++) o.storage.setLong(o.indexOf(i), sc.getLong(i) != 0 ? sa.getLong(i) : sb.getLong(i));
             return out;
         }
         boolean wide = a.dtype().computesInDouble();
         Parallel.forRange(sa.numel, Parallel.GRAIN, (lo, hi) -> {
             Scratch s = Scratch.get();
-            for (int at = lo; at < hi; at += Scratch.CHUNK) {
-                int n = Math.min(Scratch.CHUNK, hi - at);
+            for (long at = lo; at < hi; at += Scratch.CHUNK) {
+                int n = (int) Math.min(Scratch.CHUNK, hi - at);
                 sc.load(at, n, s.fd);
                 if (wide) {
                     sa.load(at, n, s.da);
@@ -104,24 +108,22 @@ public final class CpuBackend implements Backend {
         Strided in = new Strided(src), o = new Strided(dst);
         DType from = src.dtype(), to = dst.dtype();
         if (from == to && in.contiguous && o.contiguous) {                  // plain bytes
-            int bs = from.byteSize();
-            java.nio.ByteBuffer d = o.storage.bytes().duplicate().position(o.offset * bs);
-            d.put(in.storage.bytes().duplicate().position(in.offset * bs).limit((in.offset + in.numel) * bs));
+            o.storage.copyFrom(in.storage, in.offset, o.offset, in.numel);
             return;
         }
-        if (from == to && from == DType.FLOAT32 && o.contiguous && Transpose.applies(in)) {   // gradients of W^T and friends
+        if (from == to && from == DType.FLOAT32 && o.contiguous && Transpose.applies(in, o)) {   // gradients of W^T and friends
             Transpose.copy(in, o);
             return;
         }
         if (from == DType.INT64 || to == DType.INT64) {                     // exact for all 64-bit integers
-            for (int i = 0; i < in.numel; i++) o.storage.setLong(o.indexOf(i), in.getLong(i));
+            for (long i = 0; i < in.numel; i++) o.storage.setLong(o.indexOf(i), in.getLong(i));
             return;
         }
         boolean wide = from.computesInDouble() || to.computesInDouble();
         Parallel.forRange(in.numel, Parallel.GRAIN, (lo, hi) -> {
             Scratch s = Scratch.get();
-            for (int at = lo; at < hi; at += Scratch.CHUNK) {
-                int n = Math.min(Scratch.CHUNK, hi - at);
+            for (long at = lo; at < hi; at += Scratch.CHUNK) {
+                int n = (int) Math.min(Scratch.CHUNK, hi - at);
                 if (wide) { in.load(at, n, s.da); o.store(at, n, s.da); }
                 else { in.load(at, n, s.fa); o.store(at, n, s.fa); }
             }
@@ -130,13 +132,17 @@ public final class CpuBackend implements Backend {
 
     @Override public void fill(Tensor dst, double value) {
         Strided o = new Strided(dst);
+        if (o.contiguous) {                                                 // one value's bytes, repeated
+            Parallel.forRange(o.numel, Parallel.GRAIN, (lo, hi) -> o.storage.fill(o.offset + lo, hi - lo, value));
+            return;
+        }
         boolean wide = dst.dtype().computesInDouble();
         Parallel.forRange(o.numel, Parallel.GRAIN, (lo, hi) -> {
             Scratch s = Scratch.get();
             java.util.Arrays.fill(s.da, value);
             java.util.Arrays.fill(s.fa, (float) value);
-            for (int at = lo; at < hi; at += Scratch.CHUNK) {
-                int n = Math.min(Scratch.CHUNK, hi - at);
+            for (long at = lo; at < hi; at += Scratch.CHUNK) {
+                int n = (int) Math.min(Scratch.CHUNK, hi - at);
                 if (wide) o.store(at, n, s.da); else o.store(at, n, s.fa);
             }
         });
@@ -160,14 +166,6 @@ public final class CpuBackend implements Backend {
     }
 
     @Override public boolean adamStep(dev.fluxion.tensor.AdamUpdate update) { return CpuAdam.step(update); }
-
-    @Override public Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
-        return CpuLayerNorm.fits(x, weight, bias) ? CpuLayerNorm.forward(x, weight, bias, eps) : Backend.super.layerNorm(x, weight, bias, eps);
-    }
-
-    @Override public Tensor[] layerNormBackward(Tensor x, Tensor weight, Tensor g, double eps) {
-        return CpuLayerNorm.fits(x, weight, g) ? CpuLayerNorm.backward(x, weight, g, eps) : Backend.super.layerNormBackward(x, weight, g, eps);
-    }
 
     /** The OpenBLAS build and thread count, for the environment check. */
     public static String blasInfo() { return Blas.config() + ", " + Parallel.threads() + " threads"; }

@@ -1,6 +1,7 @@
 package dev.fluxion.tensor.cpu;
 
 import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
 
 /** indexSelect, gather and scatterAdd on the CPU; every index is range-checked before it is used. */
@@ -14,19 +15,20 @@ final class CpuIndexing {
     }
 
     static Tensor indexSelect(Tensor x, int dim, Tensor index) {
-        int[] shape = x.shape(), st = x.stride();
-        int n = index.numel();
+        int[] shape = x.shape();
+        long[] st = x.stride();
+        int n = Shape.dimSize("indexSelect", index.numel());
         Strided idx = new Strided(index);
         int[] rowIdx = new int[n];
         for (int i = 0; i < n; i++) rowIdx[i] = checked("indexSelect", idx.getLong(i), shape[dim], dim);
         int[] outShape = shape.clone();
         outShape[dim] = n;
         Tensor out = CpuBackend.empty(x.dtype(), outShape);
-        int[] ost = out.stride();
+        long[] ost = out.stride();
         int[] sliceShape = shape.clone();
         sliceShape[dim] = 1;
         Parallel.forRange(n, Math.max(1, Parallel.GRAIN / Math.max(1, x.numel() / Math.max(shape[dim], 1))), (lo, hi) -> {
-            for (int i = lo; i < hi; i++) {
+            for (int i = (int) lo; i < hi; i++) {
                 Tensor src = x.asStrided(sliceShape, st, x.offset() + rowIdx[i] * st[dim]);
                 Tensor dst = out.asStrided(sliceShape, ost, i * ost[dim]);
                 CpuBackend.INSTANCE.copy(src, dst);
@@ -36,17 +38,18 @@ final class CpuIndexing {
     }
 
     /** Storage index in x of the element at index position (multi-index m of index, dim replaced by its value). */
-    private interface Visit { void at(int linear, int xIndex); }
+    private interface Visit { void at(long linear, long xIndex); }
 
     private static void forEachIndex(String op, Tensor x, int dim, Tensor index, Visit visit) {
-        int[] is = index.shape(), xs = x.shape(), xst = x.stride();
+        int[] is = index.shape(), xs = x.shape();
+        long[] xst = x.stride();
         Strided idx = new Strided(index);
         int r = is.length;
         int[] m = new int[r];
-        int n = index.numel();
-        for (int linear = 0; linear < n; linear++) {
+        long n = index.numel();
+        for (long linear = 0; linear < n; linear++) {
             int v = checked(op, idx.getLong(linear), xs[dim], dim);
-            int xi = x.offset();
+            long xi = x.offset();
             for (int d = 0; d < r; d++) xi += (d == dim ? v : m[d]) * xst[d];
             visit.at(linear, xi);
             for (int d = r - 1; d >= 0; d--) { if (++m[d] < is[d]) break; m[d] = 0; }
@@ -80,9 +83,9 @@ final class CpuIndexing {
      * small, so that no two threads add into the same element. Null for other dtypes.
      */
     static Tensor indexAdd(Tensor x, int dim, Tensor index, Tensor src) {
-        if (x.dtype() != DType.FLOAT32) return null;
-        int[] shape = x.shape();
-        int size = shape[dim], k = index.numel(), outer = 1, inner = 1;
+        if (x.dtype() != DType.FLOAT32 || x.numel() * 4 > CpuStorage.MAX_SINGLE || !CpuStorage.fitsOneBuffer(src)) return null;
+        int[] shape = x.shape();                                 // one buffer each: every index below fits an int
+        int size = shape[dim], k = index.size(0), outer = 1, inner = 1;
         for (int i = 0; i < dim; i++) outer *= shape[i];
         for (int i = dim + 1; i < shape.length; i++) inner *= shape[i];
         Strided idx = new Strided(index);
@@ -91,12 +94,12 @@ final class CpuIndexing {
         Tensor out = CpuBackend.empty(DType.FLOAT32, shape);
         CpuBackend.INSTANCE.copy(x, out);
         Tensor s = src.isContiguous() ? src : contiguousCopy(src);
-        java.nio.FloatBuffer o = ((CpuStorage) out.storage()).floats(), in = ((CpuStorage) s.storage()).floats();
-        int so = s.offset(), in0 = inner, outerN = outer;
+        java.nio.FloatBuffer o = ((CpuStorage) out.storage()).floats("indexAdd"), in = ((CpuStorage) s.storage()).floats("indexAdd");
+        int so = (int) s.offset(), in0 = inner, outerN = outer;
         boolean byOuter = outer >= Parallel.threads() * 4 || inner < 64;
         Parallel.forRange(byOuter ? outer : inner, byOuter ? Math.max(1, Parallel.GRAIN / Math.max(1, k * inner)) : 64, (lo, hi) -> {
             float[] a = new float[Math.min(Scratch.CHUNK, in0)], b = new float[a.length];
-            int oLo = byOuter ? lo : 0, oHi = byOuter ? hi : outerN, cLo = byOuter ? 0 : lo, cHi = byOuter ? in0 : hi;
+            int oLo = byOuter ? (int) lo : 0, oHi = byOuter ? (int) hi : outerN, cLo = byOuter ? 0 : (int) lo, cHi = byOuter ? in0 : (int) hi;
             for (int oi = oLo; oi < oHi; oi++) {
                 for (int j = 0; j < k; j++) {
                     int dst = (oi * size + rows[j]) * in0, from = so + (oi * k + j) * in0;

@@ -1,21 +1,39 @@
 package dev.fluxion.tensor.cpu;
 
 import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.FusedKernel;
+import dev.fluxion.tensor.FusedOp;
+import dev.fluxion.tensor.LayerNormOp;
+import dev.fluxion.tensor.Saved;
 import dev.fluxion.tensor.Tensor;
 
 import java.nio.FloatBuffer;
 
 /**
- * Fused layer normalization over the last dim for float32: one pass per row forward (mean and variance
- * in double), one pass per row backward, instead of the dozen tensor ops and temporaries of the composite.
- * Weight and bias gradients are summed per piece of rows and the pieces added in order, so results do not
- * depend on thread timing.
+ * The CPU kernel of {@link LayerNormOp} for float32: one pass per row forward (mean and variance in
+ * double) that also returns mean and rstd ([rows] float32), one pass per row backward that reads them,
+ * instead of the dozen tensor ops and temporaries of the composite. Weight and bias gradients are summed
+ * per piece of rows and the pieces added in order, so results do not depend on thread timing.
  */
-final class CpuLayerNorm {
+final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
+    static final CpuLayerNorm KERNEL = new CpuLayerNorm();
+
     private CpuLayerNorm() {}
 
+    @Override public FusedOp.Result forward(LayerNormOp op, Tensor[] in) {
+        return fits(in) ? forward(in[0], in[1], in[2], op.eps()) : null;
+    }
+
+    @Override public Tensor[] backward(LayerNormOp op, Saved s, Tensor g) {
+        if (!s.needsGrad(0) && !s.needsGrad(1)) return null;            // dbias alone: the composed rule is one sum
+        Tensor x = s.input(0), mean = s.state(0), rstd = s.state(1);
+        Tensor w = s.needsGrad(0) ? s.input(1) : null;
+        if (w == null || !fits(x, w, g, mean, rstd)) return null;
+        return backward(x, w, g, mean, rstd);
+    }
+
     static boolean fits(Tensor... ts) {
-        for (Tensor t : ts) if (t.dtype() != DType.FLOAT32) return false;
+        for (Tensor t : ts) if (t.dtype() != DType.FLOAT32 || !CpuStorage.fitsOneBuffer(t)) return false;   // else the composite
         return true;
     }
 
@@ -26,62 +44,67 @@ final class CpuLayerNorm {
         return c;
     }
 
-    private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats(); }
+    private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats("layerNorm"); }
 
-    /** The row's mean, summed in double. */
+    /** The row's mean, summed in double (forward only: backward reads the saved one). */
     private static float mean(float[] row, int c) {
         double sum = 0;
         for (int i = 0; i < c; i++) sum += row[i];
         return (float) (sum / c);
     }
 
-    /** 1 / sqrt(biased variance + eps), the variance summed in double (the same numbers forward and backward). */
+    /** 1 / sqrt(biased variance + eps), the variance summed in double. */
     private static float rstd(float[] row, int c, float mean, double eps) {
         double sq = 0;
         for (int i = 0; i < c; i++) { float d = row[i] - mean; sq += d * d; }
         return (float) (1 / Math.sqrt(sq / c + eps));
     }
 
-    static Tensor forward(Tensor x0, Tensor w0, Tensor b0, double eps) {
+    /** y (..., C), mean and rstd [rows]. */
+    static FusedOp.Result forward(Tensor x0, Tensor w0, Tensor b0, double eps) {
         Tensor x = contiguous(x0), w = contiguous(w0), b = contiguous(b0);
-        int c = x.size(-1), rows = x.numel() / Math.max(c, 1);
+        int c = x.size(-1), rows = (int) (x.numel() / Math.max(c, 1));   // one buffer (fits), so an int
         Tensor y = CpuBackend.empty(DType.FLOAT32, x.shape());
-        FloatBuffer xb = buf(x), yb = buf(y);
+        Tensor meanT = CpuBackend.empty(DType.FLOAT32, new int[] {rows}), rstdT = CpuBackend.empty(DType.FLOAT32, new int[] {rows});
+        FloatBuffer xb = buf(x), yb = buf(y), mb = buf(meanT), rb = buf(rstdT);
         float[] wa = new float[c], ba = new float[c];
-        buf(w).get(w.offset(), wa, 0, c);
-        buf(b).get(b.offset(), ba, 0, c);
-        int xo = x.offset();
+        buf(w).get((int) w.offset(), wa, 0, c);
+        buf(b).get((int) b.offset(), ba, 0, c);
+        int xo = (int) x.offset();
         Parallel.forRange(rows, Math.max(1, Parallel.GRAIN / Math.max(c, 1)), (lo, hi) -> {
             float[] row = new float[c];
-            for (int r = lo; r < hi; r++) {
+            for (int r = (int) lo; r < hi; r++) {
                 xb.get(xo + r * c, row, 0, c);
                 float mean = mean(row, c), rstd = rstd(row, c, mean, eps);
+                mb.put(r, mean);
+                rb.put(r, rstd);
                 for (int i = 0; i < c; i++) row[i] = (row[i] - mean) * rstd * wa[i] + ba[i];
                 yb.put(r * c, row, 0, c);
             }
         });
-        return y;
+        return new FusedOp.Result(y, meanT, rstdT);
     }
 
-    static Tensor[] backward(Tensor x0, Tensor w0, Tensor g0, double eps) {
-        Tensor x = contiguous(x0), w = contiguous(w0), g = contiguous(g0);
-        int c = x.size(-1), rows = x.numel() / Math.max(c, 1);
+    /** {dx, dweight, dbias} from the saved per-row mean and rstd (rows elements each, any shape). */
+    static Tensor[] backward(Tensor x0, Tensor w0, Tensor g0, Tensor mean0, Tensor rstd0) {
+        Tensor x = contiguous(x0), w = contiguous(w0), g = contiguous(g0), meanT = contiguous(mean0), rstdT = contiguous(rstd0);
+        int c = x.size(-1), rows = (int) (x.numel() / Math.max(c, 1));   // one buffer (fits), so an int
         Tensor dx = CpuBackend.empty(DType.FLOAT32, x.shape());
-        FloatBuffer xb = buf(x), gb = buf(g), db = buf(dx);
+        FloatBuffer xb = buf(x), gb = buf(g), db = buf(dx), mb = buf(meanT), rb = buf(rstdT);
         float[] wa = new float[c];
-        buf(w).get(w.offset(), wa, 0, c);
-        int xo = x.offset(), go = g.offset();
+        buf(w).get((int) w.offset(), wa, 0, c);
+        int xo = (int) x.offset(), go = (int) g.offset(), mo = (int) meanT.offset(), ro = (int) rstdT.offset();
         int pieces = Math.max(1, Math.min(rows, Parallel.threads() * 4));
         double[][] dw = new double[pieces][c], dbias = new double[pieces][c];
         Parallel.forRange(pieces, 1, (plo, phi) -> {
             float[] xr = new float[c], gr = new float[c], xhat = new float[c];
-            for (int p = plo; p < phi; p++) {
+            for (int p = (int) plo; p < phi; p++) {
                 int from = (int) ((long) rows * p / pieces), to = (int) ((long) rows * (p + 1) / pieces);
                 double[] dwp = dw[p], dbp = dbias[p];
                 for (int r = from; r < to; r++) {
                     xb.get(xo + r * c, xr, 0, c);
                     gb.get(go + r * c, gr, 0, c);
-                    float mean = mean(xr, c), rstd = rstd(xr, c, mean, eps);
+                    float mean = mb.get(mo + r), rstd = rb.get(ro + r);
                     double meanGw = 0, meanGwXhat = 0;
                     for (int i = 0; i < c; i++) {
                         xhat[i] = (xr[i] - mean) * rstd;

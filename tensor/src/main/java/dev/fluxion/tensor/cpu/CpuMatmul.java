@@ -6,7 +6,8 @@ import dev.fluxion.tensor.Tensor;
 /**
  * Batched GEMM through OpenBLAS. Each operand's 2-D slices are passed in place when their layout is
  * row-major or transposed with a leading dimension (views from transpose/slice/expand need no copy);
- * other layouts are copied once. 16-bit floats compute in float32, as PyTorch does on the CPU.
+ * other layouts are copied once. 16-bit floats compute in float32, as PyTorch does on the CPU. OpenBLAS
+ * takes int offsets and leading dims: every operand must lie in one buffer (at most 2 GiB), else an error.
  */
 final class CpuMatmul {
     private CpuMatmul() {}
@@ -14,9 +15,10 @@ final class CpuMatmul {
     /** How a [rows, cols] slice with strides (rs, cs) is handed to BLAS, or null when it must be copied. */
     private record Layout(boolean trans, int ld) {}
 
-    private static Layout layout(int rows, int cols, int rs, int cs) {
-        if ((cols == 1 || cs == 1) && (rows == 1 || rs >= cols)) return new Layout(false, Math.max(rows == 1 ? cols : rs, Math.max(cols, 1)));
-        if ((rows == 1 || rs == 1) && (cols == 1 || cs >= rows)) return new Layout(true, Math.max(cols == 1 ? rows : cs, Math.max(rows, 1)));
+    private static Layout layout(int rows, int cols, long rs, long cs) {
+        if (rs > Integer.MAX_VALUE || cs > Integer.MAX_VALUE) return null;     // BLAS leading dims are int: copy
+        if ((cols == 1 || cs == 1) && (rows == 1 || rs >= cols)) return new Layout(false, Math.max(rows == 1 ? cols : (int) rs, Math.max(cols, 1)));
+        if ((rows == 1 || rs == 1) && (cols == 1 || cs >= rows)) return new Layout(true, Math.max(cols == 1 ? rows : (int) cs, Math.max(rows, 1)));
         return null;
     }
 
@@ -48,15 +50,16 @@ final class CpuMatmul {
 
     private static void gemm(Tensor a, Tensor b, Tensor out, Layout la, Layout lb, int batch, int m, int n, int k, DType dt) {
         CpuStorage sa = (CpuStorage) a.storage(), sb = (CpuStorage) b.storage(), sc = (CpuStorage) out.storage();
-        int bsA = a.stride()[0], bsB = b.stride()[0], offA0 = a.offset(), offB0 = b.offset();
+        // one buffer each (else floats("matmul") fails naming the op), so every element index fits an int
+        long bsA = a.stride()[0], bsB = b.stride()[0], offA0 = a.offset(), offB0 = b.offset();
         Layout fa = la, fb = lb;
         Parallel.RangeBody gemms = (lo, hi) -> {
-            for (int i = lo; i < hi; i++) {
-                int offA = offA0 + i * bsA, offB = offB0 + i * bsB, offC = i * m * n;
+            for (long i = lo; i < hi; i++) {
+                int offA = (int) (offA0 + i * bsA), offB = (int) (offB0 + i * bsB), offC = (int) (i * m * n);
                 if (dt == DType.FLOAT32)
-                    Blas.sgemm(fa.trans, fb.trans, m, n, k, sa.floats(), offA, fa.ld, sb.floats(), offB, fb.ld, 0f, sc.floats(), offC, n);
+                    Blas.sgemm(fa.trans, fb.trans, m, n, k, sa.floats("matmul"), offA, fa.ld, sb.floats("matmul"), offB, fb.ld, 0f, sc.floats("matmul"), offC, n);
                 else
-                    Blas.dgemm(fa.trans, fb.trans, m, n, k, sa.doubles(), offA, fa.ld, sb.doubles(), offB, fb.ld, 0.0, sc.doubles(), offC, n);
+                    Blas.dgemm(fa.trans, fb.trans, m, n, k, sa.doubles("matmul"), offA, fa.ld, sb.doubles("matmul"), offB, fb.ld, 0.0, sc.doubles("matmul"), offC, n);
             }
         };
         // OpenBLAS's own threads only pay on large products; on small ones (attention heads, small layers) they

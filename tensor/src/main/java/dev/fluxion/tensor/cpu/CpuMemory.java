@@ -23,6 +23,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * storage that became unreachable; {@code reclaimAt} is then set to what is still in use plus a headroom
  * (half of that, at least {@code fluxion.cpu.reclaimHeadroomBytes}, default 64 MiB). Memory of an
  * unscoped loop thus stays within about 1.5x of what it really uses.
+ *
+ * <p>Storages above the largest class ({@link #MAX_POOLED}, 1 GiB) are rare and would take most of the
+ * cache: their buffers are allocated exactly and never cached ({@link #acquireExact}).
  */
 public final class CpuMemory {
     private static final long CACHE_LIMIT = Long.getLong("fluxion.cpu.cacheBytes", 2L << 30);
@@ -39,6 +42,9 @@ public final class CpuMemory {
     private static final ReferenceQueue<Object> UNREACHABLE = new ReferenceQueue<>();
     /** Keeps every live handle reachable, so that the JVM enqueues it when its owner dies. */
     private static final Set<Handle> LIVE = ConcurrentHashMap.newKeySet();
+
+    /** The largest size class: storages of more bytes bypass the pool. */
+    static final long MAX_POOLED = 1L << 30;
 
     private CpuMemory() {}
 
@@ -63,23 +69,27 @@ public final class CpuMemory {
     }
 
     /**
-     * The buffer of one storage, returned to the pool exactly once: by {@link #dispose()} (close), or when
-     * the storage becomes unreachable and the pool finds the handle on its queue. It holds no reference to
-     * the storage. {@link #swap} supports storages that release and re-materialize their memory.
+     * The buffers of one storage (one, or the chunks of a storage over 2 GiB), returned exactly once: by
+     * {@link #dispose()} (close), or when the storage becomes unreachable and the pool finds the handle on
+     * its queue; to the pool, or dropped when they were allocated exactly. It holds no reference to the
+     * storage. {@link #swap} supports storages that release and re-materialize their memory.
      */
     static final class Handle extends PhantomReference<Object> {
-        private ByteBuffer buffer;
+        private final boolean pooled;
+        private ByteBuffer[] buffers;
 
-        Handle(Object owner, ByteBuffer buffer) {
+        Handle(Object owner, ByteBuffer[] buffers, boolean pooled) {
             super(owner, UNREACHABLE);
-            this.buffer = buffer;
+            this.buffers = buffers.clone();
+            this.pooled = pooled;
             LIVE.add(this);
         }
 
-        /** Returns the current buffer (if any) to the pool and holds next instead (null: none). */
-        synchronized void swap(ByteBuffer next) {
-            if (buffer != null) release(buffer);
-            buffer = next;
+        /** Returns the current buffers (if any) and holds next instead (null: none). */
+        synchronized void swap(ByteBuffer[] next) {
+            if (buffers != null)
+                for (ByteBuffer b : buffers) { if (pooled) release(b); else releaseExact(b); }
+            buffers = next == null ? null : next.clone();
         }
 
         /** Returns the buffer for good. */
@@ -91,16 +101,31 @@ public final class CpuMemory {
     }
 
     static int sizeClass(long bytes) {
-        if (bytes > Integer.MAX_VALUE - 8)
-            throw new IllegalArgumentException("CPU tensors are limited to 2 GiB each; " + bytes + " bytes requested");
+        if (bytes > MAX_POOLED)
+            throw new IllegalArgumentException("CpuMemory: " + bytes + " bytes is above the largest size class (" + MAX_POOLED + "); use acquireExact");
         if (bytes <= 512) return 512;
         long p = Long.highestOneBit(bytes - 1);             // the power of two just below
         long step = Math.max(p / 8, 512);
         long rounded = (bytes + step - 1) / step * step;
-        return (int) Math.min(rounded, Integer.MAX_VALUE - 8);
+        return (int) rounded;                               // <= MAX_POOLED: a power of two rounds to itself
     }
 
-    /** A buffer of at least {@code bytes} bytes, native byte order; its contents are undefined. */
+    /**
+     * A buffer of exactly {@code bytes} bytes that the pool never caches: give it back with
+     * {@link #releaseExact}, which only drops it (the JDK frees it when it is collected).
+     */
+    static ByteBuffer acquireExact(int bytes) {
+        drainUnreachable();
+        if (IN_USE.get() + bytes > reclaimAt) reclaimUnreachable();
+        ByteBuffer b = allocateFresh(bytes);
+        long now = IN_USE.addAndGet(bytes);
+        PEAK.accumulateAndGet(now, Math::max);
+        return b;
+    }
+
+    static void releaseExact(ByteBuffer b) { IN_USE.addAndGet(-b.capacity()); }
+
+    /** A buffer of at least {@code bytes} (at most {@link #MAX_POOLED}) bytes, native byte order; contents undefined. */
     static ByteBuffer acquire(long bytes) {
         int cls = sizeClass(bytes);
         drainUnreachable();
@@ -144,11 +169,19 @@ public final class CpuMemory {
 
     /** Takes back the buffers of storages already found unreachable (cheap: a poll of the queue). */
     private static void drainUnreachable() {
+        boolean any = false;
         for (Object r; (r = UNREACHABLE.poll()) != null; ) {
-            ((Handle) r).dispose();
-            RECLAIMED.incrementAndGet();
+            if (r instanceof Handle h) {
+                h.dispose();
+                RECLAIMED.incrementAndGet();
+                any = true;
+            }
         }
+        // storages found after the last collection's wait ended were counted as live when it set the threshold
+        if (any) reclaimAt = Math.min(reclaimAt, nextThreshold(IN_USE.get()));
     }
+
+    private static long nextThreshold(long live) { return live + Math.max(HEADROOM, live / 2); }
 
     /**
      * Runs a collection now and takes back the memory of every storage that is unreachable (the pool does
@@ -165,18 +198,30 @@ public final class CpuMemory {
             return;
         }
         COLLECTIONS.incrementAndGet();
+        // A sentinel that dies in the same collection: the JVM's reference handler enqueues everything that
+        // collection found in one batch, so once the sentinel arrives the batch is (nearly) all there.
+        PhantomReference<Object> sentinel = new PhantomReference<>(new Object(), UNREACHABLE);
         System.gc();
         try {
-            // the JVM enqueues the references just after the collection: wait until none arrived for 5 ms
-            for (Object r; (r = UNREACHABLE.remove(5)) != null; ) {
-                ((Handle) r).dispose();
-                RECLAIMED.incrementAndGet();
+            boolean sentinelSeen = false;
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            while (System.nanoTime() < deadline) {
+                Object r = UNREACHABLE.remove(sentinelSeen ? 10 : 100);
+                if (r == null) {
+                    if (sentinelSeen) break;                  // the batch is drained: nothing arrived for 10 ms
+                    continue;
+                }
+                if (r == sentinel) sentinelSeen = true;
+                else if (r instanceof Handle h) {
+                    h.dispose();
+                    RECLAIMED.incrementAndGet();
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        long live = IN_USE.get();
-        reclaimAt = live + Math.max(HEADROOM, live / 2);
+        java.lang.ref.Reference.reachabilityFence(sentinel);
+        reclaimAt = nextThreshold(IN_USE.get());
     }
 
     static void release(ByteBuffer b) {

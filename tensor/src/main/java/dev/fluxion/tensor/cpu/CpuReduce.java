@@ -9,7 +9,8 @@ import java.util.Arrays;
 /**
  * Reductions and softmax on the CPU. The input is viewed as [kept..., reduced...] (a permutation, no
  * copy), so each output element reduces one logical row. Summing leading dims of a contiguous tensor
- * (bias gradients, sumTo) takes a column-accumulating fast path instead.
+ * (bias gradients, sumTo) takes a column-accumulating fast path instead. Sums of integers and bool are
+ * int64, as in PyTorch, read straight from the input (no int64 copy of it is made).
  */
 final class CpuReduce {
     private CpuReduce() {}
@@ -20,13 +21,15 @@ final class CpuReduce {
         boolean[] reduced = new boolean[rank];
         for (int d : dims) reduced[d] = true;
         int[] order = new int[rank];
-        int k = 0, numOut = 1, rowLen = 1;
+        int k = 0;
+        long numOut = 1, rowLen = 1;
         for (int i = 0; i < rank; i++) if (!reduced[i]) { order[k++] = i; numOut *= shape[i]; }
         int kept = k;
         for (int i = 0; i < rank; i++) if (reduced[i]) { order[k++] = i; rowLen *= shape[i]; }
         int[] outShape = outShape(shape, reduced, keepdim);
         boolean arg = op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN;
-        Tensor out = CpuBackend.empty(arg ? DType.INT64 : x.dtype(), outShape);
+        boolean intSum = op == ReduceOp.SUM && !x.dtype().isFloatingPoint();
+        Tensor out = CpuBackend.empty(arg || intSum ? DType.INT64 : x.dtype(), outShape);
         if (numOut == 0) return out;
 
         boolean leadingOnly = true;                 // reduced dims all before kept dims?
@@ -35,18 +38,19 @@ final class CpuReduce {
             sumLeading(x, rowLen, numOut, out);
             return out;
         }
-        int[] pShape = new int[rank], pStride = new int[rank], st = x.stride();
+        int[] pShape = new int[rank];
+        long[] pStride = new long[rank], st = x.stride();
         for (int i = 0; i < rank; i++) { pShape[i] = shape[order[i]]; pStride[i] = st[order[i]]; }
         Strided rows = new Strided(x.asStrided(pShape, pStride, x.offset()));
         Strided o = new Strided(out);
         boolean wide = x.dtype().computesInDouble();
-        int len = rowLen;
+        long len = rowLen;
         if (numOut == 1 && !arg && len >= 2 * Parallel.GRAIN) {                       // one long row: split it
             int pieces = Parallel.threads() * 4;
             double[] partial = new double[pieces];
             Parallel.forRange(pieces, 1, (lo, hi) -> {
-                for (int p = lo; p < hi; p++) {
-                    int from = (int) ((long) len * p / pieces), to = (int) ((long) len * (p + 1) / pieces);
+                for (int p = (int) lo; p < hi; p++) {
+                    long from = len * p / pieces, to = len * (p + 1) / pieces;
                     partial[p] = reduceRange(op, rows, from, to - from, wide, Scratch.get());
                 }
             });
@@ -57,9 +61,9 @@ final class CpuReduce {
         }
         Parallel.forRange(numOut, Math.max(1, Parallel.GRAIN / Math.max(len, 1)), (lo, hi) -> {
             Scratch s = Scratch.get();
-            for (int r = lo; r < hi; r++) {
-                int idx = o.indexOf(r);
-                if (arg) o.storage.setLong(idx, argRow(op, rows, (long) r * len, len));
+            for (long r = lo; r < hi; r++) {
+                long idx = o.indexOf(r);
+                if (arg) o.storage.setLong(idx, argRow(op, rows, r * len, len));
                 else o.storage.setDouble(idx, reduceRange(op, rows, r * len, len, wide, s));
             }
         });
@@ -85,10 +89,12 @@ final class CpuReduce {
     }
 
     /** Reduces logical elements [start, start+n) of rows, in chunks. */
-    private static double reduceRange(ReduceOp op, Strided rows, int start, int n, boolean wide, Scratch s) {
+    private static double reduceRange(ReduceOp op, Strided rows, long start, long n, boolean wide, Scratch s) {
+        if (op == ReduceOp.SUM && rows.contiguous && rows.storage.dtype().byteSize() == 1 && !rows.storage.dtype().isFloatingPoint())
+            return rows.storage.sumBytes(rows.offset + start, n);          // exact, without widening each byte to float
         double acc = op == ReduceOp.SUM ? 0 : op == ReduceOp.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
-        for (int at = 0; at < n; at += Scratch.CHUNK) {
-            int m = Math.min(Scratch.CHUNK, n - at);
+        for (long at = 0; at < n; at += Scratch.CHUNK) {
+            int m = (int) Math.min(Scratch.CHUNK, n - at);
             if (wide) {
                 rows.load(start + at, m, s.da);
                 for (int i = 0; i < m; i++) acc = combine(op, acc, s.da[i]);
@@ -108,26 +114,26 @@ final class CpuReduce {
     }
 
     /** Index of the first largest (smallest) element; NaN counts as largest, as in PyTorch. */
-    private static long argRow(ReduceOp op, Strided rows, long start, int n) {
-        int best = 0;
-        double bv = rows.storage.getDouble(rows.indexOf((int) start));
-        for (int i = 1; i < n && bv == bv; i++) {
-            double v = rows.storage.getDouble(rows.indexOf((int) start + i));
+    private static long argRow(ReduceOp op, Strided rows, long start, long n) {
+        long best = 0;
+        double bv = rows.storage.getDouble(rows.indexOf(start));
+        for (long i = 1; i < n && bv == bv; i++) {
+            double v = rows.storage.getDouble(rows.indexOf(start + i));
             if (v != v || (op == ReduceOp.ARGMAX ? v > bv : v < bv)) { best = i; bv = v; }
         }
         return best;
     }
 
     /** out[j] = sum_i x[i * cols + j] for contiguous float-lane x: rows are accumulated with vectors. */
-    private static void sumLeading(Tensor x, int rowsN, int cols, Tensor out) {
+    private static void sumLeading(Tensor x, long rowsN, long cols, Tensor out) {
         Strided in = new Strided(x), o = new Strided(out);
         Parallel.forRange(cols, Math.max(256, Parallel.GRAIN / Math.max(rowsN, 1)), (lo, hi) -> {
             Scratch s = Scratch.get();
-            for (int c0 = lo; c0 < hi; c0 += Scratch.CHUNK) {
-                int m = Math.min(Scratch.CHUNK, hi - c0);
+            for (long c0 = lo; c0 < hi; c0 += Scratch.CHUNK) {
+                int m = (int) Math.min(Scratch.CHUNK, hi - c0);
                 Arrays.fill(s.fc, 0, m, 0f);
                 Arrays.fill(s.dc, 0, m, 0);
-                for (int r = 0; r < rowsN; r++) {
+                for (long r = 0; r < rowsN; r++) {
                     in.load(r * cols + c0, m, s.fa);
                     FloatKernels.accumulate(s.fa, s.fc, m);
                     if ((r & 63) == 63) {                       // widen every 64 rows to bound float rounding
@@ -150,13 +156,14 @@ final class CpuReduce {
         }
         Tensor in = dim == last ? x : swapped(x, dim, last);
         Tensor out = CpuBackend.empty(x.dtype(), in.shape());
-        int len = in.size(-1), rowsN = in.numel() / Math.max(len, 1);
+        int len = in.size(-1);
+        long rowsN = in.numel() / Math.max(len, 1);
         Strided si = new Strided(in), so = new Strided(out);
         boolean wide = x.dtype().computesInDouble();
         Parallel.forRange(rowsN, Math.max(1, Parallel.GRAIN / Math.max(len, 1)), (lo, hi) -> {
             float[] fr = wide ? null : new float[len];
             double[] dr = wide ? new double[len] : null;
-            for (int r = lo; r < hi; r++) {
+            for (long r = lo; r < hi; r++) {
                 if (wide) { si.load(r * len, len, dr); softmaxRow(dr, len, log); so.store(r * len, len, dr); }
                 else { si.load(r * len, len, fr); softmaxRow(fr, len, log); so.store(r * len, len, fr); }
             }
@@ -169,9 +176,10 @@ final class CpuReduce {
 
     /** The view of t with dims a and b exchanged (not recorded). */
     private static Tensor swapped(Tensor t, int a, int b) {
-        int[] sh = t.shape(), st = t.stride();
+        int[] sh = t.shape();
+        long[] st = t.stride();
         int ts = sh[a]; sh[a] = sh[b]; sh[b] = ts;
-        int tt = st[a]; st[a] = st[b]; st[b] = tt;
+        long tt = st[a]; st[a] = st[b]; st[b] = tt;
         return t.asStrided(sh, st, t.offset());
     }
 

@@ -31,31 +31,32 @@ public final class Parallel {
         Blas.setThreads(n);
     }
 
-    interface RangeBody { void run(int lo, int hi); }
+    interface RangeBody { void run(long lo, long hi); }
 
     /** Runs body over [0, n) in pieces of at least {@code grain}, in parallel when it pays. */
-    static void forRange(int n, int grain, RangeBody body) {
+    static void forRange(long n, long grain, RangeBody body) {
         int t = threads;
         if (n <= grain || t == 1 || java.util.concurrent.ForkJoinTask.inForkJoinPool()) {   // nested: run inline
             if (n > 0) body.run(0, n);
             return;
         }
-        int pieces = (int) Math.min((long) t * 4, (n + (long) grain - 1) / grain);
+        int pieces = (int) Math.min((long) t * 4, (n + grain - 1) / grain);
         pool.invoke(new Split(body, 0, n, pieces));
     }
 
     private static final class Split extends RecursiveAction {
         private final RangeBody body;
-        private final int lo, hi, pieces;
+        private final long lo, hi;
+        private final int pieces;
 
-        Split(RangeBody body, int lo, int hi, int pieces) {
+        Split(RangeBody body, long lo, long hi, int pieces) {
             this.body = body; this.lo = lo; this.hi = hi; this.pieces = pieces;
         }
 
         @Override protected void compute() {
             if (pieces <= 1) { body.run(lo, hi); return; }
             int leftPieces = pieces / 2;
-            int mid = lo + (int) ((long) (hi - lo) * leftPieces / pieces);
+            long mid = lo + (hi - lo) / pieces * leftPieces + (hi - lo) % pieces * leftPieces / pieces;
             invokeAll(new Split(body, lo, mid, leftPieces), new Split(body, mid, hi, pieces - leftPieces));
         }
     }

@@ -6,14 +6,16 @@ import dev.fluxion.tensor.Tensor;
  * Moves runs of a (possibly strided, possibly broadcast) tensor view between its storage and a scratch
  * array, in row-major logical order. Every CPU kernel reads and writes through this, so each kernel is
  * written once over flat arrays and works for any layout: contiguous runs are bulk copies, stride-0 runs
- * (broadcast) are fills, other strides are gathers.
+ * (broadcast) are fills, other strides are gathers. Indices, offsets and strides are long (a tensor may
+ * hold more than 2^31 elements); a run handed to a scratch array is an int count, and the per-element
+ * gathers step by a long stride without division.
  */
 final class Strided {
     final CpuStorage storage;
-    final int offset;
-    final int[] shape;    // collapsed: adjacent dims merged where the layout allows, size-1 dims dropped
-    final int[] strides;
-    final int numel;
+    final long offset;
+    final long[] shape;   // collapsed: adjacent dims merged where the layout allows (so sizes may pass 2^31), size-1 dims dropped
+    final long[] strides;
+    final long numel;
     final boolean contiguous;
 
     Strided(Tensor t) {
@@ -21,8 +23,9 @@ final class Strided {
         storage.checkOpen();
         this.offset = t.offset();
         this.numel = t.numel();
-        int[] sh = t.shape(), st = t.stride();
-        int[] cs = new int[sh.length], ct = new int[sh.length];
+        int[] sh = t.shape();
+        long[] st = t.stride();
+        long[] cs = new long[sh.length], ct = new long[sh.length];
         int r = 0;
         for (int i = 0; i < sh.length; i++) {
             if (sh[i] == 1) continue;
@@ -41,8 +44,8 @@ final class Strided {
     }
 
     /** Storage index of logical element {@code linear}. */
-    int indexOf(int linear) {
-        int idx = offset;
+    long indexOf(long linear) {
+        long idx = offset;
         for (int d = shape.length - 1; d >= 0 && linear != 0; d--) {
             idx += (linear % shape[d]) * strides[d];
             linear /= shape[d];
@@ -51,20 +54,20 @@ final class Strided {
     }
 
     /** Visits the logical range [start, start+n) as runs along the innermost dim. */
-    private interface RunVisitor { void run(int storageIndex, int stride, int len, int dstOff); }
+    private interface RunVisitor { void run(long storageIndex, long stride, int len, int dstOff); }
 
-    private void forRuns(int start, int n, RunVisitor v) {
+    private void forRuns(long start, int n, RunVisitor v) {
         if (contiguous) { v.run(offset + start, 1, n, 0); return; }
         int r = shape.length;
-        int inner = shape[r - 1], innerStride = strides[r - 1];
-        int pos = start % inner;
+        long inner = shape[r - 1], innerStride = strides[r - 1];
+        long pos = start % inner;
         int done = 0;
-        int base = indexOf(start - pos);
-        int[] idx = new int[r - 1];
-        int rest = (start - pos) / inner;
+        long base = indexOf(start - pos);
+        long[] idx = new long[r - 1];
+        long rest = (start - pos) / inner;
         for (int d = r - 2; d >= 0; d--) { idx[d] = rest % shape[d]; rest /= shape[d]; }
         while (done < n) {
-            int len = Math.min(inner - pos, n - done);
+            int len = (int) Math.min(inner - pos, n - done);
             v.run(base + pos * innerStride, innerStride, len, done);
             done += len;
             pos = 0;
@@ -77,7 +80,7 @@ final class Strided {
         }
     }
 
-    void load(int start, int n, float[] dst) {
+    void load(long start, int n, float[] dst) {
         CpuStorage s = storage;
         forRuns(start, n, (i, st, len, off) -> {
             if (st == 1) s.readFloats(i, dst, off, len);
@@ -86,7 +89,7 @@ final class Strided {
         });
     }
 
-    void load(int start, int n, double[] dst) {
+    void load(long start, int n, double[] dst) {
         CpuStorage s = storage;
         forRuns(start, n, (i, st, len, off) -> {
             if (st == 1) s.readDoubles(i, dst, off, len);
@@ -95,7 +98,7 @@ final class Strided {
         });
     }
 
-    void store(int start, int n, float[] src) {
+    void store(long start, int n, float[] src) {
         CpuStorage s = storage;
         forRuns(start, n, (i, st, len, off) -> {
             if (st == 1) s.writeFloats(i, src, off, len);
@@ -103,7 +106,7 @@ final class Strided {
         });
     }
 
-    void store(int start, int n, double[] src) {
+    void store(long start, int n, double[] src) {
         CpuStorage s = storage;
         forRuns(start, n, (i, st, len, off) -> {
             if (st == 1) s.writeDoubles(i, src, off, len);
@@ -112,5 +115,5 @@ final class Strided {
     }
 
     /** Reads element {@code linear} exactly as a long (indices). */
-    long getLong(int linear) { return storage.getLong(indexOf(linear)); }
+    long getLong(long linear) { return storage.getLong(indexOf(linear)); }
 }

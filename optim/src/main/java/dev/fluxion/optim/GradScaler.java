@@ -1,4 +1,4 @@
-package dev.fluxion.cuda.amp;
+package dev.fluxion.optim;
 
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Device;
@@ -12,13 +12,16 @@ import java.util.Map;
  * Dynamic loss scaling for float16 training, with PyTorch's GradScaler defaults: the loss is multiplied by
  * a scale (initially 65536) before backward so that small gradients do not flush to zero in float16; the
  * gradients are divided by it before the optimizer step; a step whose gradients hold inf or NaN is skipped
- * and the scale halves; after 2000 finite steps in a row the scale doubles. Written on the tensor API, so it
- * runs on any backend; one value is read back per step (whether an overflow happened), as in PyTorch.
+ * and the scale halves; after 2000 finite steps in a row the scale doubles. Written on the tensor API (found
+ * inf/NaN, unscale, skip, grow and back off are ordinary ops), so it runs on every backend; one value is read
+ * back per step and device (whether an overflow happened), as in PyTorch. bfloat16 autocast has float32's
+ * range and needs no scaler.
  *
  * <pre>{@code
  * var scaler = new GradScaler();
+ * try (var ac = Autocast.open(DType.FLOAT16)) { loss = Losses.mse(model.forward(x), y); }
  * scaler.scale(loss).backward();
- * scaler.step(params, opt::step);     // unscales, skips the step on overflow
+ * scaler.step(opt);                   // unscales, skips the step on overflow
  * scaler.update();
  * }</pre>
  */
@@ -95,6 +98,12 @@ public final class GradScaler {
         return !bad;
     }
 
+    /** {@link #unscale(List)} of the optimizer's parameters (torch's scaler.unscale_(optimizer)). */
+    public boolean unscale(Optimizer<?, ?> optimizer) { return unscale(optimizer.params()); }
+
+    /** {@link #step(List, Runnable)} of the optimizer's parameters and step (torch's scaler.step(optimizer)). */
+    public boolean step(Optimizer<?, ?> optimizer) { return step(optimizer.params(), optimizer::step); }
+
     /**
      * Unscales (unless {@link #unscale} ran this step) and runs the optimizer step when the gradients are finite.
      *
@@ -130,8 +139,10 @@ public final class GradScaler {
         foundInf = false;
     }
 
+    /** The scale and growth count, for a checkpoint. */
     public State state() { return new State(scale, growthTracker); }
 
+    /** Restores what {@link #state()} returned. */
     public void load(State s) {
         if (!(s.scale() > 0)) throw new IllegalArgumentException("GradScaler.load: scale must be positive, got " + s.scale());
         scale = s.scale();

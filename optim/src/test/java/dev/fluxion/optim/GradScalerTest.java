@@ -1,4 +1,4 @@
-package dev.fluxion.cuda.amp;
+package dev.fluxion.optim;
 
 import dev.fluxion.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -107,6 +107,22 @@ class GradScalerTest {
         assertEquals(1, steps.get());
         s.update();
         assertEquals(1.0, s.getScale());
+    }
+
+    @Test void stepsAnOptimizerUnlessItsGradientsOverflowed() {
+        Tensor w = Tensor.of(new float[] {1, 2}).requiresGrad(true);
+        SGD opt = new SGD(List.of(w), SGD.Config.DEFAULT.withLr(0.5));
+        GradScaler s = new GradScaler(GradScaler.Config.DEFAULT.withInitScale(4));
+        w.setGrad(Tensor.of(new float[] {4, -8}));                       // scaled gradient: 1, -2 after unscaling
+        assertTrue(s.step(opt));
+        s.update();
+        assertArrayEquals(new float[] {0.5f, 3}, w.toFloatArray());
+        w.setGrad(Tensor.of(new float[] {Float.POSITIVE_INFINITY, 1}));
+        assertFalse(s.unscale(opt));
+        assertFalse(s.step(opt));
+        s.update();
+        assertArrayEquals(new float[] {0.5f, 3}, w.toFloatArray(), "the overflowed step left the parameter alone");
+        assertEquals(2.0, s.getScale());
     }
 
     @Test void stateRoundTrips() {

@@ -1,0 +1,99 @@
+package dev.fluxion.autodiff;
+
+import dev.fluxion.tensor.CrossEntropyOp;
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.FusedOp;
+import dev.fluxion.tensor.Generator;
+import dev.fluxion.tensor.LayerNormOp;
+import dev.fluxion.tensor.Op;
+import dev.fluxion.tensor.Save;
+import dev.fluxion.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.lang.reflect.Constructor;
+import java.lang.reflect.RecordComponent;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Every primitive op (each record the sealed {@link Op} permits, with each value of its enum kind) has a
+ * backward rule in {@link Rules} or is declared non-differentiable; every {@link FusedOp} is declared
+ * differentiable or not, and each differentiable one passes a float64 gradient check here.
+ */
+class RuleCoverageTest {
+    @Test
+    void everyPrimitiveOpHasARuleOrIsDeclaredNonDifferentiable() throws Exception {
+        List<Op> ops = new ArrayList<>();
+        for (Class<?> c : Op.class.getPermittedSubclasses()) for (Object o : instances(c)) ops.add((Op) o);
+        assertTrue(ops.size() > 40, "enumerated " + ops.size() + " ops");
+        boolean[] allNeed = {true, true, true, true};
+        List<String> missing = new ArrayList<>();
+        for (Op op : ops) {
+            if (!Rules.isDifferentiable(op)) continue;
+            try {
+                Rule r = Rules.of(op);
+                Save save = r.save(allNeed);
+                assertNotNull(save, op.name());
+            } catch (IllegalStateException e) {
+                missing.add(op + ": " + e.getMessage());
+            }
+        }
+        assertTrue(missing.isEmpty(), "ops without a backward rule (add one to Rules, or declare them in Rules.isDifferentiable): " + missing);
+        assertFalse(Rules.isDifferentiable(new Op.Binary(dev.fluxion.tensor.BinaryOp.LT)), "comparisons are declared non-differentiable");
+    }
+
+    /** A float64 gradient check for each fused op; a new FusedOp fails here until it gets one. */
+    private static final Map<Class<? extends FusedOp>, Runnable> FUSED_CHECKS = Map.of(
+            LayerNormOp.class, () -> GradCheck.check("layer_norm", x -> new LayerNormOp(1e-5).apply(x[0], x[1], x[2]), randn(3, 5), randn(5), randn(5)),
+            CrossEntropyOp.class, () -> GradCheck.check("cross_entropy", x -> new CrossEntropyOp(3, 0.2).apply(x[0], Tensor.of(new long[] {1, 3, 0}, 3)), randn(3, 4)));
+
+    @Test
+    void everyFusedOpHasABackwardRuleThatPassesAGradientCheck() throws Exception {
+        for (Class<?> c : FusedOp.class.getPermittedSubclasses()) {
+            for (Object o : instances(c)) {
+                FusedOp op = (FusedOp) o;
+                if (!op.differentiable()) continue;                   // e.g. an optimizer step: never recorded
+                Runnable check = FUSED_CHECKS.get(c);
+                if (check == null) fail("fused op " + op.name() + " (" + c.getSimpleName() + ") has no gradient check in RuleCoverageTest");
+                check.run();
+            }
+        }
+    }
+
+    private static Tensor randn(int... shape) { return Tensor.randn(new Generator(7), DType.FLOAT64, shape); }
+
+    /** One instance of record c per value of its enum component (if any), other components at harmless defaults. */
+    private static List<Object> instances(Class<?> c) throws Exception {
+        RecordComponent[] comps = c.getRecordComponents();
+        if (comps == null) throw new AssertionError(c + " is not a record");
+        Class<?>[] types = Arrays.stream(comps).map(RecordComponent::getType).toArray(Class<?>[]::new);
+        Constructor<?> ctor = c.getDeclaredConstructor(types);
+        int enumAt = -1;
+        for (int i = 0; i < types.length; i++) if (types[i].isEnum()) enumAt = i;
+        Object[] variants = enumAt < 0 ? new Object[] {null} : types[enumAt].getEnumConstants();
+        List<Object> out = new ArrayList<>();
+        for (Object v : variants) {
+            Object[] args = new Object[types.length];
+            for (int i = 0; i < types.length; i++) args[i] = i == enumAt ? v : defaultOf(types[i]);
+            out.add(ctor.newInstance(args));
+        }
+        return out;
+    }
+
+    private static Object defaultOf(Class<?> t) {
+        if (t == int.class) return 0;
+        if (t == long.class) return 0L;
+        if (t == double.class) return 1e-5;                            // a valid eps or smoothing
+        if (t == boolean.class) return false;
+        if (t == int[].class) return new int[0];
+        throw new AssertionError("no default for component type " + t);
+    }
+
+}

@@ -1,0 +1,67 @@
+package dev.fluxion.cuda;
+
+import dev.fluxion.tensor.CrossEntropyOp;
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Device;
+import dev.fluxion.tensor.FusedKernel;
+import dev.fluxion.tensor.FusedKernels;
+import dev.fluxion.tensor.FusedOp;
+import dev.fluxion.tensor.LayerNormOp;
+import dev.fluxion.tensor.Saved;
+import dev.fluxion.tensor.Shape;
+import dev.fluxion.tensor.Tensor;
+
+/**
+ * The CUDA kernels of the fused ops, registered in {@link FusedKernels} when the CUDA backend loads: layer
+ * norm and softmax + cross-entropy from {@link Fused}. The forwards save what the kernels' backwards read
+ * (mean and rstd; log-sum-exp), in the accumulator dtype; a backward declines (the op's composed rule
+ * runs) when the state came from elsewhere or the arguments are outside what its kernel covers.
+ */
+final class CudaFusedKernels {
+    private CudaFusedKernels() {}
+
+    static void register() {
+        FusedKernels.register(LayerNormOp.class, Device.Kind.CUDA, new LayerNorm());
+        FusedKernels.register(CrossEntropyOp.class, Device.Kind.CUDA, new CrossEntropy());
+    }
+
+    /** x (..., C) -> y, mean [rows], rstd [rows]. */
+    static final class LayerNorm implements FusedKernel<LayerNormOp> {
+        @Override public FusedOp.Result forward(LayerNormOp op, Tensor[] in) {
+            Fused.Norm n = Fused.layerNorm(in[0], in[1], in[2], op.eps());
+            return new FusedOp.Result(n.y(), n.mean(), n.rstd());
+        }
+
+        @Override public Tensor[] backward(LayerNormOp op, Saved s, Tensor g) {
+            if (!s.needsGrad(0)) return null;                           // the composed rule needs no weight for dweight, dbias
+            Tensor x = s.input(0), mean = s.state(0), rstd = s.state(1);
+            int rows = Shape.dimSize("layerNorm backward", x.numel() / x.size(-1));   // mean and rstd are [rows]
+            DType acc = Codes.accumulator(x.dtype());
+            if (mean.dtype() != acc || rstd.dtype() != acc || g.dtype() != x.dtype()) return null;
+            Fused.NormGrads d = Fused.layerNormBackward(g, x, s.input(1), mean.reshape(rows), rstd.reshape(rows), s.needsGrad(2));
+            return new Tensor[] {d.dx(), d.dweight(), d.dbias()};
+        }
+    }
+
+    /** logits (N, C), targets (N) -> mean loss, lse [N], count; no label smoothing (the composed default has it). */
+    static final class CrossEntropy implements FusedKernel<CrossEntropyOp> {
+        @Override public FusedOp.Result forward(CrossEntropyOp op, Tensor[] in) {
+            if (op.labelSmoothing() != 0) return null;
+            Tensor logits = in[0], targets = in[1];
+            DType acc = Codes.accumulator(logits.dtype());
+            Fused.CrossEntropy ce = Fused.crossEntropy(logits, targets, op.ignoreIndex());
+            Tensor count = targets.ne((double) op.ignoreIndex()).to(acc).sum();
+            Tensor loss = ce.loss().sum().div(count);
+            return new FusedOp.Result(loss.dtype() == logits.dtype() ? loss : loss.to(logits.dtype()), ce.lse(), count);
+        }
+
+        @Override public Tensor[] backward(CrossEntropyOp op, Saved s, Tensor g) {
+            if (op.labelSmoothing() != 0 || !s.needsGrad(0)) return null;
+            Tensor logits = s.input(0), lse = s.state(0), count = s.state(1);
+            DType acc = Codes.accumulator(logits.dtype());
+            if (lse.dtype() != acc || count.dtype() != acc) return null;
+            Tensor dloss = g.to(acc).div(count);                          // 0-dim: every counted row gets g / count
+            return new Tensor[] {Fused.crossEntropyBackward(logits, s.input(1), lse, dloss, op.ignoreIndex()), null};
+        }
+    }
+}
