@@ -753,17 +753,21 @@ static void testAdam() {
                 {addr(p1.data()), addr(g1.data()), addr(m1.data()), addr(v1.data()), 20, FX_F32, FX_F16},
                 {addr(p1.data() + 20), addr(g1.data() + 20), addr(m1.data() + 20), addr(v1.data() + 20), n1 - 20, FX_F32, FX_F16},
                 {addr(p2.data()), addr(g2.data()), addr(m2.data()), addr(v2.data()), n2, FX_BF16, FX_F32}};
+            // the host's scalars (AdamHyper): Adam's L2 term or AdamW's decay factor, the signed step, sqrt(bc2)
+            const float l2 = decoupled ? 0.0f : wd, decay = decoupled ? 1 - lr * wd : 1.0f, negStep = -lr / bc1, bc2Sqrt = sqrtf(bc2);
             auto ref = [&](double p, double g, double& m, double& v) {
                 g *= scale;
-                if (decoupled) p *= 1 - lr * wd; else g += wd * p;
-                m = b1 * m + (1 - b1) * g;
-                v = b2 * v + (1 - b2) * g * g;
-                return p - (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps);
+                g += p * l2;
+                double base = p * decay;
+                m = m * b1 + g * (1 - b1);
+                v = v * b2 + (g * (1 - b2)) * g;
+                return base + (m * negStep) / (sqrt(v) / bc2Sqrt + eps);
             };
             std::vector<double> wp1(n1), wm1(n1), wv1(n1), wp2(n2), wm2(n2), wv2(n2);
             for (int i = 0; i < n1; i++) { wm1[i] = m1[i]; wv1[i] = v1[i]; wp1[i] = skip ? p1[i] : ref(p1[i], tod(g1[i]), wm1[i], wv1[i]); }
             for (int i = 0; i < n2; i++) { wm2[i] = m2[i]; wv2[i] = v2[i]; wp2[i] = skip ? tod(p2[i]) : ref(tod(p2[i]), g2[i], wm2[i], wv2[i]); }
-            if (!run("fx_adam", dim3(2), dim3(256), fx_adam, (const AdamChunk*)chunks, 3, lr, b1, b2, eps, wd, decoupled, bc1, bc2, (const float*)&scale, (const float*)&skipFlag)) return;
+            if (!run("fx_adam", dim3(2), dim3(256), fx_adam, (const AdamChunk*)chunks, 3, b1, 1 - b1, b2, 1 - b2, eps, l2, decay, negStep, bc2Sqrt,
+                     (const float*)&scale, (const float*)&skipFlag)) return;
             expect("param1", p1.data(), wp1, 1e-5, 1e-6) && expect("m1", m1.data(), wm1, 1e-5, 1e-7) && expect("v1", v1.data(), wv1, 1e-5, 1e-9)
                 && expect("param2", p2.data(), wp2) && expect("m2", m2.data(), wm2, 1e-5, 1e-7) && expect("v2", v2.data(), wv2, 1e-5, 1e-9);
         });
