@@ -76,7 +76,7 @@ struct Thread {
 struct Sim {
     Order order = Order::IN_ORDER;
     std::mt19937 rng{1};
-    size_t stackBytes = CUDASIM_ASAN ? 48 * 1024 : 32 * 1024;
+    size_t stackBytes = 64 * 1024;   // per thread; the deepest kernel (at -O0, with ASan) uses a few KiB
     bool dirtyStacks = false; // a launch was aborted: its threads' frames may be left poisoned
     std::vector<char*> stacks;
     std::vector<Thread> threads;
