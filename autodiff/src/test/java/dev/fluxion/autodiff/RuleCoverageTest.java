@@ -93,6 +93,8 @@ class RuleCoverageTest {
         if (t == double.class) return 1e-5;                            // a valid eps or smoothing
         if (t == boolean.class) return false;
         if (t == int[].class) return new int[0];
+        if (t == dev.fluxion.tensor.AdamHyper.class) return dev.fluxion.tensor.AdamHyper.ADAMW;
+        if (t == List.class) return List.of();
         throw new AssertionError("no default for component type " + t);
     }
 
