@@ -106,12 +106,15 @@ runOne() {   # runOne LABEL BINARY ARGS...
     grep -E '^FAIL|ERROR|deadlock' "$work/$label.log" | head -n 40 || true
     tail -n 1 "$work/$label.log"
     say "$label: FAILED (log: $work/$label.log)"
-    status=1
+    return 1
   fi
 }
-runOne "in-order" "$work/plain/kernel_tests" --order in --kernels "$work/kernels.txt"
-runOne "random-order-seed-$seed" "$work/plain/kernel_tests" --order random --seed "$seed" --kernels "$work/kernels.txt"
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} runOne "address-sanitizer" "$work/asan/kernel_tests" --order reverse --quick --kernels "$work/kernels.txt"
+# the AddressSanitizer run (the longest) beside the other two
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} runOne "address-sanitizer" "$work/asan/kernel_tests" --order reverse --quick --kernels "$work/kernels.txt" &
+asanPid=$!
+runOne "in-order" "$work/plain/kernel_tests" --order in --kernels "$work/kernels.txt" || status=1
+runOne "random-order-seed-$seed" "$work/plain/kernel_tests" --order random --seed "$seed" --kernels "$work/kernels.txt" || status=1
+wait "$asanPid" || status=1
 
 # each planted bug must be caught, by the message that names it
 expectCaught() {   # expectCaught NAME PATTERN BINARY ARGS...
