@@ -109,6 +109,14 @@ class PipelineRunnerTest {
         assertClose(want.params(), got.params(), name + " parameter after " + STEPS + " steps");
     }
 
+    @Test void aScheduleReadFromCsvRunsToo() throws Exception {
+        // a user's schedule, as a file would hold it
+        String csv = Schedules.zeroBubbleH1(2, 4).toCsv();
+        Schedule s = Schedule.fromCsv("user.csv", csv, 2, 2, 4);
+        Run want = singleProcess(), got = pipelined(s);
+        assertClose(want.params(), got.params(), "csv schedule parameter");
+    }
+
     @Test void oneFOneBHoldsPMinusRankMicroBatchesWhereGpipeHoldsM() throws Exception {
         int p = 2, m = 8;
         Map<String, List<long[]>> peaks = new HashMap<>();
