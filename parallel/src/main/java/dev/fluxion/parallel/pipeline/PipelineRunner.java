@@ -23,6 +23,11 @@ import java.util.function.IntFunction;
  * the process group's send/recv. Activations and gradients travel on two groups of their own (made from
  * the pipeline group when the runner is built), so each direction's messages are matched in order as
  * {@link Simulator} models. Sends are not waited for until the step ends; a receive is waited for at once.
+ * Because the two directions travel on different groups (each with its own thread), an activation going
+ * down and a gradient coming up between the same two ranks never wait on each other, which is what a
+ * combined {@code sendRecv} gives when both share one group. The validator treats sends as eager; the TCP
+ * backend's send completes once its bytes are in the socket buffers, so very large activations may hold a
+ * group's later operations until the peer reads them.
  *
  * <p>A step accumulates into the stages' parameters' {@code grad()} the gradient of the mean of the
  * micro-batch losses (each loss is divided by m), which equals one process's gradient of the whole batch's
