@@ -27,7 +27,8 @@ import java.util.function.IntFunction;
  * down and a gradient coming up between the same two ranks never wait on each other, which is what a
  * combined {@code sendRecv} gives when both share one group. The validator treats sends as eager; the TCP
  * backend's send completes once its bytes are in the socket buffers, so very large activations may hold a
- * group's later operations until the peer reads them.
+ * group's later operations until the peer reads them. Received activations and gradients are float32
+ * tensors on the CPU (the TCP backend's device).
  *
  * <p>A step accumulates into the stages' parameters' {@code grad()} the gradient of the mean of the
  * micro-batch losses (each loss is divided by m), which equals one process's gradient of the whole batch's
@@ -139,6 +140,10 @@ public final class PipelineRunner implements AutoCloseable {
         int m = schedule.microbatches(), S = schedule.stages();
         if (inputs.size() != m || targets.size() != m)
             throw new IllegalArgumentException("PipelineRunner.step: " + inputs.size() + " inputs and " + targets.size() + " targets for " + m + " micro-batches");
+        for (int i = 1; i < m; i++)     // each loss is divided by m: only equal sizes give the whole batch's mean
+            if (!java.util.Arrays.equals(inputs.get(i).shape(), inputs.get(0).shape()))
+                throw new IllegalArgumentException("PipelineRunner.step: micro-batch " + i + " has shape " + java.util.Arrays.toString(inputs.get(i).shape())
+                        + ", micro-batch 0 " + java.util.Arrays.toString(inputs.get(0).shape()) + "; split the batch into equal micro-batches");
         Map<Long, Slot> slots = new HashMap<>();
         List<Work> sends = new ArrayList<>();
         List<Tensor> sent = new ArrayList<>();           // kept alive until their sends complete
