@@ -8,7 +8,6 @@ import dev.fluxion.parallel.ProcessGroup;
 import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -78,14 +77,7 @@ public final class TensorParallel {
                 Shard s = shards.get(e.getKey());
                 Tensor local = e.getValue().detach().contiguous();
                 if (s == null || group.size() == 1) { out.put(e.getKey(), local.copy()); continue; }
-                int[] ls = local.shape();
-                int[] gs = new int[ls.length + 1];
-                gs[0] = group.size();
-                System.arraycopy(ls, 0, gs, 1, ls.length);
-                Tensor all = Tensor.empty(local.dtype(), local.device(), gs);
-                group.allGather(all, local).waitFor();
-                List<Tensor> pieces = new ArrayList<>();
-                for (int r = 0; r < group.size(); r++) pieces.add(all.select(0, r));
+                List<Tensor> pieces = TpTraining.gather(local, group);
                 out.put(e.getKey(), s.assemble(pieces));
             }
         }
