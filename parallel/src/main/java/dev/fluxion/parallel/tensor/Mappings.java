@@ -15,7 +15,7 @@ import dev.fluxion.tensor.Tensor;
  *   reduceFromRegion          (g)  all-reduce            | identity
  *   scatterToRegion                split the last dim    | all-gather the last dim
  *   gatherFromRegion               all-gather last dim   | split the last dim
- *   scatterToSequence              split dim 1 (seq)     | all-gather dim 1
+ *   scatterToSequence              split dim 1 (seq)     | all-gather dim 1   (scatterAlong: any dim)
  *   gatherFromSequence             all-gather dim 1      | reduce-scatter dim 1
  *   reduceScatterToSequence        reduce-scatter dim 1  | all-gather dim 1
  * </pre>
@@ -54,9 +54,12 @@ public final class Mappings {
     }
 
     /** Keeps this rank's block of the sequence (dim 1); backward all-gathers the gradient along it. */
-    public static Tensor scatterToSequence(Tensor x, ProcessGroup g) {
+    public static Tensor scatterToSequence(Tensor x, ProcessGroup g) { return scatterAlong(x, 1, g); }
+
+    /** Keeps this rank's block of dim; backward all-gathers the gradient along it (the position table's rows are dim 0). */
+    public static Tensor scatterAlong(Tensor x, int dim, ProcessGroup g) {
         if (g.size() == 1) return x;
-        return Autodiff.function("sp.scatterToSequence", in -> split(in[0], 1, g), (in, out, grad) -> new Tensor[] {allGather(grad, 1, g)}, x);
+        return Autodiff.function("sp.scatterAlong" + dim, in -> split(in[0], dim, g), (in, out, grad) -> new Tensor[] {allGather(grad, dim, g)}, x);
     }
 
     /** All-gathers the sequence (dim 1) before a column-parallel GEMM; backward reduce-scatters the gradient. */

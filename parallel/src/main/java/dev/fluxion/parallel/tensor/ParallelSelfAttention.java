@@ -42,7 +42,7 @@ public final class ParallelSelfAttention extends Module {
         this.group = group;
         this.qkv = child("qkv", new ColumnParallelLinear(q.weight(), q.bias(), 3, group, false, sequenceParallel));
         this.proj = child("proj", RowParallelLinear.of(p, group, sequenceParallel));
-        this.residDropout = child("residDropout", sequenceParallel ? new ShardedDropout(dropout, generator, 1, group, false)
+        this.residDropout = child("residDropout", sequenceParallel ? new ShardedDropout(dropout, generator, 1, group)
                 : attention.getSubmodule("residDropout"));
     }
 

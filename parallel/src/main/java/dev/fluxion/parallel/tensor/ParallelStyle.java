@@ -23,11 +23,24 @@ public interface ParallelStyle {
     /** A Linear becomes a {@link RowParallelLinear} whose input arrives split; its bias is added after the reduction. */
     static ParallelStyle rowwise() { return (m, c) -> RowParallelLinear.of(linear(m), c.group(), c.sequenceParallel()); }
 
-    /** An Embedding becomes a {@link VocabParallelEmbedding}. */
+    /** An Embedding becomes a {@link VocabParallelEmbedding} (reduce-scattering over the sequence under sequence parallelism). */
     static ParallelStyle vocabEmbedding() {
         return (m, c) -> {
             if (!(m instanceof Embedding e)) throw new IllegalArgumentException("vocabEmbedding style: expects an Embedding, got " + m.getClass().getSimpleName());
-            return VocabParallelEmbedding.of(e, c.group());
+            return VocabParallelEmbedding.of(e, c.group(), c.sequenceParallel());
+        };
+    }
+
+    /**
+     * With sequence parallelism, the module stays but a forward hook keeps only this rank's block of its output
+     * along dim ({@link Mappings#scatterAlong}; backward all-gathers, so its replicated parameters get their
+     * whole gradient): the position table's rows (dim 0), to match a sequence-split token embedding. The
+     * module keeps its path and parameter names (as PyTorch's PrepareModuleOutput).
+     */
+    static ParallelStyle sequenceSplitOutput(int dim) {
+        return (m, c) -> {
+            if (c.sequenceParallel()) m.registerForwardHook((mod, in, out) -> Mappings.scatterAlong(out, dim, c.group()));
+            return m;
         };
     }
 
@@ -41,12 +54,9 @@ public interface ParallelStyle {
         return (m, c) -> c.sequenceParallel() ? new SequenceParallelLayerNorm(m, eps, c.group()) : m;
     }
 
-    /**
-     * With sequence parallelism a Dropout of probability p becomes a {@link ShardedDropout} over the sequence
-     * (scatterFirst where a whole tensor enters the sequence-parallel region); otherwise it stays.
-     */
-    static ParallelStyle sequenceDropout(double p, boolean scatterFirst) {
-        return (m, c) -> c.sequenceParallel() ? new ShardedDropout(p, c.generator(), 1, c.group(), scatterFirst) : m;
+    /** With sequence parallelism a Dropout of probability p becomes a {@link ShardedDropout} over the sequence; otherwise it stays. */
+    static ParallelStyle sequenceDropout(double p) {
+        return (m, c) -> c.sequenceParallel() ? new ShardedDropout(p, c.generator(), 1, c.group()) : m;
     }
 
     private static Linear linear(Module m) {

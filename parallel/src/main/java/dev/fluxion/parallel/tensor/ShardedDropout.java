@@ -19,27 +19,17 @@ public final class ShardedDropout extends Module {
     private final Generator generator;
     private final int dim;
     private final ProcessGroup group;
-    private final boolean scatterFirst;
 
-    /**
-     * p in [0, 1); generator shared with the rest of the model (the Init's); x arrives split along dim unless
-     * scatterFirst, in which case it arrives whole and this rank's block is kept first
-     * ({@link Mappings#scatterToSequence}, dim 1 only: where the embeddings enter a sequence-parallel region).
-     */
-    public ShardedDropout(double p, Generator generator, int dim, ProcessGroup group, boolean scatterFirst) {
+    /** p in [0, 1); generator shared with the rest of the model (the Init's); x arrives split along dim. */
+    public ShardedDropout(double p, Generator generator, int dim, ProcessGroup group) {
         if (p < 0 || p >= 1) throw new IllegalArgumentException("ShardedDropout: p must be in [0, 1), got " + p);
-        if (scatterFirst && dim != 1) throw new IllegalArgumentException("ShardedDropout: scatterFirst splits the sequence (dim 1), got dim " + dim);
         this.p = p;
         this.generator = generator;
         this.dim = dim;
         this.group = group;
-        this.scatterFirst = scatterFirst;
     }
 
-    @Override protected Tensor compute(Tensor x) {
-        if (scatterFirst) x = Mappings.scatterToSequence(x, group);
-        return isTraining() ? apply(x, p, generator, dim, group) : x;
-    }
+    @Override protected Tensor compute(Tensor x) { return isTraining() ? apply(x, p, generator, dim, group) : x; }
 
     /** Dropout of x, this rank's block along dim of a tensor n times larger there, with that tensor's mask. */
     public static Tensor apply(Tensor x, double p, Generator generator, int dim, ProcessGroup group) {
@@ -51,5 +41,5 @@ public final class ShardedDropout extends Module {
         return Tensor.where(keep, x.mul(1 / (1 - p)), Tensor.zerosLike(x));
     }
 
-    @Override protected String extraRepr() { return "p=" + p + ", dim=" + dim + (scatterFirst ? ", scatterFirst" : ""); }
+    @Override protected String extraRepr() { return "p=" + p + ", dim=" + dim; }
 }

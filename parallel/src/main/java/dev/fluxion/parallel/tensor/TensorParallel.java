@@ -37,21 +37,23 @@ public final class TensorParallel {
      * Megatron's layout for a Gpt: token embedding vocab-parallel; in each block the attention heads split
      * (qkv column-parallel, proj row-parallel) and the MLP split (fc column-parallel, proj row-parallel); the
      * head column-parallel, so the model returns this rank's (B, T, V/n) logits for
-     * {@link VocabParallelCrossEntropy}. With sequence parallelism the layer norms and dropouts run on
-     * (B, T/n, C) blocks of the sequence (T divisible by n). Positions stay replicated. Needs heads, 4 x width
+     * {@link VocabParallelCrossEntropy}. With sequence parallelism the token embedding reduce-scatters over
+     * the sequence, each rank adds its rows of the (replicated) position table, and the layer norms and
+     * dropouts run on (B, T/n, C) blocks of the sequence (T divisible by n). Needs heads, 4 x width
      * and vocab divisible by the group size.
      */
     public static ParallelizePlan gptPlan(Gpt.Config c) {
         double eps = 1e-5;   // Gpt's LayerNorms use LayerNorm's default
         return ParallelizePlan.of()
                 .with("tokens", ParallelStyle.vocabEmbedding())
-                .with("dropout", ParallelStyle.sequenceDropout(c.dropout(), true))
+                .with("positions", ParallelStyle.sequenceSplitOutput(0))
+                .with("dropout", ParallelStyle.sequenceDropout(c.dropout()))
                 .with("blocks.*.ln1", ParallelStyle.sequenceNorm(eps))
                 .with("blocks.*.attn", ParallelStyle.attention(c.heads(), c.dropout()))
                 .with("blocks.*.ln2", ParallelStyle.sequenceNorm(eps))
                 .with("blocks.*.mlp.0", ParallelStyle.colwise())
                 .with("blocks.*.mlp.2", ParallelStyle.rowwise())
-                .with("blocks.*.mlp.3", ParallelStyle.sequenceDropout(c.dropout(), false))
+                .with("blocks.*.mlp.3", ParallelStyle.sequenceDropout(c.dropout()))
                 .with("lnF", ParallelStyle.sequenceNorm(eps))
                 .with("head", ParallelStyle.colwise());
     }

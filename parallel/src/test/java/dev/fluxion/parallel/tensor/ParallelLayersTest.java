@@ -82,11 +82,19 @@ class ParallelLayersTest {
             Tensor w = Tensor.randn(new Generator(6), 2, 4, 6);
             Tensor y = e.forward(ids);
             y.mul(w).sum().backward();
-            var vp = VocabParallelEmbedding.of(e, pg);
+            var vp = VocabParallelEmbedding.of(e, pg, false);
             Tensor y2 = vp.forward(ids);
             y2.mul(w).sum().backward();
             assertClose(y, y2, TOL, "rows");
             assertClose(Shard.along(0).slice(e.weight().grad(), pg.rank(), n), vp.weight().grad(), TOL, "weight gradient of this rank's vocabulary");
+            // sequence parallel: the sum is reduce-scattered, each rank keeps its positions; the gradient is unchanged
+            var sp = VocabParallelEmbedding.of(e, pg, true);
+            int block = 4 / n, r = pg.rank();
+            Tensor y3 = sp.forward(ids);
+            y3.mul(w.narrow(1, r * block, block)).sum().backward();
+            assertClose(y.narrow(1, r * block, block), y3, TOL, "this rank's positions");
+            // the reduce-scatter's backward all-gathers the output gradient, so every rank sees every position's
+            assertClose(Shard.along(0).slice(e.weight().grad(), r, n), sp.weight().grad(), TOL, "sequence-parallel weight gradient");
             return null;
         });
     }
