@@ -76,15 +76,15 @@ final class TensorParallelCharGpt {
         var config = new Gpt.Config(256, o.context(), o.layers(), o.heads(), o.width(), o.dropout());
         Init init = Init.seed(o.seed());
         Gpt model = new Gpt(config, init);
-        long fullBytes = TensorParallel.parameterBytes(model);
+        long fullCount = model.parameterCount();
         TensorParallel.gptPlan(config).apply(model, new TpContext(tp, sp, init.generator()));
         // the tp ranks of one dp group share batches and dropout masks; dp groups differ in both
         if (dpRank > 0) init.generator().setState(new Generator(o.seed() + 7919L * dpRank).state());
         Generator dataRng = new Generator(o.seed() + 1 + 1_000_003L * dpRank);
         var opt = new AdamW(model.parameters(), AdamW.Config.DEFAULT.withLr(o.lr()).withBetas(0.9, 0.95).withWeightDecay(0.1));
         var schedule = new LrScheduler(opt, Schedule.warmupCosine(Math.min(100, o.steps() / 10), o.steps(), o.lr() / 10));
-        if (lead) System.out.printf("model: %,d parameters, %s, %s (tp=%d%s); parameters per rank %,d of %,d bytes%n", model.parameterCount(), config, mesh,
-                tpSize, sp ? ", sequence parallel" : "", TensorParallel.parameterBytes(model), fullBytes);
+        if (lead) System.out.printf("model: %,d parameters (%,d on each rank), %s, %s%s%n", fullCount, model.parameterCount(), config, mesh,
+                sp ? ", sequence parallel" : "");
 
         Files.createDirectories(o.out());
         long start = 0;

@@ -102,6 +102,17 @@ class TensorParallelGptTest {
         assertClose(Tensor.of(ref.losses(), STEPS), Tensor.of(runs.get(1).losses(), STEPS), TOL, "losses");
     }
 
+    @Test void aPatternThatMatchesNothingIsRefusedByName() throws Exception {
+        LocalCluster.run(1, TIMEOUT, pg -> {
+            Init init = Init.seed(1);
+            var plan = ParallelizePlan.of().with("blocks.*.attention", ParallelStyle.colwise());
+            var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> plan.apply(new Gpt(CONFIG, init), new TpContext(pg, false, init.generator())));
+            assertTrue(e.getMessage().contains("'blocks.*.attention' matches no module") && e.getMessage().contains("blocks.0.attn"), e.getMessage());
+            return null;
+        });
+    }
+
     @Test void planPathsAndShardsAreMegatrons() throws Exception {
         List<List<String>> out = LocalCluster.run(2, TIMEOUT, pg -> {
             Init init = Init.seed(1);
