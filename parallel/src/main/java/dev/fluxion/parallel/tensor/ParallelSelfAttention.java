@@ -4,11 +4,13 @@ import dev.fluxion.nn.Child;
 import dev.fluxion.nn.Linear;
 import dev.fluxion.nn.Module;
 import dev.fluxion.parallel.ProcessGroup;
+import dev.fluxion.tensor.AttentionOp;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Generator;
 import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -60,22 +62,26 @@ public final class ParallelSelfAttention extends Module {
         return residDropout.forward(proj.forward(y));
     }
 
-    /** Functional.causalAttention's math on this rank's heads; its dropout keeps this rank's heads of the full mask. */
+    /**
+     * Functional.causalAttention on this rank's heads (the same fused {@link AttentionOp}); its dropout
+     * multiplier is this rank's heads of the one the single-process model draws.
+     */
     private Tensor attend(Tensor q, Tensor k, Tensor v, Tensor mask, double p) {
-        int t = q.size(-2);
-        Tensor att = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(q.size(-1)));   // (B, H/n, T, T)
-        Tensor future = Tensor.ones(DType.FLOAT32, q.device(), t, t).triu(1).ne(0);
-        att = att.maskedFill(future, Double.NEGATIVE_INFINITY);
+        List<Tensor> in = new ArrayList<>(List.of(q, k, v));                     // (B, H/n, T, D) each
         if (mask != null) {
             if (mask.dtype() != DType.BOOL)
                 throw new IllegalArgumentException("ParallelSelfAttention: mask must be bool (true = may attend), got " + mask.dtype());
             if (mask.dim() == 4 && mask.size(1) != 1)
                 throw new IllegalArgumentException("ParallelSelfAttention: a per-head mask " + Shape.str(mask.shape()) + " is not supported; heads are split across ranks");
-            att = Tensor.where(mask, att, Tensor.full(Double.NEGATIVE_INFINITY, att.dtype(), att.device()));
+            in.add(mask);
         }
-        att = att.softmax(-1);
-        if (p > 0) att = ShardedDropout.apply(att, p, generator, 1, group);
-        return att.matmul(v);
+        if (p > 0) {
+            int[] scores = q.shape();                                            // (B, H/n, T, T)
+            scores[scores.length - 1] = k.size(-2);
+            Tensor keep = ShardedDropout.keep(scores, p, generator, 1, group).to(q.device());
+            in.add(keep.to(q.dtype()).mul(1 / (1 - p)));
+        }
+        return new AttentionOp(1 / Math.sqrt(q.size(-1)), true, mask != null, p > 0).apply(in.toArray(new Tensor[0]));
     }
 
     @Override protected String extraRepr() { return "heads/" + group.size() + "=" + localHeads; }

@@ -34,11 +34,19 @@ public final class ShardedDropout extends Module {
     /** Dropout of x, this rank's block along dim of a tensor n times larger there, with that tensor's mask. */
     public static Tensor apply(Tensor x, double p, Generator generator, int dim, ProcessGroup group) {
         if (p == 0) return x;
-        int[] full = x.shape();
+        Tensor keep = keep(x.shape(), p, generator, dim, group).to(x.device());
+        return Tensor.where(keep, x.mul(1 / (1 - p)), Tensor.zerosLike(x));
+    }
+
+    /**
+     * This rank's block (along dim, of the given local shape) of the keep mask that Functional.dropout draws for
+     * the full tensor: bool, true where kept. The full mask is drawn, then sliced.
+     */
+    static Tensor keep(int[] localShape, double p, Generator generator, int dim, ProcessGroup group) {
+        int[] full = localShape.clone();
         int block = full[dim];
         full[dim] = block * group.size();
-        Tensor keep = Tensor.rand(generator, DType.FLOAT32, full).narrow(dim, group.rank() * block, block).to(x.device()).ge(p);
-        return Tensor.where(keep, x.mul(1 / (1 - p)), Tensor.zerosLike(x));
+        return Tensor.rand(generator, DType.FLOAT32, full).narrow(dim, group.rank() * block, block).ge(p);
     }
 
     @Override protected String extraRepr() { return "p=" + p + ", dim=" + dim; }
