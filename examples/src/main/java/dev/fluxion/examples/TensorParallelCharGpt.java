@@ -3,7 +3,7 @@ package dev.fluxion.examples;
 import dev.fluxion.autodiff.Autodiff;
 import dev.fluxion.nn.Gpt;
 import dev.fluxion.nn.Init;
-import dev.fluxion.nn.Parameter;
+import dev.fluxion.nn.Module;
 import dev.fluxion.nn.io.CheckpointDir;
 import dev.fluxion.nn.io.TrainingCheckpoint;
 import dev.fluxion.optim.AdamW;
@@ -12,7 +12,7 @@ import dev.fluxion.optim.Schedule;
 import dev.fluxion.parallel.DeviceMesh;
 import dev.fluxion.parallel.Distributed;
 import dev.fluxion.parallel.ProcessGroup;
-import dev.fluxion.parallel.ReduceOp;
+import dev.fluxion.parallel.DistributedDataParallel;
 import dev.fluxion.parallel.tensor.Mappings;
 import dev.fluxion.parallel.tensor.TensorParallel;
 import dev.fluxion.parallel.tensor.TpContext;
@@ -34,8 +34,8 @@ import java.util.Map;
 /**
  * CharGpt's tensor-parallel mode ({@code --tp N}, optional {@code --sp} for sequence parallelism):
  * the ranks form a ("dp", "tp") mesh of (world / N, N); each "tp" group splits every block's heads and MLP
- * and the vocabulary (Megatron's layout, {@link TensorParallel#gptPlan}); the "dp" groups average
- * gradients. Every rank builds the full model from the seed and keeps its slices, so the weights do not
+ * and the vocabulary (Megatron's layout, {@link TensorParallel#gptPlan}); DistributedDataParallel over
+ * each "dp" group averages gradients. Every rank builds the full model from the seed and keeps its slices, so the weights do not
  * depend on N. Checkpoints hold the single-process state (model, optimizer, schedule, RNG) in CharGpt's
  * format: a run resumes at another N, or in one process with CharGpt itself.
  *
@@ -78,6 +78,7 @@ final class TensorParallelCharGpt {
         Gpt model = new Gpt(config, init);
         long fullCount = model.parameterCount();
         TensorParallel.gptPlan(config).apply(model, new TpContext(tp, sp, init.generator()));
+        Module trained = dp.size() > 1 ? new DistributedDataParallel(model, dp) : model;   // averages gradients over "dp"
         // the tp ranks of one dp group share batches and dropout masks; dp groups differ in both
         if (dpRank > 0) init.generator().setState(new Generator(o.seed() + 7919L * dpRank).state());
         Generator dataRng = new Generator(o.seed() + 1 + 1_000_003L * dpRank);
@@ -110,10 +111,9 @@ final class TensorParallelCharGpt {
             double loss;
             try (var scope = Scope.open()) {
                 Tensor[] batch = train.batch(dataRng, o.batch(), o.context());
-                Tensor lossT = VocabParallelCrossEntropy.apply(model.forward(batch[0]), batch[1], tp);   // logits (B, T, 256/tp)
+                Tensor lossT = VocabParallelCrossEntropy.apply(trained.forward(batch[0]), batch[1], tp);   // logits (B, T, 256/tp)
                 opt.zeroGrad();
                 lossT.backward();
-                averageOver(dp, model.parameters());
                 TpTraining.clipGradNorm(model, 1.0, tp);
                 opt.step();
                 schedule.step();
@@ -138,12 +138,6 @@ final class TensorParallelCharGpt {
         System.out.printf("wrote %s, %s and %s%n", o.out().resolve("metrics.csv"), o.out().resolve("loss.png"), o.out().resolve(CheckpointDir.LATEST));
         System.out.println("---- sample ----");
         System.out.println(sample);
-    }
-
-    /** Averages gradients over the data-parallel group (a no-op when it has one rank). */
-    static void averageOver(ProcessGroup dp, List<Parameter> params) {
-        if (dp.size() == 1) return;
-        for (Parameter p : params) if (p.grad() != null) dp.allReduce(p.grad(), ReduceOp.AVG).waitFor();
     }
 
     static double evaluate(Gpt model, CharGpt.Corpus val, CharGpt.Options o, ProcessGroup tp) {
