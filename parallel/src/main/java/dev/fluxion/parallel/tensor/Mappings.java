@@ -30,6 +30,7 @@ public final class Mappings {
     /** f: identity forward, all-reduce (sum) of the gradient backward. Enters a tensor-parallel region. */
     public static Tensor copyToRegion(Tensor x, ProcessGroup g) {
         if (g.size() == 1) return x;
+        // forward copies: the entry needs an output of its own (a view op may hand back its input, which the tape would not re-record)
         return Autodiff.function("tp.copyToRegion", in -> in[0].copy(), (in, out, grad) -> new Tensor[] {allReduce(grad, g)}, x);
     }
 
