@@ -13,6 +13,9 @@
  *   <li>{@link dev.fluxion.parallel.DistributedDataParallel}: bucketed gradient all-reduce overlapping backward.</li>
  *   <li>{@code pipeline}: pipeline parallelism: schedules as data, their validator and simulator, and the
  *       interpreter that runs them over send/recv.</li>
+ *   <li>{@code tensor}: Megatron-style tensor and sequence parallelism (column-, row- and vocab-parallel layers,
+ *       their collectives as autodiff functions, a plan that makes a Gpt tensor-parallel, single-process
+ *       checkpoints); its groups come from a {@link dev.fluxion.parallel.DeviceMesh}.</li>
  *   <li>{@code launch}: {@code bin/fluxrun}'s Java side; {@code bench}: the all-reduce bandwidth harness.</li>
  * </ul>
  */
