@@ -44,6 +44,7 @@ final class ShardState {
     private final Map<Integer, Long> lastSeen = new HashMap<>();      // live workers -> System.nanoTime() of their last message
     private final Map<Integer, Integer> pulling = new HashMap<>();    // live workers waiting in pull (alive though silent)
     private final Set<Integer> dropped = new HashSet<>();
+    private final Set<Integer> everJoined = new HashSet<>();          // the job starts once `workers` of them have come
     private boolean closed;
     private long applied;                            // BSP: steps applied; SSP/ASP: pushes applied
 
@@ -78,6 +79,7 @@ final class ShardState {
             dropped.remove(worker);
         }
         lastSeen.put(worker, System.nanoTime());
+        everJoined.add(worker);
         changed();
         return clocks.get(worker);
     }
@@ -135,11 +137,13 @@ final class ShardState {
         pulling.merge(worker, 1, Integer::sum);
         try {
             while (true) {
-                long have = included();
+                // nobody computes before the whole starting set has joined: a late starter would otherwise
+                // count as a newcomer and join at the others' clock, skipping steps
+                long have = everJoined.size() < workers ? Long.MIN_VALUE : included();
                 long need = switch (consistency.mode()) {
                     case BSP -> clock;
                     case SSP -> clock - consistency.staleness();
-                    case ASP -> Long.MIN_VALUE;
+                    case ASP -> Long.MIN_VALUE + 1;
                 };
                 if (have >= need) return new Pulled(values.toFloatArray(), have);
                 if (consistency.mode() == Consistency.Mode.BSP) {
@@ -147,7 +151,9 @@ final class ShardState {
                         throw new Refused("BSP step " + clock + " cannot complete: worker " + w + " has left (at clock " + clocks.get(w) + ")");
                 }
                 if (closed) throw new Refused("the server is shutting down");
-                if (deadline.passed()) throw new Refused("pull for step " + clock + " by worker " + worker + " timed out waiting for " + laggards(need));
+                if (deadline.passed())
+                    throw new Refused("pull for step " + clock + " by worker " + worker + " timed out waiting for "
+                            + (everJoined.size() < workers ? "the job's " + workers + " workers to join (" + everJoined.size() + " have)" : laggards(need)));
                 try { wait(Math.min(200, deadline.millisLeft())); } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new Refused("interrupted");
@@ -247,6 +253,7 @@ final class ShardState {
         clocks.clear();
         if (consistency.elastic())   // BSP workers rejoin at the applied step; SSP/ASP ones keep their clocks
             c.section("clocks").forEach((k, t) -> { if (k.startsWith("worker.")) clocks.put(Integer.parseInt(k.substring(7)), t.toLongArray()[0]); });
+        everJoined.addAll(clocks.keySet());
         changed();
     }
 }
