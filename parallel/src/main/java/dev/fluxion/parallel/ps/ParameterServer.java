@@ -208,7 +208,6 @@ public final class ParameterServer implements AutoCloseable {
                 }
             } finally {
                 connections.remove(ch);
-                if (counted) unadmitted.decrementAndGet();
             }
         } catch (EOFException e) {
             why = "disconnected";
@@ -216,6 +215,7 @@ public final class ParameterServer implements AutoCloseable {
             why = e.toString();
             if (!closed) LOG.fine("parameter server " + index + ": dropped worker " + worker + ": " + e);
         } finally {
+            if (counted) unadmitted.decrementAndGet();
             if (worker >= 0) state.leave(worker, why);
         }
     }

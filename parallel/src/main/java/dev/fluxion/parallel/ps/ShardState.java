@@ -111,6 +111,9 @@ final class ShardState {
                 applied++;
             }
         } else {
+            if (clock < clocks.getOrDefault(worker, 0L))
+                throw new Refused("worker " + worker + " pushed its gradient of step " + clock + ", but it is at clock " + clocks.get(worker)
+                        + " (a gradient pushed twice?)");
             step(grad, 1.0 / workers);
             clocks.merge(worker, clock + 1, Math::max);
             applied++;
