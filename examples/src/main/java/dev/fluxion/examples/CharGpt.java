@@ -43,6 +43,7 @@ import java.util.Map;
  * Options: --data PATH, --out DIR (runs/char-gpt), --steps N, --batch N, --context N, --layers N,
  * --heads N, --width N, --dropout P, --lr X, --seed N, --eval-every N, --checkpoint-every N, --resume,
  * --sample N (bytes to generate), --prompt TEXT, --stop-after N (checkpoint and stop after N steps, as an interrupted run).
+ * With --finetune CHECKPOINT --lora R (or --qlora R) it fine-tunes a trained model with LoRA adapters instead: see {@link LoraFinetune}.
  */
 public final class CharGpt {
     /** Every setting of a run; the defaults finish in about two minutes on two CPU cores. */
@@ -72,6 +73,7 @@ public final class CharGpt {
     }
 
     public static void main(String[] args) throws IOException {
+        if (LoraFinetune.wanted(args)) { LoraFinetune.run(args); return; }   // --finetune FILE --lora R | --qlora R
         Options o = Options.parse(args);
         ProcessGroup pg = Distributed.isDistributed() ? Distributed.initFromEnv() : null;   // started by bin/fluxrun
         int rank = pg == null ? 0 : pg.rank(), world = pg == null ? 1 : pg.size();
