@@ -16,12 +16,13 @@ import dev.fluxion.tensor.Tensor;
  * parameter. Wrap it with {@link LoraLinear} (or {@link Lora#wrap}) to train an adapter on top.
  */
 public final class Nf4Linear extends Module {
-    /** Dequantized elements per chunk: 64 Ki floats (256 KiB), enough for a GEMM to run at speed. */
-    static final int CHUNK_ELEMENTS = 1 << 16;
+    /** Dequantized elements per chunk by default: 256 Ki floats (1 MiB), enough for the GEMMs to run at speed. */
+    static final int CHUNK_ELEMENTS = 1 << 18;
 
     private final Nf4Weight weight;   // (out, in), 4-bit
     private final Parameter bias;     // (out) or null, frozen
     private final int in, out;
+    private int chunkElements = CHUNK_ELEMENTS;
 
     public Nf4Linear(Nf4Weight weight, Tensor bias) {
         int[] s = weight.shape();
@@ -57,13 +58,22 @@ public final class Nf4Linear extends Module {
         return bias == null ? y : y.add(bias);
     }
 
-    private int chunkRows() { return Math.max(1, Math.min(out, CHUNK_ELEMENTS / in)); }
+    /** Sets how many weight elements one chunk dequantizes (at least one row); returns this. */
+    Nf4Linear chunkElements(int n) {
+        if (n <= 0) throw new IllegalArgumentException("Nf4Linear.chunkElements: must be positive, got " + n);
+        chunkElements = n;
+        return this;
+    }
+
+    int chunkRows() { return Math.max(1, Math.min(out, chunkElements / in)); }
 
     /** Rows [r0, r0 + rows) of W, dequantized.  -> (rows, in), on device and in dtype of like. */
     Tensor rows(int r0, int rows, Tensor like) {
         float[] buf = new float[rows * in];
         weight.dequantize((long) r0 * in, buf, 0, buf.length);
-        return Tensor.of(buf, rows, in).to(like.device()).to(like.dtype());
+        Tensor t = Tensor.of(buf, rows, in), placed = t.to(like.device()).to(like.dtype());
+        if (placed != t) t.close();
+        return placed;
     }
 
     /** x W^T, a chunk of W's rows at a time.  x (..., in) -> (..., out). */
@@ -73,8 +83,8 @@ public final class Nf4Linear extends Module {
         Tensor y = Tensor.empty(x.dtype(), x.device(), x2.size(0), out);
         for (int r0 = 0, step = chunkRows(); r0 < out; r0 += step) {
             int rows = Math.min(step, out - r0);
-            try (Tensor w = rows(r0, rows, x)) {
-                y.narrow(1, r0, rows).copy_(x2.matmul(w.t()));           // (N, rows)
+            try (Tensor w = rows(r0, rows, x); Tensor part = x2.matmul(w.t())) {   // (N, rows), freed at once: not kept to the step's end
+                y.narrow(1, r0, rows).copy_(part);
             }
         }
         shape[shape.length - 1] = out;
@@ -90,7 +100,11 @@ public final class Nf4Linear extends Module {
             int rows = Math.min(step, out - r0);
             try (Tensor w = rows(r0, rows, g)) {
                 Tensor part = g2.narrow(1, r0, rows).matmul(w);         // (N, in)
-                dx = dx == null ? part : dx.add(part);
+                if (dx == null) { dx = part; continue; }
+                Tensor sum = dx.add(part);                              // free the partial sums now, not at the step's end
+                dx.close();
+                part.close();
+                dx = sum;
             }
         }
         shape[shape.length - 1] = in;

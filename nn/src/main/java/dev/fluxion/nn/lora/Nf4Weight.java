@@ -114,14 +114,19 @@ public final class Nf4Weight {
     public void dequantize(long from, float[] out, int at, int count) {
         if (from < 0 || count < 0 || from + count > numel)
             throw new IllegalArgumentException("Nf4Weight.dequantize: elements [" + from + ", " + (from + count) + ") outside [0, " + numel + ")");
-        int block = -1;
-        float scale = 0f;
-        for (int k = 0; k < count; k++) {
-            long e = from + k;
+        long e = from, end = from + count;
+        int k = at;
+        while (e < end) {                                   // one block at a time: its scale once, then a table lookup per element
             int b = (int) (e / BLOCK);
-            if (b != block) { block = b; scale = absmax(b); }
-            int byt = packed[(int) (e >> 1)] & 0xff;
-            out[at + k] = CODE[(e & 1) == 0 ? byt >>> 4 : byt & 15] * scale;
+            float scale = absmax(b);
+            long stop = Math.min(end, (long) (b + 1) * BLOCK);
+            if ((e & 1) == 1) out[k++] = CODE[packed[(int) (e++ >> 1)] & 15] * scale;
+            for (; e + 1 < stop; e += 2) {
+                int byt = packed[(int) (e >> 1)] & 0xff;
+                out[k++] = CODE[byt >>> 4] * scale;
+                out[k++] = CODE[byt & 15] * scale;
+            }
+            if (e < stop) out[k++] = CODE[(packed[(int) (e++ >> 1)] & 0xff) >>> 4] * scale;
         }
     }
 

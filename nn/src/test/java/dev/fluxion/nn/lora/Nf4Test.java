@@ -100,14 +100,18 @@ class Nf4Test {
         assertTrue(perParam <= 0.55, "goal: <= 0.55 bytes per base parameter, got " + perParam);
     }
 
-    /** The layer's chunked dequantize-matmul against dequantize-then-matmul, forward and input gradient, with several chunks. */
-    @Test
-    void dequantizeMatmulEqualsDequantizeThenMatmul() {
-        Linear dense = new Linear(1100, 150, true, Init.seed(4));    // 150 rows of 1100: 59 rows per chunk, 3 chunks
-        Nf4Linear q = Nf4Linear.from(dense, true);
-        assertTrue(Nf4Linear.CHUNK_ELEMENTS / 1100 < 150);
-        Tensor w = q.weight().dequantize();                           // (150, 1100)
-        Tensor x = Tensor.randn(new Generator(5), DType.FLOAT32, 2, 3, 1100).requiresGrad(true);
+    /**
+     * The layer's chunked dequantize-matmul against dequantize-then-matmul, forward and input gradient, with
+     * several chunks (the last partial); an odd input width makes chunks start on odd elements (low nibbles).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1100, 37})
+    void dequantizeMatmulEqualsDequantizeThenMatmul(int in) {
+        Linear dense = new Linear(in, 150, true, Init.seed(4));
+        Nf4Linear q = Nf4Linear.from(dense, true).chunkElements(59 * in);
+        assertEquals(59, q.chunkRows(), "3 chunks of 150 rows, the last one partial");
+        Tensor w = q.weight().dequantize();                           // (150, in)
+        Tensor x = Tensor.randn(new Generator(5), DType.FLOAT32, 2, 3, in).requiresGrad(true);
         Tensor y = q.forward(x);
         Tensor r = Tensor.randn(new Generator(6), 2, 3, 150);
         y.mul(r).sum().backward();
@@ -117,6 +121,10 @@ class Nf4Test {
         LoraTest.assertClose("forward", y2, y, 1e-6);
         LoraTest.assertClose("input gradient", x2.grad(), x.grad(), 1e-6);
         assertNull(q.bias().grad(), "the base is frozen");
+        float[] part = new float[101];                                // a range across blocks, starting on an odd element
+        q.weight().dequantize(63, part, 0, part.length);
+        float[] all = w.toFloatArray();
+        for (int i = 0; i < part.length; i++) assertEquals(all[63 + i], part[i], 0f);
         // close to the dense layer it came from (4-bit error)
         LoraTest.assertClose("near the dense layer", dense.forward(x.detach()), y, 0.2);
     }
