@@ -5,6 +5,7 @@ import dev.fluxion.nn.Linear;
 import dev.fluxion.nn.Module;
 import dev.fluxion.nn.Parameter;
 import dev.fluxion.tensor.Save;
+import dev.fluxion.tensor.Scope;
 import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
 
@@ -71,40 +72,37 @@ public final class Nf4Linear extends Module {
     Tensor rows(int r0, int rows, Tensor like) {
         float[] buf = new float[rows * in];
         weight.dequantize((long) r0 * in, buf, 0, buf.length);
-        Tensor t = Tensor.of(buf, rows, in), placed = t.to(like.device()).to(like.dtype());
-        if (placed != t) t.close();
-        return placed;
+        return Tensor.of(buf, rows, in).to(like.device()).to(like.dtype());
     }
 
-    /** x W^T, a chunk of W's rows at a time.  x (..., in) -> (..., out). */
+    /**
+     * x W^T, a chunk of W's rows at a time.  x (..., in) -> (..., out). Each chunk runs in its own
+     * {@link Scope}: the dequantized rows, and every view the matmul makes of them, are freed before the
+     * next chunk is dequantized, so at most one chunk exists at a time.
+     */
     Tensor matmul(Tensor x) {
         int[] shape = x.shape();
         Tensor x2 = x.reshape(-1, in);                                  // (N, in)
         Tensor y = Tensor.empty(x.dtype(), x.device(), x2.size(0), out);
         for (int r0 = 0, step = chunkRows(); r0 < out; r0 += step) {
             int rows = Math.min(step, out - r0);
-            try (Tensor w = rows(r0, rows, x); Tensor part = x2.matmul(w.t())) {   // (N, rows), freed at once: not kept to the step's end
-                y.narrow(1, r0, rows).copy_(part);
+            try (var chunk = Scope.open()) {
+                y.narrow(1, r0, rows).copy_(x2.matmul(rows(r0, rows, x).t()));   // (N, rows)
             }
         }
         shape[shape.length - 1] = out;
         return y.reshape(shape);
     }
 
-    /** g W, a chunk of W's rows at a time (the input gradient).  g (..., out) -> (..., in). */
+    /** g W, a chunk of W's rows at a time (the input gradient), one {@link Scope} per chunk.  g (..., out) -> (..., in). */
     Tensor matmulTransposed(Tensor g) {
         int[] shape = g.shape();
         Tensor g2 = g.reshape(-1, out);                                 // (N, out)
-        Tensor dx = null;
+        Tensor dx = Tensor.zeros(g.dtype(), g.device(), g2.size(0), in);
         for (int r0 = 0, step = chunkRows(); r0 < out; r0 += step) {
             int rows = Math.min(step, out - r0);
-            try (Tensor w = rows(r0, rows, g)) {
-                Tensor part = g2.narrow(1, r0, rows).matmul(w);         // (N, in)
-                if (dx == null) { dx = part; continue; }
-                Tensor sum = dx.add(part);                              // free the partial sums now, not at the step's end
-                dx.close();
-                part.close();
-                dx = sum;
+            try (var chunk = Scope.open()) {
+                dx.add_(g2.narrow(1, r0, rows).matmul(rows(r0, rows, g)));   // (N, in)
             }
         }
         shape[shape.length - 1] = in;

@@ -129,6 +129,20 @@ class Nf4Test {
         LoraTest.assertClose("near the dense layer", dense.forward(x.detach()), y, 0.2);
     }
 
+    /** Forward and backward never hold a dense copy of the weight: the pool's peak grows by about one chunk, not by W. */
+    @Test
+    void noDenseCopyOfTheWeightIsKept() {
+        Nf4Linear q = Nf4Linear.from(new Linear(512, 1024, false, Init.seed(9)), true).chunkElements(1 << 14);   // W: 2 MiB dense, chunks of 64 KiB
+        Tensor x = Tensor.randn(new Generator(10), 4, 512).requiresGrad(true);
+        dev.fluxion.tensor.cpu.CpuMemory.resetPeak();
+        long before = dev.fluxion.tensor.cpu.CpuMemory.stats().inUse();
+        try (var scope = dev.fluxion.tensor.Scope.open()) {
+            q.forward(x).sum().backward();
+            long grown = dev.fluxion.tensor.cpu.CpuMemory.stats().peak() - before;
+            assertTrue(grown < 512 * 1024 * 4 / 4, "peak grew by " + grown + " bytes; the dense weight is " + 512 * 1024 * 4);
+        }
+    }
+
     @Test
     void qloraTrainsTheAdapterOverAFourBitBase() {
         Linear dense = new Linear(64, 32, true, Init.seed(7));
