@@ -30,7 +30,9 @@ import java.util.function.Predicate;
  * AdapterFiles.save(model, Path.of("runs/lora"), LoraLayer.DEFAULT, "char-gpt");
  * }</pre>
  *
- * For QLoRA, {@link #quantize} first turns the Linear layers into frozen 4-bit {@link Nf4Linear}s.
+ * For QLoRA, {@link #quantize} first turns the Linear layers into frozen 4-bit {@link Nf4Linear}s. Wrap
+ * before {@code DistributedDataParallel} and before building the optimizer: both take the parameters that
+ * require gradients when they are made, so only the adapters are communicated and updated.
  */
 public final class Lora {
     private Lora() {}
