@@ -115,6 +115,20 @@ public final class Autodiff {
         return function(name, forward, keepsAll, inputs);
     }
 
+    /**
+     * As {@link #function(String, Function, BackwardRule, Tensor...)}, but the tape entry keeps only what save
+     * names: the rule sees null for every input (and the output) not saved. A 4-bit matmul whose weight lives
+     * outside the tape saves nothing, so its entry holds no activation.
+     */
+    public static Tensor function(String name, Function<Tensor[], Tensor> forward, Save save, BackwardRule rule, Tensor... inputs) {
+        Rule r = Rule.of(save, (s, g) -> {
+            Tensor[] in = new Tensor[s.inputCount()];
+            for (int i = 0; i < in.length; i++) if (save.keepsInput(i)) in[i] = s.input(i);
+            return rule.apply(in, save.output() ? s.output() : null, g);
+        });
+        return function(name, forward, r, inputs);
+    }
+
     /** Every input of an entry that saved them all. */
     static Tensor[] savedInputs(Saved s) {
         Tensor[] in = new Tensor[s.inputCount()];

@@ -43,6 +43,7 @@ import java.util.Map;
  * Options: --data PATH, --out DIR (runs/char-gpt), --steps N, --batch N, --context N, --layers N,
  * --heads N, --width N, --dropout P, --lr X, --seed N, --eval-every N, --checkpoint-every N, --resume,
  * --sample N (bytes to generate), --prompt TEXT, --stop-after N (checkpoint and stop after N steps, as an interrupted run).
+ * With --finetune CHECKPOINT --lora R (or --qlora R) it fine-tunes a trained model with LoRA adapters instead: see {@link LoraFinetune}.
  * Pipeline parallelism: --pp N [--schedule gpipe|1f1b|interleaved|zb-h1] [--microbatches M] (see {@link PipelineCharGpt}).
  * --tp N [--sp]: tensor (and sequence) parallelism over groups of N ranks, see {@link TensorParallelCharGpt}.
  * With a slow rank: --ps [--staleness S | --asp], --diloco H, --slow-rank R:Fx, --time-limit SECONDS (see {@link StragglerTraining}).
@@ -75,6 +76,7 @@ public final class CharGpt {
     }
 
     public static void main(String[] args) throws IOException {
+        if (LoraFinetune.wanted(args)) { LoraFinetune.run(args); return; }   // --finetune FILE --lora R | --qlora R
         if (PipelineCharGpt.wanted(args)) { PipelineCharGpt.main(args); return; }
         if (TensorParallelCharGpt.requested(args)) { TensorParallelCharGpt.main(args); return; }   // --tp N [--sp]
         var straggler = StragglerTraining.Flags.extract(args);   // --ps, --staleness, --asp, --diloco, --slow-rank, --time-limit
