@@ -52,6 +52,7 @@ public abstract class Module {
     private final Map<String, Child<?>> children = new LinkedHashMap<>();
     private final ForwardHooks hooks = new ForwardHooks();
     private boolean training = true;
+    private boolean fieldsChecked;                    // UnregisteredFields found nothing (checked once)
 
     /** Runs before compute; returns replacement inputs, or null to keep them (torch's register_forward_pre_hook). */
     @FunctionalInterface
@@ -80,6 +81,7 @@ public abstract class Module {
      * (which may replace the inputs), {@link #compute(Tensor...)}, hooks (which may replace the output).
      */
     public final Tensor forward(Tensor... inputs) {
+        if (!fieldsChecked) checkFields();
         if (hooks.isEmpty()) return compute(inputs);
         Tensor[] in = hooks.runPre(this, inputs);
         return hooks.runPost(this, in, compute(in));
@@ -238,11 +240,23 @@ public abstract class Module {
         return (path.isEmpty() ? "the root" : "'" + path + "'") + " (" + getClass().getSimpleName() + ")";
     }
 
-    /** Every parameter of this module and its descendants, by dotted name, in registration order. */
+    /**
+     * Every parameter of this module and its descendants, by dotted name, in registration order. Fails, naming
+     * the field, when a module keeps a module or parameter in a field without registering it.
+     */
     public final Map<String, Parameter> namedParameters() {
+        for (Module m : namedModules().values()) if (!m.fieldsChecked) m.checkFields();
         Map<String, Parameter> out = new LinkedHashMap<>();
         collect("", out, m -> m.parameters);
         return out;
+    }
+
+    /** Fails when a field holds a module or parameter that was never registered (see {@link UnregisteredFields}). */
+    private void checkFields() {
+        Map<String, Parameter> own = new LinkedHashMap<>();
+        collect("", own, m -> m.parameters);
+        UnregisteredFields.check(this, namedModules().values(), own.values());
+        fieldsChecked = true;
     }
 
     public final List<Parameter> parameters() { return new ArrayList<>(namedParameters().values()); }
