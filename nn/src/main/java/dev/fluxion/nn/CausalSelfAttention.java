@@ -18,6 +18,7 @@ public final class CausalSelfAttention extends Module {
     private final double dropout;
     private final Init init;
 
+    /** Attention over width channels split into heads (width divisible by heads), with dropout on the attention weights in training. */
     public CausalSelfAttention(int width, int heads, double dropout, Init init) {
         if (heads <= 0 || width % heads != 0)
             throw new IllegalArgumentException("CausalSelfAttention: width " + width + " must be divisible by heads " + heads);

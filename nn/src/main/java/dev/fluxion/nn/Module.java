@@ -57,17 +57,20 @@ public abstract class Module {
     /** Runs before compute; returns replacement inputs, or null to keep them (torch's register_forward_pre_hook). */
     @FunctionalInterface
     public interface ForwardPreHook {
+        /** Called with the module and its inputs; returns replacement inputs or null. */
         Tensor[] apply(Module module, Tensor[] inputs);
     }
 
     /** Runs after compute; returns a replacement output, or null to keep it (torch's register_forward_hook). */
     @FunctionalInterface
     public interface ForwardHook {
+        /** Called with the module, its inputs and its output; returns a replacement output or null. */
         Tensor apply(Module module, Tensor[] inputs, Tensor output);
     }
 
     /** Removes the hook it was returned for; closing it does the same (try-with-resources for a scoped hook). */
     public interface HookHandle extends AutoCloseable {
+        /** Removes the hook; removing twice does nothing. */
         void remove();
 
         @Override default void close() { remove(); }
@@ -117,6 +120,7 @@ public abstract class Module {
     /** Runs hook after every forward of this module, in registration order. */
     public final HookHandle registerForwardHook(ForwardHook hook) { return hooks.addPost(hook); }
 
+    /** Registers value as a parameter under name (wrapped in a Parameter unless it is one) and returns the Parameter to keep in a field. */
     protected final Parameter register(String name, Tensor value) {
         checkName(name);
         Parameter p = value instanceof Parameter q ? q : new Parameter(value);
@@ -259,8 +263,10 @@ public abstract class Module {
         fieldsChecked = true;
     }
 
+    /** Every parameter of this module and its descendants, in the order of {@link #namedParameters()}. */
     public final List<Parameter> parameters() { return new ArrayList<>(namedParameters().values()); }
 
+    /** Every buffer of this module and its descendants, by dotted name. */
     public final Map<String, Tensor> namedBuffers() {
         Map<String, Tensor> out = new LinkedHashMap<>();
         collect("", out, m -> m.buffers);
@@ -282,6 +288,7 @@ public abstract class Module {
         return n;
     }
 
+    /** True in training mode (the default), false after {@link #eval()}. */
     public final boolean isTraining() { return training; }
 
     /** Training mode (dropout active) for this module and every descendant. */
@@ -343,6 +350,7 @@ public abstract class Module {
 
     /** What a non-strict {@link #loadStateDict(Map, boolean)} left out: own keys the state lacked, state keys this module lacks. */
     public record LoadResult(List<String> missingKeys, List<String> unexpectedKeys) {
+        /** Keeps unmodifiable copies of the key lists. */
         public LoadResult {
             missingKeys = List.copyOf(missingKeys);
             unexpectedKeys = List.copyOf(unexpectedKeys);
