@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * A GPT-2 style decoder: token + position embeddings, pre-norm transformer blocks, a final LayerNorm and
- * a linear head.  ids: (B, T) int64, T <= context -> logits (B, T, vocab).
+ * a linear head.  ids: (B, T) int64, T &lt;= context -> logits (B, T, vocab).
  * Weights are initialised as GPT-2: N(0, 0.02), biases 0, residual projections N(0, 0.02/sqrt(2 layers)).
  */
 public final class Gpt extends Module {

@@ -187,7 +187,7 @@ public class Tensor implements AutoCloseable {
     public static Tensor onesLike(Tensor t) { return full(1, t.dtype(), t.device(), t.shape); }
     /** value everywhere, with t's shape, dtype and device. */
     public static Tensor fullLike(Tensor t, double value) { return full(value, t.dtype(), t.device(), t.shape); }
-    /** start, start+step, ... < end (float32 unless all three are integral, then int64, as torch.arange). */
+    /** start, start+step, ... &lt; end (float32 unless all three are integral, then int64, as torch.arange). */
     public static Tensor arange(double start, double end, double step) { return Creation.arange(start, end, step, null); }
     /** start, start + step, ... up to end (excluded), 1-D, of the given dtype. */
     public static Tensor arange(double start, double end, double step, DType dtype) { return Creation.arange(start, end, step, dtype); }
@@ -419,7 +419,7 @@ public class Tensor implements AutoCloseable {
     public Tensor permute(int... order) { return Views.permute(this, order); }
     /** Elements start..start+length-1 of dim. */
     public Tensor narrow(int dim, int start, int length) { return Views.slice(this, dim, start, start + length, 1); }
-    /** Elements start, start+step, ... < end of dim (negative start/end count from the end). */
+    /** Elements start, start+step, ... &lt; end of dim (negative start/end count from the end). */
     public Tensor slice(int dim, int start, int end, int step) { return Views.slice(this, dim, start, end, step); }
     /** Elements start..end-1 of dim, as a view (negative start/end count from the end). */
     public Tensor slice(int dim, int start, int end) { return Views.slice(this, dim, start, end, 1); }
@@ -465,7 +465,7 @@ public class Tensor implements AutoCloseable {
     public static Tensor embedding(Tensor weight, Tensor ids) { return Indexing.embedding(weight, ids); }
     /** A copy with value where the bool mask (broadcast) is true. */
     public Tensor maskedFill(Tensor mask, double value) { return Indexing.maskedFill(this, mask, value); }
-    /** Lower triangle (elements with col - row <= diagonal), the rest zero. */
+    /** Lower triangle (elements with col - row &lt;= diagonal), the rest zero. */
     public Tensor tril(int diagonal) { return Indexing.triangle(this, diagonal, true); }
     /** The lower triangle including the diagonal, the rest zero. */
     public Tensor tril() { return tril(0); }
