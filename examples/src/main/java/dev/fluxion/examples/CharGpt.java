@@ -43,6 +43,8 @@ import java.util.Map;
  * Options: --data PATH, --out DIR (runs/char-gpt), --steps N, --batch N, --context N, --layers N,
  * --heads N, --width N, --dropout P, --lr X, --seed N, --eval-every N, --checkpoint-every N, --resume,
  * --sample N (bytes to generate), --prompt TEXT, --stop-after N (checkpoint and stop after N steps, as an interrupted run).
+ * Pipeline parallelism: --pp N [--schedule gpipe|1f1b|interleaved|zb-h1] [--microbatches M] (see {@link PipelineCharGpt}).
+ * --tp N [--sp]: tensor (and sequence) parallelism over groups of N ranks, see {@link TensorParallelCharGpt}.
  */
 public final class CharGpt {
     /** Every setting of a run; the defaults finish in about two minutes on two CPU cores. */
@@ -72,6 +74,8 @@ public final class CharGpt {
     }
 
     public static void main(String[] args) throws IOException {
+        if (PipelineCharGpt.wanted(args)) { PipelineCharGpt.main(args); return; }
+        if (TensorParallelCharGpt.requested(args)) { TensorParallelCharGpt.main(args); return; }   // --tp N [--sp]
         Options o = Options.parse(args);
         ProcessGroup pg = Distributed.isDistributed() ? Distributed.initFromEnv() : null;   // started by bin/fluxrun
         int rank = pg == null ? 0 : pg.rank(), world = pg == null ? 1 : pg.size();
