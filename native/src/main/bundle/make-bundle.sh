@@ -3,12 +3,12 @@
 #   runtime/            a jlink Java runtime (tools/jre-bundle)
 #   lib/                fluxion-tensor, -native, -autodiff, -nn, -optim and their dependency jars (JavaCPP, OpenBLAS, CUDA presets, Jackson)
 #   test/               the native test classes and junit-platform-console-standalone
-#   bin/cuda-lib-path   finds the host's CUDA 13 libraries (tools/cuda-lib-path)
+#   bin/cuda-lib-path   finds the host's CUDA 13 libraries (the repository's bin/cuda-lib-path)
 #   bin/fluxion-gpu     the launcher: doctor | test | bench | run MAIN [ARGS]
 # The host still needs the NVIDIA driver and the CUDA 13 libraries (cuBLAS etc.: toolkit or pip wheels).
 #
 # Usage (from anywhere in the repository): native/src/main/bundle/make-bundle.sh [OUTPUT_DIR]   (default .bundle/fluxion-gpu)
-# Env: FLUXION_TOOLS (default /work/shared/tools) holds jre-bundle and cuda-lib-path; JAVA_HOME picks the JDK for jlink.
+# Env: FLUXION_TOOLS (default /work/shared/tools) holds jre-bundle; JAVA_HOME picks the JDK for jlink.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../../.." && pwd)
 out=${1:-$root/.bundle/fluxion-gpu}
@@ -16,7 +16,7 @@ tools=${FLUXION_TOOLS:-/work/shared/tools}
 junit_console=org.junit.platform:junit-platform-console-standalone:1.11.4
 limit_mib=64
 
-for t in jre-bundle cuda-lib-path; do
+for t in jre-bundle; do
   [ -x "$tools/$t" ] || { echo "make-bundle: $tools/$t not found (set FLUXION_TOOLS)" >&2; exit 1; }
 done
 rm -rf "$out"
@@ -46,7 +46,7 @@ jdk=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}
 echo "make-bundle: jlink runtime from $jdk"
 JAVA_HOME=$jdk "$tools/jre-bundle" "$out/runtime" >"$out/jlink.log" 2>&1 || { cat "$out/jlink.log" >&2; exit 1; }
 rm -f "$out/jlink.log"
-cp "$tools/cuda-lib-path" "$out/bin/cuda-lib-path"
+cp "$root/bin/cuda-lib-path" "$out/bin/cuda-lib-path"
 
 cat > "$out/bin/fluxion-gpu" <<'LAUNCHER'
 #!/bin/sh

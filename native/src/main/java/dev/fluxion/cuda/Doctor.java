@@ -17,7 +17,7 @@ import java.util.function.Supplier;
  * missing. It never fails: each line says what it found or why not.
  *
  * <pre>
- * java --add-modules jdk.incubator.vector -cp ... dev.fluxion.cuda.Doctor [--require-gpu]
+ * java -cp ... dev.fluxion.cuda.Doctor [--require-gpu]
  * </pre>
  * With {@code --require-gpu} it exits with status 1 when no CUDA device is usable (for scripts).
  */
@@ -54,14 +54,14 @@ public final class Doctor {
         line("Kernels", () -> {
             byte[] f = Kernels.fatbin();
             if (f != null) return Kernels.RESOURCE + " (" + f.length / 1024 + " KiB: sm_80, sm_86, sm_89, sm_90 SASS + compute_90 PTX)";
-            todo.add("rebuild fluxion-native with the CUDA 13 toolkit's nvcc on PATH so that the jar carries the CUDA kernels");
-            return "missing: fluxion-native was built without nvcc";
+            todo.add("rebuild fluxion-native from a checkout whose native/src/main/cuda/prebuilt matches the kernel sources, or with the CUDA 13 toolkit's nvcc on PATH");
+            return "missing: fluxion-native was built from changed kernel sources without nvcc";
         });
         boolean gpu = device();
         if (!todo.isEmpty()) {
             out.println("To get what is missing:");
             for (String t : todo) out.println("  - " + t);
-            out.println("  - " + NativeLibraries.LIB_PATH_HINT + ": export LD_LIBRARY_PATH=\"$(cuda-lib-path)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\"");
+            out.println("  - " + NativeLibraries.LIB_PATH_HINT + ": export LD_LIBRARY_PATH=\"$(bin/cuda-lib-path)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\"");
         }
         return gpu;
     }
@@ -89,7 +89,7 @@ public final class Doctor {
             var s = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
             return "Vector API " + s.vectorBitSize() + "-bit (" + s.length() + " float lanes)";
         } catch (LinkageError e) {
-            return "Vector API not enabled (run java with --add-modules jdk.incubator.vector)";
+            return "Vector API not enabled: CPU kernels run as scalar loops, same results (add --add-modules jdk.incubator.vector to the java command for the fast path)";
         }
     }
 

@@ -33,7 +33,7 @@ final class NativeLibraries {
 
     static final List<Lib> ALL = List.of(DRIVER, RUNTIME, CUBLAS, CUBLASLT, CUDNN, NCCL, NVRTC);
 
-    static final String LIB_PATH_HINT = "tools/cuda-lib-path prints the LD_LIBRARY_PATH entries for the CUDA libraries it finds on this host";
+    static final String LIB_PATH_HINT = "bin/cuda-lib-path (in Fluxion's repository and in the GPU bundle) prints the LD_LIBRARY_PATH entries for the CUDA libraries it finds on this host";
 
     private static final java.util.Map<Class<?>, String> LOADED = new java.util.concurrent.ConcurrentHashMap<>();
 

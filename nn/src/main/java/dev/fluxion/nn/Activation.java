@@ -7,6 +7,7 @@ import dev.fluxion.tensor.UnaryOp;
 public abstract class Activation extends Module {
     private final UnaryOp op;
 
+    /** An activation that applies op elementwise. */
     protected Activation(UnaryOp op) { this.op = op; }
 
     @Override protected Tensor compute(Tensor x) { return x.apply(op); }

@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * Multi-head causal self-attention (GPT-2).  forward(x) or forward(x, mask): x (B, T, C) -> (B, T, C).
- * One (C, 3C) projection makes q, k and v; each of H heads attends over positions <= t with width
+ * One (C, 3C) projection makes q, k and v; each of H heads attends over positions &lt;= t with width
  * D = C / H; a (C, C) projection mixes them. mask (optional): bool, broadcastable to (B, H, T, T), true
  * where query t may attend key s, on top of causality; a (B, T) padding mask is passed as (B, 1, 1, T).
  */
@@ -18,6 +18,7 @@ public final class CausalSelfAttention extends Module {
     private final double dropout;
     private final Init init;
 
+    /** Attention over width channels split into heads (width divisible by heads), with dropout on the attention weights in training. */
     public CausalSelfAttention(int width, int heads, double dropout, Init init) {
         if (heads <= 0 || width % heads != 0)
             throw new IllegalArgumentException("CausalSelfAttention: width " + width + " must be divisible by heads " + heads);

@@ -11,6 +11,7 @@ public final class Conv2d extends Module {
     private final Parameter bias;     // (O) or null
     private final int stride, padding;
 
+    /** A convolution from in to out channels with a square kernel, stride and zero padding; init as torch.nn.Conv2d. */
     public Conv2d(int in, int out, int kernel, int stride, int padding, boolean bias, Init init) {
         if (in <= 0 || out <= 0 || kernel <= 0 || stride <= 0 || padding < 0)
             throw new IllegalArgumentException("Conv2d: in=" + in + ", out=" + out + ", kernel=" + kernel + ", stride=" + stride

@@ -6,8 +6,10 @@ import dev.fluxion.tensor.Tensor;
 public final class Flatten extends Module {
     private final int startDim, endDim;
 
+    /** Flattens every dim but the first (the batch): (N, ...) -&gt; (N, rest). */
     public Flatten() { this(1, -1); }
 
+    /** Flattens dims startDim..endDim (negative counts from the end) into one. */
     public Flatten(int startDim, int endDim) {
         this.startDim = startDim;
         this.endDim = endDim;

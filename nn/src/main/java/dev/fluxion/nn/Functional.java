@@ -119,7 +119,7 @@ public final class Functional {
 
     /**
      * Causal scaled dot-product attention. q, k, v: (B, H, T, D) -> (B, H, T, D); position t attends to
-     * positions <= t. dropoutP applies to the attention weights when a generator is given. Under
+     * positions &lt;= t. dropoutP applies to the attention weights when a generator is given. Under
      * {@link Autocast} the two GEMMs run in the scope's dtype and the softmax in float32 (the ops apply the
      * policy), and the result has the scope's dtype, as torch's scaled_dot_product_attention.
      */

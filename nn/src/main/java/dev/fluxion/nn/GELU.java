@@ -6,8 +6,10 @@ import dev.fluxion.tensor.UnaryOp;
 public final class GELU extends Activation {
     private final boolean tanh;
 
+    /** GELU with the exact erf form (PyTorch's default). */
     public GELU() { this(false); }
 
+    /** GELU, with the tanh approximation when tanhApproximation (PyTorch's approximate='tanh'). */
     public GELU(boolean tanhApproximation) {
         super(tanhApproximation ? UnaryOp.GELU_TANH : UnaryOp.GELU);
         this.tanh = tanhApproximation;

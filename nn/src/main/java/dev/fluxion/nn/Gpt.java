@@ -8,14 +8,16 @@ import java.util.List;
 
 /**
  * A GPT-2 style decoder: token + position embeddings, pre-norm transformer blocks, a final LayerNorm and
- * a linear head.  ids: (B, T) int64, T <= context -> logits (B, T, vocab).
+ * a linear head.  ids: (B, T) int64, T &lt;= context -> logits (B, T, vocab).
  * Weights are initialised as GPT-2: N(0, 0.02), biases 0, residual projections N(0, 0.02/sqrt(2 layers)).
  */
 public final class Gpt extends Module {
     /** The model's size. {@code new Gpt.Config(256, 128, 4, 4, 256, 0.0)} is the small benchmark model. */
     public record Config(int vocab, int context, int layers, int heads, int width, double dropout) {
+        /** The small benchmark model: 256 byte tokens, context 128, 4 layers of 4 heads, width 256, no dropout. */
         public static final Config SMALL = new Config(256, 128, 4, 4, 256, 0.0);
 
+        /** Checks every setting; an error names the setting and its value. */
         public Config {
             if (vocab <= 0 || context <= 0 || layers <= 0 || heads <= 0 || width <= 0)
                 throw new IllegalArgumentException("Gpt.Config: sizes must be positive: " + vocabLine(vocab, context, layers, heads, width));
@@ -27,16 +29,22 @@ public final class Gpt extends Module {
             return "vocab=" + v + ", context=" + c + ", layers=" + l + ", heads=" + h + ", width=" + w;
         }
 
+        /** This config with layers replaced. */
         public Config withLayers(int n) { return new Config(vocab, context, n, heads, width, dropout); }
 
+        /** This config with width replaced. */
         public Config withWidth(int w) { return new Config(vocab, context, layers, heads, w, dropout); }
 
+        /** This config with heads replaced. */
         public Config withHeads(int h) { return new Config(vocab, context, layers, h, width, dropout); }
 
+        /** This config with context replaced. */
         public Config withContext(int c) { return new Config(vocab, c, layers, heads, width, dropout); }
 
+        /** This config with vocab replaced. */
         public Config withVocab(int v) { return new Config(v, context, layers, heads, width, dropout); }
 
+        /** This config with dropout replaced. */
         public Config withDropout(double d) { return new Config(vocab, context, layers, heads, width, d); }
     }
 
@@ -47,6 +55,7 @@ public final class Gpt extends Module {
     private final Child<Module> lnF;
     private final Child<Module> head;                    // C -> vocab
 
+    /** A GPT of the given size, its weights drawn from init as GPT-2 initializes them. */
     public Gpt(Config config, Init init) {
         this.config = config;
         this.tokens = child("tokens", new Embedding(config.vocab(), config.width(), init));
@@ -74,6 +83,7 @@ public final class Gpt extends Module {
         }
     }
 
+    /** The size this model was built with. */
     public Config config() { return config; }
 
     // ---------------------------------------------------------------- parts (pipeline stages, per-block sharding)

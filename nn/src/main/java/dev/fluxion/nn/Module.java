@@ -52,21 +52,25 @@ public abstract class Module {
     private final Map<String, Child<?>> children = new LinkedHashMap<>();
     private final ForwardHooks hooks = new ForwardHooks();
     private boolean training = true;
+    private boolean fieldsChecked;                    // UnregisteredFields found nothing (checked once)
 
     /** Runs before compute; returns replacement inputs, or null to keep them (torch's register_forward_pre_hook). */
     @FunctionalInterface
     public interface ForwardPreHook {
+        /** Called with the module and its inputs; returns replacement inputs or null. */
         Tensor[] apply(Module module, Tensor[] inputs);
     }
 
     /** Runs after compute; returns a replacement output, or null to keep it (torch's register_forward_hook). */
     @FunctionalInterface
     public interface ForwardHook {
+        /** Called with the module, its inputs and its output; returns a replacement output or null. */
         Tensor apply(Module module, Tensor[] inputs, Tensor output);
     }
 
     /** Removes the hook it was returned for; closing it does the same (try-with-resources for a scoped hook). */
     public interface HookHandle extends AutoCloseable {
+        /** Removes the hook; removing twice does nothing. */
         void remove();
 
         @Override default void close() { remove(); }
@@ -80,6 +84,7 @@ public abstract class Module {
      * (which may replace the inputs), {@link #compute(Tensor...)}, hooks (which may replace the output).
      */
     public final Tensor forward(Tensor... inputs) {
+        if (!fieldsChecked) checkFields();
         if (hooks.isEmpty()) return compute(inputs);
         Tensor[] in = hooks.runPre(this, inputs);
         return hooks.runPost(this, in, compute(in));
@@ -115,6 +120,7 @@ public abstract class Module {
     /** Runs hook after every forward of this module, in registration order. */
     public final HookHandle registerForwardHook(ForwardHook hook) { return hooks.addPost(hook); }
 
+    /** Registers value as a parameter under name (wrapped in a Parameter unless it is one) and returns the Parameter to keep in a field. */
     protected final Parameter register(String name, Tensor value) {
         checkName(name);
         Parameter p = value instanceof Parameter q ? q : new Parameter(value);
@@ -238,15 +244,29 @@ public abstract class Module {
         return (path.isEmpty() ? "the root" : "'" + path + "'") + " (" + getClass().getSimpleName() + ")";
     }
 
-    /** Every parameter of this module and its descendants, by dotted name, in registration order. */
+    /**
+     * Every parameter of this module and its descendants, by dotted name, in registration order. Fails, naming
+     * the field, when a module keeps a module or parameter in a field without registering it.
+     */
     public final Map<String, Parameter> namedParameters() {
+        for (Module m : namedModules().values()) if (!m.fieldsChecked) m.checkFields();
         Map<String, Parameter> out = new LinkedHashMap<>();
         collect("", out, m -> m.parameters);
         return out;
     }
 
+    /** Fails when a field holds a module or parameter that was never registered (see {@link UnregisteredFields}). */
+    private void checkFields() {
+        Map<String, Parameter> own = new LinkedHashMap<>();
+        collect("", own, m -> m.parameters);
+        UnregisteredFields.check(this, namedModules().values(), own.values());
+        fieldsChecked = true;
+    }
+
+    /** Every parameter of this module and its descendants, in the order of {@link #namedParameters()}. */
     public final List<Parameter> parameters() { return new ArrayList<>(namedParameters().values()); }
 
+    /** Every buffer of this module and its descendants, by dotted name. */
     public final Map<String, Tensor> namedBuffers() {
         Map<String, Tensor> out = new LinkedHashMap<>();
         collect("", out, m -> m.buffers);
@@ -268,6 +288,7 @@ public abstract class Module {
         return n;
     }
 
+    /** True in training mode (the default), false after {@link #eval()}. */
     public final boolean isTraining() { return training; }
 
     /** Training mode (dropout active) for this module and every descendant. */
@@ -329,6 +350,7 @@ public abstract class Module {
 
     /** What a non-strict {@link #loadStateDict(Map, boolean)} left out: own keys the state lacked, state keys this module lacks. */
     public record LoadResult(List<String> missingKeys, List<String> unexpectedKeys) {
+        /** Keeps unmodifiable copies of the key lists. */
         public LoadResult {
             missingKeys = List.copyOf(missingKeys);
             unexpectedKeys = List.copyOf(unexpectedKeys);

@@ -25,10 +25,13 @@ public final class ModuleList<M extends Module> extends Module implements Iterab
         for (M m : modules) add(m);
     }
 
+    /** Appends a module, registered under its index. */
     public void add(M m) { items.add(child(Integer.toString(items.size()), type, m)); }
 
+    /** The module now at index i. */
     public M get(int i) { return items.get(i).get(); }
 
+    /** The number of modules. */
     public int size() { return items.size(); }
 
     @Override public Iterator<M> iterator() { return items.stream().map(Child::get).iterator(); }

@@ -7,6 +7,7 @@ public final class RMSNorm extends Module {
     private final Parameter weight;   // (dim)
     private final double eps;
 
+    /** Normalizes over a last dim of size dim with epsilon eps; weight ones. */
     public RMSNorm(int dim, double eps, Init init) {
         this.eps = eps;
         this.weight = register("weight", init.ones(dim));

@@ -13,6 +13,7 @@ import java.util.List;
 public final class Sequential extends Module {
     private final List<Child<Module>> layers = new ArrayList<>();
 
+    /** The layers in the order forward calls them, registered as "0", "1", ... */
     public Sequential(Module... layers) {
         for (int i = 0; i < layers.length; i++) this.layers.add(child(Integer.toString(i), layers[i]));
     }
@@ -20,6 +21,7 @@ public final class Sequential extends Module {
     /** The module at position i now. */
     public Module get(int i) { return layers.get(i).get(); }
 
+    /** The number of modules. */
     public int size() { return layers.size(); }
 
     @Override protected Tensor compute(Tensor... inputs) {

@@ -11,6 +11,7 @@ public final class TransformerBlock extends Module {
     private final Child<Module> attn;
     private final Child<Module> mlp;
 
+    /** A pre-norm block of width channels with heads attention heads and dropout on the residual branches in training. */
     public TransformerBlock(int width, int heads, double dropout, Init init) {
         this.ln1 = child("ln1", new LayerNorm(width, init));
         this.attn = child("attn", new CausalSelfAttention(width, heads, dropout, init));

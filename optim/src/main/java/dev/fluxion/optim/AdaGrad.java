@@ -22,8 +22,10 @@ public final class AdaGrad extends Optimizer<AdaGrad.Config, AdaGrad.State> {
     /** Settings of a group. DEFAULT is PyTorch's: lr 0.01, lr_decay 0, weight_decay 0, initial_accumulator_value 0, eps 1e-10. */
     public record Config(double lr, double lrDecay, double weightDecay, double initialAccumulatorValue, double eps)
             implements OptimizerConfig<Config> {
+        /** PyTorch's defaults. */
         public static final Config DEFAULT = new Config(0.01, 0, 0, 0, 1e-10);
 
+        /** Checks every setting; an error names the setting and its value. */
         public Config {
             Checks.nonNegative("AdaGrad.Config", "lr", lr);
             Checks.nonNegative("AdaGrad.Config", "lrDecay", lrDecay);
@@ -33,9 +35,13 @@ public final class AdaGrad extends Optimizer<AdaGrad.Config, AdaGrad.State> {
         }
 
         @Override public Config withLr(double lr) { return new Config(lr, lrDecay, weightDecay, initialAccumulatorValue, eps); }
+        /** This config with lrDecay replaced. */
         public Config withLrDecay(double lrDecay) { return new Config(lr, lrDecay, weightDecay, initialAccumulatorValue, eps); }
+        /** This config with weightDecay replaced. */
         public Config withWeightDecay(double weightDecay) { return new Config(lr, lrDecay, weightDecay, initialAccumulatorValue, eps); }
+        /** This config with initialAccumulatorValue replaced. */
         public Config withInitialAccumulatorValue(double v) { return new Config(lr, lrDecay, weightDecay, v, eps); }
+        /** This config with eps replaced. */
         public Config withEps(double eps) { return new Config(lr, lrDecay, weightDecay, initialAccumulatorValue, eps); }
     }
 
@@ -44,14 +50,17 @@ public final class AdaGrad extends Optimizer<AdaGrad.Config, AdaGrad.State> {
      * @param sum  the running sum of squared gradients, same shape as the parameter
      */
     public record State(long step, Tensor sum) {
+        /** Checks the components; an error names the one that is wrong. */
         public State {
             if (step < 0) throw new IllegalArgumentException("AdaGrad.State: step must be >= 0, got " + step);
             if (sum == null) throw new IllegalArgumentException("AdaGrad.State: sum is missing");
         }
     }
 
+    /** AdaGrad over params, all with one config. */
     public AdaGrad(Iterable<? extends Tensor> params, Config config) { this(List.of(ParamGroup.of(params, config))); }
 
+    /** AdaGrad over parameter groups, each with its own config. */
     public AdaGrad(List<ParamGroup<Config>> groups) { super(groups, Config.class, State.class); }
 
     @Override protected State init(Tensor param, Config c) {

@@ -34,8 +34,10 @@ public final class Adam extends Optimizer<Adam.Config, Adam.State> {
      */
     public record Config(double lr, double beta1, double beta2, double eps, double weightDecay, boolean amsgrad)
             implements OptimizerConfig<Config> {
+        /** PyTorch's defaults. */
         public static final Config DEFAULT = new Config(1e-3, 0.9, 0.999, 1e-8, 0, false);
 
+        /** Checks every setting; an error names the setting and its value. */
         public Config {
             AdamHyper.check("Adam.Config", lr, beta1, beta2, eps, weightDecay);
         }
@@ -44,9 +46,13 @@ public final class Adam extends Optimizer<Adam.Config, Adam.State> {
         public AdamHyper hyper() { return new AdamHyper(lr, beta1, beta2, eps, weightDecay, false, amsgrad); }
 
         @Override public Config withLr(double lr) { return new Config(lr, beta1, beta2, eps, weightDecay, amsgrad); }
+        /** This config with beta1 and beta2 replaced. */
         public Config withBetas(double beta1, double beta2) { return new Config(lr, beta1, beta2, eps, weightDecay, amsgrad); }
+        /** This config with eps replaced. */
         public Config withEps(double eps) { return new Config(lr, beta1, beta2, eps, weightDecay, amsgrad); }
+        /** This config with weightDecay replaced. */
         public Config withWeightDecay(double weightDecay) { return new Config(lr, beta1, beta2, eps, weightDecay, amsgrad); }
+        /** This config with amsgrad replaced. */
         public Config withAmsgrad(boolean amsgrad) { return new Config(lr, beta1, beta2, eps, weightDecay, amsgrad); }
     }
 
@@ -59,14 +65,17 @@ public final class Adam extends Optimizer<Adam.Config, Adam.State> {
      * @param maxExpAvgSq the largest v so far; null unless amsgrad
      */
     public record State(long step, Tensor expAvg, Tensor expAvgSq, Tensor maxExpAvgSq) {
+        /** Checks the components; an error names the one that is wrong. */
         public State {
             if (step < 0) throw new IllegalArgumentException("Adam.State: step must be >= 0, got " + step);
             if (expAvg == null || expAvgSq == null) throw new IllegalArgumentException("Adam.State: exp_avg and exp_avg_sq are required");
         }
     }
 
+    /** Adam over params, all with one config. */
     public Adam(Iterable<? extends Tensor> params, Config config) { this(List.of(ParamGroup.of(params, config))); }
 
+    /** Adam over parameter groups, each with its own config. */
     public Adam(List<ParamGroup<Config>> groups) { super(groups, Config.class, State.class); }
 
     @Override protected State init(Tensor param, Config c) { return AdamStep.init(param, c.hyper()); }

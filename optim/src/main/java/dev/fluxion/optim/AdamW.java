@@ -22,8 +22,10 @@ public final class AdamW extends Optimizer<AdamW.Config, Adam.State> {
      */
     public record Config(double lr, double beta1, double beta2, double eps, double weightDecay, boolean amsgrad)
             implements OptimizerConfig<Config> {
+        /** PyTorch's defaults. */
         public static final Config DEFAULT = new Config(1e-3, 0.9, 0.999, 1e-8, 0.01, false);
 
+        /** Checks every setting; an error names the setting and its value. */
         public Config {
             AdamHyper.check("AdamW.Config", lr, beta1, beta2, eps, weightDecay);
         }
@@ -32,14 +34,20 @@ public final class AdamW extends Optimizer<AdamW.Config, Adam.State> {
         public AdamHyper hyper() { return new AdamHyper(lr, beta1, beta2, eps, weightDecay, true, amsgrad); }
 
         @Override public Config withLr(double lr) { return new Config(lr, beta1, beta2, eps, weightDecay, amsgrad); }
+        /** This config with beta1 and beta2 replaced. */
         public Config withBetas(double beta1, double beta2) { return new Config(lr, beta1, beta2, eps, weightDecay, amsgrad); }
+        /** This config with eps replaced. */
         public Config withEps(double eps) { return new Config(lr, beta1, beta2, eps, weightDecay, amsgrad); }
+        /** This config with weightDecay replaced. */
         public Config withWeightDecay(double weightDecay) { return new Config(lr, beta1, beta2, eps, weightDecay, amsgrad); }
+        /** This config with amsgrad replaced. */
         public Config withAmsgrad(boolean amsgrad) { return new Config(lr, beta1, beta2, eps, weightDecay, amsgrad); }
     }
 
+    /** AdamW over params, all with one config. */
     public AdamW(Iterable<? extends Tensor> params, Config config) { this(List.of(ParamGroup.of(params, config))); }
 
+    /** AdamW over parameter groups, each with its own config. */
     public AdamW(List<ParamGroup<Config>> groups) { super(groups, Config.class, Adam.State.class); }
 
     @Override protected Adam.State init(Tensor param, Config c) { return AdamStep.init(param, c.hyper()); }

@@ -50,6 +50,7 @@ public abstract class Optimizer<C extends Record & OptimizerConfig<C>, S extends
     private final Class<C> configType;
     private final Class<S> stateType;
 
+    /** An optimizer over parameter groups; configType and stateType name the records that state dicts save and load. */
     protected Optimizer(List<ParamGroup<C>> groups, Class<C> configType, Class<S> stateType) {
         this.configType = configType;
         this.stateType = stateType;
@@ -102,6 +103,7 @@ public abstract class Optimizer<C extends Record & OptimizerConfig<C>, S extends
      * @param config the group's settings
      */
     protected record GroupStep<C, S>(C config, List<Tensor> params, List<Tensor> grads, List<S> states) {
+        /** Checks that params, grads and states have one entry per parameter. */
         public GroupStep {
             if (params.size() != grads.size() || params.size() != states.size())
                 throw new IllegalArgumentException("GroupStep: " + params.size() + " params, " + grads.size() + " grads, " + states.size() + " states");
@@ -218,8 +220,10 @@ public abstract class Optimizer<C extends Record & OptimizerConfig<C>, S extends
 
     // ---------------------------------------------------------------- groups
 
+    /** The number of parameter groups. */
     public int groupCount() { return configs.size(); }
 
+    /** The settings of one parameter group. */
     public C config(int group) { return configs.get(checkGroup(group)); }
 
     /** Replaces the settings of a group (the state of its parameters is kept). */
@@ -227,8 +231,10 @@ public abstract class Optimizer<C extends Record & OptimizerConfig<C>, S extends
         configs.set(checkGroup(group), Objects.requireNonNull(config, name() + ".setConfig: config is null"));
     }
 
+    /** The learning rate of one parameter group. */
     public double lr(int group) { return config(group).lr(); }
 
+    /** Sets the learning rate of one parameter group (what LR schedules call). */
     public void setLr(int group, double lr) { setConfig(group, config(group).withLr(lr)); }
 
     /** The parameters of a group, in order. */

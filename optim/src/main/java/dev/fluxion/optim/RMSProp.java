@@ -25,8 +25,10 @@ public final class RMSProp extends Optimizer<RMSProp.Config, RMSProp.State> {
     /** Settings of a group. DEFAULT is PyTorch's: lr 0.01, alpha 0.99, eps 1e-8, weight_decay 0, momentum 0, not centered. */
     public record Config(double lr, double alpha, double eps, double weightDecay, double momentum, boolean centered)
             implements OptimizerConfig<Config> {
+        /** PyTorch's defaults. */
         public static final Config DEFAULT = new Config(0.01, 0.99, 1e-8, 0, 0, false);
 
+        /** Checks every setting; an error names the setting and its value. */
         public Config {
             Checks.nonNegative("RMSProp.Config", "lr", lr);
             Checks.inClosedUnitInterval("RMSProp.Config", "alpha", alpha);
@@ -37,10 +39,15 @@ public final class RMSProp extends Optimizer<RMSProp.Config, RMSProp.State> {
         }
 
         @Override public Config withLr(double lr) { return new Config(lr, alpha, eps, weightDecay, momentum, centered); }
+        /** This config with alpha replaced. */
         public Config withAlpha(double alpha) { return new Config(lr, alpha, eps, weightDecay, momentum, centered); }
+        /** This config with eps replaced. */
         public Config withEps(double eps) { return new Config(lr, alpha, eps, weightDecay, momentum, centered); }
+        /** This config with weightDecay replaced. */
         public Config withWeightDecay(double weightDecay) { return new Config(lr, alpha, eps, weightDecay, momentum, centered); }
+        /** This config with momentum replaced. */
         public Config withMomentum(double momentum) { return new Config(lr, alpha, eps, weightDecay, momentum, centered); }
+        /** This config with centered replaced. */
         public Config withCentered(boolean centered) { return new Config(lr, alpha, eps, weightDecay, momentum, centered); }
     }
 
@@ -53,14 +60,17 @@ public final class RMSProp extends Optimizer<RMSProp.Config, RMSProp.State> {
      * @param momentumBuffer null unless momentum > 0
      */
     public record State(long step, Tensor squareAvg, Tensor gradAvg, Tensor momentumBuffer) {
+        /** Checks the components; an error names the one that is wrong. */
         public State {
             if (step < 0) throw new IllegalArgumentException("RMSProp.State: step must be >= 0, got " + step);
             if (squareAvg == null) throw new IllegalArgumentException("RMSProp.State: square_avg is missing");
         }
     }
 
+    /** RMSProp over params, all with one config. */
     public RMSProp(Iterable<? extends Tensor> params, Config config) { this(List.of(ParamGroup.of(params, config))); }
 
+    /** RMSProp over parameter groups, each with its own config. */
     public RMSProp(List<ParamGroup<Config>> groups) { super(groups, Config.class, State.class); }
 
     @Override protected State init(Tensor param, Config c) {

@@ -27,8 +27,10 @@ public final class SGD extends Optimizer<SGD.Config, SGD.State> {
      * @param nesterov needs momentum > 0 and dampening = 0
      */
     public record Config(double lr, double momentum, double dampening, double weightDecay, boolean nesterov) implements OptimizerConfig<Config> {
+        /** PyTorch's defaults. */
         public static final Config DEFAULT = new Config(1e-3, 0, 0, 0, false);
 
+        /** Checks every setting; an error names the setting and its value. */
         public Config {
             Checks.nonNegative("SGD.Config", "lr", lr);
             Checks.nonNegative("SGD.Config", "momentum", momentum);
@@ -41,17 +43,23 @@ public final class SGD extends Optimizer<SGD.Config, SGD.State> {
         }
 
         @Override public Config withLr(double lr) { return new Config(lr, momentum, dampening, weightDecay, nesterov); }
+        /** This config with momentum replaced. */
         public Config withMomentum(double momentum) { return new Config(lr, momentum, dampening, weightDecay, nesterov); }
+        /** This config with dampening replaced. */
         public Config withDampening(double dampening) { return new Config(lr, momentum, dampening, weightDecay, nesterov); }
+        /** This config with weightDecay replaced. */
         public Config withWeightDecay(double weightDecay) { return new Config(lr, momentum, dampening, weightDecay, nesterov); }
+        /** This config with nesterov replaced. */
         public Config withNesterov(boolean nesterov) { return new Config(lr, momentum, dampening, weightDecay, nesterov); }
     }
 
     /** @param momentumBuffer same shape as the parameter; null until the first step with momentum */
     public record State(Tensor momentumBuffer) {}
 
+    /** SGD over params, all with one config. */
     public SGD(Iterable<? extends Tensor> params, Config config) { this(List.of(ParamGroup.of(params, config))); }
 
+    /** SGD over parameter groups, each with its own config. */
     public SGD(List<ParamGroup<Config>> groups) { super(groups, Config.class, State.class); }
 
     @Override protected State init(Tensor param, Config c) { return new State(null); }

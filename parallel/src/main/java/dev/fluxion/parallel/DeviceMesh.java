@@ -11,7 +11,7 @@ import java.util.Map;
  * {@code init_device_mesh("cpu", (2, 2), mesh_dim_names=("dp", "tp"))}. Ranks fill the grid in row-major
  * order: the last dimension is the innermost, so its groups are neighbouring ranks (on one host, where
  * tensor parallelism's frequent all-reduces belong). With dims ("pp", "dp", "tp") of sizes (2, 2, 2), rank
- * r sits at coordinates (r / 4, r / 2 % 2, r % 2); its "tp" group is {r & ~1, r | 1}, its "dp" group the two
+ * r sits at coordinates (r / 4, r / 2 % 2, r % 2); its "tp" group is {r &amp; ~1, r | 1}, its "dp" group the two
  * ranks that differ only in the middle coordinate, and so on.
  *
  * <pre>{@code

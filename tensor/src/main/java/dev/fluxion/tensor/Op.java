@@ -42,7 +42,7 @@ public sealed interface Op {
 
     record Expand(int[] from, int[] to) implements Op { public String name() { return "expand"; } }
 
-    /** Elements start, start+step, ... < end along dim. */
+    /** Elements start, start+step, ... &lt; end along dim. */
     record Slice(int dim, int start, int end, int step) implements Op { public String name() { return "slice"; } }
 
     /** A contiguous copy (identity for gradients). */

@@ -110,8 +110,10 @@ public class Tensor implements AutoCloseable {
 
     // ---------------------------------------------------------------- metadata
 
+    /** The size of each dim (a copy). */
     public int[] shape() { return shape.clone(); }
 
+    /** The size of one dim (negative dims count from the end). */
     public int size(int dim) {
         if (shape.length == 0) throw new IndexOutOfBoundsException("size: a 0-dim tensor has no dims, got dim " + dim);
         return shape[Shape.dim("size", dim, shape.length)];
@@ -129,8 +131,10 @@ public class Tensor implements AutoCloseable {
     /** The storage index of element [0, ..., 0]. */
     public long offset() { return offset; }
 
+    /** The element type. */
     public DType dtype() { return storage.dtype(); }
 
+    /** The device whose memory holds the elements. */
     public Device device() { return storage.device(); }
 
     /** The storage this tensor views; refused once the tensor is freed (see {@link #close()}). */
@@ -155,49 +159,78 @@ public class Tensor implements AutoCloseable {
 
     // ---------------------------------------------------------------- creation (see Creation)
 
+    /** A new contiguous tensor whose contents are undefined (as torch.empty). */
     public static Tensor empty(DType dtype, Device device, int... shape) { return empty(device, dtype, Shape.checked("empty", shape)); }
+    /** A float32 CPU tensor of zeros. */
     public static Tensor zeros(int... shape) { return full(0, DType.FLOAT32, Device.CPU, shape); }
+    /** A CPU tensor of zeros of the given dtype. */
     public static Tensor zeros(DType dtype, int... shape) { return full(0, dtype, Device.CPU, shape); }
+    /** A tensor of zeros of the given dtype on the given device. */
     public static Tensor zeros(DType dtype, Device device, int... shape) { return full(0, dtype, device, shape); }
+    /** A float32 CPU tensor of ones. */
     public static Tensor ones(int... shape) { return full(1, DType.FLOAT32, Device.CPU, shape); }
+    /** A CPU tensor of ones of the given dtype. */
     public static Tensor ones(DType dtype, int... shape) { return full(1, dtype, Device.CPU, shape); }
+    /** A tensor of ones of the given dtype on the given device. */
     public static Tensor ones(DType dtype, Device device, int... shape) { return full(1, dtype, device, shape); }
+    /** A float32 CPU tensor with every element equal to value. */
     public static Tensor full(double value, int... shape) { return full(value, DType.FLOAT32, Device.CPU, shape); }
+    /** A tensor with every element equal to value (rounded to dtype). */
     public static Tensor full(double value, DType dtype, Device device, int... shape) { return Creation.full(value, dtype, device, shape); }
     /** A 0-dim tensor holding value. */
     public static Tensor scalar(double value, DType dtype) { return Creation.full(value, dtype, Device.CPU, new int[0]); }
+    /** A 0-dim float32 tensor holding value. */
     public static Tensor scalar(double value) { return scalar(value, DType.FLOAT32); }
+    /** Zeros with t's shape, dtype and device. */
     public static Tensor zerosLike(Tensor t) { return full(0, t.dtype(), t.device(), t.shape); }
+    /** Ones with t's shape, dtype and device. */
     public static Tensor onesLike(Tensor t) { return full(1, t.dtype(), t.device(), t.shape); }
+    /** value everywhere, with t's shape, dtype and device. */
     public static Tensor fullLike(Tensor t, double value) { return full(value, t.dtype(), t.device(), t.shape); }
-    /** start, start+step, ... < end (float32 unless all three are integral, then int64, as torch.arange). */
+    /** start, start+step, ... &lt; end (float32 unless all three are integral, then int64, as torch.arange). */
     public static Tensor arange(double start, double end, double step) { return Creation.arange(start, end, step, null); }
+    /** start, start + step, ... up to end (excluded), 1-D, of the given dtype. */
     public static Tensor arange(double start, double end, double step, DType dtype) { return Creation.arange(start, end, step, dtype); }
+    /** 0, 1, ..., end - 1 as int64 (as torch.arange(end)). */
     public static Tensor arange(long end) { return Creation.arange(0, end, 1, DType.INT64); }
+    /** steps evenly spaced float32 values from start to end, both included. */
     public static Tensor linspace(double start, double end, int steps) { return Creation.linspace(start, end, steps, DType.FLOAT32); }
+    /** steps evenly spaced values from start to end, both included, of the given dtype. */
     public static Tensor linspace(double start, double end, int steps, DType dtype) { return Creation.linspace(start, end, steps, dtype); }
+    /** The n x n float32 identity matrix. */
     public static Tensor eye(int n) { return Creation.eye(n, n, DType.FLOAT32); }
+    /** An n x m matrix with ones on the diagonal and zeros elsewhere. */
     public static Tensor eye(int n, int m, DType dtype) { return Creation.eye(n, m, dtype); }
     /** Uniform on [0, 1). */
     public static Tensor rand(Generator g, int... shape) { return Creation.rand(g, DType.FLOAT32, shape); }
+    /** Uniform samples in [0, 1) of the given dtype, drawn from g. */
     public static Tensor rand(Generator g, DType dtype, int... shape) { return Creation.rand(g, dtype, shape); }
     /** Standard normal. */
     public static Tensor randn(Generator g, int... shape) { return Creation.randn(g, DType.FLOAT32, shape); }
+    /** Standard normal samples of the given dtype, drawn from g. */
     public static Tensor randn(Generator g, DType dtype, int... shape) { return Creation.randn(g, dtype, shape); }
     /** Uniform integers in [low, high), int64. */
     public static Tensor randint(Generator g, long low, long high, int... shape) { return Creation.randint(g, low, high, shape); }
+    /** A float32 tensor of the given shape holding a copy of data (row-major). */
     public static Tensor of(float[] data, int... shape) { return Creation.fromArray(data, shape); }
+    /** A float64 tensor of the given shape holding a copy of data (row-major). */
     public static Tensor of(double[] data, int... shape) { return Creation.fromArray(data, shape); }
+    /** An int64 tensor of the given shape holding a copy of data (row-major). */
     public static Tensor of(long[] data, int... shape) { return Creation.fromArray(data, shape); }
+    /** An int32 tensor of the given shape holding a copy of data (row-major). */
     public static Tensor of(int[] data, int... shape) { return Creation.fromArray(data, shape); }
+    /** A bool tensor of the given shape holding a copy of data (row-major). */
     public static Tensor of(boolean[] data, int... shape) { return Creation.fromArray(data, shape); }
     /** A 1-D float32 tensor. */
     public static Tensor of(float... data) { return Creation.fromArray(data, data.length); }
 
     // ---------------------------------------------------------------- reading values
 
+    /** The elements in row-major order, converted to float (copied to the host if needed). */
     public float[] toFloatArray() { return Creation.toFloatArray(this); }
+    /** The elements in row-major order, converted to double (copied to the host if needed). */
     public double[] toDoubleArray() { return Creation.toDoubleArray(this); }
+    /** The elements in row-major order, converted to long (copied to the host if needed). */
     public long[] toLongArray() { return Creation.toLongArray(this); }
     /** The value of a one-element tensor. */
     public double item() {
@@ -210,53 +243,93 @@ public class Tensor implements AutoCloseable {
 
     // ---------------------------------------------------------------- elementwise (see Elementwise)
 
+    /** this + o, broadcast. */
     public Tensor add(Tensor o) { return Elementwise.binary(BinaryOp.ADD, this, o); }
+    /** this + v. */
     public Tensor add(double v) { return Elementwise.binary(BinaryOp.ADD, this, Elementwise.scalarLike(this, v, "add")); }
+    /** this - o, broadcast. */
     public Tensor sub(Tensor o) { return Elementwise.binary(BinaryOp.SUB, this, o); }
+    /** this - v. */
     public Tensor sub(double v) { return Elementwise.binary(BinaryOp.SUB, this, Elementwise.scalarLike(this, v, "sub")); }
+    /** this * o elementwise, broadcast. */
     public Tensor mul(Tensor o) { return Elementwise.binary(BinaryOp.MUL, this, o); }
+    /** this * v. */
     public Tensor mul(double v) { return Elementwise.binary(BinaryOp.MUL, this, Elementwise.scalarLike(this, v, "mul")); }
+    /** this / o elementwise, broadcast. */
     public Tensor div(Tensor o) { return Elementwise.binary(BinaryOp.DIV, this, o); }
+    /** this / v. */
     public Tensor div(double v) { return Elementwise.binary(BinaryOp.DIV, this, Elementwise.scalarLike(this, v, "div")); }
+    /** this raised to o elementwise, broadcast. */
     public Tensor pow(Tensor o) { return Elementwise.binary(BinaryOp.POW, this, o); }
+    /** this raised to the power v. */
     public Tensor pow(double v) { return Elementwise.binary(BinaryOp.POW, this, Elementwise.scalarLike(this, v, "pow")); }
+    /** The elementwise maximum of this and o, broadcast (NaN if either is NaN). */
     public Tensor maximum(Tensor o) { return Elementwise.binary(BinaryOp.MAXIMUM, this, o); }
+    /** The elementwise minimum of this and o, broadcast (NaN if either is NaN). */
     public Tensor minimum(Tensor o) { return Elementwise.binary(BinaryOp.MINIMUM, this, o); }
     /** v - this. */
     public Tensor rsub(double v) { return Elementwise.binary(BinaryOp.SUB, Elementwise.scalarLike(this, v, "rsub"), this); }
+    /** -this. */
     public Tensor neg() { return Elementwise.unary(UnaryOp.NEG, this); }
+    /** e raised to each element. */
     public Tensor exp() { return Elementwise.unary(UnaryOp.EXP, this); }
+    /** The natural logarithm of each element. */
     public Tensor log() { return Elementwise.unary(UnaryOp.LOG, this); }
+    /** The square root of each element. */
     public Tensor sqrt() { return Elementwise.unary(UnaryOp.SQRT, this); }
+    /** 1 / sqrt of each element. */
     public Tensor rsqrt() { return Elementwise.unary(UnaryOp.RSQRT, this); }
+    /** The absolute value of each element. */
     public Tensor abs() { return Elementwise.unary(UnaryOp.ABS, this); }
+    /** -1, 0 or 1 by the sign of each element. */
     public Tensor sign() { return Elementwise.unary(UnaryOp.SIGN, this); }
+    /** The sine of each element (radians). */
     public Tensor sin() { return Elementwise.unary(UnaryOp.SIN, this); }
+    /** The cosine of each element (radians). */
     public Tensor cos() { return Elementwise.unary(UnaryOp.COS, this); }
+    /** The hyperbolic tangent of each element. */
     public Tensor tanh() { return Elementwise.unary(UnaryOp.TANH, this); }
+    /** 1 / (1 + exp(-x)) for each element. */
     public Tensor sigmoid() { return Elementwise.unary(UnaryOp.SIGMOID, this); }
+    /** max(x, 0) for each element. */
     public Tensor relu() { return Elementwise.unary(UnaryOp.RELU, this); }
     /** GELU with the exact erf form (PyTorch's default). */
     public Tensor gelu() { return Elementwise.unary(UnaryOp.GELU, this); }
     /** GELU with the tanh approximation (PyTorch's approximate='tanh'). */
     public Tensor geluTanh() { return Elementwise.unary(UnaryOp.GELU_TANH, this); }
+    /** x * sigmoid(x) for each element (SiLU, also called swish). */
     public Tensor silu() { return Elementwise.unary(UnaryOp.SILU, this); }
     /** Applies one of the {@link UnaryOp} kinds (including the fused derivatives backward rules use). */
     public Tensor apply(UnaryOp op) { return Elementwise.unary(op, this); }
+    /** Each element limited to [min, max]. */
     public Tensor clamp(double min, double max) { return Elementwise.clamp(this, min, max); }
+    /** Each element limited to at least min. */
     public Tensor clampMin(double min) { return Elementwise.clamp(this, min, Double.POSITIVE_INFINITY); }
+    /** Each element limited to at most max. */
     public Tensor clampMax(double max) { return Elementwise.clamp(this, Double.NEGATIVE_INFINITY, max); }
+    /** this == o elementwise, broadcast, as a bool tensor. */
     public Tensor eq(Tensor o) { return Elementwise.compare(BinaryOp.EQ, this, o); }
+    /** this == v elementwise, as a bool tensor. */
     public Tensor eq(double v) { return Elementwise.compare(BinaryOp.EQ, this, Elementwise.scalarLike(this, v, "eq")); }
+    /** this != o elementwise, broadcast, as a bool tensor. */
     public Tensor ne(Tensor o) { return Elementwise.compare(BinaryOp.NE, this, o); }
+    /** this != v elementwise, as a bool tensor. */
     public Tensor ne(double v) { return Elementwise.compare(BinaryOp.NE, this, Elementwise.scalarLike(this, v, "ne")); }
+    /** this &lt; o elementwise, broadcast, as a bool tensor. */
     public Tensor lt(Tensor o) { return Elementwise.compare(BinaryOp.LT, this, o); }
+    /** this &lt; v elementwise, as a bool tensor. */
     public Tensor lt(double v) { return Elementwise.compare(BinaryOp.LT, this, Elementwise.scalarLike(this, v, "lt")); }
+    /** this &lt;= o elementwise, broadcast, as a bool tensor. */
     public Tensor le(Tensor o) { return Elementwise.compare(BinaryOp.LE, this, o); }
+    /** this &lt;= v elementwise, as a bool tensor. */
     public Tensor le(double v) { return Elementwise.compare(BinaryOp.LE, this, Elementwise.scalarLike(this, v, "le")); }
+    /** this &gt; o elementwise, broadcast, as a bool tensor. */
     public Tensor gt(Tensor o) { return Elementwise.compare(BinaryOp.GT, this, o); }
+    /** this &gt; v elementwise, as a bool tensor. */
     public Tensor gt(double v) { return Elementwise.compare(BinaryOp.GT, this, Elementwise.scalarLike(this, v, "gt")); }
+    /** this &gt;= o elementwise, broadcast, as a bool tensor. */
     public Tensor ge(Tensor o) { return Elementwise.compare(BinaryOp.GE, this, o); }
+    /** this &gt;= v elementwise, as a bool tensor. */
     public Tensor ge(double v) { return Elementwise.compare(BinaryOp.GE, this, Elementwise.scalarLike(this, v, "ge")); }
     /** cond ? a : b, broadcast. */
     public static Tensor where(Tensor cond, Tensor a, Tensor b) { return Elementwise.where(cond, a, b); }
@@ -267,36 +340,61 @@ public class Tensor implements AutoCloseable {
 
     // ---------------------------------------------------------------- reductions (see Reductions)
 
+    /** The sum of all elements, as a 0-dim tensor. */
     public Tensor sum() { return Reductions.sum(this, new int[0], false); }
+    /** Sums over dim (kept with size 1 when keepdim). */
     public Tensor sum(int dim, boolean keepdim) { return Reductions.sum(this, new int[] {dim}, keepdim); }
+    /** Sums over dims (kept with size 1 when keepdim); no dims means all. */
     public Tensor sum(int[] dims, boolean keepdim) { return Reductions.sum(this, dims, keepdim); }
+    /** The mean of all elements, as a 0-dim tensor. */
     public Tensor mean() { return Reductions.mean(this, new int[0], false); }
+    /** The mean over dim (kept with size 1 when keepdim). */
     public Tensor mean(int dim, boolean keepdim) { return Reductions.mean(this, new int[] {dim}, keepdim); }
+    /** The mean over dims (kept with size 1 when keepdim); no dims means all. */
     public Tensor mean(int[] dims, boolean keepdim) { return Reductions.mean(this, dims, keepdim); }
+    /** The largest element, as a 0-dim tensor (NaN if any is NaN). */
     public Tensor max() { return Reductions.extreme(ReduceOp.MAX, this, new int[0], false); }
+    /** The largest element along dim (kept with size 1 when keepdim). */
     public Tensor max(int dim, boolean keepdim) { return Reductions.extreme(ReduceOp.MAX, this, new int[] {dim}, keepdim); }
+    /** The largest element over dims (kept with size 1 when keepdim). */
     public Tensor max(int[] dims, boolean keepdim) { return Reductions.extreme(ReduceOp.MAX, this, dims, keepdim); }
+    /** The smallest element, as a 0-dim tensor (NaN if any is NaN). */
     public Tensor min() { return Reductions.extreme(ReduceOp.MIN, this, new int[0], false); }
+    /** The smallest element along dim (kept with size 1 when keepdim). */
     public Tensor min(int dim, boolean keepdim) { return Reductions.extreme(ReduceOp.MIN, this, new int[] {dim}, keepdim); }
+    /** The smallest element over dims (kept with size 1 when keepdim). */
     public Tensor min(int[] dims, boolean keepdim) { return Reductions.extreme(ReduceOp.MIN, this, dims, keepdim); }
     /** Index of the largest element of the flattened tensor. */
     public Tensor argmax() { return Reductions.arg(ReduceOp.ARGMAX, reshape(-1), 0, false); }
+    /** The int64 index of the largest element along dim (the first on ties). */
     public Tensor argmax(int dim, boolean keepdim) { return Reductions.arg(ReduceOp.ARGMAX, this, dim, keepdim); }
+    /** The int64 index of the smallest element of the flattened tensor (the first on ties). */
     public Tensor argmin() { return Reductions.arg(ReduceOp.ARGMIN, reshape(-1), 0, false); }
+    /** The int64 index of the smallest element along dim (the first on ties). */
     public Tensor argmin(int dim, boolean keepdim) { return Reductions.arg(ReduceOp.ARGMIN, this, dim, keepdim); }
     /** Variance with Bessel's correction (unbiased), as torch.var. */
     public Tensor var(int[] dims, boolean keepdim) { return Reductions.var(this, dims, keepdim, 1); }
+    /** The variance over dims, dividing by N - correction (1: unbiased, 0: biased). */
     public Tensor var(int[] dims, boolean keepdim, int correction) { return Reductions.var(this, dims, keepdim, correction); }
+    /** The unbiased variance of all elements. */
     public Tensor var() { return Reductions.var(this, new int[0], false, 1); }
+    /** The unbiased standard deviation over dims. */
     public Tensor std(int[] dims, boolean keepdim) { return Reductions.var(this, dims, keepdim, 1).sqrt(); }
+    /** The unbiased standard deviation of all elements. */
     public Tensor std() { return var().sqrt(); }
+    /** log(sum(exp(x))) over dim, computed stably. */
     public Tensor logsumexp(int dim, boolean keepdim) { return Reductions.logsumexp(this, new int[] {dim}, keepdim); }
+    /** log(sum(exp(x))) over dims, computed stably. */
     public Tensor logsumexp(int[] dims, boolean keepdim) { return Reductions.logsumexp(this, dims, keepdim); }
     /** The p-norm over all elements (p = 2 is the Euclidean norm). */
     public Tensor norm(double p) { return Reductions.norm(this, p, new int[0], false); }
+    /** The p-norm over dims. */
     public Tensor norm(double p, int[] dims, boolean keepdim) { return Reductions.norm(this, p, dims, keepdim); }
+    /** The Euclidean (2-) norm of all elements. */
     public Tensor norm() { return norm(2); }
+    /** exp(x) / sum(exp(x)) along dim, computed stably. */
     public Tensor softmax(int dim) { return Reductions.softmax(this, dim, false); }
+    /** log(softmax(x)) along dim, computed stably. */
     public Tensor logSoftmax(int dim) { return Reductions.softmax(this, dim, true); }
     /** Layer normalization over the last dim with an affine weight and bias (both of the last dim's size). */
     public Tensor layerNorm(Tensor weight, Tensor bias, double eps) { return Reductions.layerNorm(this, weight, bias, eps); }
@@ -309,22 +407,29 @@ public class Tensor implements AutoCloseable {
     public Tensor reshape(int... newShape) { return Views.reshape(this, newShape); }
     /** Like reshape, but fails instead of copying. */
     public Tensor view(int... newShape) { return Views.view(this, newShape); }
+    /** A 1-D tensor of all elements (a view when the layout allows). */
     public Tensor flatten() { return reshape(-1); }
     /** Merges dims start..end into one. */
     public Tensor flatten(int start, int end) { return Views.flatten(this, start, end); }
+    /** A view with dims d0 and d1 swapped. */
     public Tensor transpose(int d0, int d1) { return Views.transpose(this, d0, d1); }
     /** Transpose of a 2-D tensor. */
     public Tensor t() { return Views.t(this); }
+    /** A view with the dims reordered: dim i of the result is dim order[i] of this. */
     public Tensor permute(int... order) { return Views.permute(this, order); }
     /** Elements start..start+length-1 of dim. */
     public Tensor narrow(int dim, int start, int length) { return Views.slice(this, dim, start, start + length, 1); }
-    /** Elements start, start+step, ... < end of dim (negative start/end count from the end). */
+    /** Elements start, start+step, ... &lt; end of dim (negative start/end count from the end). */
     public Tensor slice(int dim, int start, int end, int step) { return Views.slice(this, dim, start, end, step); }
+    /** Elements start..end-1 of dim, as a view (negative start/end count from the end). */
     public Tensor slice(int dim, int start, int end) { return Views.slice(this, dim, start, end, 1); }
     /** The slice at index along dim, with dim removed. */
     public Tensor select(int dim, int index) { return Views.select(this, dim, index); }
+    /** A view without the size-1 dims. */
     public Tensor squeeze() { return Views.squeeze(this); }
+    /** A view without dim when its size is 1; otherwise this tensor unchanged (as PyTorch). */
     public Tensor squeeze(int dim) { return Views.squeeze(this, dim); }
+    /** A view with a new size-1 dim at position dim. */
     public Tensor unsqueeze(int dim) { return Views.unsqueeze(this, dim); }
     /** Broadcasts size-1 dims (and new leading dims) to shape without copying; -1 keeps a size. */
     public Tensor expand(int... newShape) { return Views.expand(this, newShape); }
@@ -335,51 +440,69 @@ public class Tensor implements AutoCloseable {
 
     // ---------------------------------------------------------------- joining and splitting (see Joins)
 
+    /** The tensors joined along an existing dim (their other sizes must match). */
     public static Tensor cat(List<Tensor> tensors, int dim) { return Joins.cat(tensors, dim); }
+    /** The tensors (all of one shape) joined along a new dim. */
     public static Tensor stack(List<Tensor> tensors, int dim) { return Joins.stack(tensors, dim); }
     /** Pieces of splitSize along dim (the last may be smaller). */
     public List<Tensor> split(int splitSize, int dim) { return Joins.split(this, splitSize, dim); }
     /** Pieces of the given sizes along dim. */
     public List<Tensor> split(int[] sizes, int dim) { return Joins.split(this, sizes, dim); }
+    /** Up to chunks pieces of equal size along dim (the last may be smaller), as torch.chunk. */
     public List<Tensor> chunk(int chunks, int dim) { return Joins.chunk(this, chunks, dim); }
 
     // ---------------------------------------------------------------- indexing (see Indexing)
 
+    /** The entries of dim at the int64 indices of a 1-D index, in that order. */
     public Tensor indexSelect(int dim, Tensor index) { return Indexing.indexSelect(this, dim, index); }
+    /** out[i][j] = this[index[i][j]][j] for dim 0 (and likewise for any dim), as torch.gather. */
     public Tensor gather(int dim, Tensor index) { return Indexing.gather(this, dim, index); }
+    /** A copy of this with src added at the positions index gives along dim, as torch.scatter_add. */
     public Tensor scatterAdd(int dim, Tensor index, Tensor src) { return Indexing.scatterAdd(this, dim, index, src); }
     /** A copy of this with src.select(dim, i) added into row index[i] along dim (as torch.index_add). */
     public Tensor indexAdd(int dim, Tensor index, Tensor src) { return Indexing.indexAdd(this, dim, index, src); }
     /** Rows of this [V, D] table for each id in ids (int64, any shape) -> [..., D]. */
     public static Tensor embedding(Tensor weight, Tensor ids) { return Indexing.embedding(weight, ids); }
+    /** A copy with value where the bool mask (broadcast) is true. */
     public Tensor maskedFill(Tensor mask, double value) { return Indexing.maskedFill(this, mask, value); }
-    /** Lower triangle (elements with col - row <= diagonal), the rest zero. */
+    /** Lower triangle (elements with col - row &lt;= diagonal), the rest zero. */
     public Tensor tril(int diagonal) { return Indexing.triangle(this, diagonal, true); }
+    /** The lower triangle including the diagonal, the rest zero. */
     public Tensor tril() { return tril(0); }
+    /** Upper triangle (elements with col - row &gt;= diagonal), the rest zero. */
     public Tensor triu(int diagonal) { return Indexing.triangle(this, diagonal, false); }
+    /** The upper triangle including the diagonal, the rest zero. */
     public Tensor triu() { return triu(0); }
     /** int64 class ids -> [..., numClasses] int64 one-hot. */
     public Tensor oneHot(int numClasses) { return Indexing.oneHot(this, numClasses); }
 
     // ---------------------------------------------------------------- linear algebra (see LinAlg)
 
+    /** The matrix product, with NumPy's rules for 1-D operands and broadcast batch dims. */
     public Tensor matmul(Tensor o) { return LinAlg.matmul(this, o); }
     /** beta * this + alpha * (m1 @ m2). */
     public Tensor addmm(Tensor m1, Tensor m2, double beta, double alpha) { return LinAlg.addmm(this, m1, m2, beta, alpha); }
+    /** this + m1 @ m2. */
     public Tensor addmm(Tensor m1, Tensor m2) { return LinAlg.addmm(this, m1, m2, 1, 1); }
+    /** The outer product of two 1-D tensors. */
     public Tensor outer(Tensor o) { return LinAlg.outer(this, o); }
 
     // ---------------------------------------------------------------- in place (not recorded; for optimizers and init)
 
     /** this[...] = src (broadcast to this shape, converted to this dtype). */
     public Tensor copy_(Tensor src) { return InPlace.copy(this, src); }
+    /** Sets every element to value, in place; returns this. */
     public Tensor fill_(double value) { return InPlace.fill(this, value); }
+    /** Sets every element to zero, in place; returns this. */
     public Tensor zero_() { return InPlace.fill(this, 0); }
+    /** this += o (broadcast), in place and not recorded for autograd; returns this. */
     public Tensor add_(Tensor o) { return InPlace.copy(this, Elementwise.binary(BinaryOp.ADD, this.detach(), o.detach())); }
+    /** this *= v, in place and not recorded for autograd; returns this. */
     public Tensor mul_(double v) { return InPlace.copy(this, detach().mul(v)); }
 
     // ---------------------------------------------------------------- autograd (engine in module fluxion-autodiff)
 
+    /** Whether backward() computes a gradient for this tensor (set on leaves, inherited by results). */
     public boolean requiresGrad() { return requiresGrad; }
 
     /** Marks a leaf tensor as one whose gradient backward() computes. */
@@ -395,6 +518,7 @@ public class Tensor implements AutoCloseable {
     /** The accumulated gradient, or null. */
     public Tensor grad() { return grad; }
 
+    /** Replaces the accumulated gradient (null clears it); the shape must match. */
     public void setGrad(Tensor g) {
         if (g != null && !java.util.Arrays.equals(g.shape, shape))
             throw new IllegalArgumentException("setGrad: gradient shape " + Shape.str(g.shape) + " does not match tensor shape " + Shape.str(shape));
@@ -410,6 +534,7 @@ public class Tensor implements AutoCloseable {
         requiresGrad = fn != null || requiresGrad;
     }
 
+    /** True when no recorded op produced this tensor (parameters and inputs). */
     public boolean isLeaf() { return gradFn == null; }
 
     /** The same data, cut from the graph: never requires gradients. */
@@ -421,6 +546,7 @@ public class Tensor implements AutoCloseable {
     /** Backpropagates from this tensor seeded with gradient (same shape). */
     public void backward(Tensor gradient) { Autograd.backward(alive(), gradient, false); }
 
+    /** Backpropagates from this tensor seeded with gradient; retainGraph keeps the graph for another backward. */
     public void backward(Tensor gradient, boolean retainGraph) { Autograd.backward(alive(), gradient, retainGraph); }
 
     // ---------------------------------------------------------------- lifetime and printing

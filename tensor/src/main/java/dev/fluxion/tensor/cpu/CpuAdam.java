@@ -6,8 +6,6 @@ import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.FusedKernel;
 import dev.fluxion.tensor.FusedOp;
 import dev.fluxion.tensor.Tensor;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.nio.FloatBuffer;
 
@@ -18,8 +16,6 @@ import java.nio.FloatBuffer;
  */
 final class CpuAdam {
     private CpuAdam() {}
-
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
     /** The kernel of {@link AdamUpdate} on the CPU: declines (the op path runs) unless every tensor qualifies. */
     static final FusedKernel<AdamUpdate> KERNEL = (op, inputs) -> step(op) ? new FusedOp.Result(op.params().get(0).param()) : null;
@@ -62,21 +58,8 @@ final class CpuAdam {
                 m.get(mo + at, ma, 0, len);
                 v.get(vo + at, va, 0, len);
                 if (xa != null) vmax.get(xo + at, xa, 0, len);
-                int i = 0;
-                for (int bound = S.loopBound(len); i < bound; i += S.length()) {
-                    FloatVector pv = FloatVector.fromArray(S, pa, i), gv = FloatVector.fromArray(S, ga, i);
-                    if (l2) gv = gv.add(pv.mul(wd));
-                    FloatVector base = decoupled ? pv.mul(decay) : pv;
-                    FloatVector mv = FloatVector.fromArray(S, ma, i).mul(b1).add(gv.mul(omb1));
-                    FloatVector vv = FloatVector.fromArray(S, va, i).mul(b2).add(gv.mul(omb2).mul(gv));
-                    FloatVector sel = vv;
-                    if (xa != null) { sel = FloatVector.fromArray(S, xa, i).max(vv); sel.intoArray(xa, i); }
-                    FloatVector denom = sel.sqrt().div(bc2).add(eps);
-                    base.add(mv.mul(negStep).div(denom)).intoArray(pa, i);
-                    mv.intoArray(ma, i);
-                    vv.intoArray(va, i);
-                }
-                for (; i < len; i++) {
+                int i = Simd.ENABLED ? VectorAdam.step(pa, ga, ma, va, xa, len, h, l2, decoupled, negStep, bc2) : 0;
+                for (; i < len; i++) {                                   // the same float ops as a vector lane
                     float pv = pa[i], gv = l2 ? ga[i] + pv * wd : ga[i];
                     float base = decoupled ? pv * decay : pv;
                     float mv = ma[i] * b1 + gv * omb1, vv = va[i] * b2 + gv * omb2 * gv;

@@ -6,7 +6,7 @@ final class Scratch {
     private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
 
     final float[] fa = new float[CHUNK], fb = new float[CHUNK], fc = new float[CHUNK], fd = new float[CHUNK];
-    final float[] lanes = new float[jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length()];
+    final float[] lanes = new float[FloatKernels.SUM_LANES];
     final byte[] bytes = new byte[CHUNK];
     final double[] da = new double[CHUNK], db = new double[CHUNK], dc = new double[CHUNK], dd = new double[CHUNK];
 

@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorMath {
     private VectorMath() {}
 
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> S = VectorKernels.S;
 
     private static final float LOG2E = 1.44269504088896341f;
     private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
@@ -80,13 +80,5 @@ final class VectorMath {
         FloatVector smallR = p.mul(z).mul(x).add(x);
         FloatVector out = big.blend(smallR, ax.compare(VectorOperators.LT, 0.625f));
         return out.blend(x, x.compare(VectorOperators.NE, x).or(x.compare(VectorOperators.EQ, 0f)));   // NaN, and the sign of zero
-    }
-
-    /** Sum of the lanes in lane order (reduceLanes(ADD) leaves the order, and so the rounding, unspecified). */
-    static double sumLanes(FloatVector v, float[] scratch) {
-        v.intoArray(scratch, 0);
-        double s = 0;
-        for (int i = 0; i < S.length(); i++) s += scratch[i];
-        return s;
     }
 }
