@@ -378,6 +378,19 @@ public final class FullyShardedDataParallel {
 
     List<Unit> units() { return units; }
 
+    /** How many gathers a unit found already started by a prefetch (package-private, for tests and the benchmark). */
+    int prefetchHits() {
+        int n = 0;
+        for (Unit u : units) n += u.prefetchHits;
+        return n;
+    }
+
+    /** Whether the unit at path holds its whole parameters now. */
+    boolean isGathered(String path) {
+        for (Unit u : units) if (u.path.equals(path)) return u.isResident();
+        throw new IllegalArgumentException("no unit '" + path + "'; units are " + unitPaths());
+    }
+
     Groups groups() { return groups; }
 
     @Override public String toString() {

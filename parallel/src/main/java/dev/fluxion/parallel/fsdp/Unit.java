@@ -42,6 +42,7 @@ final class Unit {
     private Tensor gatherIn, gatherOut;
     private Work reduceWork;
     private Tensor reduceIn, reduceOut;
+    int prefetchHits;                  // unshard() found the gather already started (it overlapped other work)
     int pendingGrads;                  // trainable parameters whose gradient is not yet final in this backward
     boolean reduced;                   // its gradients were sent in this backward
     final java.util.Map<Tensor, Boolean> ready = new java.util.IdentityHashMap<>();   // full parameters whose gradient is final
@@ -100,6 +101,7 @@ final class Unit {
     /** Makes the module's parameters whole: waits for the gather (starting it if needed) and fills their memory. */
     void unshard() {
         if (state == State.GATHERED) return;
+        if (state == State.GATHERING) prefetchHits++;
         startGather();
         if (state == State.GATHERED) return;
         int n = groups.shardSize();
@@ -123,6 +125,12 @@ final class Unit {
         gatherIn = gatherOut = null;
         gatherWork = null;
         state = State.GATHERED;
+    }
+
+    /** True when the module's parameters hold memory (gathered, or aliased to the shard). */
+    boolean isResident() {
+        for (ShardedParam p : params) if (!p.full.storage().isResident()) return false;
+        return true;
     }
 
     /** Releases the module's parameters' memory (the tensors stay; the tape accepts them once gathered again). */
