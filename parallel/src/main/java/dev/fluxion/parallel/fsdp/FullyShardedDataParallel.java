@@ -118,14 +118,17 @@ public final class FullyShardedDataParallel {
         }
         // each parameter goes to the innermost unit above every module that holds it (the root when shared across units)
         Map<Parameter, String> names = new IdentityHashMap<>();
-        List<Parameter> inOrder = new ArrayList<>();      // registration order: the same on every rank (identity maps are not)
+        List<Parameter> inOrder = new ArrayList<>();
+        Map<Parameter, List<String>> aliases = new IdentityHashMap<>();      // registration order: the same on every rank (identity maps are not)
         Map<Parameter, String> unitOf = new IdentityHashMap<>();
         for (String path : paths) {
             String unitPath = innermostUnit(path, modules, wrapped);
             for (var e : modules.get(path).namedParameters().entrySet()) {
                 if (e.getKey().contains(".")) continue;   // owned by a child, visited on its own
                 Parameter p = e.getValue();
-                if (names.putIfAbsent(p, path.isEmpty() ? e.getKey() : path + "." + e.getKey()) == null) inOrder.add(p);
+                String name = path.isEmpty() ? e.getKey() : path + "." + e.getKey();
+                if (names.putIfAbsent(p, name) == null) inOrder.add(p);
+                else aliases.computeIfAbsent(p, k -> new ArrayList<>()).add(name);   // a tied parameter's other names
                 String before = unitOf.putIfAbsent(p, unitPath);
                 if (before != null && !before.equals(unitPath)) unitOf.put(p, "");
             }
@@ -149,9 +152,12 @@ public final class FullyShardedDataParallel {
         }
         for (Parameter p : inOrder) {
             Unit u = byPath.get(unitOf.get(p));
-            u.add(names.get(p), p);
+            u.add(names.get(p), p).aliases.addAll(aliases.getOrDefault(p, List.of()));
             owner.put(p, u);
         }
+        // a wrapped module whose parameters all went to the root (tied to another unit's) is no unit; renumber the rest
+        units.removeIf(u -> u.index != 0 && u.params.isEmpty());
+        for (int i = 0; i < units.size(); i++) units.get(i).index = i;
     }
 
     private static String innermostUnit(String path, Map<String, Module> modules, Map<Module, String> wrapped) {
@@ -336,7 +342,11 @@ public final class FullyShardedDataParallel {
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (var off = Autodiff.noGrad()) {
             for (Unit u : units)
-                for (ShardedParam p : u.params) out.put(p.name, dev.fluxion.tensor.Scope.escape(Shards.gather(groups, p, p.shard.detach())));
+                for (ShardedParam p : u.params) {
+                    Tensor whole = dev.fluxion.tensor.Scope.escape(Shards.gather(groups, p, p.shard.detach()));
+                    out.put(p.name, whole);
+                    for (String alias : p.aliases) out.put(alias, whole);   // tied: one tensor under each name, as torch's state_dict
+                }
         }
         for (var e : root.namedBuffers().entrySet()) out.put(e.getKey(), e.getValue());
         return out;

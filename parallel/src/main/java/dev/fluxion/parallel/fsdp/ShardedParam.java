@@ -16,6 +16,7 @@ import java.util.Arrays;
  */
 final class ShardedParam {
     final String name;
+    final java.util.List<String> aliases = new java.util.ArrayList<>();   // other names of a tied parameter
     final Parameter full;        // (d0, ...) in the compute dtype; the module's own Parameter object
     final int[] shape;           // full shape
     final long rowSize;          // elements per dim-0 row (1 for 0-d and 1-d)

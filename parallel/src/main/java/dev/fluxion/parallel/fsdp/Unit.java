@@ -28,7 +28,7 @@ import java.util.List;
 final class Unit {
     enum State { SHARDED, GATHERING, GATHERED }
 
-    final int index;
+    int index;                         // position in unit order (0: the root)
     final String path;                 // "" for the root
     final Module module;
     final List<ShardedParam> params = new ArrayList<>();
@@ -61,10 +61,11 @@ final class Unit {
 
     String label() { return "unit " + index + " ('" + (path.isEmpty() ? "<root>" : path) + "', " + module.getClass().getSimpleName() + ")"; }
 
-    void add(String name, dev.fluxion.nn.Parameter p) {
+    ShardedParam add(String name, dev.fluxion.nn.Parameter p) {
         ShardedParam sp = new ShardedParam(name, p, groups.shardSize(), groups.shardRank(), localNumel, computeDtype, aliased);
         params.add(sp);
         localNumel += sp.shardNumel();
+        return sp;
     }
 
     /** Frees the module's parameters after sharding them (the unit starts sharded). */
