@@ -158,6 +158,7 @@ public final class FullyShardedDataParallel {
         // a wrapped module whose parameters all went to the root (tied to another unit's) is no unit; renumber the rest
         units.removeIf(u -> u.index != 0 && u.params.isEmpty());
         for (int i = 0; i < units.size(); i++) units.get(i).index = i;
+        for (Unit u : units) u.unitNames = i -> i >= 0 && i < units.size() ? units.get(i).label() : "unit " + i + " (no such unit here)";
     }
 
     private static String innermostUnit(String path, Map<String, Module> modules, Map<Module, String> wrapped) {
@@ -343,7 +344,13 @@ public final class FullyShardedDataParallel {
         try (var off = Autodiff.noGrad()) {
             for (Unit u : units)
                 for (ShardedParam p : u.params) {
-                    Tensor whole = dev.fluxion.tensor.Scope.escape(Shards.gather(groups, p, p.shard.detach()));
+                    Tensor whole;
+                    try {
+                        whole = dev.fluxion.tensor.Scope.escape(Shards.gather(groups, p, p.shard.detach()));
+                    } catch (dev.fluxion.parallel.DistributedException e) {
+                        throw new dev.fluxion.parallel.DistributedException("FullyShardedDataParallel.fullStateDict on rank " + groups.worldRank() + ": gathering '"
+                                + p.name + "' of " + u.label() + " failed: " + e.getMessage() + ". Every rank must call it at the same point (did a rank skip a step?)", e);
+                    }
                     out.put(p.name, whole);
                     for (String alias : p.aliases) out.put(alias, whole);   // tied: one tensor under each name, as torch's state_dict
                 }

@@ -42,6 +42,7 @@ final class Unit {
     private Tensor gatherIn, gatherOut;
     private Work reduceWork;
     private Tensor reduceIn, reduceOut;
+    java.util.function.IntFunction<String> unitNames = i -> "unit " + i;   // the same on every rank: set by FullyShardedDataParallel
     int prefetchHits;                  // unshard() found the gather already started (it overlapped other work)
     int pendingGrads;                  // trainable parameters whose gradient is not yet final in this backward
     boolean reduced;                   // its gradients were sent in this backward
@@ -90,10 +91,12 @@ final class Unit {
         int n = groups.shardSize();
         Device device = params.get(0).full.device();
         try (var off = Autodiff.noGrad()) {
-            gatherIn = Scope.escape(Tensor.zeros(computeDtype, device, (int) localNumel));
+            // one more element per rank: this unit's tag, so ranks that gather different units find out (see checkGatherTags)
+            gatherIn = Scope.escape(Tensor.zeros(computeDtype, device, (int) (localNumel + 1)));
             for (ShardedParam p : params)
                 gatherIn.narrow(0, (int) p.offset, (int) p.shardNumel()).copy_(p.shard.detach().reshape(-1).to(computeDtype));
-            gatherOut = Scope.escape(Tensor.zeros(computeDtype, device, (int) (n * localNumel)));
+            gatherIn.narrow(0, (int) localNumel, 1).fill_(tag());
+            gatherOut = Scope.escape(Tensor.zeros(computeDtype, device, (int) (n * (localNumel + 1))));
         }
         gatherWork = n == 1 ? null : groups.shard().allGather(gatherOut, gatherIn);
         state = State.GATHERING;
@@ -113,12 +116,13 @@ final class Unit {
                     + e.getMessage() + ". Every rank must run the same units in the same order (did one rank skip a forward, or call units in another order?)", e);
         }
         Tensor source = n == 1 ? gatherIn : gatherOut;
+        checkGatherTags(source, n);
         for (ShardedParam p : params) {
             Storage dst = p.full.storage();
             dst.materialize();
             for (int r = 0; r < n; r++) {
                 long len = p.validElements(r);
-                if (len > 0) copyElements(source.storage(), r * localNumel + p.offset, dst, p.full.offset() + r * p.shardNumel(), len);
+                if (len > 0) copyElements(source.storage(), r * (localNumel + 1) + p.offset, dst, p.full.offset() + r * p.shardNumel(), len);
             }
         }
         gatherIn.close();
@@ -126,6 +130,23 @@ final class Unit {
         gatherIn = gatherOut = null;
         gatherWork = null;
         state = State.GATHERED;
+    }
+
+    /** This unit's tag in the extra elements of gathers and reductions: exact in every float dtype up to 256 units (bf16's integers). */
+    private double tag() { return index + 1; }
+
+    private void checkGatherTags(Tensor gathered, int n) {
+        if (n == 1) return;
+        List<String> seen = new ArrayList<>();
+        boolean same = true;
+        for (int r = 0; r < n; r++) {
+            double t = gathered.narrow(0, (int) (r * (localNumel + 1) + localNumel), 1).item();
+            same &= t == tag();
+            seen.add("rank " + groups.shard().globalRank(r) + ": " + unitNames.apply((int) Math.round(t) - 1));
+        }
+        if (!same)
+            throw new DistributedException("FullyShardedDataParallel: ranks gathered different units: " + seen + "; this rank (" + groups.worldRank()
+                    + ") is at " + label() + ". Every rank must call the units' forwards in the same order (did one rank skip a forward, or branch differently?)");
     }
 
     /** True when the module's parameters hold memory (gathered, or aliased to the shard). */
@@ -176,7 +197,12 @@ final class Unit {
         int n = groups.shardSize();
         Device device = params.get(0).full.device();
         try (var off = Autodiff.noGrad()) {
-            reduceIn = Scope.escape(Tensor.zeros(reduceDtype, device, (int) (n * localNumel)));
+            long block = localNumel + 2;   // each rank's block ends with tag and tag^2: their averages equal them only if every rank reduced this unit
+            reduceIn = Scope.escape(Tensor.zeros(reduceDtype, device, (int) (n * block)));
+            for (int r = 0; r < n; r++) {
+                reduceIn.narrow(0, (int) (r * block + localNumel), 1).fill_(tag());
+                reduceIn.narrow(0, (int) (r * block + localNumel + 1), 1).fill_(tag() * tag());
+            }
             for (ShardedParam p : params) {
                 if (!p.trainable()) continue;
                 Tensor g = p.full.grad();
@@ -184,12 +210,12 @@ final class Unit {
                 Tensor flat = g.reshape(-1).to(reduceDtype);
                 for (int r = 0; r < n; r++) {
                     long len = p.validElements(r);
-                    if (len > 0) reduceIn.narrow(0, (int) (r * localNumel + p.offset), (int) len).copy_(flat.narrow(0, (int) (r * p.shardNumel()), (int) len));
+                    if (len > 0) reduceIn.narrow(0, (int) (r * block + p.offset), (int) len).copy_(flat.narrow(0, (int) (r * p.shardNumel()), (int) len));
                 }
                 p.full.setGrad(null);
                 g.close();
             }
-            reduceOut = n == 1 ? reduceIn : Scope.escape(Tensor.zeros(reduceDtype, device, (int) localNumel));
+            reduceOut = n == 1 ? reduceIn : Scope.escape(Tensor.zeros(reduceDtype, device, (int) block));
         }
         if (n > 1) reduceWork = groups.shard().reduceScatter(reduceOut, reduceIn, ReduceOp.AVG);
         else if (groups.replicate() != null) reduceWork = groups.replicate().allReduce(reduceOut, ReduceOp.AVG);
@@ -207,6 +233,11 @@ final class Unit {
             throw new DistributedException("FullyShardedDataParallel: gradient reduction of " + label() + " on rank " + groups.worldRank() + " failed: "
                     + e.getMessage() + ". Every rank must run the same units in the same order", e);
         }
+        double t = reduceOut.narrow(0, (int) localNumel, 1).item(), t2 = reduceOut.narrow(0, (int) localNumel + 1, 1).item();
+        boolean exactSquares = reduceDtype == DType.FLOAT32 || reduceDtype == DType.FLOAT64;   // bf16/fp16 round tag^2 past 16 units
+        if (t != tag() || exactSquares && t2 != tag() * tag())
+            throw new DistributedException("FullyShardedDataParallel: ranks reduced different units' gradients together (average tag " + (t - 1) + ", this rank's "
+                    + (tag() - 1) + "); this rank (" + groups.worldRank() + ") reduced " + label() + ". Every rank must run the same units in the same order");
         try (var off = Autodiff.noGrad()) {
             for (ShardedParam p : params) {
                 if (!p.trainable()) continue;
