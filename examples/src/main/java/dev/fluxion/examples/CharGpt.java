@@ -42,7 +42,8 @@ import java.util.Map;
  * (--batch is per rank), gradients are averaged, and only rank 0 prints, writes metrics and checkpoints.
  * Options: --data PATH, --out DIR (runs/char-gpt), --steps N, --batch N, --context N, --layers N,
  * --heads N, --width N, --dropout P, --lr X, --seed N, --eval-every N, --checkpoint-every N, --resume,
- * --sample N (bytes to generate), --prompt TEXT, --stop-after N (checkpoint and stop after N steps, as an interrupted run).
+ * --sample N (bytes to generate), --prompt TEXT, --stop-after N (checkpoint and stop after N steps, as an interrupted run),
+ * --fsdp (fully sharded data parallel under bin/fluxrun, see {@link FsdpCharGpt}).
  */
 public final class CharGpt {
     /** Every setting of a run; the defaults finish in about two minutes on two CPU cores. */
@@ -72,6 +73,10 @@ public final class CharGpt {
     }
 
     public static void main(String[] args) throws IOException {
+        if (List.of(args).contains("--fsdp")) {   // fully sharded data parallel: see FsdpCharGpt
+            FsdpCharGpt.run(Options.parse(java.util.Arrays.stream(args).filter(a -> !a.equals("--fsdp")).toArray(String[]::new)));
+            return;
+        }
         Options o = Options.parse(args);
         ProcessGroup pg = Distributed.isDistributed() ? Distributed.initFromEnv() : null;   // started by bin/fluxrun
         int rank = pg == null ? 0 : pg.rank(), world = pg == null ? 1 : pg.size();
