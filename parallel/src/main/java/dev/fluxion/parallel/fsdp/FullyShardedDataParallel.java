@@ -249,6 +249,9 @@ public final class FullyShardedDataParallel {
             throw new IllegalStateException("FullyShardedDataParallel: a parameter of " + u.label() + " got a gradient twice in one synchronised backward "
                     + "(two backward passes through one forward?); accumulate under noSync() and synchronise in the last backward");
         if (--u.pendingGrads == 0) {
+            // at most two reductions in flight: the previous one has had this unit's backward to finish, and its
+            // buffers (a whole unit's gradients) are freed now rather than at the end of backward
+            if (!reduceOrder.isEmpty()) reduceOrder.get(reduceOrder.size() - 1).finishReduce();
             u.startReduce();
             reduceOrder.add(u);
         }
