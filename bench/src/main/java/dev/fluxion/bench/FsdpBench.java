@@ -33,8 +33,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * FSDP against DDP on the same GPT (AdamW, float32): for 1, 2 and 4 ranks (threads of this JVM, each with
  * its own TCP sockets on 127.0.0.1), per rank: bytes of parameters + gradients + optimizer state that live
- * between steps, the pool's peak of live tensor bytes during the steps (shared by the ranks of the JVM, so
- * divided by their number), time per step, and bytes each rank sends per step (counted from the collectives'
+ * between steps, the pool's peak of live tensor bytes during the measured steps above what was live before
+ * the run (shared by the ranks of the JVM, so divided by their number; it includes the state and the
+ * activations), time per step, and bytes each rank sends per step (counted from the collectives'
  * ring schedules: all-gather and reduce-scatter send (n-1) blocks, all-reduce 2(n-1)/n of the tensor)
  * next to the formula: 3 x parameter bytes x (n-1)/n for FULL_SHARD, 2 x (n-1)/n for DDP and NO_SHARD.
  *
@@ -73,6 +74,9 @@ public final class FsdpBench {
         byte[] token = "bench".getBytes();
         AtomicLong sent = new AtomicLong(), state = new AtomicLong(), nanos = new AtomicLong();
         long peak;
+        System.gc();
+        CpuMemory.reclaim();                       // the previous run's tensors, so that they do not count here
+        long base = CpuMemory.stats().inUse();
         try (TcpStoreServer server = TcpStoreServer.start(new InetSocketAddress("127.0.0.1", 0), token)) {
             ExecutorService pool = Executors.newFixedThreadPool(n);
             List<Future<?>> fs = new ArrayList<>();
@@ -130,10 +134,12 @@ public final class FsdpBench {
                 }));
             }
             ready.await();
+            System.gc();
+            CpuMemory.reclaim();                   // warm-up garbage (the whole model each rank built before sharding it)
             CpuMemory.resetPeak();
             ready.await();
             done.await();
-            peak = CpuMemory.stats().peak();
+            peak = CpuMemory.stats().peak() - base;
             for (Future<?> f : fs) f.get();
             pool.shutdown();
         }
