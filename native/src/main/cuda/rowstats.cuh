@@ -5,18 +5,20 @@
 
 template <typename C> struct MaxSum { C m; C s; };
 
-// Merges two partial (max, sum) pairs; an all -inf part contributes nothing, NaN propagates through s.
+// Merges two partial (max, sum) pairs; an all -inf part contributes nothing. A NaN element makes the whole row
+// NaN: it is kept in the max (m = NaN), since a part with only NaN elements (a lane of a row shorter than a warp)
+// has no finite max to carry it, and the merge's comparison would drop it.
 template <typename C> __device__ __forceinline__ MaxSum<C> maxsum_merge(MaxSum<C> a, MaxSum<C> b) {
-    C m = a.m > b.m ? a.m : b.m;
     MaxSum<C> r;
+    if (a.m != a.m || b.m != b.m) { r.m = NAN; r.s = NAN; return r; }
+    C m = a.m > b.m ? a.m : b.m;
     r.m = m;
     r.s = (a.m == -INFINITY ? (C)0 : a.s * exp(a.m - m)) + (b.m == -INFINITY ? (C)0 : b.s * exp(b.m - m));
-    if (a.m != a.m || b.m != b.m) r.s = NAN;
     return r;
 }
 
 template <typename C> __device__ __forceinline__ MaxSum<C> maxsum_add(MaxSum<C> a, C v) {
-    if (v != v) { a.s = NAN; return a; }
+    if (v != v || a.m != a.m) { a.m = NAN; a.s = NAN; return a; }
     if (v > a.m) { a.s = (a.m == -INFINITY ? (C)0 : a.s * exp(a.m - v)) + (C)1; a.m = v; }
     else if (v != -INFINITY) a.s += exp(v - a.m);
     return a;

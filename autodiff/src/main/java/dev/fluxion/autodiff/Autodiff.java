@@ -85,6 +85,24 @@ public final class Autodiff {
         return GradHooks.add(leaf, hook);
     }
 
+    /** The second part of a {@link #backwardInputs} pass: the weight gradients it left for later. */
+    public interface WeightGradients {
+        /** Computes and accumulates the deferred gradients into the leaves' grad(), then frees the graph. Once only. */
+        void run();
+    }
+
+    /**
+     * Backward split in two, as zero-bubble pipeline schedules need (their B and W): computes now only the
+     * gradients of the given inputs (leaves that require grad, such as a stage's received activation),
+     * running just the work on the paths to them, and returns the rest (every other leaf's gradient: the
+     * weights) to {@link WeightGradients#run()} later. The graph stays alive until then. Together the two
+     * parts accumulate the same gradients as {@code root.backward(gradient)}. gradient may be null for a
+     * one-element root. Graphs with {@link #checkpoint} segments are refused.
+     */
+    public static WeightGradients backwardInputs(Tensor root, Tensor gradient, Tensor... inputs) {
+        return SplitBackward.inputsFirst(root, gradient, inputs);
+    }
+
     /**
      * Runs callback on this thread once the backward pass now running has finished (every rule and gradient
      * hook has run), as PyTorch's {@code Variable._execution_engine.queue_callback}: FSDP waits for its

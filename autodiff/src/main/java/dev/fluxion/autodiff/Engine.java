@@ -157,7 +157,7 @@ public final class Engine implements AutogradEngine {
     }
 
     /** Entries reachable from start through the next links, latest first. */
-    private static List<Entry> reachable(Entry start) {
+    static List<Entry> reachable(Entry start) {
         List<Entry> out = new ArrayList<>();
         Map<Entry, Boolean> seen = new IdentityHashMap<>();
         List<Entry> stack = new ArrayList<>(List.of(start));
@@ -174,7 +174,7 @@ public final class Engine implements AutogradEngine {
     }
 
     /** Adds g into leaf.grad(); the first gradient is copied so it never aliases a temporary. */
-    private static void accumulateLeaf(Tensor leaf, Tensor g) {
+    static void accumulateLeaf(Tensor leaf, Tensor g) {
         Tensor current = leaf.grad();
         if (current == null) leaf.setGrad(Scope.escape(g.copy()));
         else current.add_(g);

@@ -39,6 +39,7 @@ final class Entry implements Saved {
     private final int[] stateVersions;
     private final String description;             // kept after release, for messages and the printed tape
     private boolean released;
+    private boolean[] only;                        // during a split backward: the inputs whose gradients are wanted now (null: all)
 
     Entry(String name, Rule rule, Tensor[] inputs, Tensor output, Tensor[] state, boolean keepAll) {
         this.name = name;
@@ -84,6 +85,21 @@ final class Entry implements Saved {
     Object[] next() { return next; }
 
     boolean isReleased() { return released; }
+
+    /**
+     * As {@link #backward(Tensor)} for the inputs with wanted[i] only: the rule sees needsGrad false for the
+     * others (rules that check it skip their work) and their gradients come back null. For split backward.
+     */
+    Tensor[] backward(Tensor gradOutput, boolean[] wanted) {
+        only = wanted;
+        try {
+            Tensor[] grads = backward(gradOutput);
+            for (int i = 0; i < grads.length; i++) if (!wanted[i]) grads[i] = null;
+            return grads;
+        } finally {
+            only = null;
+        }
+    }
 
     /** Runs the rule after checking that nothing it saved was overwritten in place. */
     Tensor[] backward(Tensor gradOutput) {
@@ -139,7 +155,7 @@ final class Entry implements Saved {
 
     @Override public Device device(int i) { return devices[i]; }
 
-    @Override public boolean needsGrad(int i) { return !released && next[i] != null; }
+    @Override public boolean needsGrad(int i) { return !released && next[i] != null && (only == null || only[i]); }
 
     // ---------------------------------------------------------------- lifetime
 

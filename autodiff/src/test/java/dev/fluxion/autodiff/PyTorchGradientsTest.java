@@ -74,7 +74,13 @@ class PyTorchGradientsTest {
     }
 
     @Test
-    void causalAttentionGradientsMatchPyTorch() {
+    void causalAttentionGradientsMatchPyTorch() { causalAttentionBlock(false); }
+
+    /** The same block with attention as the fused op (its own backward rule, keeping P instead of the scores). */
+    @Test
+    void fusedAttentionGradientsMatchPyTorch() { causalAttentionBlock(true); }
+
+    private void causalAttentionBlock(boolean fused) {
         JsonNode m = ref.get("attention");
         JsonNode c = m.get("config");
         int b = c.get("B").asInt(), t = c.get("T").asInt(), ch = c.get("C").asInt(), heads = c.get("H").asInt(), d = ch / heads;
@@ -89,10 +95,16 @@ class PyTorchGradientsTest {
         Tensor q = h.matmul(p.get("wq")).reshape(b, t, heads, d).transpose(1, 2);   // (B, H, T, D)
         Tensor k = h.matmul(p.get("wk")).reshape(b, t, heads, d).transpose(1, 2);
         Tensor v = h.matmul(p.get("wv")).reshape(b, t, heads, d).transpose(1, 2);
-        Tensor att = q.matmul(k.transpose(-2, -1)).div(Math.sqrt(d));
-        Tensor future = Tensor.ones(t, t).tril().eq(0);
-        att = att.maskedFill(future, Double.NEGATIVE_INFINITY).softmax(-1);
-        Tensor o = att.matmul(v).transpose(1, 2).reshape(b, t, ch).matmul(p.get("wo"));
+        Tensor y;
+        if (fused) {
+            y = new dev.fluxion.tensor.AttentionOp(1 / Math.sqrt(d), true, false, false).apply(q, k, v);
+        } else {
+            Tensor att = q.matmul(k.transpose(-2, -1)).div(Math.sqrt(d));
+            Tensor future = Tensor.ones(t, t).tril().eq(0);
+            att = att.maskedFill(future, Double.NEGATIVE_INFINITY).softmax(-1);
+            y = att.matmul(v);
+        }
+        Tensor o = y.transpose(1, 2).reshape(b, t, ch).matmul(p.get("wo"));
         Tensor loss = x.add(o).mul(r).sum();
         assertEquals(m.get("loss").asDouble(), loss.item(), 1e-5 * Math.abs(m.get("loss").asDouble()));
         loss.backward();

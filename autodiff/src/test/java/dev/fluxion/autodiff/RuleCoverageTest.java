@@ -1,5 +1,6 @@
 package dev.fluxion.autodiff;
 
+import dev.fluxion.tensor.AttentionOp;
 import dev.fluxion.tensor.CrossEntropyOp;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.FusedOp;
@@ -52,7 +53,15 @@ class RuleCoverageTest {
     /** A float64 gradient check for each fused op; a new FusedOp fails here until it gets one. */
     private static final Map<Class<? extends FusedOp>, Runnable> FUSED_CHECKS = Map.of(
             LayerNormOp.class, () -> GradCheck.check("layer_norm", x -> new LayerNormOp(1e-5).apply(x[0], x[1], x[2]), randn(3, 5), randn(5), randn(5)),
-            CrossEntropyOp.class, () -> GradCheck.check("cross_entropy", x -> new CrossEntropyOp(3, 0.2).apply(x[0], Tensor.of(new long[] {1, 3, 0}, 3)), randn(3, 4)));
+            CrossEntropyOp.class, () -> GradCheck.check("cross_entropy", x -> new CrossEntropyOp(3, 0.2).apply(x[0], Tensor.of(new long[] {1, 3, 0}, 3)), randn(3, 4)),
+            AttentionOp.class, () -> {
+                Tensor mask = Tensor.of(new boolean[] {true, false, true, true, true, true, false, true, true, true, true, true}, 1, 3, 4);
+                Tensor drop = Tensor.of(new double[] {2, 0, 2, 2, 0, 2, 2, 2, 2, 2, 0, 2, 2, 2, 2, 0, 2, 2, 2, 2, 2, 2, 2, 0}, 2, 3, 4);
+                GradCheck.check("attention", x -> new AttentionOp(0.5, false, false, false).apply(x[0], x[1], x[2]), randn(2, 3, 5), randn(2, 4, 5), randn(2, 4, 3));
+                GradCheck.check("attention causal", x -> new AttentionOp(0.5, true, false, false).apply(x[0], x[1], x[2]), randn(2, 3, 5), randn(2, 4, 5), randn(2, 4, 3));
+                GradCheck.check("attention masked + dropout", x -> new AttentionOp(0.5, true, true, true).apply(x[0], x[1], x[2], mask, drop),
+                        randn(2, 3, 5), randn(2, 4, 5), randn(2, 4, 3));
+            });
 
     @Test
     void everyFusedOpHasABackwardRuleThatPassesAGradientCheck() throws Exception {
@@ -93,6 +102,8 @@ class RuleCoverageTest {
         if (t == double.class) return 1e-5;                            // a valid eps or smoothing
         if (t == boolean.class) return false;
         if (t == int[].class) return new int[0];
+        if (t == dev.fluxion.tensor.AdamHyper.class) return dev.fluxion.tensor.AdamHyper.ADAMW;
+        if (t == List.class) return List.of();
         throw new AssertionError("no default for component type " + t);
     }
 

@@ -42,8 +42,10 @@ import java.util.Map;
  * (--batch is per rank), gradients are averaged, and only rank 0 prints, writes metrics and checkpoints.
  * Options: --data PATH, --out DIR (runs/char-gpt), --steps N, --batch N, --context N, --layers N,
  * --heads N, --width N, --dropout P, --lr X, --seed N, --eval-every N, --checkpoint-every N, --resume,
- * --sample N (bytes to generate), --prompt TEXT, --stop-after N (checkpoint and stop after N steps, as an interrupted run),
- * --fsdp (fully sharded data parallel under bin/fluxrun, see {@link FsdpCharGpt}).
+ * --sample N (bytes to generate), --prompt TEXT, --stop-after N (checkpoint and stop after N steps, as an interrupted run).
+ * Pipeline parallelism: --pp N [--schedule gpipe|1f1b|interleaved|zb-h1] [--microbatches M] (see {@link PipelineCharGpt}).
+ * --tp N [--sp]: tensor (and sequence) parallelism over groups of N ranks, see {@link TensorParallelCharGpt}.
+ * --fsdp: fully sharded data parallelism under bin/fluxrun, see {@link FsdpCharGpt}.
  */
 public final class CharGpt {
     /** Every setting of a run; the defaults finish in about two minutes on two CPU cores. */
@@ -73,6 +75,8 @@ public final class CharGpt {
     }
 
     public static void main(String[] args) throws IOException {
+        if (PipelineCharGpt.wanted(args)) { PipelineCharGpt.main(args); return; }
+        if (TensorParallelCharGpt.requested(args)) { TensorParallelCharGpt.main(args); return; }   // --tp N [--sp]
         if (List.of(args).contains("--fsdp")) {   // fully sharded data parallel: see FsdpCharGpt
             FsdpCharGpt.run(Options.parse(java.util.Arrays.stream(args).filter(a -> !a.equals("--fsdp")).toArray(String[]::new)));
             return;

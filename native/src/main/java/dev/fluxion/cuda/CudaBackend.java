@@ -1,6 +1,5 @@
 package dev.fluxion.cuda;
 
-import dev.fluxion.tensor.AdamUpdate;
 import dev.fluxion.tensor.Backend;
 import dev.fluxion.tensor.BinaryOp;
 import dev.fluxion.tensor.DType;
@@ -78,7 +77,6 @@ public final class CudaBackend implements Backend {
     @Override public Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src) { return CudaIndexing.scatterAdd(d, x, dim, index, src); }
 
     /** Adam/AdamW without amsgrad, contiguous tensors with float32 moments: one launch per step count ({@link FusedAdam}). */
-    @Override public boolean adamStep(AdamUpdate update) { return FusedAdam.step(d, update); }
 
     @Override public String toString() { return "CudaBackend[" + d.device + ", " + d.name + ", sm_" + d.major + d.minor + "]"; }
 }

@@ -1,5 +1,6 @@
 package dev.fluxion.cuda;
 
+import dev.fluxion.tensor.AdamUpdate;
 import dev.fluxion.tensor.CrossEntropyOp;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Device;
@@ -13,7 +14,7 @@ import dev.fluxion.tensor.Tensor;
 
 /**
  * The CUDA kernels of the fused ops, registered in {@link FusedKernels} when the CUDA backend loads: layer
- * norm and softmax + cross-entropy from {@link Fused}. The forwards save what the kernels' backwards read
+ * norm and softmax + cross-entropy from {@link Fused}, the Adam/AdamW step from {@link FusedAdam}. The forwards save what the kernels' backwards read
  * (mean and rstd; log-sum-exp), in the accumulator dtype; a backward declines (the op's composed rule
  * runs) when the state came from elsewhere or the arguments are outside what its kernel covers.
  */
@@ -23,6 +24,8 @@ final class CudaFusedKernels {
     static void register() {
         FusedKernels.register(LayerNormOp.class, Device.Kind.CUDA, new LayerNorm());
         FusedKernels.register(CrossEntropyOp.class, Device.Kind.CUDA, new CrossEntropy());
+        FusedKernels.register(AdamUpdate.class, Device.Kind.CUDA, (op, in) ->
+                FusedAdam.step(Fused.device("adam_step", in[0]), op) ? new FusedOp.Result(in[0]) : null);
     }
 
     /** x (..., C) -> y, mean [rows], rstd [rows]. */

@@ -20,7 +20,7 @@ import static org.bytedeco.cuda.global.cudart.cuMemcpyHtoDAsync;
  * (amsgrad off) and per element the float32 operations of {@link AdamUpdate} in the same order, each rounded
  * once (no fused multiply-add), so that float32 parameters get the bits of the op-by-op path and of the CPU
  * kernel. Parameters float32, float16 or bfloat16; gradients float32, float16 or bfloat16; moments m and v
- * float32; all contiguous and on one GPU. The optimizers reach it through {@link CudaBackend#adamStep}. For
+ * float32; all contiguous and on one GPU. The optimizers reach it through the fused op {@link AdamUpdate} (registered by {@link CudaFusedKernels}). For
  * mixed precision, {@code gradScale} (a float32 scalar tensor, e.g. 1 / loss scale) multiplies the gradients
  * and {@code skip} (a float32 scalar: non-zero or NaN means a gradient overflowed) turns the step into a
  * no-op, so nothing is read back to the host.
@@ -52,7 +52,7 @@ public final class FusedAdam {
     }
 
     /**
-     * The {@link CudaBackend#adamStep} hook: steps every parameter of u (one launch per distinct step count),
+     * The kernel of {@link AdamUpdate} on CUDA: steps every parameter of u (one launch per distinct step count),
      * or none and returns false when adam.cu cannot take one of them (amsgrad, another device, a layout or
      * dtype it has no code for).
      */

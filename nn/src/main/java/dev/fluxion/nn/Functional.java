@@ -1,5 +1,6 @@
 package dev.fluxion.nn;
 
+import dev.fluxion.tensor.AttentionOp;
 import dev.fluxion.tensor.Autocast;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Generator;
@@ -132,21 +133,19 @@ public final class Functional {
      * that may attend nothing gets NaN weights, as PyTorch's math path.
      */
     public static Tensor causalAttention(Tensor q, Tensor k, Tensor v, Tensor mask, double dropoutP, Generator generator) {
-        int t = q.size(-2);
-        Tensor att = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(q.size(-1)));   // (B, H, T, T)
-        Tensor future = Tensor.ones(DType.FLOAT32, q.device(), t, t).triu(1).ne(0);
-        att = att.maskedFill(future, Double.NEGATIVE_INFINITY);
-        if (mask != null) {
-            if (mask.dtype() != DType.BOOL)
-                throw new IllegalArgumentException("causalAttention: mask must be bool (true = may attend), got " + mask.dtype());
-            int[] b = Shape.broadcast("causalAttention", att.shape(), mask.shape());
-            if (!java.util.Arrays.equals(b, att.shape()))
-                throw new IllegalArgumentException("causalAttention: mask shape " + Shape.str(mask.shape()) + " does not broadcast to the scores "
-                        + Shape.str(att.shape()) + " (B, H, T, T)");
-            att = Tensor.where(mask, att, Tensor.full(Double.NEGATIVE_INFINITY, att.dtype(), att.device()));
+        if (mask != null && mask.dtype() != DType.BOOL)
+            throw new IllegalArgumentException("causalAttention: mask must be bool (true = may attend), got " + mask.dtype());
+        boolean drop = dropoutP > 0 && generator != null;
+        List<Tensor> in = new java.util.ArrayList<>(List.of(q, k, v));
+        if (mask != null) in.add(mask);
+        if (drop) {
+            if (dropoutP >= 1) throw new IllegalArgumentException("causalAttention: dropoutP must be in [0, 1), got " + dropoutP);
+            int[] scores = q.shape();
+            scores[scores.length - 1] = k.size(-2);
+            // the multiplier dropout() would apply to the weights: 0, or 1/(1-p) where kept (same random draws)
+            Tensor keep = Tensor.rand(generator, DType.FLOAT32, scores).to(q.device()).ge(dropoutP);
+            in.add(keep.to(q.dtype()).mul(1 / (1 - dropoutP)));
         }
-        att = att.softmax(-1);
-        if (dropoutP > 0 && generator != null) att = dropout(att, dropoutP, generator);
-        return att.matmul(v);
+        return new AttentionOp(1 / Math.sqrt(q.size(-1)), true, mask != null, drop).apply(in.toArray(new Tensor[0]));
     }
 }

@@ -2,7 +2,6 @@ package dev.fluxion.optim;
 
 import dev.fluxion.tensor.AdamHyper;
 import dev.fluxion.tensor.AdamUpdate;
-import dev.fluxion.tensor.Backends;
 import dev.fluxion.tensor.Device;
 import dev.fluxion.tensor.Scope;
 import dev.fluxion.tensor.Tensor;
@@ -14,10 +13,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The Adam/AdamW algorithm behind {@link Adam} and {@link AdamW}, for the settings of one {@link AdamHyper}:
- * the op-by-op reference (torch.optim.Adam's single-tensor path) and the group step that hands every eligible
- * parameter to the backend's fused multi-tensor kernel ({@link dev.fluxion.tensor.Backend#adamStep}) and
- * the rest to the reference. Both give equal bits (tested).
+ * The Adam/AdamW algorithm behind {@link Adam} and {@link AdamW}, for the settings of one {@link AdamHyper}.
+ * The math itself is one place, the fused op {@link AdamUpdate}: its composed default is the op-by-op
+ * reference (torch.optim.Adam's single-tensor path) and backends register fused kernels for it; both give
+ * equal bits (tested). This class turns optimizer state records into updates.
  */
 final class AdamStep {
     private AdamStep() {}
@@ -30,69 +29,51 @@ final class AdamStep {
         if (h.amsgrad() && s.maxExpAvgSq() == null) throw new IllegalArgumentException(where + ": amsgrad, but max_exp_avg_sq is missing");
     }
 
-    /**
-     * One update by tensor ops (see {@link Adam} for the formulas): the reference, and the path for tensors
-     * that no fused kernel takes. Scalars are computed in double and rounded to the parameter's dtype where
-     * they meet a tensor, as in PyTorch.
-     */
+    /** One update by tensor ops, whatever kernels the backend has: the reference the fused kernels are tested against. */
     static Adam.State reference(AdamHyper h, Tensor param, Tensor grad, Adam.State s) {
-        long t = s.step() + 1;
-        Tensor g = h.l2WeightDecay() != 0 ? grad.add(param.mul(h.l2WeightDecay())) : grad;
-        // 1 - lr * wd is rounded to the parameter's dtype once, as PyTorch's param.mul_(1 - lr * weight_decay)
-        Tensor base = h.decoupledDecay() != 1 ? param.mul(h.decoupledDecay()) : param;
-        Tensor m = s.expAvg().mul(h.beta1()).add(g.mul(1 - h.beta1()));
-        Tensor v = s.expAvgSq().mul(h.beta2()).add(g.mul(1 - h.beta2()).mul(g));
-        Tensor vMax = null;
-        if (h.amsgrad()) vMax = s.maxExpAvgSq() != null ? s.maxExpAvgSq().maximum(v) : v.copy();   // null: amsgrad newly switched on
-        Tensor denom = (h.amsgrad() ? vMax : v).sqrt().div(h.biasCorrection2Sqrt(t)).add(h.eps());
-        param.copy_(base.add(m.mul(-h.stepSize(t)).div(denom)));
-        return new Adam.State(t, m, v, vMax);
+        Adam.State ready = withAmsgradBuffer(h, param, s);
+        AdamUpdate u = new AdamUpdate(h, List.of(param(h, ready, param, grad)));
+        u.compose(u.tensors());
+        return advanced(h, ready);
     }
 
     /**
-     * A group step (see {@link Optimizer#stepGroup}): the parameters of each device go to its backend's fused
-     * kernel in one call; when the backend refuses the batch (one tensor of a dtype or layout it has no kernel
-     * for), each parameter is offered alone, and those refused again take the reference path.
+     * A group step (see {@link Optimizer#stepGroup}): the parameters of each device go to one multi-tensor
+     * {@link AdamUpdate}, which runs the device's fused kernel, or the reference when the kernel declines.
      */
-    @SuppressWarnings("try")   // scopes used only for what closing them does
     static List<Adam.State> group(AdamHyper h, List<Tensor> params, List<Tensor> grads, List<Adam.State> states) {
         int n = params.size();
-        Adam.State[] cur = new Adam.State[n], next = new Adam.State[n];
+        Adam.State[] ready = new Adam.State[n], next = new Adam.State[n];
         Map<Device, List<Integer>> byDevice = new LinkedHashMap<>();
         for (int k = 0; k < n; k++) {
-            cur[k] = states.get(k) != null ? states.get(k) : init(params.get(k), h);
-            if (h.amsgrad() && cur[k].maxExpAvgSq() == null) continue;       // amsgrad newly switched on: the reference starts v_max
+            ready[k] = withAmsgradBuffer(h, params.get(k), states.get(k) != null ? states.get(k) : init(params.get(k), h));
             byDevice.computeIfAbsent(params.get(k).device(), d -> new ArrayList<>()).add(k);
         }
-        for (var e : byDevice.entrySet()) {
-            List<Integer> ks = e.getValue();
-            if (!fused(h, e.getKey(), ks, params, grads, cur, next) && ks.size() > 1)
-                for (int k : ks) fused(h, e.getKey(), List.of(k), params, grads, cur, next);
-        }
-        for (int k = 0; k < n; k++) {
-            if (next[k] != null) continue;
-            try (var scope = Scope.open()) {                                   // bounds temporaries by one parameter
-                next[k] = reference(h, params.get(k), grads.get(k), cur[k]);
-                for (Tensor t : StateCodec.tensors(next[k])) Scope.escape(t);
-            }
+        for (List<Integer> ks : byDevice.values()) {
+            List<AdamUpdate.Param> batch = new ArrayList<>(ks.size());
+            for (int k : ks) batch.add(param(h, ready[k], params.get(k), grads.get(k)));
+            AdamUpdate u = new AdamUpdate(h, batch);
+            u.apply(u.tensors());
+            for (int k : ks) next[k] = advanced(h, ready[k]);
         }
         return Arrays.asList(next);
     }
 
-    /** Offers parameters ks to the backend's fused kernel; on success their next states (buffers updated in place) are set. */
-    private static boolean fused(AdamHyper h, Device device, List<Integer> ks, List<Tensor> params, List<Tensor> grads,
-                                 Adam.State[] cur, Adam.State[] next) {
-        List<AdamUpdate.Param> batch = new ArrayList<>(ks.size());
-        for (int k : ks) {
-            Adam.State s = cur[k];
-            batch.add(new AdamUpdate.Param(params.get(k), grads.get(k), s.expAvg(), s.expAvgSq(),
-                    h.amsgrad() ? s.maxExpAvgSq() : null, s.step() + 1));
-        }
-        if (!Backends.of(device).adamStep(new AdamUpdate(h, batch))) return false;
-        for (int k : ks) {
-            Adam.State s = cur[k];
-            next[k] = new Adam.State(s.step() + 1, s.expAvg(), s.expAvgSq(), h.amsgrad() ? s.maxExpAvgSq() : null);
-        }
-        return true;
+    /**
+     * s with a v_max buffer when amsgrad was switched on after earlier steps: zeros, since max(0, v) = v for
+     * every v >= 0, which gives the same bits as starting v_max from v.
+     */
+    private static Adam.State withAmsgradBuffer(AdamHyper h, Tensor param, Adam.State s) {
+        if (!h.amsgrad() || s.maxExpAvgSq() != null) return s;
+        return new Adam.State(s.step(), s.expAvg(), s.expAvgSq(), Scope.escape(Tensor.zerosLike(param)));
+    }
+
+    private static AdamUpdate.Param param(AdamHyper h, Adam.State s, Tensor param, Tensor grad) {
+        return new AdamUpdate.Param(param, grad, s.expAvg(), s.expAvgSq(), h.amsgrad() ? s.maxExpAvgSq() : null, s.step() + 1);
+    }
+
+    /** The state after an update written in place: the same buffers, one more step; v_max dropped when amsgrad is off. */
+    private static Adam.State advanced(AdamHyper h, Adam.State s) {
+        return new Adam.State(s.step() + 1, s.expAvg(), s.expAvgSq(), h.amsgrad() ? s.maxExpAvgSq() : null);
     }
 }

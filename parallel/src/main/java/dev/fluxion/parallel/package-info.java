@@ -11,6 +11,11 @@
  *       {@link dev.fluxion.parallel.nccl.CudaTensors} seam the native module fills; not yet run on a GPU.</li>
  *   <li>{@code store}: the TCP key-value store rank 0 hosts (plain binary protocol, shared token, timeouts).</li>
  *   <li>{@link dev.fluxion.parallel.DistributedDataParallel}: bucketed gradient all-reduce overlapping backward.</li>
+ *   <li>{@code pipeline}: pipeline parallelism: schedules as data, their validator and simulator, and the
+ *       interpreter that runs them over send/recv.</li>
+ *   <li>{@code tensor}: Megatron-style tensor and sequence parallelism (column-, row- and vocab-parallel layers,
+ *       their collectives as autodiff functions, a plan that makes a Gpt tensor-parallel, single-process
+ *       checkpoints); its groups come from a {@link dev.fluxion.parallel.DeviceMesh}.</li>
  *   <li>{@code launch}: {@code bin/fluxrun}'s Java side; {@code bench}: the all-reduce bandwidth harness.</li>
  * </ul>
  */

@@ -60,11 +60,4 @@ public interface Backend {
         shape[dim] = index.size(0);
         return scatterAdd(x, dim, index.reshape(shape).expand(src.shape()), src);
     }
-
-    /**
-     * A fused Adam/AdamW update of every parameter of update in place (see {@link AdamUpdate}; one launch for
-     * all of them where the kernel can). All or nothing: returns false, having written nothing, when this
-     * backend has no kernel for some of these tensors' dtypes or layouts; the caller then steps them another way.
-     */
-    default boolean adamStep(AdamUpdate update) { return false; }
 }

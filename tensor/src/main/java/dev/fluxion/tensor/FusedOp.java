@@ -19,10 +19,9 @@ package dev.fluxion.tensor;
  * {@link #differentiable} returns false, {@link #save} and {@link #backward} are never called (backward
  * throws naming the op), the composed default is the reference implementation written with ops under
  * noGrad semantics (nothing is recorded), {@code Result.output} is the updated tensor, and a backend
- * registers its fused kernel for it as for any other op. {@code Backend.adamStep} moves here when Adam's
- * group-level step lands.
+ * registers its fused kernel for it as for any other op: {@link AdamUpdate} is one.
  */
-public sealed interface FusedOp permits LayerNormOp, CrossEntropyOp {
+public sealed interface FusedOp permits LayerNormOp, CrossEntropyOp, AttentionOp, AdamUpdate {
     /** The op's name in errors and on the printed tape. */
     String name();
 

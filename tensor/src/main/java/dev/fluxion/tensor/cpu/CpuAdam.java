@@ -3,6 +3,8 @@ package dev.fluxion.tensor.cpu;
 import dev.fluxion.tensor.AdamHyper;
 import dev.fluxion.tensor.AdamUpdate;
 import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.FusedKernel;
+import dev.fluxion.tensor.FusedOp;
 import dev.fluxion.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -18,6 +20,9 @@ final class CpuAdam {
     private CpuAdam() {}
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    /** The kernel of {@link AdamUpdate} on the CPU: declines (the op path runs) unless every tensor qualifies. */
+    static final FusedKernel<AdamUpdate> KERNEL = (op, inputs) -> step(op) ? new FusedOp.Result(op.params().get(0).param()) : null;
 
     /** Steps every parameter of u, or none (returns false) when one of them is not contiguous float32 on the CPU. */
     static boolean step(AdamUpdate u) {

@@ -19,6 +19,7 @@ public final class CpuBackend implements Backend {
 
     static {                                       // fused kernels: ops whose composition is slower (see FusedOp)
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.LayerNormOp.class, Device.Kind.CPU, CpuLayerNorm.KERNEL);
+        dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.AdamUpdate.class, Device.Kind.CPU, CpuAdam.KERNEL);
     }
 
     private CpuBackend() {}
@@ -165,7 +166,6 @@ public final class CpuBackend implements Backend {
         return fast != null ? fast : Backend.super.indexAdd(x, dim, index, src);
     }
 
-    @Override public boolean adamStep(dev.fluxion.tensor.AdamUpdate update) { return CpuAdam.step(update); }
 
     /** The OpenBLAS build and thread count, for the environment check. */
     public static String blasInfo() { return Blas.config() + ", " + Parallel.threads() + " threads"; }
