@@ -94,8 +94,10 @@ final class Unit {
             // one more element per rank: this unit's tag, so ranks that gather different units find out (see checkGatherTags)
             gatherIn = Scope.escape(Tensor.zeros(computeDtype, device, (int) (localNumel + 1)));
             for (ShardedParam p : params)
-                gatherIn.narrow(0, (int) p.offset, (int) p.shardNumel()).copy_(p.shard.detach().reshape(-1).to(computeDtype));
-            gatherIn.narrow(0, (int) localNumel, 1).fill_(tag());
+                try (Tensor flat = p.shard.detach().reshape(-1)) {
+                    write(gatherIn, p.offset, p.shardNumel(), flat);
+                }
+            fill(gatherIn, localNumel, tag());
             gatherOut = Scope.escape(Tensor.zeros(computeDtype, device, (int) (n * (localNumel + 1))));
         }
         gatherWork = n == 1 ? null : groups.shard().allGather(gatherOut, gatherIn);
@@ -140,7 +142,7 @@ final class Unit {
         List<String> seen = new ArrayList<>();
         boolean same = true;
         for (int r = 0; r < n; r++) {
-            double t = gathered.narrow(0, (int) (r * (localNumel + 1) + localNumel), 1).item();
+            double t = read(gathered, r * (localNumel + 1) + localNumel);
             same &= t == tag();
             seen.add("rank " + groups.shard().globalRank(r) + ": " + unitNames.apply((int) Math.round(t) - 1));
         }
@@ -187,6 +189,25 @@ final class Unit {
         dst.writeBytes(dstOffset, staging);
     }
 
+    // Views made here are closed at once: an open view keeps its buffer's memory after the buffer is closed,
+    // until the caller's Scope ends, which would hold every gathered unit of a step.
+
+    /** dst[offset, offset + count) = src (flat, converted to dst's dtype). */
+    private static void write(Tensor dst, long offset, long count, Tensor src) {
+        try (Tensor view = dst.narrow(0, (int) offset, (int) count)) {
+            if (src.dtype() == dst.dtype()) view.copy_(src);
+            else try (Tensor cast = src.to(dst.dtype())) { view.copy_(cast); }
+        }
+    }
+
+    private static void fill(Tensor t, long index, double value) {
+        try (Tensor view = t.narrow(0, (int) index, 1)) { view.fill_(value); }
+    }
+
+    private static double read(Tensor t, long index) {
+        try (Tensor view = t.narrow(0, (int) index, 1)) { return view.item(); }
+    }
+
     // ---------------------------------------------------------------- gradients
 
     /**
@@ -200,17 +221,21 @@ final class Unit {
             long block = localNumel + 2;   // each rank's block ends with tag and tag^2: their averages equal them only if every rank reduced this unit
             reduceIn = Scope.escape(Tensor.zeros(reduceDtype, device, (int) (n * block)));
             for (int r = 0; r < n; r++) {
-                reduceIn.narrow(0, (int) (r * block + localNumel), 1).fill_(tag());
-                reduceIn.narrow(0, (int) (r * block + localNumel + 1), 1).fill_(tag() * tag());
+                fill(reduceIn, r * block + localNumel, tag());
+                fill(reduceIn, r * block + localNumel + 1, tag() * tag());
             }
             for (ShardedParam p : params) {
                 if (!p.trainable()) continue;
                 Tensor g = p.full.grad();
                 if (g == null) continue;
-                Tensor flat = g.reshape(-1).to(reduceDtype);
-                for (int r = 0; r < n; r++) {
-                    long len = p.validElements(r);
-                    if (len > 0) reduceIn.narrow(0, (int) (r * block + p.offset), (int) len).copy_(flat.narrow(0, (int) (r * p.shardNumel()), (int) len));
+                try (Tensor flat = g.reshape(-1)) {
+                    for (int r = 0; r < n; r++) {
+                        long len = p.validElements(r);
+                        if (len > 0)
+                            try (Tensor rows = flat.narrow(0, (int) (r * p.shardNumel()), (int) len)) {
+                                write(reduceIn, r * block + p.offset, len, rows);
+                            }
+                    }
                 }
                 p.full.setGrad(null);
                 g.close();
@@ -233,7 +258,7 @@ final class Unit {
             throw new DistributedException("FullyShardedDataParallel: gradient reduction of " + label() + " on rank " + groups.worldRank() + " failed: "
                     + e.getMessage() + ". Every rank must run the same units in the same order", e);
         }
-        double t = reduceOut.narrow(0, (int) localNumel, 1).item(), t2 = reduceOut.narrow(0, (int) localNumel + 1, 1).item();
+        double t = read(reduceOut, localNumel), t2 = read(reduceOut, localNumel + 1);
         boolean exactSquares = reduceDtype == DType.FLOAT32 || reduceDtype == DType.FLOAT64;   // bf16/fp16 round tag^2 past 16 units
         if (t != tag() || exactSquares && t2 != tag() * tag())
             throw new DistributedException("FullyShardedDataParallel: ranks reduced different units' gradients together (average tag " + (t - 1) + ", this rank's "
@@ -241,9 +266,10 @@ final class Unit {
         try (var off = Autodiff.noGrad()) {
             for (ShardedParam p : params) {
                 if (!p.trainable()) continue;
-                Tensor g = reduceOut.narrow(0, (int) p.offset, (int) p.shardNumel()).reshape(p.shard.shape()).to(masterDtype);
-                if (p.shard.grad() == null) p.shard.setGrad(Scope.escape(g.copy()));
-                else p.shard.grad().add_(g);
+                try (Tensor flat = reduceOut.narrow(0, (int) p.offset, (int) p.shardNumel()); Tensor g = flat.reshape(p.shard.shape())) {
+                    if (p.shard.grad() == null) p.shard.setGrad(Scope.escape(g.to(masterDtype).copy()));
+                    else p.shard.grad().add_(g.to(masterDtype));
+                }
             }
         }
         if (reduceOut != reduceIn) reduceOut.close();

@@ -9,6 +9,7 @@ import dev.fluxion.tensor.Tensor;
 import dev.fluxion.parallel.DeviceMesh;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -67,16 +68,18 @@ class FullyShardedDataParallelTest {
         }
     }
 
-    @Test void hybridShardsWithinAndReplicatesAcrossA2x2Mesh() throws Exception {
-        int n = 4;
+    @ParameterizedTest(name = "replicate {0} x shard {1}")
+    @CsvSource({"2, 2", "2, 1", "1, 2"})
+    void hybridShardsWithinAndReplicatesAcrossTheMesh(int replicas, int shards) throws Exception {
+        int n = replicas * shards;
         Map<String, float[]> want = singleProcess(n, STEPS);
         List<Map<String, float[]>> got = LocalCluster.run(n, TIMEOUT, pg -> {
-            DeviceMesh mesh = DeviceMesh.of(pg, new String[] {"replicate", "shard"}, new int[] {2, 2});
+            DeviceMesh mesh = DeviceMesh.of(pg, new String[] {"replicate", "shard"}, new int[] {replicas, shards});
             var fsdp = FullyShardedDataParallel.fullyShard(model(), mesh, WrapPolicy.transformerBlocks(), FsdpConfig.DEFAULT.withStrategy(ShardingStrategy.HYBRID_SHARD));
-            assertEquals(fsdp.module().parameterCount() * 8 / 2, fsdp.shardBytes(), 8L * 16 * 4, "half the parameters per rank");
+            assertEquals(fsdp.module().parameterCount() * 8 / shards, fsdp.shardBytes(), 8L * 16 * 4, "1/shards of the parameters per rank");
             return train(fsdp, pg.rank(), n, STEPS);   // every rank has its own part of the batch
         });
-        for (int r = 0; r < n; r++) assertClose(want, got.get(r), 1e-5, "HYBRID_SHARD rank " + r);
+        for (int r = 0; r < n; r++) assertClose(want, got.get(r), 1e-5, "HYBRID_SHARD " + replicas + "x" + shards + " rank " + r);
     }
 
     @Test void fullShardFreesAfterForwardAndBackwardAndPrefetchesTheNextUnit() throws Exception {
