@@ -45,6 +45,7 @@ import java.util.Map;
  * --sample N (bytes to generate), --prompt TEXT, --stop-after N (checkpoint and stop after N steps, as an interrupted run).
  * Pipeline parallelism: --pp N [--schedule gpipe|1f1b|interleaved|zb-h1] [--microbatches M] (see {@link PipelineCharGpt}).
  * --tp N [--sp]: tensor (and sequence) parallelism over groups of N ranks, see {@link TensorParallelCharGpt}.
+ * With a slow rank: --ps [--staleness S | --asp], --diloco H, --slow-rank R:Fx, --time-limit SECONDS (see {@link StragglerTraining}).
  * --fsdp: fully sharded data parallelism under bin/fluxrun, see {@link FsdpCharGpt}.
  */
 public final class CharGpt {
@@ -77,6 +78,8 @@ public final class CharGpt {
     public static void main(String[] args) throws IOException {
         if (PipelineCharGpt.wanted(args)) { PipelineCharGpt.main(args); return; }
         if (TensorParallelCharGpt.requested(args)) { TensorParallelCharGpt.main(args); return; }   // --tp N [--sp]
+        var straggler = StragglerTraining.Flags.extract(args);   // --ps, --staleness, --asp, --diloco, --slow-rank, --time-limit
+        if (straggler.active()) { StragglerTraining.run(Options.parse(straggler.rest()), straggler); return; }
         if (List.of(args).contains("--fsdp")) {   // fully sharded data parallel: see FsdpCharGpt
             FsdpCharGpt.run(Options.parse(java.util.Arrays.stream(args).filter(a -> !a.equals("--fsdp")).toArray(String[]::new)));
             return;
