@@ -104,6 +104,17 @@ public final class Autodiff {
     }
 
     /**
+     * Runs callback on this thread once the backward pass now running has finished (every rule and gradient
+     * hook has run), as PyTorch's {@code Variable._execution_engine.queue_callback}: FSDP waits for its
+     * last reduce-scatters and frees gathered parameters there. Callbacks run in the order queued; a failed
+     * backward drops them. Throws outside a backward pass.
+     */
+    public static void queueCallback(Runnable callback) {
+        if (callback == null) throw new IllegalArgumentException("queueCallback: callback is null");
+        Engine.queueCallback(callback);
+    }
+
+    /**
      * Records a custom differentiable function: output = forward(inputs) computed without recording, with
      * rule giving the inputs' gradients (as torch.autograd.Function). Its tape entry keeps every input and
      * the output, since the rule may read any of them.

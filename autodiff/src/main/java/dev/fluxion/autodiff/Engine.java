@@ -82,11 +82,45 @@ public final class Engine implements AutogradEngine {
             seed = gradient.detach();
         }
         boolean was = setEnabled(false);
+        int[] depth = DEPTH.get();
+        depth[0]++;
+        boolean ok = false;
         try {
             run(root, seed, retainGraph);
+            ok = true;
         } finally {
             setEnabled(was);
+            if (--depth[0] == 0) drainCallbacks(ok);
         }
+    }
+
+    // ---------------------------------------------------------------- end-of-backward callbacks
+
+    private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+    private static final ThreadLocal<List<Runnable>> CALLBACKS = ThreadLocal.withInitial(ArrayList::new);
+
+    static void queueCallback(Runnable callback) {
+        if (DEPTH.get()[0] == 0)
+            throw new IllegalStateException("queueCallback: no backward pass is running on this thread; call it from a backward rule or a gradient hook");
+        CALLBACKS.get().add(callback);
+    }
+
+    /** Runs the queued callbacks in order once the outermost backward has finished (callbacks may queue more); drops them after a failure. */
+    private static void drainCallbacks(boolean ok) {
+        List<Runnable> queued = CALLBACKS.get();
+        if (!ok) {
+            queued.clear();
+            return;
+        }
+        for (int i = 0; i < queued.size(); i++) {
+            try {
+                queued.get(i).run();
+            } catch (RuntimeException | Error e) {
+                queued.clear();
+                throw e;
+            }
+        }
+        queued.clear();
     }
 
     private static void run(Tensor root, Tensor seed, boolean retainGraph) {

@@ -47,6 +47,7 @@ import java.util.Map;
  * Pipeline parallelism: --pp N [--schedule gpipe|1f1b|interleaved|zb-h1] [--microbatches M] (see {@link PipelineCharGpt}).
  * --tp N [--sp]: tensor (and sequence) parallelism over groups of N ranks, see {@link TensorParallelCharGpt}.
  * With a slow rank: --ps [--staleness S | --asp], --diloco H, --slow-rank R:Fx, --time-limit SECONDS (see {@link StragglerTraining}).
+ * --fsdp: fully sharded data parallelism under bin/fluxrun, see {@link FsdpCharGpt}.
  */
 public final class CharGpt {
     /** Every setting of a run; the defaults finish in about two minutes on two CPU cores. */
@@ -81,6 +82,10 @@ public final class CharGpt {
         if (TensorParallelCharGpt.requested(args)) { TensorParallelCharGpt.main(args); return; }   // --tp N [--sp]
         var straggler = StragglerTraining.Flags.extract(args);   // --ps, --staleness, --asp, --diloco, --slow-rank, --time-limit
         if (straggler.active()) { StragglerTraining.run(Options.parse(straggler.rest()), straggler); return; }
+        if (List.of(args).contains("--fsdp")) {   // fully sharded data parallel: see FsdpCharGpt
+            FsdpCharGpt.run(Options.parse(java.util.Arrays.stream(args).filter(a -> !a.equals("--fsdp")).toArray(String[]::new)));
+            return;
+        }
         Options o = Options.parse(args);
         ProcessGroup pg = Distributed.isDistributed() ? Distributed.initFromEnv() : null;   // started by bin/fluxrun
         int rank = pg == null ? 0 : pg.rank(), world = pg == null ? 1 : pg.size();
