@@ -32,9 +32,12 @@ public final class Nf4Weight {
 
     private final int[] shape;
     private final long numel;
-    private final byte[] packed;     // ceil(numel / 2): codes of elements 2j (high nibble) and 2j+1 (low)
-    private final float[] absmax;    // one per block, or null when double-quantized
-    private final byte[] qabsmax;    // one per block (double quantization), else null
+    private final boolean doubleQuant;
+    // The per-block state (codes and block scales) is null while released (FSDP holds only this rank's blocks,
+    // see exportBlocks/importBlocks/releaseBlocks); the nested scales and offset are tiny and always kept.
+    private byte[] packed;           // ceil(numel / 2): codes of elements 2j (high nibble) and 2j+1 (low)
+    private float[] absmax;          // one per block, or null when double-quantized
+    private byte[] qabsmax;          // one per block (double quantization), else null
     private final float[] absmax2;   // one per NESTED_BLOCK blocks (double quantization), else null
     private final float offset;      // mean of the block absmax values (double quantization)
 
@@ -46,6 +49,7 @@ public final class Nf4Weight {
         this.qabsmax = qabsmax;
         this.absmax2 = absmax2;
         this.offset = offset;
+        this.doubleQuant = absmax == null;
     }
 
     /** Quantizes w (any shape, floating point, converted to float32 first) to NF4; with doubleQuant the scales are 8-bit too. */
@@ -106,6 +110,7 @@ public final class Nf4Weight {
 
     /** The absmax of block b, dequantized from 8 bits when double-quantized: code8[q] * absmax2 + offset. */
     public float absmax(int b) {
+        requireResident("absmax");
         if (absmax != null) return absmax[b];
         return DynamicMap.CODE[qabsmax[b] & 0xff] * absmax2[b / NESTED_BLOCK] + offset;
     }
@@ -114,6 +119,7 @@ public final class Nf4Weight {
     public void dequantize(long from, float[] out, int at, int count) {
         if (from < 0 || count < 0 || from + count > numel)
             throw new IllegalArgumentException("Nf4Weight.dequantize: elements [" + from + ", " + (from + count) + ") outside [0, " + numel + ")");
+        requireResident("dequantize");
         long e = from, end = from + count;
         int k = at;
         while (e < end) {                                   // one block at a time: its scale once, then a table lookup per element
@@ -141,26 +147,107 @@ public final class Nf4Weight {
 
     public long numel() { return numel; }
 
-    public boolean isDoubleQuantized() { return absmax == null; }
+    public boolean isDoubleQuantized() { return doubleQuant; }
 
-    /** Bytes held: packed codes plus scales (and the double-quantization state). */
+    /** Bytes held now: packed codes plus scales (none while released) and the double-quantization state. */
     public long bytes() {
-        long b = packed.length;
-        return b + (absmax != null ? 4L * absmax.length : qabsmax.length + 4L * absmax2.length + 4);
+        long b = packed == null ? 0 : packed.length;
+        if (!doubleQuant) return b + (absmax == null ? 0 : 4L * absmax.length);
+        return b + (qabsmax == null ? 0 : qabsmax.length) + 4L * absmax2.length + 4;
     }
 
     /** The packed codes (a copy), for tests and serialisation. */
-    public byte[] packed() { return packed.clone(); }
+    public byte[] packed() {
+        requireResident("packed");
+        return packed.clone();
+    }
 
     /** The float32 block absmax values (plain quantization), or null. */
-    public float[] rawAbsmax() { return absmax == null ? null : absmax.clone(); }
+    public float[] rawAbsmax() {
+        requireResident("rawAbsmax");
+        return absmax == null ? null : absmax.clone();
+    }
 
     /** The 8-bit block absmax codes (double quantization), or null. */
-    public byte[] quantizedAbsmax() { return qabsmax == null ? null : qabsmax.clone(); }
+    public byte[] quantizedAbsmax() {
+        requireResident("quantizedAbsmax");
+        return qabsmax == null ? null : qabsmax.clone();
+    }
 
     /** The nested scales, one per 256 blocks (double quantization), or null. */
     public float[] nestedAbsmax() { return absmax2 == null ? null : absmax2.clone(); }
 
     /** The mean the nested quantization subtracted (double quantization), else 0. */
     public float offset() { return offset; }
+
+    // ---------------------------------------------------------------- sharding by whole blocks (FSDP)
+
+    /** Quantization blocks of BLOCK elements (the last may be shorter). */
+    public int blocks() { return (int) ((numel + BLOCK - 1) / BLOCK); }
+
+    /** Bytes one block takes in {@link #exportBlocks}: its BLOCK / 2 code bytes and its scale (4 bytes, or 1 double-quantized). */
+    public int bytesPerBlock() { return BLOCK / 2 + (doubleQuant ? 1 : 4); }
+
+    /** Whether the codes and block scales are held (false between {@link #releaseBlocks} and {@link #importBlocks}). */
+    public boolean isResident() { return packed != null; }
+
+    /**
+     * Writes blocks [first, first + count) into out[at..], {@link #bytesPerBlock} bytes each: the block's code
+     * bytes (zero-padded for a short last block), then its scale (float32 little-endian, or the 8-bit code).
+     * Blocks past the end are written as zeros (padding of a rank's share).
+     */
+    public void exportBlocks(int first, int count, byte[] out, int at) {
+        requireResident("exportBlocks");
+        int per = bytesPerBlock(), half = BLOCK / 2;
+        for (int i = 0; i < count; i++) {
+            int b = first + i, o = at + i * per;
+            if (b >= blocks()) { java.util.Arrays.fill(out, o, o + per, (byte) 0); continue; }
+            int from = b * half, len = Math.min(half, packed.length - from);
+            System.arraycopy(packed, from, out, o, len);
+            java.util.Arrays.fill(out, o + len, o + half, (byte) 0);
+            if (doubleQuant) out[o + half] = qabsmax[b];
+            else {
+                int bits = Float.floatToRawIntBits(absmax[b]);
+                for (int k = 0; k < 4; k++) out[o + half + k] = (byte) (bits >>> 8 * k);
+            }
+        }
+    }
+
+    /**
+     * Reads blocks [first, first + count) from src[at..] as {@link #exportBlocks} wrote them (blocks past the
+     * end are skipped), allocating the codes and scales if they were released: {@code importBlocks(0, blocks(),
+     * bytes, 0)} of every rank's exported share restores the weight bit for bit.
+     */
+    public void importBlocks(int first, int count, byte[] src, int at) {
+        if (packed == null) {
+            packed = new byte[(int) ((numel + 1) / 2)];
+            if (doubleQuant) qabsmax = new byte[blocks()];
+            else absmax = new float[blocks()];
+        }
+        int per = bytesPerBlock(), half = BLOCK / 2;
+        for (int i = 0; i < count && first + i < blocks(); i++) {
+            int b = first + i, o = at + i * per;
+            int from = b * half, len = Math.min(half, packed.length - from);
+            System.arraycopy(src, o, packed, from, len);
+            if (doubleQuant) qabsmax[b] = src[o + half];
+            else {
+                int bits = 0;
+                for (int k = 0; k < 4; k++) bits |= (src[o + half + k] & 0xff) << 8 * k;
+                absmax[b] = Float.intBitsToFloat(bits);
+            }
+        }
+    }
+
+    /** Drops the codes and block scales (the shape and the nested double-quantization state stay); use needs importBlocks first. */
+    public void releaseBlocks() {
+        packed = null;
+        absmax = null;
+        qabsmax = null;
+    }
+
+    private void requireResident(String op) {
+        if (packed == null)
+            throw new IllegalStateException("Nf4Weight." + op + ": the codes and block scales of this " + Shape.str(shape)
+                    + " weight are released (sharded by FSDP and not gathered now); gather them with importBlocks first");
+    }
 }

@@ -3,6 +3,7 @@ package dev.fluxion.parallel.fsdp;
 import dev.fluxion.autodiff.Autodiff;
 import dev.fluxion.nn.Module;
 import dev.fluxion.nn.Parameter;
+import dev.fluxion.nn.lora.Nf4Linear;
 import dev.fluxion.parallel.DeviceMesh;
 import dev.fluxion.parallel.ProcessGroup;
 import dev.fluxion.tensor.DType;
@@ -38,6 +39,10 @@ import java.util.Map;
  * fsdp.clipGradNorm(1.0);                                           // global norm across shards
  * opt.step();
  * }</pre>
+ *
+ * <p>LoRA and QLoRA: frozen parameters are sharded but get no gradients and no optimizer state; a QLoRA base's
+ * 4-bit {@link Nf4Linear} weights are sharded by whole quantization blocks (codes with their scales) and
+ * gathered as bytes with the unit, so they stay bit-exact ({@link #quantizedShardBytes()}).
  *
  * Every rank must run the same units in the same order. Every trainable parameter must get a gradient in
  * every synchronised backward (freeze unused ones with {@code requiresGrad(false)} before wrapping).
@@ -155,8 +160,13 @@ public final class FullyShardedDataParallel {
             u.add(names.get(p), p).aliases.addAll(aliases.getOrDefault(p, List.of()));
             owner.put(p, u);
         }
+        // frozen 4-bit NF4 weights (QLoRA bases) are no Parameters: each unit shards them by whole quantization blocks
+        if (groups.shardSize() > 1)
+            for (String path : paths)
+                if (modules.get(path) instanceof Nf4Linear q)
+                    byPath.get(innermostUnit(path, modules, wrapped)).addQuantized(new Nf4Shard(path, q.weight(), groups.world(), groups.shardSize(), groups.shardRank()));
         // a wrapped module whose parameters all went to the root (tied to another unit's) is no unit; renumber the rest
-        units.removeIf(u -> u.index != 0 && u.params.isEmpty());
+        units.removeIf(u -> u.index != 0 && u.params.isEmpty() && u.quantized.isEmpty());
         for (int i = 0; i < units.size(); i++) units.get(i).index = i;
         for (Unit u : units) u.unitNames = i -> i >= 0 && i < units.size() ? units.get(i).label() : "unit " + i + " (no such unit here)";
     }
@@ -305,6 +315,13 @@ public final class FullyShardedDataParallel {
     public long shardBytes() {
         long b = 0;
         for (Unit u : units) for (ShardedParam p : u.params) b += p.shard.numel() * p.shard.dtype().byteSize();
+        return b;
+    }
+
+    /** Bytes of this rank's blocks of the frozen NF4 base weights (QLoRA), for measuring: about 1/N of their codes and block scales. */
+    public long quantizedShardBytes() {
+        long b = 0;
+        for (Unit u : units) b += u.quantizedBytes;
         return b;
     }
 

@@ -32,6 +32,8 @@ final class Unit {
     final String path;                 // "" for the root
     final Module module;
     final List<ShardedParam> params = new ArrayList<>();
+    final List<Nf4Shard> quantized = new ArrayList<>();   // frozen NF4 base weights (QLoRA), gathered as bytes
+    long quantizedBytes;               // this rank's bytes of them
     private final Groups groups;
     private final DType computeDtype, reduceDtype, masterDtype;
     private final boolean aliased;     // one shard of the same dtype: the shard is the module's parameter, never released
@@ -40,6 +42,8 @@ final class Unit {
     State state = State.SHARDED;
     private Work gatherWork;
     private Tensor gatherIn, gatherOut;
+    private Work quantizedWork;
+    private Tensor quantizedIn, quantizedOut;
     private Work reduceWork;
     private Tensor reduceIn, reduceOut;
     java.util.function.IntFunction<String> unitNames = i -> "unit " + i;   // the same on every rank: set by FullyShardedDataParallel
@@ -74,6 +78,13 @@ final class Unit {
         if (!aliased) release();
     }
 
+    /** Adds an NF4 weight (sharded into whole blocks only with more than one shard; see {@link Nf4Shard}). */
+    void addQuantized(Nf4Shard q) {
+        q.offset = quantizedBytes;
+        quantized.add(q);
+        quantizedBytes += q.local.length;
+    }
+
     int trainableCount() {
         int n = 0;
         for (ShardedParam p : params) if (p.trainable()) n++;
@@ -84,10 +95,13 @@ final class Unit {
 
     /** Starts the all-gather (a prefetch) unless the unit is gathered or gathering. */
     void startGather() {
-        if (state != State.SHARDED || params.isEmpty()) {
-            if (params.isEmpty()) state = State.GATHERED;
+        if (state != State.SHARDED || params.isEmpty() && quantized.isEmpty()) {
+            if (params.isEmpty() && quantized.isEmpty()) state = State.GATHERED;
             return;
         }
+        startQuantizedGather();
+        state = State.GATHERING;
+        if (params.isEmpty()) return;
         int n = groups.shardSize();
         Device device = params.get(0).full.device();
         try (var off = Autodiff.noGrad()) {
@@ -101,7 +115,34 @@ final class Unit {
             gatherOut = Scope.escape(Tensor.zeros(computeDtype, device, (int) (n * (localNumel + 1))));
         }
         gatherWork = n == 1 ? null : groups.shard().allGather(gatherOut, gatherIn);
-        state = State.GATHERING;
+    }
+
+    /** Starts the byte all-gather of the unit's NF4 blocks (none when the unit has none). */
+    private void startQuantizedGather() {
+        if (quantized.isEmpty()) return;
+        byte[] mine = new byte[(int) quantizedBytes];
+        for (Nf4Shard q : quantized) System.arraycopy(q.local, 0, mine, (int) q.offset, q.local.length);
+        quantizedIn = Scope.escape(Nf4Shard.bytes(mine));
+        quantizedOut = Scope.escape(Tensor.zeros(DType.UINT8, Device.CPU, (int) (groups.shardSize() * quantizedBytes)));
+        quantizedWork = groups.shard().allGather(quantizedOut, quantizedIn);
+    }
+
+    /** Waits for the NF4 bytes and restores every NF4 weight of the unit whole. */
+    private void finishQuantizedGather() {
+        if (quantized.isEmpty()) return;
+        try {
+            quantizedWork.waitFor();
+        } catch (DistributedException e) {
+            throw new DistributedException("FullyShardedDataParallel: all-gather of the NF4 weights of " + label() + " on rank " + groups.worldRank() + " failed: "
+                    + e.getMessage() + ". Every rank must run the same units in the same order", e);
+        }
+        byte[] all = new byte[(int) quantizedOut.numel()];
+        quantizedOut.storage().readBytes(0, ByteBuffer.wrap(all));
+        for (Nf4Shard q : quantized) q.importFrom(all, quantizedBytes, groups.shardSize());
+        quantizedIn.close();
+        quantizedOut.close();
+        quantizedIn = quantizedOut = null;
+        quantizedWork = null;
     }
 
     /** Makes the module's parameters whole: waits for the gather (starting it if needed) and fills their memory. */
@@ -110,6 +151,12 @@ final class Unit {
         if (state == State.GATHERING) prefetchHits++;
         startGather();
         if (state == State.GATHERED) return;
+        finishQuantizedGather();
+        if (!params.isEmpty()) finishGather();
+        state = State.GATHERED;
+    }
+
+    private void finishGather() {
         int n = groups.shardSize();
         try {
             if (gatherWork != null) gatherWork.waitFor();
@@ -131,7 +178,6 @@ final class Unit {
         gatherOut.close();
         gatherIn = gatherOut = null;
         gatherWork = null;
-        state = State.GATHERED;
     }
 
     /** This unit's tag in the extra elements of gathers and reductions: exact in every float dtype up to 256 units (bf16's integers). */
@@ -154,6 +200,7 @@ final class Unit {
     /** True when the module's parameters hold memory (gathered, or aliased to the shard). */
     boolean isResident() {
         for (ShardedParam p : params) if (!p.full.storage().isResident()) return false;
+        for (Nf4Shard q : quantized) if (!q.weight.isResident()) return false;
         return true;
     }
 
@@ -167,6 +214,7 @@ final class Unit {
 
     private void release() {
         for (ShardedParam p : params) p.full.storage().releaseMemory();
+        for (Nf4Shard q : quantized) q.weight.releaseBlocks();
         state = State.SHARDED;
     }
 
