@@ -78,6 +78,7 @@ public final class CharGpt {
 
     public static void main(String[] args) throws IOException {
         if (LoraFinetune.wanted(args)) { LoraFinetune.run(args); return; }   // --finetune FILE --lora R | --qlora R
+        if (MeshPipelineCharGpt.wanted(args)) { MeshPipelineCharGpt.main(args); return; }   // --pp N with --tp T and/or --fsdp: 3-D
         if (PipelineCharGpt.wanted(args)) { PipelineCharGpt.main(args); return; }
         if (TensorParallelCharGpt.requested(args)) { TensorParallelCharGpt.main(args); return; }   // --tp N [--sp]
         var straggler = StragglerTraining.Flags.extract(args);   // --ps, --staleness, --asp, --diloco, --slow-rank, --time-limit

@@ -28,7 +28,7 @@ import java.util.function.IntFunction;
  * combined {@code sendRecv} gives when both share one group. The validator treats sends as eager; the TCP
  * backend's send completes once its bytes are in the socket buffers, so very large activations may hold a
  * group's later operations until the peer reads them. Received activations and gradients are float32
- * tensors on the CPU (the TCP backend's device).
+ * tensors on the CPU (the TCP backend's device) unless {@link #activationDtype} says otherwise.
  *
  * <p>A step accumulates into the stages' parameters' {@code grad()} the gradient of the mean of the
  * micro-batch losses (each loss is divided by m), which equals one process's gradient of the whole batch's
@@ -54,6 +54,8 @@ public final class PipelineRunner implements AutoCloseable {
     private long stepNanos, computeNanos, peakSavedBytes;
     private int peakInFlight;
     private boolean measureMemory;
+    private BackwardScope backwardScope = (stage, last) -> () -> {};
+    private dev.fluxion.tensor.DType activationDtype = dev.fluxion.tensor.DType.FLOAT32;
 
     /**
      * @param schedule        a schedule for pp.size() ranks, validated here
@@ -124,6 +126,37 @@ public final class PipelineRunner implements AutoCloseable {
     /** While on, each step records the peak bytes the autodiff tape keeps for backward ({@link #peakSavedBytes}); costs a scan per forward. */
     public PipelineRunner measureMemory(boolean on) { measureMemory = on; return this; }
 
+    /**
+     * The dtype of received activations and gradients (float32 unless set): that of the stages' outputs, so a
+     * float64 model (used to compare against one process without float32 noise) pipelines in float64.
+     */
+    public PipelineRunner activationDtype(dev.fluxion.tensor.DType dtype) {
+        if (dtype == null || !dtype.isFloatingPoint())
+            throw new IllegalArgumentException("PipelineRunner.activationDtype: must be a floating-point dtype, got " + dtype);
+        activationDtype = dtype;
+        return this;
+    }
+
+    /**
+     * What runs around each backward of a stage: gradient accumulation for a wrapper that communicates in
+     * backward (FSDP, DDP) opens a no-sync scope for all but a stage's last backward of the step.
+     */
+    @FunctionalInterface
+    public interface BackwardScope {
+        /** Opened before a backward of stage; lastOfStep is true for the stage's last backward in this step. */
+        AutoCloseable open(int stage, boolean lastOfStep);
+    }
+
+    /** Sets the scope each backward runs in (none by default); only for schedules whose backwards are whole (not split into input and weight parts). */
+    public PipelineRunner backwardScope(BackwardScope scope) {
+        for (Action a : schedule.actions(rank))
+            if (a.kind() == Action.Kind.BACKWARD_INPUT)
+                throw new IllegalArgumentException("PipelineRunner.backwardScope: schedule " + schedule.name()
+                        + " splits backward into input and weight parts; a scope around whole backwards needs gpipe, 1f1b or interleaved");
+        backwardScope = scope;
+        return this;
+    }
+
     /** Per-micro-batch state of one stage. */
     private static final class Slot {
         Tensor input, output, outputGrad;
@@ -152,6 +185,7 @@ public final class PipelineRunner implements AutoCloseable {
         peakSavedBytes = 0;
         peakInFlight = 0;
         int inFlight = 0;
+        int[] backwardsDone = new int[S];
         double total = 0;
         long t0 = System.nanoTime();
         for (Action a : schedule.actions(rank)) {
@@ -180,7 +214,13 @@ public final class PipelineRunner implements AutoCloseable {
                 case BACKWARD, BACKWARD_INPUT -> {
                     Tensor seed = s == S - 1 ? null : outputGradOf(slot, slots, s, i, m);
                     if (a.kind() == Action.Kind.BACKWARD) {
-                        if (seed == null) slot.output.backward(); else slot.output.backward(seed);
+                        try (AutoCloseable scope = backwardScope.open(s, ++backwardsDone[s] == m)) {
+                            if (seed == null) slot.output.backward(); else slot.output.backward(seed);
+                        } catch (RuntimeException | Error e) {
+                            throw e;
+                        } catch (Exception e) {
+                            throw new IllegalStateException("PipelineRunner: closing the backward scope of stage " + s + " failed: " + e, e);
+                        }
                         inFlight--;
                     } else {
                         slot.weights = s == 0 ? Autodiff.backwardInputs(slot.output, seed) : Autodiff.backwardInputs(slot.output, seed, slot.input);
@@ -199,7 +239,7 @@ public final class PipelineRunner implements AutoCloseable {
                     sends.add(activations.send(y, schedule.rankOf(s + 1)));
                 }
                 case RECV_ACTIVATION -> {
-                    Tensor buf = Tensor.zeros(activationShape.apply(inputs.get(i)));
+                    Tensor buf = Tensor.zeros(activationDtype, activationShape.apply(inputs.get(i)));
                     activations.recv(buf, schedule.rankOf(s - 1)).waitFor();
                     slot.input = buf.requiresGrad(true);
                 }
@@ -210,7 +250,7 @@ public final class PipelineRunner implements AutoCloseable {
                     slot.input = null;
                 }
                 case RECV_GRADIENT -> {
-                    Tensor buf = Tensor.zeros(activationShape.apply(inputs.get(i)));
+                    Tensor buf = Tensor.zeros(activationDtype, activationShape.apply(inputs.get(i)));
                     gradients.recv(buf, schedule.rankOf(s + 1)).waitFor();
                     slot.outputGrad = buf;
                 }

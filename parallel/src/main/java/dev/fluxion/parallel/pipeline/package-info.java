@@ -13,6 +13,8 @@
  *       bytes sent and a timeline, for any schedule and costs.</li>
  *   <li>{@link dev.fluxion.parallel.pipeline.PipelineRunner}: the one interpreter, over a process group's
  *       send/recv; {@code forGpt} cuts a {@link dev.fluxion.nn.Gpt} into stages.</li>
+ *   <li>{@link dev.fluxion.parallel.pipeline.MeshPipeline}: 3-D training, pipeline x FSDP x tensor parallel on a
+ *       ("pp", "dp", "tp") {@link dev.fluxion.parallel.DeviceMesh}.</li>
  * </ul>
  */
 package dev.fluxion.parallel.pipeline;

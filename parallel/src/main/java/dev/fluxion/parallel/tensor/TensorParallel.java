@@ -71,11 +71,19 @@ public final class TensorParallel {
      * The single-process state dict of a tensor-parallel model: sharded parameters all-gathered and put back
      * together, replicated ones copied. Every rank of group must call it; every rank gets the whole dict.
      */
-    public static Map<String, Tensor> fullStateDict(Module model, ProcessGroup group) {
+    public static Map<String, Tensor> fullStateDict(Module model, ProcessGroup group) { return fullStateDict(model.stateDict(), model, group); }
+
+    /**
+     * As {@link #fullStateDict(Module, ProcessGroup)} for a state dict of model's names held elsewhere (an
+     * FSDP-wrapped model's {@code fullStateDict()}, whose parameters are this rank's tensor-parallel pieces):
+     * the pieces of model's sharded parameters are all-gathered and put back together. Every rank of group
+     * calls it with the same keys in the same order.
+     */
+    public static Map<String, Tensor> fullStateDict(Map<String, Tensor> state, Module model, ProcessGroup group) {
         Map<String, Shard> shards = shards(model);
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (var off = Autodiff.noGrad()) {
-            for (var e : model.stateDict().entrySet()) {
+            for (var e : state.entrySet()) {
                 Shard s = shards.get(e.getKey());
                 Tensor local = e.getValue().detach().contiguous();
                 if (s == null || group.size() == 1) { out.put(e.getKey(), local.copy()); continue; }

@@ -173,6 +173,39 @@ class PipelineRunnerTest {
             assertEquals(want.losses().get(step), (perRank.get(2).losses().get(step) + perRank.get(3).losses().get(step)) / 2, 1e-5, "loss at step " + step);
     }
 
+    @Test void theBackwardScopeMarksEachStagesLastBackwardOfTheStep() throws Exception {
+        Schedule s = Schedules.interleaved(2, 2, 4);
+        List<List<String>> opened = LocalCluster.run(2, TIMEOUT, pg -> {
+            List<String> log = new ArrayList<>();
+            try (PipelineRunner runner = PipelineRunner.forGpt(model(), s, pg)) {
+                runner.backwardScope((stage, last) -> { log.add(stage + (last ? " last" : "")); return () -> log.add("closed"); });
+                Tensor[] b = batch(0);
+                runner.step(b[0].chunk(4, 0), b[1].chunk(4, 0));
+                runner.step(b[0].chunk(4, 0), b[1].chunk(4, 0));
+            }
+            return log;
+        });
+        for (int r = 0; r < 2; r++) {
+            List<String> log = opened.get(r);
+            assertEquals(2 * 2 * 4 * 2, log.size(), "rank " + r + ": 2 steps x 2 stages x 4 backwards, each opened and closed: " + log);
+            for (int st = r; st < 4; st += 2) {
+                int stage = st;
+                assertEquals(8, log.stream().filter(e -> e.startsWith(stage + "")).count(), "rank " + r + " stage " + stage);
+                assertEquals(2, log.stream().filter(e -> e.equals(stage + " last")).count(), "rank " + r + " stage " + stage + ": one last backward per step");
+                // the last is the stage's fourth backward of each step
+                List<String> mine = log.stream().filter(e -> e.startsWith(stage + "")).toList();
+                assertEquals(List.of(stage + "", stage + "", stage + "", stage + " last"), mine.subList(0, 4), "rank " + r + " stage " + stage);
+            }
+        }
+        // zb-h1 splits backwards: a scope around whole backwards is refused
+        var e = assertThrows(AssertionError.class, () -> LocalCluster.run(2, TIMEOUT, pg -> {
+            try (PipelineRunner runner = PipelineRunner.forGpt(model(), Schedules.zeroBubbleH1(2, 4), pg)) {
+                return runner.backwardScope((stage, last) -> () -> {});
+            }
+        }));
+        assertTrue(e.getMessage().contains("splits backward"), e.getMessage());
+    }
+
     /** A stage that fails on its third forward, as a rank that dies mid-schedule. */
     static final class Dying extends Module {
         private final Module inner;
