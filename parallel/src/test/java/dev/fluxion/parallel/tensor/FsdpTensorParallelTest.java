@@ -6,12 +6,15 @@ import dev.fluxion.nn.Losses;
 import dev.fluxion.optim.AdamW;
 import dev.fluxion.parallel.DeviceMesh;
 import dev.fluxion.parallel.LocalCluster;
-import dev.fluxion.parallel.ProcessGroup;
+import dev.fluxion.parallel.fsdp.FsdpCheckpoint;
 import dev.fluxion.parallel.fsdp.FsdpConfig;
 import dev.fluxion.parallel.fsdp.FullyShardedDataParallel;
 import dev.fluxion.parallel.fsdp.WrapPolicy;
 import dev.fluxion.tensor.Tensor;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
 
 import java.util.List;
 import java.util.Map;
@@ -31,6 +34,59 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * (FSDP's consolidated tensors, put together by TensorParallel) is the single-process state dict.
  */
 class FsdpTensorParallelTest {
+    @TempDir Path dir;
+
+    /** A tensor-parallel Gpt over "tp" of seed, FSDP-sharded over "dp". */
+    static FullyShardedDataParallel model(DeviceMesh mesh, long seed) {
+        Init init = Init.seed(seed);
+        Gpt m = new Gpt(CONFIG, init);
+        TensorParallel.gptPlan(CONFIG).apply(m, new TpContext(mesh.group("tp"), true, init.generator()));
+        return FullyShardedDataParallel.fullyShard(m, mesh, WrapPolicy.transformerBlocks(), FsdpConfig.DEFAULT);
+    }
+
+    static double step(FullyShardedDataParallel fsdp, AdamW opt, DeviceMesh mesh, int s) {
+        Tensor[] b = batch(s);
+        int d = mesh.coordinate("dp");
+        Tensor x = b[0].narrow(0, d * B, B).contiguous(), y = b[1].narrow(0, d * B, B).contiguous();
+        Tensor loss = VocabParallelCrossEntropy.apply(fsdp.module().forward(x), y, mesh.group("tp"));
+        opt.zeroGrad();
+        loss.backward();
+        double norm = TpTraining.clipGradNorm(fsdp, 1e9, mesh.group("tp"));
+        opt.step();
+        return norm;
+    }
+
+    /**
+     * Each tp coordinate saves its own FSDP checkpoint; a model of another seed loads them (parameters and
+     * AdamW state) and its next step equals the saving model's; the single-process dict loads back too.
+     */
+    @Test void checkpointPerTpCoordinateResumesExactly() throws Exception {
+        List<Object[]> results = LocalCluster.run(4, TIMEOUT, world -> {
+            DeviceMesh mesh = DeviceMesh.of(world, new String[] {"dp", "tp"}, new int[] {2, 2});
+            Path ckpt = dir.resolve("tp" + mesh.coordinate("tp"));
+            var a = model(mesh, 6);
+            AdamW optA = new AdamW(a.parameters(), AdamW.Config.DEFAULT);
+            step(a, optA, mesh, 0);
+            FsdpCheckpoint.save(ckpt, 1, a, optA);
+            var b = model(mesh, 7);
+            AdamW optB = new AdamW(b.parameters(), AdamW.Config.DEFAULT);
+            long at = FsdpCheckpoint.loadLatest(ckpt, b, optB).orElseThrow();
+            step(a, optA, mesh, 1);
+            step(b, optB, mesh, 1);
+            var c = model(mesh, 8);
+            TensorParallel.loadFullStateDict(c, TensorParallel.fullStateDict(a, mesh.group("tp")), mesh.group("tp"));
+            return new Object[] {at, TensorParallel.fullStateDict(a, mesh.group("tp")), TensorParallel.fullStateDict(b, mesh.group("tp")),
+                    TensorParallel.fullStateDict(c, mesh.group("tp"))};
+        });
+        for (int r = 0; r < 4; r++) {
+            Object[] res = results.get(r);
+            assertEquals(1L, res[0], "rank " + r + " resumed step");
+            @SuppressWarnings("unchecked") Map<String, Tensor> a = (Map<String, Tensor>) res[1], b = (Map<String, Tensor>) res[2], c = (Map<String, Tensor>) res[3];
+            assertSameState(a, b, 0, "rank " + r + " resumed weights");
+            assertSameState(a, c, 0, "rank " + r + " loaded single-process dict");
+        }
+    }
+
     @Test void fsdpOverDpWithTensorParallelOverTpEqualsSingleProcess() throws Exception {
         Gpt ref = new Gpt(CONFIG, Init.seed(5));
         AdamW opt0 = new AdamW(ref.parameters(), AdamW.Config.DEFAULT);
@@ -45,24 +101,11 @@ class FsdpTensorParallelTest {
         }
         List<Object[]> results = LocalCluster.run(4, TIMEOUT, world -> {
             DeviceMesh mesh = DeviceMesh.of(world, new String[] {"dp", "tp"}, new int[] {2, 2});
-            ProcessGroup tp = mesh.group("tp");
-            Init init = Init.seed(5);
-            Gpt m = new Gpt(CONFIG, init);
-            TensorParallel.gptPlan(CONFIG).apply(m, new TpContext(tp, true, init.generator()));
-            var fsdp = FullyShardedDataParallel.fullyShard(m, mesh, WrapPolicy.transformerBlocks(), FsdpConfig.DEFAULT);
+            var fsdp = model(mesh, 5);
             AdamW opt = new AdamW(fsdp.parameters(), AdamW.Config.DEFAULT);
-            int d = mesh.coordinate("dp");
             double[] norms = new double[STEPS];
-            for (int s = 0; s < STEPS; s++) {
-                Tensor[] b = batch(s);
-                Tensor x = b[0].narrow(0, d * B, B).contiguous(), y = b[1].narrow(0, d * B, B).contiguous();
-                Tensor loss = VocabParallelCrossEntropy.apply(m.forward(x), y, tp);
-                opt.zeroGrad();
-                loss.backward();
-                norms[s] = TpTraining.clipGradNorm(fsdp, 1e9, tp);
-                opt.step();
-            }
-            return new Object[] {TensorParallel.fullStateDict(fsdp, tp), norms};
+            for (int s = 0; s < STEPS; s++) norms[s] = step(fsdp, opt, mesh, s);
+            return new Object[] {TensorParallel.fullStateDict(fsdp, mesh.group("tp")), norms};
         });
         for (int r = 0; r < 4; r++) {
             @SuppressWarnings("unchecked") Map<String, Tensor> state = (Map<String, Tensor>) results.get(r)[0];
