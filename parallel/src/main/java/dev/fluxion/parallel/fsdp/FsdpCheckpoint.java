@@ -154,7 +154,11 @@ public final class FsdpCheckpoint {
         return out;
     }
 
-    /** Writes the whole model (master dtype) as one safetensors file a single-process model loads; a collective, rank 0 writes. */
+    /**
+     * Writes the whole model (master dtype) as one safetensors file a single-process model loads; a collective, rank 0 writes.
+     * Under FSDP x TP this would hold only rank 0's tensor-parallel pieces: use
+     * {@code TensorParallel.fullStateDict(fsdp, tp)} and write that instead.
+     */
     public static void exportFull(Path file, FullyShardedDataParallel fsdp) throws IOException {
         Map<String, Tensor> state = fsdp.fullStateDict();
         Map<String, Tensor> unique = new LinkedHashMap<>();
