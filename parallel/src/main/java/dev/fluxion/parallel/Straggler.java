@@ -23,7 +23,7 @@ public record Straggler(Map<Integer, Double> factors) {
         for (var e : factors.entrySet())
             if (e.getKey() < 0 || !(e.getValue() >= 1) || !Double.isFinite(e.getValue()))
                 throw new IllegalArgumentException("Straggler: rank " + e.getKey() + " with factor " + e.getValue() + "; ranks are >= 0 and factors finite and >= 1");
-        factors = Map.copyOf(factors);
+        factors = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(factors));   // sorted by rank: printed in rank order
     }
 
     /** Parses "RANK:FACTORx" entries separated by commas ("2:3x", "1:2,3:1.5x"); empty: nobody is slowed. */
