@@ -45,7 +45,8 @@ import java.util.Map;
  * --sample N (bytes to generate), --prompt TEXT, --stop-after N (checkpoint and stop after N steps, as an interrupted run).
  * With --finetune CHECKPOINT --lora R (or --qlora R) it fine-tunes a trained model with LoRA adapters instead: see {@link LoraFinetune}.
  * Pipeline parallelism: --pp N [--schedule gpipe|1f1b|interleaved|zb-h1] [--microbatches M] (see {@link PipelineCharGpt}).
- * --tp N [--sp]: tensor (and sequence) parallelism over groups of N ranks, see {@link TensorParallelCharGpt}.
+ * --tp N [--sp]: tensor (and sequence) parallelism over groups of N ranks, see {@link TensorParallelCharGpt};
+ * with --fsdp, FSDP over the data-parallel ranks, see {@link FsdpTensorParallelCharGpt}.
  * With a slow rank: --ps [--staleness S | --asp], --diloco H, --slow-rank R:Fx, --time-limit SECONDS (see {@link StragglerTraining}).
  * --fsdp: fully sharded data parallelism under bin/fluxrun, see {@link FsdpCharGpt}.
  */

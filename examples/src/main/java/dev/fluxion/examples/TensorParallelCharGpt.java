@@ -32,7 +32,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * CharGpt's tensor-parallel mode ({@code --tp N}, optional {@code --sp} for sequence parallelism):
+ * CharGpt's tensor-parallel mode ({@code --tp N}, optional {@code --sp} for sequence parallelism; with
+ * {@code --fsdp}, FSDP over "dp" in place of DDP: {@link FsdpTensorParallelCharGpt}):
  * the ranks form a ("dp", "tp") mesh of (world / N, N); each "tp" group splits every block's heads and MLP
  * and the vocabulary (Megatron's layout, {@link TensorParallel#gptPlan}); DistributedDataParallel over
  * each "dp" group averages gradients. Every rank builds the full model from the seed and keeps its slices, so the weights do not
@@ -56,6 +57,7 @@ final class TensorParallelCharGpt {
         int tpSize = Integer.parseInt(rest.get(at + 1));
         rest.subList(at, at + 2).clear();
         boolean sp = rest.remove("--sp");
+        boolean fsdp = rest.remove("--fsdp");   // FSDP over "dp" in place of DDP: FsdpTensorParallelCharGpt
         CharGpt.Options o = CharGpt.Options.parse(rest.toArray(String[]::new));
 
         ProcessGroup world = Distributed.isDistributed() ? Distributed.initFromEnv() : null;
@@ -64,6 +66,7 @@ final class TensorParallelCharGpt {
         if (world == null) { CharGpt.main(rest.toArray(String[]::new)); return; }
         if (world.size() % tpSize != 0)
             throw new IllegalArgumentException("CharGpt --tp " + tpSize + ": the world of " + world.size() + " ranks is not a multiple of it");
+        if (fsdp) { FsdpTensorParallelCharGpt.run(o, world, tpSize, sp); return; }
         DeviceMesh mesh = DeviceMesh.of(world, new String[] {"dp", "tp"}, new int[] {world.size() / tpSize, tpSize});
         ProcessGroup tp = mesh.group("tp"), dp = mesh.group("dp");
         int dpRank = mesh.coordinate("dp");

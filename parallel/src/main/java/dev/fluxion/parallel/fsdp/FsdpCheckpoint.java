@@ -44,7 +44,11 @@ public final class FsdpCheckpoint {
 
     private FsdpCheckpoint() {}
 
-    /** Writes this rank's shards and (rank 0) the metadata; a collective over the world. Returns the step directory. */
+    /**
+     * Writes this rank's shards and (shard rank 0 of the first replica) the metadata; a collective over the
+     * world. Under FSDP x TP (mesh ("dp", "tp")) each tp coordinate holds different pieces and must pass its
+     * own dir. Returns the step directory.
+     */
     public static Path save(Path dir, long step, FullyShardedDataParallel fsdp, Optimizer<?, ?> opt) throws IOException {
         Groups g = fsdp.groups();
         Path stepDir = dir.resolve(String.format("step-%09d", step));
@@ -69,7 +73,7 @@ public final class FsdpCheckpoint {
             }
         }
         g.world().barrier().waitFor();
-        if (g.worldRank() == 0) {
+        if (writer && r == 0) {   // rank 0 of the writing replica (not world rank 0: under FSDP x TP each tp rank saves its own directory)
             for (int k = 0; k < n; k++) meta.put("sha256." + shardFile(k, n), sha256(stepDir.resolve(shardFile(k, n))));
             Safetensors.save(stepDir.resolve(META), Map.of(), meta);
         }
@@ -150,7 +154,11 @@ public final class FsdpCheckpoint {
         return out;
     }
 
-    /** Writes the whole model (master dtype) as one safetensors file a single-process model loads; a collective, rank 0 writes. */
+    /**
+     * Writes the whole model (master dtype) as one safetensors file a single-process model loads; a collective, rank 0 writes.
+     * Under FSDP x TP this would hold only rank 0's tensor-parallel pieces: use
+     * {@code TensorParallel.fullStateDict(fsdp, tp)} and write that instead.
+     */
     public static void exportFull(Path file, FullyShardedDataParallel fsdp) throws IOException {
         Map<String, Tensor> state = fsdp.fullStateDict();
         Map<String, Tensor> unique = new LinkedHashMap<>();

@@ -64,7 +64,7 @@ public final class FullyShardedDataParallel {
         this.root = root;
         this.config = config;
         this.groups = groups;
-        Broadcast.fromRankZero(groups.world(), root);
+        Broadcast.fromFirstReplica(groups, root);
         buildUnits(policy);
         for (Unit u : units) {
             hooks.add(u.module.registerForwardPreHook((m, in) -> preForward(u, in)));
@@ -87,8 +87,11 @@ public final class FullyShardedDataParallel {
 
     /**
      * Shards model on a mesh: HYBRID_SHARD shards within the mesh's "shard" dimension and replicates across
-     * its "replicate" dimension; other strategies use a 1-D mesh's only dimension, or the "shard" dimension
-     * (FSDP x TP: build the mesh ("shard", "tp") and give the tensor-parallel layers the "tp" group).
+     * its "replicate" dimension; other strategies use a 1-D mesh's only dimension, else its "shard"
+     * dimension, else its "dp" dimension. Other dimensions are left alone: FSDP x TP builds the mesh
+     * ("dp", "tp"), applies the tensor-parallel plan with the "tp" group first, then shards each rank's
+     * tensor-parallel pieces further over "dp" (whose ranks all hold the same pieces). Initial values are
+     * synchronised over the FSDP dimensions only, never across "tp".
      */
     public static FullyShardedDataParallel fullyShard(Module model, DeviceMesh mesh, WrapPolicy policy, FsdpConfig config) {
         ProcessGroup world = mesh.world();
@@ -98,7 +101,10 @@ public final class FullyShardedDataParallel {
             ProcessGroup s = mesh.group("shard"), r = mesh.group("replicate");
             return new FullyShardedDataParallel(model, new Groups(world, s.size() > 1 ? s : null, r.size() > 1 ? r : null), policy, config);
         }
-        ProcessGroup dim = mesh.names().size() == 1 ? mesh.group(mesh.names().get(0)) : mesh.group("shard");
+        List<String> names = mesh.names();
+        if (names.size() > 1 && !names.contains("shard") && !names.contains("dp"))
+            throw new IllegalArgumentException("fullyShard: a " + names.size() + "-D mesh needs a \"shard\" or \"dp\" dimension to shard over, got " + mesh);
+        ProcessGroup dim = mesh.group(names.size() == 1 ? names.get(0) : names.contains("shard") ? "shard" : "dp");
         Groups g = config.strategy() == ShardingStrategy.NO_SHARD ? new Groups(world, null, dim.size() > 1 ? dim : null)
                 : new Groups(world, dim.size() > 1 ? dim : null, null);
         return new FullyShardedDataParallel(model, g, policy, config);
@@ -300,6 +306,9 @@ public final class FullyShardedDataParallel {
 
     /** The wrapped model. */
     public Module module() { return root; }
+
+    /** The group the parameters are split over (null when they are not split: NO_SHARD, or one rank). */
+    public ProcessGroup shardGroup() { return groups.shard(); }
 
     /** The settings. */
     public FsdpConfig config() { return config; }

@@ -5,6 +5,7 @@ import dev.fluxion.nn.Gpt;
 import dev.fluxion.nn.Module;
 import dev.fluxion.nn.Parameter;
 import dev.fluxion.parallel.ProcessGroup;
+import dev.fluxion.parallel.fsdp.FullyShardedDataParallel;
 import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
 
@@ -80,7 +81,30 @@ public final class TensorParallel {
      * calls it with the same keys in the same order.
      */
     public static Map<String, Tensor> fullStateDict(Map<String, Tensor> state, Module model, ProcessGroup group) {
-        Map<String, Shard> shards = shards(model);
+        return assemble(state, shards(model), group);
+    }
+
+    /**
+     * The single-process state dict of a tensor-parallel model that FSDP shards further (FSDP over "dp",
+     * tensor parallelism over "tp"): FSDP's consolidated tensors (this rank's tensor-parallel pieces, whole)
+     * put together over group. A collective over every rank of the mesh; every rank gets the whole dict.
+     */
+    public static Map<String, Tensor> fullStateDict(FullyShardedDataParallel fsdp, ProcessGroup group) {
+        return fullStateDict(fsdp.fullStateDict(), fsdp.module(), group);
+    }
+
+    /** The inverse of {@link #fullStateDict(FullyShardedDataParallel, ProcessGroup)}: each rank keeps its rows of its tensor-parallel pieces. */
+    public static void loadFullStateDict(FullyShardedDataParallel fsdp, Map<String, Tensor> full, ProcessGroup group) {
+        Map<String, Shard> shards = shards(fsdp.module());
+        Map<String, Tensor> local = new LinkedHashMap<>();
+        for (var e : full.entrySet()) {
+            Shard s = shards.get(e.getKey());
+            local.put(e.getKey(), s == null ? e.getValue() : s.slice(e.getValue(), group.rank(), group.size()));
+        }
+        fsdp.loadFullStateDict(local);
+    }
+
+    private static Map<String, Tensor> assemble(Map<String, Tensor> state, Map<String, Shard> shards, ProcessGroup group) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (var off = Autodiff.noGrad()) {
             for (var e : state.entrySet()) {

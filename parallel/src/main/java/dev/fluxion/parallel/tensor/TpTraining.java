@@ -5,6 +5,7 @@ import dev.fluxion.nn.Module;
 import dev.fluxion.nn.Parameter;
 import dev.fluxion.parallel.ProcessGroup;
 import dev.fluxion.parallel.ReduceOp;
+import dev.fluxion.parallel.fsdp.FullyShardedDataParallel;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Tensor;
 
@@ -43,6 +44,39 @@ public final class TpTraining {
             Tensor s = Tensor.of(new double[] {split}, 1);
             if (group.size() > 1) group.allReduce(s, ReduceOp.SUM).waitFor();
             double total = Math.sqrt(s.item() + replicated);
+            double coef = Math.min(1.0, maxNorm / (total + 1e-6));
+            if (coef < 1) for (Tensor g : grads) g.mul_(coef);
+            return total;
+        }
+    }
+
+    /**
+     * Clipping by the global norm when FSDP shards a tensor-parallel model over "dp" and group is "tp": the
+     * squares of FSDP's shards are summed over FSDP's shard group, and those of tensor-parallel pieces also
+     * over group (replicated parameters are counted once). Every rank of the mesh calls it. Returns the norm
+     * before clipping, as Clipping.clipGradNorm on the single-process model.
+     */
+    public static double clipGradNorm(FullyShardedDataParallel fsdp, double maxNorm, ProcessGroup group) {
+        if (!(maxNorm >= 0)) throw new IllegalArgumentException("TpTraining.clipGradNorm: maxNorm must be >= 0, got " + maxNorm);
+        var shards = TensorParallel.shards(fsdp.module());
+        List<Tensor> grads = new ArrayList<>();
+        try (var off = Autodiff.noGrad()) {
+            double split = 0, replicated = 0;
+            for (var e : fsdp.namedParameters().entrySet()) {
+                Tensor g = e.getValue().grad();
+                if (g == null) continue;
+                grads.add(g);
+                double sq = g.to(DType.FLOAT64).pow(2).sum().item();
+                if (shards.containsKey(e.getKey())) split += sq;
+                else replicated += sq;
+            }
+            Tensor both = Tensor.of(new double[] {split, replicated}, 2);
+            ProcessGroup dp = fsdp.shardGroup();
+            if (dp != null) dp.allReduce(both, ReduceOp.SUM).waitFor();
+            double[] sums = both.toDoubleArray();
+            Tensor s = Tensor.of(new double[] {sums[0]}, 1);
+            if (group.size() > 1) group.allReduce(s, ReduceOp.SUM).waitFor();
+            double total = Math.sqrt(s.item() + sums[1]);
             double coef = Math.min(1.0, maxNorm / (total + 1e-6));
             if (coef < 1) for (Tensor g : grads) g.mul_(coef);
             return total;
