@@ -10,6 +10,7 @@ import dev.fluxion.nn.io.TrainingCheckpoint;
 import dev.fluxion.optim.AdamW;
 import dev.fluxion.optim.Clipping;
 import dev.fluxion.optim.LrScheduler;
+import dev.fluxion.optim.Optimizer;
 import dev.fluxion.optim.Schedule;
 import dev.fluxion.parallel.Distributed;
 import dev.fluxion.parallel.DistributedDataParallel;
@@ -75,6 +76,15 @@ public final class CharGpt {
         }
 
         private static int num(Map<String, String> m, String key, int dflt) { return Integer.parseInt(m.getOrDefault(key, Integer.toString(dflt))); }
+
+        /** The byte-level GPT these options describe (vocabulary 256); every training mode builds this one. */
+        Gpt.Config modelConfig() { return new Gpt.Config(256, context, layers, heads, width, dropout); }
+
+        /** AdamW as every mode trains: these options' lr, betas (0.9, 0.95), weight decay 0.1. */
+        AdamW.Config adamw() { return AdamW.Config.DEFAULT.withLr(lr).withBetas(0.9, 0.95).withWeightDecay(0.1); }
+
+        /** Warm-up (a tenth of the steps, at most 100) then cosine decay to lr / 10. */
+        LrScheduler schedule(Optimizer<?, ?> opt) { return new LrScheduler(opt, Schedule.warmupCosine(Math.min(100, steps / 10), steps, lr / 10)); }
     }
 
     public static void main(String[] args) throws IOException {
@@ -93,17 +103,17 @@ public final class CharGpt {
         int rank = pg == null ? 0 : pg.rank(), world = pg == null ? 1 : pg.size();
         boolean lead = rank == 0;   // only rank 0 prints, writes metrics and checkpoints
         byte[] text = Corpus.read(o.data());
-        int split = (int) (text.length * 0.9);
-        Corpus train = new Corpus(text, 0, split), val = new Corpus(text, split, text.length);
+        int split = Corpus.split(text);
+        Corpus train = Corpus.train(text), val = Corpus.validation(text);
         if (lead) System.out.printf("data: %,d bytes from %s (train %,d, validation %,d)%n", text.length, o.data().toAbsolutePath().normalize(), split, text.length - split);
 
-        var config = new Gpt.Config(256, o.context(), o.layers(), o.heads(), o.width(), o.dropout());
+        var config = o.modelConfig();
         Init init = Init.seed(o.seed());
         Gpt model = new Gpt(config, init);
         Module trained = pg == null ? model : new DistributedDataParallel(model, pg);   // averages gradients over the ranks
         if (rank > 0) init.generator().setState(new Generator(o.seed() + 7919L * rank).state());   // each rank its own dropout stream
-        var opt = new AdamW(model.parameters(), AdamW.Config.DEFAULT.withLr(o.lr()).withBetas(0.9, 0.95).withWeightDecay(0.1));
-        var schedule = new LrScheduler(opt, Schedule.warmupCosine(Math.min(100, o.steps() / 10), o.steps(), o.lr() / 10));
+        var opt = new AdamW(model.parameters(), o.adamw());
+        var schedule = o.schedule(opt);
         Generator dataRng = new Generator(o.seed() + 1 + 1_000_003L * rank);   // each rank its own batches
         if (lead) System.out.printf("model: %,d parameters, %s%s%n", model.parameterCount(), config, world > 1 ? ", " + world + " ranks (DDP)" : "");
 
@@ -230,6 +240,14 @@ public final class CharGpt {
         Corpus {
             if (to - from < 2) throw new IllegalArgumentException("CharGpt: the text is too short (" + (to - from) + " bytes)");
         }
+
+        /** The first 90% of text, for training. */
+        static Corpus train(byte[] text) { return new Corpus(text, 0, split(text)); }
+
+        /** The last 10% of text, for validation. */
+        static Corpus validation(byte[] text) { return new Corpus(text, split(text), text.length); }
+
+        static int split(byte[] text) { return (int) (text.length * 0.9); }
 
         /** Reads a file, or every .java, .md and .txt file under a folder (sorted, skipping target/ and hidden folders). */
         static byte[] read(Path path) throws IOException {

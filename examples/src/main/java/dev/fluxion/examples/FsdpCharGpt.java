@@ -7,7 +7,6 @@ import dev.fluxion.nn.Losses;
 import dev.fluxion.nn.io.Safetensors;
 import dev.fluxion.optim.AdamW;
 import dev.fluxion.optim.LrScheduler;
-import dev.fluxion.optim.Schedule;
 import dev.fluxion.parallel.Distributed;
 import dev.fluxion.parallel.ProcessGroup;
 import dev.fluxion.parallel.fsdp.FsdpCheckpoint;
@@ -44,29 +43,20 @@ final class FsdpCharGpt {
         int rank = pg.rank(), world = pg.size();
         boolean lead = rank == 0;
         byte[] text = CharGpt.Corpus.read(o.data());
-        int split = (int) (text.length * 0.9);
-        var train = new CharGpt.Corpus(text, 0, split);
-        var val = new CharGpt.Corpus(text, split, text.length);
+        var train = CharGpt.Corpus.train(text);
+        var val = CharGpt.Corpus.validation(text);
 
-        var config = new Gpt.Config(256, o.context(), o.layers(), o.heads(), o.width(), o.dropout());
+        var config = o.modelConfig();
         Gpt model = new Gpt(config, Init.seed(o.seed()));
         var fsdp = FullyShardedDataParallel.fullyShard(model, pg, WrapPolicy.transformerBlocks(), FsdpConfig.DEFAULT);
-        var opt = new AdamW(fsdp.parameters(), AdamW.Config.DEFAULT.withLr(o.lr()).withBetas(0.9, 0.95).withWeightDecay(0.1));
-        var schedule = new LrScheduler(opt, Schedule.warmupCosine(Math.min(100, o.steps() / 10), o.steps(), o.lr() / 10));
+        var opt = new AdamW(fsdp.parameters(), o.adamw());
+        var schedule = o.schedule(opt);
         if (lead) System.out.printf("model: %,d parameters, %s, %d ranks (FSDP %s, %d units, %,d shard bytes per rank)%n", model.parameterCount(), config,
                 world, fsdp.config().strategy(), fsdp.unitPaths().size(), fsdp.shardBytes());
 
         Path ckpt = o.out().resolve("fsdp");
         Files.createDirectories(ckpt);
-        long start = 0;
-        if (o.resume()) {
-            var step = FsdpCheckpoint.loadLatest(ckpt, fsdp, opt);
-            if (step.isPresent()) {
-                start = step.get();
-                for (long s = 0; s < start; s++) schedule.step();   // the schedule is a function of the step
-                if (lead) System.out.printf("resumed from %s at step %d on %d ranks%n", FsdpCheckpoint.latest(ckpt).orElseThrow(), start, world);
-            } else if (lead) System.out.println("no checkpoint in " + ckpt + ": starting fresh");
-        }
+        long start = o.resume() ? resume(ckpt, fsdp, opt, schedule, lead) : 0;
         // batches depend on (seed, rank, first step): a resumed run on another number of ranks draws fresh, reproducible ones
         Generator dataRng = new Generator(o.seed() + 1 + 1_000_003L * rank + 7919L * start);
         var progress = new Progress(start, o.steps(), (long) o.batch() * o.context() * world);
@@ -107,5 +97,21 @@ final class FsdpCharGpt {
         }
         System.out.println("---- sample ----");
         System.out.println(CharGpt.sample(single, o.prompt(), o.sample(), config.context(), new Generator(o.seed() + 3)));
+    }
+
+    /**
+     * Loads the latest FSDP checkpoint in ckpt (a collective: every rank calls it) and advances the schedule
+     * to its step; returns that step, or 0 when there is none.
+     */
+    static long resume(Path ckpt, FullyShardedDataParallel fsdp, AdamW opt, LrScheduler schedule, boolean lead) throws IOException {
+        var step = FsdpCheckpoint.loadLatest(ckpt, fsdp, opt);
+        if (step.isEmpty()) {
+            if (lead) System.out.println("no checkpoint in " + ckpt + ": starting fresh");
+            return 0;
+        }
+        long start = step.get();
+        for (long s = 0; s < start; s++) schedule.step();   // the schedule is a function of the step
+        if (lead) System.out.printf("resumed from %s at step %d, sharded over %d ranks%n", FsdpCheckpoint.latest(ckpt).orElseThrow(), start, fsdp.shardGroup().size());
+        return start;
     }
 }

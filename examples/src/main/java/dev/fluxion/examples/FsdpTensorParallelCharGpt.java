@@ -5,8 +5,6 @@ import dev.fluxion.nn.Gpt;
 import dev.fluxion.nn.Init;
 import dev.fluxion.nn.io.Safetensors;
 import dev.fluxion.optim.AdamW;
-import dev.fluxion.optim.LrScheduler;
-import dev.fluxion.optim.Schedule;
 import dev.fluxion.parallel.DeviceMesh;
 import dev.fluxion.parallel.ProcessGroup;
 import dev.fluxion.parallel.fsdp.FsdpCheckpoint;
@@ -52,31 +50,22 @@ final class FsdpTensorParallelCharGpt {
         boolean lead = world.rank() == 0;
 
         byte[] text = CharGpt.Corpus.read(o.data());
-        int split = (int) (text.length * 0.9);
-        var train = new CharGpt.Corpus(text, 0, split);
-        var val = new CharGpt.Corpus(text, split, text.length);
-        var config = new Gpt.Config(256, o.context(), o.layers(), o.heads(), o.width(), o.dropout());
+        var train = CharGpt.Corpus.train(text);
+        var val = CharGpt.Corpus.validation(text);
+        var config = o.modelConfig();
         Init init = Init.seed(o.seed());
         Gpt model = new Gpt(config, init);
         long fullCount = model.parameterCount();
         TensorParallel.gptPlan(config).apply(model, new TpContext(tp, sp, init.generator()));
         var fsdp = FullyShardedDataParallel.fullyShard(model, mesh, WrapPolicy.transformerBlocks(), FsdpConfig.DEFAULT);   // shards over "dp"
-        var opt = new AdamW(fsdp.parameters(), AdamW.Config.DEFAULT.withLr(o.lr()).withBetas(0.9, 0.95).withWeightDecay(0.1));
-        var schedule = new LrScheduler(opt, Schedule.warmupCosine(Math.min(100, o.steps() / 10), o.steps(), o.lr() / 10));
+        var opt = new AdamW(fsdp.parameters(), o.adamw());
+        var schedule = o.schedule(opt);
         if (lead) System.out.printf("model: %,d parameters, %s, %s%s, FSDP over dp (%d units, %,d shard bytes per rank)%n", fullCount, config, mesh,
                 sp ? ", sequence parallel" : "", fsdp.unitPaths().size(), fsdp.shardBytes());
 
         Path ckpt = o.out().resolve("fsdp-tp").resolve("tp" + tpRank);
         Files.createDirectories(ckpt);
-        long start = 0;
-        if (o.resume()) {
-            var step = FsdpCheckpoint.loadLatest(ckpt, fsdp, opt);
-            if (step.isPresent()) {
-                start = step.get();
-                for (long s = 0; s < start; s++) schedule.step();   // the schedule is a function of the step
-                if (lead) System.out.printf("resumed from %s at step %d%n", FsdpCheckpoint.latest(ckpt).orElseThrow(), start);
-            } else if (lead) System.out.println("no checkpoint in " + ckpt + ": starting fresh");
-        }
+        long start = o.resume() ? FsdpCharGpt.resume(ckpt, fsdp, opt, schedule, lead) : 0;
         // the tp ranks of one dp group share batches and dropout masks; dp groups (and resumed runs) draw their own
         if (dpRank > 0 || start > 0) init.generator().setState(new Generator(o.seed() + 7919L * dpRank + 104_729L * start).state());
         Generator dataRng = new Generator(o.seed() + 1 + 1_000_003L * dpRank + 7919L * start);

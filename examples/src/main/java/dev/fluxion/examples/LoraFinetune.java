@@ -104,9 +104,8 @@ final class LoraFinetune {
         Lora.printTrainableParameters(model);
 
         byte[] text = CharGpt.Corpus.read(o.data());
-        int split = (int) (text.length * 0.9);
-        var train = new CharGpt.Corpus(text, 0, split);
-        var val = new CharGpt.Corpus(text, split, text.length);
+        var train = CharGpt.Corpus.train(text);
+        var val = CharGpt.Corpus.validation(text);
         System.out.printf("fine-tuning data: %,d bytes from %s%n", text.length, o.data().toAbsolutePath().normalize());
         var opt = new AdamW(Lora.trainable(model), AdamW.Config.DEFAULT.withLr(o.lr()).withWeightDecay(0));
         Generator rng = new Generator(o.seed() + 1);

@@ -4,8 +4,6 @@ import dev.fluxion.nn.Gpt;
 import dev.fluxion.nn.Init;
 import dev.fluxion.nn.io.Safetensors;
 import dev.fluxion.optim.AdamW;
-import dev.fluxion.optim.LrScheduler;
-import dev.fluxion.optim.Schedule;
 import dev.fluxion.parallel.DeviceMesh;
 import dev.fluxion.parallel.Distributed;
 import dev.fluxion.parallel.ProcessGroup;
@@ -71,15 +69,15 @@ final class MeshPipelineCharGpt {
         boolean lead = world.rank() == 0;
 
         byte[] text = CharGpt.Corpus.read(o.data());
-        CharGpt.Corpus train = new CharGpt.Corpus(text, 0, (int) (text.length * 0.9));
-        var config = new Gpt.Config(256, o.context(), o.layers(), o.heads(), o.width(), o.dropout());
+        CharGpt.Corpus train = CharGpt.Corpus.train(text);
+        var config = o.modelConfig();
         Init init = Init.seed(o.seed());
         Gpt model = new Gpt(config, init);
         long count = model.parameterCount();
         var schedule = Schedules.byName(own.get("schedule"), pp, m, Integer.parseInt(own.get("virtual")));
         MeshPipeline pipe = MeshPipeline.forGpt(model, init.generator(), schedule, mesh, FsdpConfig.DEFAULT);
-        var opt = new AdamW(pipe.parameters(), AdamW.Config.DEFAULT.withLr(o.lr()).withBetas(0.9, 0.95).withWeightDecay(0.1));
-        var lr = new LrScheduler(opt, Schedule.warmupCosine(Math.min(100, o.steps() / 10), o.steps(), o.lr() / 10));
+        var opt = new AdamW(pipe.parameters(), o.adamw());
+        var lr = o.schedule(opt);
         Generator dataRng = new Generator(o.seed() + 1 + 1_000_003L * mesh.coordinate("dp"));   // one stream per replica: its stages and tp ranks draw alike
         if (lead) System.out.printf("model: %,d parameters, %s; 3-D mesh pp=%d x dp=%d (FSDP) x tp=%d, schedule %s, %d micro-batches%n",
                 count, config, pp, dp, tp, schedule.name(), m);

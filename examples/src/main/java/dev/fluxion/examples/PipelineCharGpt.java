@@ -8,7 +8,6 @@ import dev.fluxion.nn.io.CheckpointDir;
 import dev.fluxion.nn.io.TrainingCheckpoint;
 import dev.fluxion.optim.AdamW;
 import dev.fluxion.optim.LrScheduler;
-import dev.fluxion.optim.Schedule;
 import dev.fluxion.parallel.DeviceMesh;
 import dev.fluxion.parallel.Distributed;
 import dev.fluxion.parallel.ProcessGroup;
@@ -68,16 +67,16 @@ final class PipelineCharGpt {
         boolean lead = world.rank() == 0;
 
         byte[] text = CharGpt.Corpus.read(o.data());
-        CharGpt.Corpus train = new CharGpt.Corpus(text, 0, (int) (text.length * 0.9));
-        var config = new Gpt.Config(256, o.context(), o.layers(), o.heads(), o.width(), o.dropout());
+        CharGpt.Corpus train = CharGpt.Corpus.train(text);
+        var config = o.modelConfig();
         Gpt model = new Gpt(config, Init.seed(o.seed()));                     // the same whole model everywhere; each rank keeps its stages
         var schedule = Schedules.byName(own.get("schedule"), ppSize, m, v);
         if (config.layers() < schedule.stages())
             throw new IllegalArgumentException("CharGpt --pp: schedule " + schedule.name() + " needs " + schedule.stages() + " stages but --layers is " + config.layers());
         PipelineRunner runner = PipelineRunner.forGpt(model, schedule, mesh.group("pp"));
         List<Parameter> params = runner.parameters();
-        var opt = new AdamW(params, AdamW.Config.DEFAULT.withLr(o.lr()).withBetas(0.9, 0.95).withWeightDecay(0.1));
-        var lr = new LrScheduler(opt, Schedule.warmupCosine(Math.min(100, o.steps() / 10), o.steps(), o.lr() / 10));
+        var opt = new AdamW(params, o.adamw());
+        var lr = o.schedule(opt);
         Generator dataRng = new Generator(o.seed() + 1 + 1_000_003L * replica);   // one stream per replica, shared by its stages
         if (lead) System.out.printf("model: %,d parameters, %s; pipeline %s over %d ranks x %d replicas, %d micro-batches%n",
                 model.parameterCount(), config, schedule.name(), ppSize, world.size() / ppSize, m);

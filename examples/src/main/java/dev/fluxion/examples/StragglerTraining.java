@@ -98,14 +98,13 @@ final class StragglerTraining {
         int rank = pg == null ? 0 : pg.rank(), world = pg == null ? 1 : pg.size();
         boolean lead = rank == 0;
         byte[] text = CharGpt.Corpus.read(o.data());
-        int split = (int) (text.length * 0.9);
-        var train = new CharGpt.Corpus(text, 0, split);
-        var val = new CharGpt.Corpus(text, split, text.length);
-        var config = new Gpt.Config(256, o.context(), o.layers(), o.heads(), o.width(), o.dropout());
+        var train = CharGpt.Corpus.train(text);
+        var val = CharGpt.Corpus.validation(text);
+        var config = o.modelConfig();
         Init init = Init.seed(o.seed());
         Gpt model = new Gpt(config, init);
         if (rank > 0) init.generator().setState(new Generator(o.seed() + 7919L * rank).state());
-        var adamw = AdamW.Config.DEFAULT.withLr(o.lr()).withBetas(0.9, 0.95).withWeightDecay(0.1);
+        var adamw = o.adamw();
         Files.createDirectories(o.out());
         if (lead) System.out.printf("model: %,d parameters, %s, %d ranks, %s, slow ranks %s%n", model.parameterCount(), config, world, f.mode(), f.slow());
 

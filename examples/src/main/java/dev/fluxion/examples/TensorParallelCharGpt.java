@@ -8,7 +8,6 @@ import dev.fluxion.nn.io.CheckpointDir;
 import dev.fluxion.nn.io.TrainingCheckpoint;
 import dev.fluxion.optim.AdamW;
 import dev.fluxion.optim.LrScheduler;
-import dev.fluxion.optim.Schedule;
 import dev.fluxion.parallel.DeviceMesh;
 import dev.fluxion.parallel.Distributed;
 import dev.fluxion.parallel.ProcessGroup;
@@ -73,10 +72,9 @@ final class TensorParallelCharGpt {
         boolean lead = world.rank() == 0;
 
         byte[] text = CharGpt.Corpus.read(o.data());
-        int split = (int) (text.length * 0.9);
-        var train = new CharGpt.Corpus(text, 0, split);
-        var val = new CharGpt.Corpus(text, split, text.length);
-        var config = new Gpt.Config(256, o.context(), o.layers(), o.heads(), o.width(), o.dropout());
+        var train = CharGpt.Corpus.train(text);
+        var val = CharGpt.Corpus.validation(text);
+        var config = o.modelConfig();
         Init init = Init.seed(o.seed());
         Gpt model = new Gpt(config, init);
         long fullCount = model.parameterCount();
@@ -85,8 +83,8 @@ final class TensorParallelCharGpt {
         // the tp ranks of one dp group share batches and dropout masks; dp groups differ in both
         if (dpRank > 0) init.generator().setState(new Generator(o.seed() + 7919L * dpRank).state());
         Generator dataRng = new Generator(o.seed() + 1 + 1_000_003L * dpRank);
-        var opt = new AdamW(model.parameters(), AdamW.Config.DEFAULT.withLr(o.lr()).withBetas(0.9, 0.95).withWeightDecay(0.1));
-        var schedule = new LrScheduler(opt, Schedule.warmupCosine(Math.min(100, o.steps() / 10), o.steps(), o.lr() / 10));
+        var opt = new AdamW(model.parameters(), o.adamw());
+        var schedule = o.schedule(opt);
         if (lead) System.out.printf("model: %,d parameters (%,d on each rank), %s, %s%s%n", fullCount, model.parameterCount(), config, mesh,
                 sp ? ", sequence parallel" : "");
 
