@@ -37,10 +37,17 @@ final class OutputPump extends Thread {
         if (line.size() > 0) { line.write('\n'); emit(line); }
     }
 
+    /**
+     * Writes prefix and line in one call: stdout and stderr pumps of several ranks often share one terminal or
+     * pipe, and a prefix written on its own (an autoflushing stream sends it at once) let another rank's line
+     * land between a prefix and its text.
+     */
     private void emit(ByteArrayOutputStream line) {
+        byte[] whole = new byte[prefix.length + line.size()];
+        System.arraycopy(prefix, 0, whole, 0, prefix.length);
+        System.arraycopy(line.toByteArray(), 0, whole, prefix.length, line.size());
         synchronized (out) {
-            out.write(prefix, 0, prefix.length);
-            out.write(line.toByteArray(), 0, line.size());
+            out.write(whole, 0, whole.length);
             out.flush();
         }
     }
