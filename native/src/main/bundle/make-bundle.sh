@@ -8,11 +8,11 @@
 # The host still needs the NVIDIA driver and the CUDA 13 libraries (cuBLAS etc.: toolkit or pip wheels).
 #
 # Usage (from anywhere in the repository): native/src/main/bundle/make-bundle.sh [OUTPUT_DIR]   (default .bundle/fluxion-gpu)
-# Env: FLUXION_TOOLS (default /work/shared/tools) holds jre-bundle; JAVA_HOME picks the JDK for jlink.
+# Env: FLUXION_TOOLS (default: the shared/tools folder beside the repository) holds jre-bundle; JAVA_HOME picks the JDK for jlink.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../../.." && pwd)
 out=${1:-$root/.bundle/fluxion-gpu}
-tools=${FLUXION_TOOLS:-/work/shared/tools}
+tools=${FLUXION_TOOLS:-$root/../shared/tools}
 junit_console=org.junit.platform:junit-platform-console-standalone:1.11.4
 limit_mib=64
 
