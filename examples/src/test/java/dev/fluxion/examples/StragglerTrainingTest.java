@@ -5,43 +5,20 @@ import dev.fluxion.nn.io.TrainingCheckpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.InetSocketAddress;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 /** CharGpt's straggler modes as two processes on 127.0.0.1 (as bin/fluxrun starts them): they train, checkpoint and resume. */
 class StragglerTrainingTest {
     static List<String> runRanks(Path data, Path out, String... flags) throws Exception {
-        int port;
-        try (var s = ServerSocketChannel.open()) { s.bind(new InetSocketAddress("127.0.0.1", 0)); port = ((InetSocketAddress) s.getLocalAddress()).getPort(); }
-        List<Process> ranks = new ArrayList<>();
-        for (int r = 0; r < 2; r++) {
-            List<String> cmd = new ArrayList<>(List.of(System.getProperty("java.home") + "/bin/java", "--add-modules", "jdk.incubator.vector", "-Xmx512m",
-                    "-XX:+UseSerialGC", "-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), CharGpt.class.getName(),
-                    "--data", data.toString(), "--out", out.toString(), "--batch", "2", "--context", "16", "--layers", "1",
-                    "--heads", "2", "--width", "16", "--eval-every", "3", "--checkpoint-every", "3"));
-            cmd.addAll(List.of(flags));
-            ProcessBuilder pb = new ProcessBuilder(cmd);
-            pb.environment().putAll(java.util.Map.of("RANK", "" + r, "WORLD_SIZE", "2", "MASTER_ADDR", "127.0.0.1", "MASTER_PORT", "" + port,
-                    "FLUXION_TIMEOUT", "60", "FLUXION_STORE_TOKEN", "test"));
-            pb.redirectErrorStream(true);
-            ranks.add(pb.start());
-        }
-        List<String> outputs = new ArrayList<>();
-        for (Process p : ranks) {
-            String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(120, TimeUnit.SECONDS));
-            assertEquals(0, p.exitValue(), text);
-            outputs.add(text);
-        }
-        return outputs;
+        List<String> args = new ArrayList<>(List.of("--data", data.toString(), "--out", out.toString(), "--batch", "2", "--context", "16",
+                "--layers", "1", "--heads", "2", "--width", "16", "--eval-every", "3", "--checkpoint-every", "3"));
+        args.addAll(List.of(flags));
+        return CharGptRanks.run(args.toArray(String[]::new));
     }
 
     static Path data(Path dir) throws Exception {
