@@ -12,7 +12,6 @@ import dev.fluxion.parallel.fsdp.FsdpConfig;
 import dev.fluxion.parallel.fsdp.FullyShardedDataParallel;
 import dev.fluxion.parallel.fsdp.WrapPolicy;
 import dev.fluxion.parallel.tensor.TensorParallel;
-import dev.fluxion.parallel.tensor.TpContext;
 import dev.fluxion.parallel.tensor.TpTraining;
 import dev.fluxion.parallel.tensor.VocabParallelCrossEntropy;
 import dev.fluxion.tensor.Generator;
@@ -44,7 +43,7 @@ final class FsdpTensorParallelCharGpt {
     private FsdpTensorParallelCharGpt() {}
 
     static void run(CharGpt.Options o, ProcessGroup world, int tpSize, boolean sp) throws IOException {
-        DeviceMesh mesh = DeviceMesh.of(world, new String[] {"dp", "tp"}, new int[] {world.size() / tpSize, tpSize});
+        DeviceMesh mesh = TensorParallelCharGpt.mesh(world, tpSize);
         ProcessGroup tp = mesh.group("tp");
         int dpRank = mesh.coordinate("dp"), tpRank = mesh.coordinate("tp");
         boolean lead = world.rank() == 0;
@@ -56,7 +55,7 @@ final class FsdpTensorParallelCharGpt {
         Init init = Init.seed(o.seed());
         Gpt model = new Gpt(config, init);
         long fullCount = model.parameterCount();
-        TensorParallel.gptPlan(config).apply(model, new TpContext(tp, sp, init.generator()));
+        TensorParallelCharGpt.makeTensorParallel(model, init, tp, sp);
         var fsdp = FullyShardedDataParallel.fullyShard(model, mesh, WrapPolicy.transformerBlocks(), FsdpConfig.DEFAULT);   // shards over "dp"
         var opt = new AdamW(fsdp.parameters(), o.adamw());
         var schedule = o.schedule(opt);

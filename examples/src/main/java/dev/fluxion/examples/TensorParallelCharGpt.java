@@ -66,7 +66,7 @@ final class TensorParallelCharGpt {
         if (world.size() % tpSize != 0)
             throw new IllegalArgumentException("CharGpt --tp " + tpSize + ": the world of " + world.size() + " ranks is not a multiple of it");
         if (fsdp) { FsdpTensorParallelCharGpt.run(o, world, tpSize, sp); return; }
-        DeviceMesh mesh = DeviceMesh.of(world, new String[] {"dp", "tp"}, new int[] {world.size() / tpSize, tpSize});
+        DeviceMesh mesh = mesh(world, tpSize);
         ProcessGroup tp = mesh.group("tp"), dp = mesh.group("dp");
         int dpRank = mesh.coordinate("dp");
         boolean lead = world.rank() == 0;
@@ -78,7 +78,7 @@ final class TensorParallelCharGpt {
         Init init = Init.seed(o.seed());
         Gpt model = new Gpt(config, init);
         long fullCount = model.parameterCount();
-        TensorParallel.gptPlan(config).apply(model, new TpContext(tp, sp, init.generator()));
+        makeTensorParallel(model, init, tp, sp);
         Module trained = dp.size() > 1 ? new DistributedDataParallel(model, dp) : model;   // averages gradients over "dp"
         // the tp ranks of one dp group share batches and dropout masks; dp groups differ in both
         if (dpRank > 0) init.generator().setState(new Generator(o.seed() + 7919L * dpRank).state());
@@ -201,5 +201,15 @@ final class TensorParallelCharGpt {
         byte[] out = new byte[ids.size()];
         for (int i = 0; i < out.length; i++) out[i] = (byte) (long) ids.get(i);
         return new String(out, StandardCharsets.UTF_8);
+    }
+
+    /** The ("dp", "tp") mesh of world with tensor-parallel groups of tpSize neighbouring ranks. */
+    static DeviceMesh mesh(ProcessGroup world, int tpSize) {
+        return DeviceMesh.of(world, new String[] {"dp", "tp"}, new int[] {world.size() / tpSize, tpSize});
+    }
+
+    /** Cuts model, built whole from the seed (so every tp degree starts from the same weights), into this rank's tp pieces. */
+    static void makeTensorParallel(Gpt model, Init init, ProcessGroup tp, boolean sp) {
+        TensorParallel.gptPlan(model.config()).apply(model, new TpContext(tp, sp, init.generator()));
     }
 }
