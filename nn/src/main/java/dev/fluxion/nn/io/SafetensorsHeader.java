@@ -3,9 +3,13 @@ package dev.fluxion.nn.io;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Shape;
@@ -42,9 +46,25 @@ import java.util.TreeSet;
 public record SafetensorsHeader(Map<String, Entry> tensors, Map<String, String> metadata) {
     /** The largest header read, as in the reference implementation: a guard against absurd allocations. */
     public static final long MAX_HEADER_BYTES = 100_000_000;
+    /** The longest tensor name or metadata key read, in characters (real names are under 200). */
+    public static final int MAX_NAME_CHARS = 4096;
+    /** The most tensors one header may list (large checkpoints have a few thousand per file). */
+    public static final int MAX_TENSORS = 100_000;
+    /** The most dimensions a tensor may have. */
+    public static final int MAX_RANK = 64;
+    /** How deep a header may nest: the top object, a tensor's object, its shape array. */
+    static final int MAX_DEPTH = 3;
     static final String METADATA_KEY = "__metadata__";
     private static final Set<String> ENTRY_FIELDS = Set.of("dtype", "shape", "data_offsets");
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** The parser enforces the limits while it reads, so a hostile header cannot make it build anything large or deep. */
+    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxNestingDepth(MAX_DEPTH)
+                    .maxNameLength(MAX_NAME_CHARS)
+                    .maxNumberLength(64)
+                    .maxStringLength((int) MAX_HEADER_BYTES)
+                    .build())
+            .build());
 
     /** One tensor: dtype, shape, and bytes [begin, end) of the data section. */
     public record Entry(DType dtype, int[] shape, long begin, long end) {
@@ -105,11 +125,17 @@ public record SafetensorsHeader(Map<String, Entry> tensors, Map<String, String> 
 
     /** The layout a writer uses: tensors sorted by name, packed back to back from byte 0. */
     static SafetensorsHeader layout(Map<String, ? extends Tensor> tensors, Map<String, String> metadata) {
+        if (tensors.size() > MAX_TENSORS) throw new IllegalArgumentException("safetensors: " + tensors.size() + " tensors, more than the limit of " + MAX_TENSORS + " a reader accepts");
+        for (String k : metadata.keySet())
+            if (k != null && k.length() > MAX_NAME_CHARS)
+                throw new IllegalArgumentException("safetensors: metadata key of " + k.length() + " characters, more than the limit of " + MAX_NAME_CHARS);
         Map<String, Entry> entries = new LinkedHashMap<>();
         long offset = 0;
         for (String name : new TreeSet<>(tensors.keySet())) {
             Tensor t = tensors.get(name);
             if (t == null) throw new IllegalArgumentException("safetensors: tensor '" + name + "' is null");
+            if (name.isEmpty() || name.length() > MAX_NAME_CHARS)
+                throw new IllegalArgumentException("safetensors: tensor name of " + name.length() + " characters; names must have 1 to " + MAX_NAME_CHARS);
             if (name.equals(METADATA_KEY)) throw new IllegalArgumentException("safetensors: the name " + METADATA_KEY + " is reserved for the header's metadata");
             long bytes = (long) t.numel() * t.dtype().byteSize();
             entries.put(name, new Entry(t.dtype(), t.shape(), offset, offset + bytes));
@@ -170,9 +196,10 @@ public record SafetensorsHeader(Map<String, Entry> tensors, Map<String, String> 
         Map<String, JsonNode> fields;
         try {
             fields = fields(file, text);
+        } catch (StreamConstraintsException e) {
+            throw new SafetensorsException(file, "header " + limitProblem(e), e);
         } catch (JsonProcessingException e) {
-            throw new SafetensorsException(file, "header is not valid JSON: " + e.getOriginalMessage()
-                    + " (at character " + e.getLocation().getCharOffset() + ")", e);
+            throw new SafetensorsException(file, "header is not valid JSON: " + e.getOriginalMessage() + at(e), e);
         } catch (SafetensorsException e) {
             throw e;
         } catch (IOException e) {
@@ -195,8 +222,19 @@ public record SafetensorsHeader(Map<String, Entry> tensors, Map<String, String> 
             if (p.nextToken() != JsonToken.START_OBJECT) throw new SafetensorsException(file, "header is not a JSON object");
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
+                String what = name.equals(METADATA_KEY) ? METADATA_KEY : "tensor '" + name + "'";
+                if (name.isEmpty()) throw new SafetensorsException(file, "empty tensor name in header");
                 p.nextToken();
-                if (fields.put(name, p.readValueAsTree()) != null) throw new SafetensorsException(file, "duplicate tensor name '" + name + "' in header");
+                JsonNode value;
+                try {
+                    value = p.readValueAsTree();
+                } catch (StreamConstraintsException e) {
+                    throw new SafetensorsException(file, what + ": " + limitProblem(e), e);
+                }
+                if (fields.put(name, value == null ? NullNode.getInstance() : value) != null)
+                    throw new SafetensorsException(file, "duplicate tensor name '" + name + "' in header");
+                if (fields.size() > MAX_TENSORS + (fields.containsKey(METADATA_KEY) ? 1 : 0))
+                    throw new SafetensorsException(file, "header lists more than " + MAX_TENSORS + " tensors, the limit");
             }
             if (p.nextToken() != null) throw new SafetensorsException(file, "header has characters after its JSON object");
         }
@@ -229,6 +267,7 @@ public record SafetensorsHeader(Map<String, Entry> tensors, Map<String, String> 
         if (dtype == null)
             throw new SafetensorsException(file, what + ": unknown dtype '" + d.textValue() + "' (Fluxion reads F64, F32, F16, BF16, I64, I32, I8, U8, BOOL)");
         long[] dims = naturals(file, what, "shape", n.get("shape"), -1);
+        if (dims.length > MAX_RANK) throw new SafetensorsException(file, what + ": shape has " + dims.length + " dimensions, more than the limit of " + MAX_RANK + " dimensions");
         long[] off = naturals(file, what, "data_offsets", n.get("data_offsets"), 2);
         int[] shape = new int[dims.length];
         long numel = 1;
@@ -280,6 +319,23 @@ public record SafetensorsHeader(Map<String, Entry> tensors, Map<String, String> 
         }
         if (next != dataSize)
             throw new SafetensorsException(file, "the data section has " + dataSize + " bytes but the tensors cover only " + next + " (trailing bytes)");
+    }
+
+    /** A parser limit that was hit, in words (Jackson's message names its own setting, not ours). */
+    private static String limitProblem(StreamConstraintsException e) {
+        String m = String.valueOf(e.getOriginalMessage());
+        String detail = " (" + m.replaceAll(", from `StreamReadConstraints[^)]*`", "") + ")";
+        if (m.contains("nesting depth"))
+            return "nests deeper than " + MAX_DEPTH + " levels, the limit (object, tensor, shape)" + detail;
+        if (m.contains("Name length"))
+            return "has a name longer than " + MAX_NAME_CHARS + " characters, the limit" + detail;
+        if (m.contains("Number value length")) return "has a number with too many digits, over the limit" + detail;
+        return "exceeds a parser limit" + detail;
+    }
+
+    /** " (at character N)", or nothing when the parser knows no location (some of its errors have none). */
+    private static String at(JsonProcessingException e) {
+        return e.getLocation() == null ? "" : " (at character " + e.getLocation().getCharOffset() + ")";
     }
 
     private static String rangeOf(Entry e) { return "[" + e.begin() + ", " + e.end() + ")"; }
