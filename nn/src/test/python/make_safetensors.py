@@ -15,8 +15,8 @@ Run with Debian's python3-torch (the pyenv python3 on PATH has no torch):
     /usr/bin/python3 nn/src/test/python/make_safetensors.py --verify FILE
         reads a file Fluxion wrote (the Java test SafetensorsInteropTest re-saves torch_tensors.safetensors, committed
         as fluxion_written.safetensors) and checks it against the tensors built here: same names, dtypes, shapes and
-        bits, same metadata, and the layout rules of the spec and of Fluxion's writer (sorted names, packed offsets,
-        header padded to 8 bytes). Prints "ok" and exits 0, or exits 1 naming the first difference.
+        bits, same metadata, its fluxion.crc32c recomputed here, and the layout rules of the spec and of Fluxion's
+        writer (sorted names, packed offsets, header padded to 8 bytes). Prints "ok" and exits 0, or exits 1 naming the first difference.
 """
 import json
 import math
@@ -143,8 +143,46 @@ def read(path):
     return list(header), [e["data_offsets"][0] for e in header.values()], metadata, out
 
 
+def crc32c(data, crc=0):
+    """CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as java.util.zip.CRC32C."""
+    crc ^= 0xFFFFFFFF
+    for byte in data:
+        crc = CRC_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+CRC_TABLE = []
+for _i in range(256):
+    _c = _i
+    for _ in range(8):
+        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
+    CRC_TABLE.append(_c)
+
+
+def check_checksum(path, metadata):
+    """Fluxion's "fluxion.crc32c": CRC32C of the canonical header (compact JSON, metadata without the key first, then
+    tensors sorted by name with dtype, shape, data_offsets) followed by the data section."""
+    blob = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n].decode("utf-8"))
+    header.pop("__metadata__", None)
+    canonical = {}
+    if metadata:
+        canonical["__metadata__"] = dict(sorted(metadata.items()))
+    for name in sorted(header):
+        e = header[name]
+        canonical[name] = {"dtype": e["dtype"], "shape": e["shape"], "data_offsets": e["data_offsets"]}
+    text = json.dumps(canonical, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return "%08x" % crc32c(blob[8 + n:], crc32c(text))
+
+
 def verify(path):
     names, begins, metadata, got = read(path)
+    recorded = metadata.pop("fluxion.crc32c", None)
+    if recorded is None:
+        fail("no fluxion.crc32c in __metadata__")
+    if check_checksum(path, metadata) != recorded:
+        fail(f"fluxion.crc32c {recorded} but the file hashes to {check_checksum(path, metadata)}")
     want = tensors()
     if names != sorted(names):
         fail(f"header names not sorted: {names}")

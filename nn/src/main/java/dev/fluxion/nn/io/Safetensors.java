@@ -16,7 +16,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.Checksum;
+import java.util.zip.CRC32C;
 
 import static java.nio.file.StandardOpenOption.READ;
 
@@ -28,6 +28,14 @@ import static java.nio.file.StandardOpenOption.READ;
  * {@link SafetensorsException} naming the file and the problem. Writes are atomic (temporary file, fsync,
  * rename), in a deterministic layout: tensors sorted by name, header padded with spaces to 8 bytes.
  * Data moves in bounded chunks, so a file is never held twice in memory.
+ *
+ * <p>Every file Fluxion writes carries a checksum in its {@code __metadata__} under {@value #CHECKSUM_KEY}:
+ * the CRC32C (8 lowercase hex digits) of the header's canonical JSON without that key (compact, names sorted,
+ * metadata first) followed by the data section. Loading verifies it when present and refuses a file whose
+ * header content or data no longer match; files without one (other writers' files) load as before. Other
+ * readers see one more metadata string. The checksum detects accidental damage (bit rot, a bad copy, a torn
+ * write), not tampering: whoever can change the data can recompute it. {@link #readHeader(Path)} reads no
+ * data and so verifies nothing (its header shows the key); {@link Contents#metadata()} leaves the key out.
  *
  * <pre>{@code
  * Safetensors.save(Path.of("model.safetensors"), Map.of("fc.weight", w, "fc.bias", b), Map.of("format", "pt"));
@@ -50,6 +58,10 @@ public final class Safetensors {
         @Override public void close() { tensors.values().forEach(Tensor::close); }
     }
 
+    /** The {@code __metadata__} key of the checksum Fluxion writes into every file (see the class comment). */
+    public static final String CHECKSUM_KEY = "fluxion.crc32c";
+    private static final String CHECKSUM_PLACEHOLDER = "00000000";
+
     /** A validated header and where the data section starts in the file. */
     record Parsed(SafetensorsHeader header, long dataStart) {}
 
@@ -57,10 +69,13 @@ public final class Safetensors {
         save(file, tensors, Map.of());
     }
 
-    /** Writes tensors (any device, any layout) and string metadata to file, atomically. */
+    /**
+     * Writes tensors (any device, any layout) and string metadata to file, atomically, with a checksum
+     * ({@value #CHECKSUM_KEY}; one given in metadata is replaced).
+     */
     public static void save(Path file, Map<String, ? extends Tensor> tensors, Map<String, String> metadata) throws IOException {
-        SafetensorsHeader header = SafetensorsHeader.layout(tensors, metadata);
-        AtomicFile.write(file, ch -> write(ch, header, tensors));
+        SafetensorsHeader.layout(tensors, metadata);                       // argument errors before a file is created
+        AtomicFile.write(file, ch -> write(ch, tensors, metadata));
     }
 
     /** The tensors of file, on the CPU. */
@@ -75,7 +90,7 @@ public final class Safetensors {
     /** The tensors of file, created on device, and its metadata. */
     public static Contents read(Path file, Device device) throws IOException {
         try (FileChannel ch = FileChannel.open(file, READ)) {
-            return readData(file, ch, readHeader(file, ch), device, null);
+            return readData(file, ch, readHeader(file, ch), device);
         }
     }
 
@@ -103,11 +118,16 @@ public final class Safetensors {
     }
 
     /**
-     * Creates and fills the tensors of a parsed header; feeds the data section, front to back, to checksum
-     * (may be null). On any failure the tensors made so far are closed: nothing is half-loaded.
+     * Creates and fills the tensors of a parsed header, verifying its checksum when it has one. On any failure
+     * the tensors made so far are closed: nothing is half-loaded.
      */
-    static Contents readData(Path file, FileChannel ch, Parsed parsed, Device device, Checksum checksum) throws IOException {
+    static Contents readData(Path file, FileChannel ch, Parsed parsed, Device device) throws IOException {
         SafetensorsHeader header = parsed.header();
+        String recorded = header.metadata().get(CHECKSUM_KEY);
+        if (recorded != null && !recorded.matches("[0-9a-f]{8}"))
+            throw new SafetensorsException(file, "checksum " + CHECKSUM_KEY + " '" + recorded + "' is not 8 lowercase hex digits; the header is damaged");
+        CRC32C checksum = recorded == null ? null : new CRC32C();
+        if (checksum != null) checksum.update(header.canonical(CHECKSUM_KEY));
         List<Map.Entry<String, Entry>> byOffset = new ArrayList<>(header.tensors().entrySet());
         byOffset.sort(Comparator.comparingLong(e -> e.getValue().begin()));
         Map<String, Tensor> loaded = new HashMap<>();
@@ -119,26 +139,50 @@ public final class Safetensors {
                 loaded.put(e.getKey(), t);
                 TensorBytes.fill(t, ch, parsed.dataStart() + entry.begin(), chunk, checksum, file);
             }
+            if (checksum != null && !hex(checksum).equals(recorded))
+                throw new SafetensorsException(file, "checksum mismatch: the file records crc32c " + recorded + " but its header and data hash to "
+                        + hex(checksum) + "; the file is corrupt");
         } catch (IOException | RuntimeException | Error e) {
             loaded.values().forEach(Tensor::close);
             throw e;
         }
         Map<String, Tensor> inHeaderOrder = new LinkedHashMap<>();
         for (String name : header.tensors().keySet()) inHeaderOrder.put(name, loaded.get(name));
-        return new Contents(inHeaderOrder, header.metadata());
+        return new Contents(inHeaderOrder, header.without(CHECKSUM_KEY).metadata());
     }
 
-    /** Writes a file whose header is a {@link SafetensorsHeader#layout} of tensors. */
-    static void write(FileChannel ch, SafetensorsHeader header, Map<String, ? extends Tensor> tensors) throws IOException {
+    /**
+     * Writes tensors and metadata as a safetensors file with its checksum, in one pass over the tensors: the
+     * header with a placeholder checksum of the same width, the data (hashed as it goes), then the header again.
+     */
+    static void write(FileChannel ch, Map<String, ? extends Tensor> tensors, Map<String, String> metadata) throws IOException {
+        Map<String, String> meta = new LinkedHashMap<>(metadata);
+        meta.remove(CHECKSUM_KEY);
+        CRC32C crc = new CRC32C();
+        crc.update(SafetensorsHeader.layout(tensors, meta).canonical(CHECKSUM_KEY));
+        meta.put(CHECKSUM_KEY, CHECKSUM_PLACEHOLDER);
+        SafetensorsHeader header = SafetensorsHeader.layout(tensors, meta);
         byte[] json = header.toBytes();
         TensorBytes.writeFully(ch, ByteBuffer.allocate(8 + json.length).order(ByteOrder.LITTLE_ENDIAN).putLong(json.length).put(json).flip());
         ByteBuffer chunk = TensorBytes.chunk(maxByteSize(header));
         long written = 0;
         for (var e : header.tensors().entrySet()) {
             if (e.getValue().begin() != written) throw new IllegalStateException("safetensors: header is not a packed layout at tensor '" + e.getKey() + "'");
-            TensorBytes.forEachChunk(tensors.get(e.getKey()), chunk, b -> TensorBytes.writeFully(ch, b));
+            TensorBytes.forEachChunk(tensors.get(e.getKey()), chunk, b -> {
+                crc.update(b.duplicate());
+                TensorBytes.writeFully(ch, b);
+            });
             written = e.getValue().end();
         }
+        meta.put(CHECKSUM_KEY, hex(crc));
+        byte[] signed = SafetensorsHeader.layout(tensors, meta).toBytes();
+        if (signed.length != json.length) throw new IllegalStateException("safetensors: the checksum changed the header's length");   // same width by construction
+        ByteBuffer b = ByteBuffer.wrap(signed);
+        for (long pos = 8; b.hasRemaining(); ) pos += ch.write(b, pos);
+    }
+
+    private static String hex(CRC32C crc) {
+        return String.format("%08x", crc.getValue());
     }
 
     static long maxByteSize(SafetensorsHeader header) {

@@ -95,6 +95,14 @@ public record SafetensorsHeader(Map<String, Entry> tensors, Map<String, String> 
         metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
     }
 
+    /** This header without one metadata key. */
+    SafetensorsHeader without(String metadataKey) {
+        if (!metadata.containsKey(metadataKey)) return this;
+        Map<String, String> m = new LinkedHashMap<>(metadata);
+        m.remove(metadataKey);
+        return new SafetensorsHeader(tensors, m);
+    }
+
     /** The size of the data section: the end of the last tensor. */
     public long dataSize() {
         return tensors.values().stream().mapToLong(Entry::end).max().orElse(0);

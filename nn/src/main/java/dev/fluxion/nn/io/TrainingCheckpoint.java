@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
-import java.util.zip.CRC32C;
 
 import static java.nio.file.StandardOpenOption.READ;
 
@@ -22,8 +21,8 @@ import static java.nio.file.StandardOpenOption.READ;
  * the step, and string metadata. Tensors are stored as {@code <section>.<name>} ("model.fc1.weight"), so the
  * file opens in any safetensors reader. {@code __metadata__} records the step, the section list (empty
  * sections survive) and a CRC32C over the header's content and all data; {@link #load} verifies it and
- * refuses a corrupted file. {@link #save} is atomic: a failed or interrupted save leaves the previous
- * file as it was. Saving reads each tensor twice (checksum, then write): do not modify them meanwhile.
+ * refuses a corrupted file (the checksum every {@link Safetensors} file carries, required here). {@link #save}
+ * is atomic: a failed or interrupted save leaves the previous file as it was.
  *
  * <pre>{@code
  * var ckpt = new TrainingCheckpoint(step, Map.of("model", model.stateDict(), "optim", opt.stateDict()), Map.of("run", "gpt-small"));
@@ -41,7 +40,7 @@ public record TrainingCheckpoint(long step, Map<String, Map<String, Tensor>> sec
     static final String FORMAT = "training-checkpoint/1";
     static final String STEP_KEY = "fluxion.step";
     static final String SECTIONS_KEY = "fluxion.sections";
-    static final String CHECKSUM_KEY = "fluxion.crc32c";
+    static final String CHECKSUM_KEY = Safetensors.CHECKSUM_KEY;
     private static final String RESERVED_PREFIX = "fluxion.";
     private static final Pattern SECTION_NAME = Pattern.compile("[A-Za-z0-9_-]+");
 
@@ -92,7 +91,7 @@ public record TrainingCheckpoint(long step, Map<String, Map<String, Tensor>> sec
                 throw new SafetensorsException(file, format == null
                         ? "not a Fluxion training checkpoint (no " + FORMAT_KEY + " in __metadata__); read plain safetensors files with Safetensors.read"
                         : "checkpoint format '" + format + "' is not supported (this version reads " + FORMAT + ")");
-            String recorded = required(file, meta, CHECKSUM_KEY);
+            required(file, meta, CHECKSUM_KEY);                     // verified by readData
             long step = parseStep(file, required(file, meta, STEP_KEY));
             List<String> sectionNames = sectionNames(file, required(file, meta, SECTIONS_KEY));
             for (String name : header.tensors().keySet()) {
@@ -100,15 +99,7 @@ public record TrainingCheckpoint(long step, Map<String, Map<String, Tensor>> sec
                 if (dot < 1 || !sectionNames.contains(name.substring(0, dot)))
                     throw new SafetensorsException(file, "tensor '" + name + "' is in none of the sections " + sectionNames + " that " + SECTIONS_KEY + " lists");
             }
-            CRC32C crc = new CRC32C();
-            crc.update(header.canonical(CHECKSUM_KEY));
-            Safetensors.Contents contents = Safetensors.readData(file, ch, parsed, device, crc);
-            String actual = hex(crc);
-            if (!actual.equals(recorded)) {
-                contents.close();
-                throw new SafetensorsException(file, "checksum mismatch: the file records crc32c " + recorded + " but its header and data hash to "
-                        + actual + "; the file is corrupt");
-            }
+            Safetensors.Contents contents = Safetensors.readData(file, ch, parsed, device);
             Map<String, Map<String, Tensor>> sections = new LinkedHashMap<>();
             for (String s : sectionNames) sections.put(s, new LinkedHashMap<>());
             contents.tensors().forEach((name, t) -> {
@@ -126,7 +117,7 @@ public record TrainingCheckpoint(long step, Map<String, Map<String, Tensor>> sec
         sections.values().forEach(s -> s.values().forEach(Tensor::close));
     }
 
-    /** The file content: pass one over the tensors computes the checksum the header carries, pass two writes them. */
+    /** The file content: the sections' tensors flattened, the reserved metadata, and (by Safetensors.write) the checksum. */
     void write(FileChannel ch) throws IOException {
         Map<String, Tensor> flat = new LinkedHashMap<>();
         sections.forEach((section, tensors) -> tensors.forEach((name, t) -> flat.put(section + "." + name, t)));
@@ -134,17 +125,7 @@ public record TrainingCheckpoint(long step, Map<String, Map<String, Tensor>> sec
         meta.put(FORMAT_KEY, FORMAT);
         meta.put(STEP_KEY, Long.toString(step));
         meta.put(SECTIONS_KEY, String.join(",", sections.keySet()));
-        SafetensorsHeader unsigned = SafetensorsHeader.layout(flat, meta);
-        CRC32C crc = new CRC32C();
-        crc.update(unsigned.canonical(CHECKSUM_KEY));
-        var chunk = TensorBytes.chunk(Safetensors.maxByteSize(unsigned));
-        for (String name : unsigned.tensors().keySet()) TensorBytes.forEachChunk(flat.get(name), chunk, crc::update);
-        meta.put(CHECKSUM_KEY, hex(crc));
-        Safetensors.write(ch, SafetensorsHeader.layout(flat, meta), flat);
-    }
-
-    private static String hex(CRC32C crc) {
-        return String.format("%08x", crc.getValue());
+        Safetensors.write(ch, flat, meta);
     }
 
     private static String required(Path file, Map<String, String> meta, String key) throws SafetensorsException {
