@@ -23,7 +23,7 @@ public final class CausalSelfAttention extends Module {
         if (heads <= 0 || width % heads != 0)
             throw new IllegalArgumentException("CausalSelfAttention: width " + width + " must be divisible by heads " + heads);
         this.heads = heads;
-        this.dropout = dropout;
+        this.dropout = Checks.probability("CausalSelfAttention", "dropout", dropout);
         this.init = init;
         this.qkv = child("qkv", new Linear(width, 3 * width, true, init));
         this.proj = child("proj", new Linear(width, width, true, init));

@@ -10,8 +10,7 @@ public final class Dropout extends Module {
 
     /** Dropout with probability p in [0, 1), drawing its masks from init's generator. */
     public Dropout(double p, Init init) {
-        if (p < 0 || p >= 1) throw new IllegalArgumentException("Dropout: p must be in [0, 1), got " + p);
-        this.p = p;
+        this.p = Checks.probability("Dropout", "p", p);
         this.generator = init.generator();
     }
 

@@ -48,7 +48,7 @@ public final class Functional {
 
     /** Zeroes each element with probability p and scales the rest by 1/(1-p); identity when p == 0. */
     public static Tensor dropout(Tensor x, double p, Generator generator) {
-        if (p < 0 || p >= 1) throw new IllegalArgumentException("dropout: p must be in [0, 1), got " + p);
+        Checks.probability("dropout", "p", p);
         if (p == 0) return x;
         Tensor keep = Tensor.rand(generator, DType.FLOAT32, x.shape()).to(x.device()).ge(p);
         return Tensor.where(keep, x.mul(1 / (1 - p)), Tensor.zerosLike(x));

@@ -22,7 +22,7 @@ public final class Gpt extends Module {
             if (vocab <= 0 || context <= 0 || layers <= 0 || heads <= 0 || width <= 0)
                 throw new IllegalArgumentException("Gpt.Config: sizes must be positive: " + vocabLine(vocab, context, layers, heads, width));
             if (width % heads != 0) throw new IllegalArgumentException("Gpt.Config: width " + width + " must be divisible by heads " + heads);
-            if (dropout < 0 || dropout >= 1) throw new IllegalArgumentException("Gpt.Config: dropout must be in [0, 1), got " + dropout);
+            Checks.probability("Gpt.Config", "dropout", dropout);
         }
 
         private static String vocabLine(int v, int c, int l, int h, int w) {

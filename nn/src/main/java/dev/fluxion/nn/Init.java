@@ -38,11 +38,16 @@ public final class Init {
 
     /** U(lo, hi). */
     public Tensor uniform(double lo, double hi, int... shape) {
+        Checks.finite("Init.uniform", "lo", lo);
+        Checks.finite("Init.uniform", "hi", hi);
+        if (lo > hi) throw new IllegalArgumentException("Init.uniform: lo " + lo + " must be <= hi " + hi);
         return place(Tensor.rand(generator, DType.FLOAT64, shape).mul(hi - lo).add(lo));
     }
 
     /** N(mean, std^2). */
     public Tensor normal(double mean, double std, int... shape) {
+        Checks.finite("Init.normal", "mean", mean);
+        if (!(std >= 0 && std < Double.POSITIVE_INFINITY)) throw new IllegalArgumentException("Init.normal: std must be >= 0 and finite, got " + std);
         return place(Tensor.randn(generator, DType.FLOAT64, shape).mul(std).add(mean));
     }
 
@@ -52,21 +57,25 @@ public final class Init {
 
     /** Glorot: U(-a, a), a = gain * sqrt(6 / (fanIn + fanOut)). Shape [out, in, ...] as PyTorch. */
     public Tensor xavierUniform(double gain, int... shape) {
+        Checks.finite("Init.xavierUniform", "gain", gain);
         double a = gain * Math.sqrt(6.0 / (fanIn(shape) + fanOut(shape)));
         return uniform(-a, a, shape);
     }
 
     public Tensor xavierNormal(double gain, int... shape) {
+        Checks.finite("Init.xavierNormal", "gain", gain);
         return normal(0, gain * Math.sqrt(2.0 / (fanIn(shape) + fanOut(shape))), shape);
     }
 
     /** He, fan-in mode, leaky-relu gain sqrt(2 / (1 + a^2)): U(-b, b), b = gain * sqrt(3 / fanIn). */
     public Tensor kaimingUniform(double a, int... shape) {
+        Checks.finite("Init.kaimingUniform", "a", a);
         double bound = Math.sqrt(2.0 / (1 + a * a)) * Math.sqrt(3.0 / fanIn(shape));
         return uniform(-bound, bound, shape);
     }
 
     public Tensor kaimingNormal(double a, int... shape) {
+        Checks.finite("Init.kaimingNormal", "a", a);
         return normal(0, Math.sqrt(2.0 / (1 + a * a)) / Math.sqrt(fanIn(shape)), shape);
     }
 

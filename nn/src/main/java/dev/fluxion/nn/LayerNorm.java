@@ -10,7 +10,7 @@ public final class LayerNorm extends Module {
 
     /** Normalizes over a last dim of size dim with epsilon eps; weight ones, bias (if any) zeros. */
     public LayerNorm(int dim, double eps, boolean bias, Init init) {
-        this.eps = eps;
+        this.eps = Checks.nonNegative("LayerNorm", "eps", eps);
         this.weight = register("weight", init.ones(dim));
         this.bias = bias ? register("bias", init.zeros(dim)) : null;
     }

@@ -369,6 +369,11 @@ public abstract class Module {
      * shape and dtype either way; nothing is written unless all checks pass.
      */
     public final LoadResult loadStateDict(Map<String, Tensor> state, boolean strict) {
+        if (state == null) throw new IllegalArgumentException("loadStateDict: the state is null");
+        for (var e : state.entrySet()) {
+            if (e.getKey() == null) throw new IllegalArgumentException("loadStateDict: the state has a null key (mapped to " + e.getValue() + ")");
+            if (e.getValue() == null) throw new IllegalArgumentException("loadStateDict: '" + e.getKey() + "' maps to null in the state; give a tensor or leave the key out");
+        }
         Map<String, Tensor> own = stateDict();
         List<String> missing = new ArrayList<>(), unexpected = new ArrayList<>();
         for (String k : own.keySet()) if (!state.containsKey(k)) missing.add(k);

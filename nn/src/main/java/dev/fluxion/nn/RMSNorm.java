@@ -9,7 +9,7 @@ public final class RMSNorm extends Module {
 
     /** Normalizes over a last dim of size dim with epsilon eps; weight ones. */
     public RMSNorm(int dim, double eps, Init init) {
-        this.eps = eps;
+        this.eps = Checks.nonNegative("RMSNorm", "eps", eps);
         this.weight = register("weight", init.ones(dim));
     }
 

@@ -15,13 +15,38 @@ final class Creation {
         return t;
     }
 
+    /**
+     * The most elements a factory that stages values in a Java array (arange, linspace, eye, rand, randn,
+     * randint) makes in one call: the JVM's array limit. zeros/ones/full/empty have no such limit.
+     */
+    static final int MAX_STAGED = Integer.MAX_VALUE - 8;
+
+    /**
+     * n as an array length, after checking it against {@link #MAX_STAGED} and the free heap (8 bytes an
+     * element): a clear error before anything is allocated, instead of an OutOfMemoryError.
+     */
+    static int staged(String op, long n) {
+        if (n > MAX_STAGED)
+            throw new IllegalArgumentException(op + ": " + n + " elements is more than the limit of " + MAX_STAGED
+                    + " for this factory (its values are staged in a Java array); build large tensors from zeros/full and in-place ops");
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        if (8 * n > free)
+            throw new IllegalArgumentException(op + ": " + n + " elements need " + 8 * n + " bytes of Java heap for staging, but only about " + free
+                    + " bytes of the heap (-Xmx " + rt.maxMemory() + ") are free");
+        return (int) n;
+    }
+
     static Tensor arange(double start, double end, double step, DType dtype) {
-        if (step == 0 || Double.isNaN(step)) throw new IllegalArgumentException("arange: step must be non-zero, got " + step);
+        if (!Double.isFinite(start) || !Double.isFinite(end))
+            throw new IllegalArgumentException("arange: start and end must be finite, got start " + start + ", end " + end);
+        if (step == 0 || !Double.isFinite(step)) throw new IllegalArgumentException("arange: step must be non-zero and finite, got " + step);
         if ((end - start) / step < 0)
             throw new IllegalArgumentException("arange: step " + step + " moves away from end (start " + start + ", end " + end + ")");
         boolean integral = start == Math.rint(start) && end == Math.rint(end) && step == Math.rint(step);
         DType dt = dtype != null ? dtype : integral ? DType.INT64 : DType.FLOAT32;
-        int n = (int) Math.ceil((end - start) / step);
+        double count = Math.ceil((end - start) / step);
+        int n = staged("arange", count >= Long.MAX_VALUE ? Long.MAX_VALUE : (long) count);
         double[] v = new double[n];
         for (int i = 0; i < n; i++) v[i] = start + i * step;
         return fromDoubles(v, dt, new int[] {n});
@@ -29,7 +54,9 @@ final class Creation {
 
     static Tensor linspace(double start, double end, int steps, DType dtype) {
         if (steps < 0) throw new IllegalArgumentException("linspace: steps must be >= 0, got " + steps);
-        double[] v = new double[steps];
+        if (!Double.isFinite(start) || !Double.isFinite(end))
+            throw new IllegalArgumentException("linspace: start and end must be finite, got start " + start + ", end " + end);
+        double[] v = new double[staged("linspace", steps)];
         double step = steps > 1 ? (end - start) / (steps - 1) : 0;
         // symmetric evaluation from both ends, as torch.linspace, so that the last value is exactly end;
         // a single step is start, as in torch
@@ -39,14 +66,14 @@ final class Creation {
 
     static Tensor eye(int n, int m, DType dtype) {
         Shape.checked("eye", n, m);
-        double[] v = new double[n * m];
+        double[] v = new double[staged("eye", (long) n * m)];
         for (int i = 0; i < Math.min(n, m); i++) v[i * m + i] = 1;
         return fromDoubles(v, dtype, new int[] {n, m});
     }
 
     static Tensor rand(Generator g, DType dtype, int[] shape) {
         requireFloat("rand", dtype);
-        double[] v = new double[Shape.intCount("rand", Shape.numel(Shape.checked("rand", shape)))];
+        double[] v = new double[staged("rand", Shape.numel(Shape.checked("rand", shape)))];
         if (dtype == DType.FLOAT64) for (int i = 0; i < v.length; i++) v[i] = g.nextDouble();
         else for (int i = 0; i < v.length; i++) v[i] = g.nextFloat();
         return fromDoubles(v, dtype, shape.clone());
@@ -54,13 +81,14 @@ final class Creation {
 
     static Tensor randn(Generator g, DType dtype, int[] shape) {
         requireFloat("randn", dtype);
-        double[] v = new double[Shape.intCount("randn", Shape.numel(Shape.checked("randn", shape)))];
+        double[] v = new double[staged("randn", Shape.numel(Shape.checked("randn", shape)))];
         for (int i = 0; i < v.length; i++) v[i] = g.nextGaussian();
         return fromDoubles(v, dtype, shape.clone());
     }
 
     static Tensor randint(Generator g, long low, long high, int[] shape) {
-        long[] v = new long[Shape.intCount("randint", Shape.numel(Shape.checked("randint", shape)))];
+        if (low >= high) throw new IllegalArgumentException("randint: low " + low + " must be less than high " + high);
+        long[] v = new long[staged("randint", Shape.numel(Shape.checked("randint", shape)))];
         for (int i = 0; i < v.length; i++) v[i] = g.nextLong(low, high);
         return fromArray(v, shape);
     }

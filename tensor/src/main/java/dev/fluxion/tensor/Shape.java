@@ -11,15 +11,23 @@ import java.util.Arrays;
 public final class Shape {
     private Shape() {}
 
-    /** The number of elements; fails when it exceeds {@code Long.MAX_VALUE}. */
+    /**
+     * The number of elements; fails when it exceeds {@code Long.MAX_VALUE}, and also when the product of
+     * the non-zero dims does (a zero dim elsewhere would hide that product, which is always a mistake).
+     */
     public static long numel(int[] shape) {
         long n = 1;
+        boolean zero = false;
         for (int d : shape) {
-            if (n != 0 && d > Long.MAX_VALUE / n)
+            if (d == 0) {
+                zero = true;
+                continue;
+            }
+            if (d > Long.MAX_VALUE / n)
                 throw new IllegalArgumentException("shape " + str(shape) + " has more than 2^63-1 elements");
             n *= d;
         }
-        return n;
+        return zero ? 0 : n;
     }
 
     /**
@@ -53,7 +61,11 @@ public final class Shape {
     public static int[] checked(String op, int... shape) {
         for (int d : shape)
             if (d < 0) throw new IllegalArgumentException(op + ": shape " + str(shape) + " has a negative dimension");
-        numel(shape);
+        try {
+            numel(shape);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(op + ": " + e.getMessage());
+        }
         return shape.clone();
     }
 

@@ -418,7 +418,7 @@ public class Tensor implements AutoCloseable {
     /** A view with the dims reordered: dim i of the result is dim order[i] of this. */
     public Tensor permute(int... order) { return Views.permute(this, order); }
     /** Elements start..start+length-1 of dim. */
-    public Tensor narrow(int dim, int start, int length) { return Views.slice(this, dim, start, start + length, 1); }
+    public Tensor narrow(int dim, int start, int length) { return Views.narrow(this, dim, start, length); }
     /** Elements start, start+step, ... &lt; end of dim (negative start/end count from the end). */
     public Tensor slice(int dim, int start, int end, int step) { return Views.slice(this, dim, start, end, step); }
     /** Elements start..end-1 of dim, as a view (negative start/end count from the end). */

@@ -50,10 +50,13 @@ final class Views {
                 inferred = i;
             } else if (requested[i] < 0) {
                 throw new IllegalArgumentException(op + ": invalid size " + requested[i] + " in " + Shape.str(requested));
-            } else {
+            } else if (requested[i] != 0) {
+                if (requested[i] > Long.MAX_VALUE / known)
+                    throw new IllegalArgumentException(op + ": shape " + Shape.str(requested) + " has more than 2^63-1 elements");
                 known *= requested[i];
             }
         }
+        for (int d : requested) if (d == 0) known = 0;
         int[] shape = requested.clone();
         long n = x.numel();
         if (inferred >= 0) {
@@ -142,6 +145,19 @@ final class Views {
         sh[d] = n;
         st[d] *= step;
         return Autograd.record(new Op.Slice(d, s, e, step), x.view(sh, st, offset), x);
+    }
+
+    /** PyTorch's narrow: start in [-size, size] (negative counts from the end), length >= 0, start + length <= size. */
+    static Tensor narrow(Tensor x, int dim, int start, int length) {
+        int d = Shape.dim("narrow", dim, x.dim());
+        int size = x.shape()[d];
+        if (start < -size || start > size)
+            throw new IllegalArgumentException("narrow: start " + start + " is out of range for dim " + dim + " of size " + size + " (expected " + -size + " to " + size + ")");
+        int s = start < 0 ? start + size : start;
+        if (length < 0 || (long) s + length > size)
+            throw new IllegalArgumentException("narrow: start " + start + " and length " + length + " exceed dim " + dim + " of size " + size
+                    + " (length must be >= 0 and start + length <= " + size + ")");
+        return slice(x, d, s, s + length, 1);
     }
 
     static Tensor select(Tensor x, int dim, int index) {

@@ -24,8 +24,9 @@ class IndexingTest {
         assertShape(x.indexSelect(0, Tensor.zeros(DType.INT64, 0)), 0, 4);
         assertValues(x.t().indexSelect(0, ids(1)), new int[] {1, 3}, 1, 5, 9);                      // strided input
         assertValues(x.indexSelect(1, ids(0, 1, 2, 3).slice(0, 0, 4, 2)), new int[] {3, 2}, 0, 2, 4, 6, 8, 10);
-        // negative indices count from the end (a Fluxion choice; torch.index_select refuses them)
-        assertValues(x.indexSelect(0, ids(-1)), new int[] {1, 4}, 8, 9, 10, 11);
+        // negative indices are refused, as torch.index_select does (issue 18: a silent last row hid bad ids)
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IndexOutOfBoundsException.class, () -> x.indexSelect(0, ids(-1)));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("index -1 is out of range for dim 0 of size 3"), e.getMessage());
     }
 
     @Test void gather() {

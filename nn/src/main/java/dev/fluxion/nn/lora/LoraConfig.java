@@ -26,9 +26,10 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
 
     public LoraConfig {
         if (r <= 0) throw new IllegalArgumentException("LoraConfig: rank r must be positive, got " + r);
-        if (!(alpha > 0)) throw new IllegalArgumentException("LoraConfig: lora_alpha must be positive, got " + alpha);
-        if (dropout < 0 || dropout >= 1) throw new IllegalArgumentException("LoraConfig: lora_dropout must be in [0, 1), got " + dropout);
-        targetModules = List.copyOf(targetModules);
+        if (!(alpha > 0 && alpha < Double.POSITIVE_INFINITY)) throw new IllegalArgumentException("LoraConfig: lora_alpha must be positive, got " + alpha);
+        if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("LoraConfig: lora_dropout must be in [0, 1), got " + dropout);
+        if (targetModules != null && targetModules.stream().anyMatch(java.util.Objects::isNull)) throw new IllegalArgumentException("LoraConfig: target modules contain null: " + targetModules);
+        targetModules = targetModules == null ? List.of() : List.copyOf(targetModules);
         if (targetRegex != null) {
             if (!targetModules.isEmpty())
                 throw new IllegalArgumentException("LoraConfig: give target modules as names or as one regex, not both: " + targetModules + " and '" + targetRegex + "'");

@@ -8,10 +8,12 @@ import dev.fluxion.tensor.Tensor;
 final class CpuIndexing {
     private CpuIndexing() {}
 
+    /** Indices must lie in [0, size): as PyTorch's index_select, gather, scatter_add, index_add and embedding, negative ones are errors. */
     private static int checked(String op, long v, int size, int dim) {
-        if (v < -size || v >= size)
-            throw new IndexOutOfBoundsException(op + ": index " + v + " is out of range for dim " + dim + " of size " + size);
-        return (int) (v < 0 ? v + size : v);
+        if (v < 0 || v >= size)
+            throw new IndexOutOfBoundsException(op + ": index " + v + " is out of range for dim " + dim + " of size " + size
+                    + " (expected 0 to " + (size - 1) + "; negative indices are not counted from the end here, as in PyTorch)");
+        return (int) v;
     }
 
     static Tensor indexSelect(Tensor x, int dim, Tensor index) {
