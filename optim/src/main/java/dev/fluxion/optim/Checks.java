@@ -4,9 +4,10 @@ package dev.fluxion.optim;
 final class Checks {
     private Checks() {}
 
-    /** value >= 0 (NaN fails). */
+    /** value >= 0 and finite (NaN and infinity fail: an infinite lr or decay is never meant). */
     static void nonNegative(String owner, String name, double value) {
         if (!(value >= 0)) throw new IllegalArgumentException(owner + ": " + name + " must be >= 0, got " + value);
+        finite(owner, name, value);
     }
 
     /** 0 <= value < 1 (NaN fails). */

@@ -32,7 +32,7 @@ public final class GradScaler {
 
         public Config {
             if (!(initScale > 0) || Double.isInfinite(initScale)) throw new IllegalArgumentException("GradScaler: initScale must be positive and finite, got " + initScale);
-            if (!(growthFactor > 1)) throw new IllegalArgumentException("GradScaler: growthFactor must be > 1, got " + growthFactor);
+            if (!(growthFactor > 1 && growthFactor < Double.POSITIVE_INFINITY)) throw new IllegalArgumentException("GradScaler: growthFactor must be > 1 and finite, got " + growthFactor);
             if (!(backoffFactor > 0 && backoffFactor < 1)) throw new IllegalArgumentException("GradScaler: backoffFactor must be in (0, 1), got " + backoffFactor);
             if (growthInterval < 1) throw new IllegalArgumentException("GradScaler: growthInterval must be >= 1, got " + growthInterval);
         }

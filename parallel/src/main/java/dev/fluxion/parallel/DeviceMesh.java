@@ -48,7 +48,7 @@ public final class DeviceMesh {
             if (names[d] == null || names[d].isEmpty()) throw new IllegalArgumentException("DeviceMesh: dimension " + d + " has no name");
             for (int e = 0; e < d; e++)
                 if (names[e].equals(names[d])) throw new IllegalArgumentException("DeviceMesh: dimension name '" + names[d] + "' is used twice in " + Arrays.toString(names));
-            product *= sizes[d];
+            product = product > Integer.MAX_VALUE ? product : product * sizes[d];   // stops growing past any group size: never overflows
         }
         if (product != world.size())
             throw new IllegalArgumentException("DeviceMesh: sizes " + Arrays.toString(sizes) + " of " + Arrays.toString(names) + " hold " + product

@@ -42,6 +42,11 @@ public final class Distributed {
             if (worldSize < 1) throw new IllegalArgumentException("WORLD_SIZE must be >= 1, got " + worldSize);
             if (rank < 0 || rank >= worldSize) throw new IllegalArgumentException("RANK " + rank + " is not in [0, WORLD_SIZE=" + worldSize + ")");
             if (masterPort < 0 || masterPort > 65535) throw new IllegalArgumentException("MASTER_PORT " + masterPort + " is not a port");
+            if (localWorldSize < 1 || localRank < 0 || localRank >= localWorldSize)
+                throw new IllegalArgumentException("LOCAL_RANK " + localRank + " is not in [0, LOCAL_WORLD_SIZE=" + localWorldSize + ")");
+            if (restartCount < 0) throw new IllegalArgumentException("FLUXION_RESTART_COUNT must be >= 0, got " + restartCount);
+            if (socketBuffer < 0) throw new IllegalArgumentException("FLUXION_SOCKET_BUFFER must be >= 0, got " + socketBuffer);
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("FLUXION_TIMEOUT must be positive, got " + timeout);
             if (!java.util.List.of("auto", "tcp", "nccl").contains(backend))
                 throw new IllegalArgumentException("FLUXION_BACKEND='" + backend + "' is not auto, tcp or nccl");
         }
@@ -70,9 +75,10 @@ public final class Distributed {
         }
 
         private static double parseDouble(String key, String v) {
-            try { return Double.parseDouble(v.trim()); } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(key + "='" + v + "' is not a number of seconds");
-            }
+            double d;
+            try { d = Double.parseDouble(v.trim()); } catch (NumberFormatException e) { d = Double.NaN; }
+            if (!(d > 0 && d < Double.POSITIVE_INFINITY)) throw new IllegalArgumentException(key + "='" + v + "' is not a positive, finite number of seconds");
+            return d;
         }
     }
 

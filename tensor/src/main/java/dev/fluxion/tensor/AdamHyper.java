@@ -67,6 +67,7 @@ public record AdamHyper(double lr, double beta1, double beta2, double eps, doubl
 
     private static void nonNegative(String owner, String name, double value) {
         if (!(value >= 0)) throw new IllegalArgumentException(owner + ": " + name + " must be >= 0, got " + value);
+        if (value == Double.POSITIVE_INFINITY) throw new IllegalArgumentException(owner + ": " + name + " must be finite, got " + value);
     }
 
     private static void unitInterval(String owner, String name, double value) {

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SafetensorsHeaderFuzzTest {
     private static final Path FILE = Path.of("fuzz.safetensors");
 
-    @FuzzTest(maxDuration = "15s")
+    @FuzzTest(maxDuration = "10s")
     void header(byte[] input) {
         if (input.length < 8) return;
         long dataSize = ByteBuffer.wrap(input, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong() & ((1L << 40) - 1);

@@ -40,6 +40,16 @@ public record LaunchConfig(int nprocPerNode, int nnodes, int nodeRank, String ma
         if (nnodes < 1) throw new IllegalArgumentException("--nnodes must be >= 1, got " + nnodes);
         if (nodeRank < 0 || nodeRank >= nnodes) throw new IllegalArgumentException("--node-rank " + nodeRank + " is not in [0, nnodes=" + nnodes + ")");
         if (maxRestarts < 0) throw new IllegalArgumentException("--max-restarts must be >= 0, got " + maxRestarts);
+        if ((long) nprocPerNode * nnodes > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("--nproc-per-node " + nprocPerNode + " x --nnodes " + nnodes + " ranks is more than 2^31-1");
+        if (masterPort.isPresent() && (masterPort.getAsInt() < 0 || masterPort.getAsInt() > 65535))
+            throw new IllegalArgumentException("--master-port " + masterPort.getAsInt() + " is not a port (0 to 65535)");
+        if (timeoutSeconds != null) {
+            double t;
+            try { t = Double.parseDouble(timeoutSeconds.trim()); } catch (NumberFormatException e) { t = Double.NaN; }
+            if (!(t > 0 && t < Double.POSITIVE_INFINITY))
+                throw new IllegalArgumentException("--timeout must be a positive, finite number of seconds, got '" + timeoutSeconds + "'");
+        }
         if (target == null || target.isBlank()) throw new IllegalArgumentException("no MAIN_CLASS_OR_JAR given");
         jvmArgs = List.copyOf(jvmArgs);
         targetArgs = List.copyOf(targetArgs);
@@ -69,7 +79,7 @@ public record LaunchConfig(int nprocPerNode, int nnodes, int nodeRank, String ma
                 case "--master-addr", "--master_addr" -> addr = value;
                 case "--master-port", "--master_port" -> port = integer(name, value);
                 case "--max-restarts", "--max_restarts" -> restarts = integer(name, value);
-                case "--timeout" -> { Double.parseDouble(value); timeout = value; }
+                case "--timeout" -> timeout = value;                  // checked by the constructor
                 case "--jvm-arg" -> jvm.add(value);
                 default -> throw new IllegalArgumentException("unknown option " + name);
             }

@@ -45,7 +45,7 @@ public final class DiLoCo {
         public Config {
             if (localSteps < 1) throw new IllegalArgumentException("DiLoCo.Config: localSteps must be >= 1, got " + localSteps);
             if (!(outerLr > 0) || !Double.isFinite(outerLr)) throw new IllegalArgumentException("DiLoCo.Config: outerLr must be > 0, got " + outerLr);
-            if (outerMomentum < 0 || outerMomentum >= 1) throw new IllegalArgumentException("DiLoCo.Config: outerMomentum must be in [0, 1), got " + outerMomentum);
+            if (!(outerMomentum >= 0 && outerMomentum < 1)) throw new IllegalArgumentException("DiLoCo.Config: outerMomentum must be in [0, 1), got " + outerMomentum);
             if (nesterov && outerMomentum == 0) throw new IllegalArgumentException("DiLoCo.Config: nesterov needs outerMomentum > 0");
         }
 

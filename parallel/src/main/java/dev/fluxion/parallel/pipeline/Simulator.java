@@ -35,8 +35,9 @@ public final class Simulator {
         public static final Costs UNIT = new Costs(1, 1, 1, 0, 0);
 
         public Costs {
-            if (forward < 0 || backwardInput < 0 || backwardWeight < 0 || latency < 0 || messageBytes < 0)
-                throw new IllegalArgumentException("Simulator.Costs: every cost must be >= 0, got " + forward + ", " + backwardInput + ", " + backwardWeight + ", " + latency + ", " + messageBytes);
+            if (!(forward >= 0 && backwardInput >= 0 && backwardWeight >= 0 && latency >= 0) || messageBytes < 0
+                    || !Double.isFinite(forward + backwardInput + backwardWeight + latency))
+                throw new IllegalArgumentException("Simulator.Costs: every cost must be >= 0 and finite, got " + forward + ", " + backwardInput + ", " + backwardWeight + ", " + latency + ", " + messageBytes);
         }
 
         public Costs withMessageBytes(long b) { return new Costs(forward, backwardInput, backwardWeight, latency, b); }

@@ -22,7 +22,7 @@ public final class ShardedDropout extends Module {
 
     /** p in [0, 1); generator shared with the rest of the model (the Init's); x arrives split along dim. */
     public ShardedDropout(double p, Generator generator, int dim, ProcessGroup group) {
-        if (p < 0 || p >= 1) throw new IllegalArgumentException("ShardedDropout: p must be in [0, 1), got " + p);
+        if (!(p >= 0 && p < 1)) throw new IllegalArgumentException("ShardedDropout: p must be in [0, 1), got " + p);
         this.p = p;
         this.generator = generator;
         this.dim = dim;
