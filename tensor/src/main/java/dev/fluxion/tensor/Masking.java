@@ -111,8 +111,10 @@ final class Masking {
         Elementwise.checkPair("indexPut", x, values);
         Rows r = rows("indexPut", x, indices);
         int[] target = resultShape(r, x.shape());
-        int[] b = Shape.broadcast("indexPut", target, values.shape());
-        if (!Arrays.equals(b, target))
+        int[] vsh = values.shape();
+        boolean fits = vsh.length <= target.length;
+        for (int i = 1; fits && i <= vsh.length; i++) fits = vsh[vsh.length - i] == 1 || vsh[vsh.length - i] == target[target.length - i];
+        if (!fits)
             throw new IllegalArgumentException("indexPut: values of shape " + Shape.str(values.shape()) + " do not broadcast to the indexed shape " + Shape.str(target));
         Tensor rowsX = asRows(x, r.leadDims());
         int[] vs = rowsX.shape();
