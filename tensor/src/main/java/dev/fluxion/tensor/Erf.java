@@ -1,10 +1,10 @@
 package dev.fluxion.tensor;
 
-/** erf(x) in double precision (to about 1e-15), for {@link MathFn#ERF}. */
+/** erf(x) in double precision (to about 1e-15): torch.erf ({@link MathFn#ERF}) and, through it, the CPU kernels of exact GELU. */
 final class Erf {
     private Erf() {}
 
-    /** Maclaurin series for |x| &lt; 2.5, the continued fraction of erfc beyond (as cpu.SpecialFunctions does for GELU). */
+    /** Maclaurin series for |x| &lt; 2.5, the continued fraction of erfc beyond. */
     static double erf(double x) {
         if (x != x) return x;
         double ax = Math.abs(x);
