@@ -554,10 +554,16 @@ public class Tensor implements AutoCloseable {
     public Tensor softplus() { return Pointwise.softplus(this, 1, 20); }
     /** x where x &gt; 0, else negativeSlope * x (torch.nn.functional.leaky_relu; PyTorch's default slope is 0.01). */
     public Tensor leakyRelu(double negativeSlope) { return Pointwise.leakyRelu(this, negativeSlope); }
+    /** leakyRelu with PyTorch's default slope, 0.01. */
+    public Tensor leakyRelu() { return Pointwise.leakyRelu(this, 0.01); }
     /** x where x &gt; 0, else alpha (exp(x) - 1) (torch.nn.functional.elu; PyTorch's default alpha is 1). */
     public Tensor elu(double alpha) { return Pointwise.elu(this, alpha); }
+    /** elu with PyTorch's default alpha, 1. */
+    public Tensor elu() { return Pointwise.elu(this, 1); }
     /** x limited to [min, max], with zero gradient at and beyond the bounds (torch.nn.functional.hardtanh; defaults -1, 1). */
     public Tensor hardtanh(double min, double max) { return Pointwise.hardtanh(this, min, max); }
+    /** hardtanh with PyTorch's default bounds, -1 and 1. */
+    public Tensor hardtanh() { return Pointwise.hardtanh(this, -1, 1); }
 
     // ---------------------------------------------------------------- scans, sorting, selection (see Scans, Sorting)
 
@@ -647,6 +653,8 @@ public class Tensor implements AutoCloseable {
     public Tensor indexPut(Tensor[] indices, Tensor values, boolean accumulate) { return Masking.indexPut(this, indices, values, accumulate); }
     /** A copy with values written where the bool mask over the leading dims is true ({@code x[mask] = values}). */
     public Tensor indexPut(Tensor mask, Tensor values) { return Masking.indexPut(this, new Tensor[] {mask}, values, false); }
+    /** A copy with value written where the bool mask over the leading dims is true ({@code x[mask] = value}). */
+    public Tensor indexPut(Tensor mask, double value) { return Masking.indexPut(this, new Tensor[] {mask}, Elementwise.scalarLike(this, value, "indexPut"), false); }
     /** A copy with out[index[i][j]][j] = src[i][j] for dim 0 (and likewise for others), as torch.scatter; the last write to a position wins. */
     public Tensor scatter(int dim, Tensor index, Tensor src) { return Masking.scatter(this, dim, index, src); }
     /** A copy with value written at the positions index gives along dim (torch.scatter with a scalar). */

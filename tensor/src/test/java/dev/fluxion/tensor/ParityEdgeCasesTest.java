@@ -52,6 +52,15 @@ class ParityEdgeCasesTest {
     }
 
     @Test
+    void defaultsAndScalarWrites() {
+        Tensor x = Tensor.of(-2f, -0.5f, 0.5f, 3f);
+        assertValues(x.leakyRelu(), -0.02f, -0.005f, 0.5f, 3f);
+        assertValues(x.hardtanh(), -1, -0.5f, 0.5f, 1);
+        assertEquals(Math.expm1(-2), x.elu().get(0), 1e-7);
+        assertValues(x.indexPut(x.gt(0), 9), -2f, -0.5f, 9, 9);
+    }
+
+    @Test
     void copiesDoNotAliasTheInput() {
         Tensor x = Tensor.of(1f, 2f, 3f);
         Tensor f = x.flip(0), r = x.roll(3, 0), p = x.pad(0, 0);
