@@ -31,11 +31,17 @@ final class Sorting {
         return Creation.fromArray(idx, shape).to(x.device()).movedim(-1, d).contiguous();
     }
 
-    /** Compares flat positions of t (row-major) by value; NaN above everything. */
+    /** Compares flat positions of t (row-major) by value; NaN above everything, all NaNs equal (unique merges them). */
     private static Comparator<Integer> comparator(Tensor t) {
         if (t.dtype().isFloatingPoint()) {
             double[] v = t.toDoubleArray();
-            return (i, j) -> Double.compare(v[i], v[j]);           // Double.compare puts NaN above +inf
+            return (i, j) -> {                                       // not Double.compare: -0.0 and 0.0 are equal here, as in PyTorch
+                double a = v[i], b = v[j];
+                if (a < b) return -1;
+                if (a > b) return 1;
+                boolean nanA = a != a, nanB = b != b;
+                return nanA == nanB ? 0 : nanA ? 1 : -1;
+            };
         }
         long[] v = t.toLongArray();
         return (i, j) -> Long.compare(v[i], v[j]);

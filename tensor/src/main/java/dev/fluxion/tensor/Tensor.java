@@ -591,7 +591,7 @@ public class Tensor implements AutoCloseable {
     public ValuesIndices maxWithIndices(int dim, boolean keepdim) { return Sorting.extremeWithIndex(this, dim, keepdim, true); }
     /** The smallest element along dim and its int64 index, as torch.min(x, dim) (see {@link #maxWithIndices}). */
     public ValuesIndices minWithIndices(int dim, boolean keepdim) { return Sorting.extremeWithIndex(this, dim, keepdim, false); }
-    /** The distinct elements, ascending, 1-D (as torch.unique); not differentiable. */
+    /** The distinct elements, ascending, 1-D (as torch.unique; -0.0 equals 0.0, NaNs count as one value); not differentiable. */
     public Tensor unique() { return Sorting.unique(this).values(); }
     /** The distinct elements with the inverse indices and the counts (torch.unique with return_inverse and return_counts). */
     public Unique uniqueAll() { return Sorting.unique(this); }

@@ -52,6 +52,13 @@ class ParityEdgeCasesTest {
     }
 
     @Test
+    void signedZerosAreEqualInSorting() {
+        Tensor z = Tensor.of(-0.0f, 0.0f, -0.0f);
+        assertLongs(z.argsort(0, false), 0, 1, 2);               // stable, as torch.sort: -0.0 == 0.0
+        assertShape(z.unique(), 1);
+    }
+
+    @Test
     void defaultsAndScalarWrites() {
         Tensor x = Tensor.of(-2f, -0.5f, 0.5f, 3f);
         assertValues(x.leakyRelu(), -0.02f, -0.005f, 0.5f, 3f);
