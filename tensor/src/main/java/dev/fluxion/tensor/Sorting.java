@@ -1,7 +1,6 @@
 package dev.fluxion.tensor;
 
 import java.util.Arrays;
-import java.util.Comparator;
 
 /**
  * sort, argsort, topk, max/min over a dim with indices, and unique. The order is found on the host (NaN
@@ -18,21 +17,37 @@ final class Sorting {
         Tensor moved = x.detach().movedim(d, -1);
         int[] shape = moved.shape();
         int n = shape[shape.length - 1];
-        Comparator<Integer> cmp = comparator(moved);
-        if (descending) cmp = cmp.reversed();
+        Order asc = order(moved);
+        Order cmp = descending ? (i, j) -> asc.compare(j, i) : asc;
         int total = Shape.intCount("sort", moved.numel());
         long[] idx = new long[total];
-        Integer[] row = new Integer[n];
+        int[] row = new int[n], scratch = new int[n];
         for (int base = 0; base < total; base += n) {
             for (int i = 0; i < n; i++) row[i] = base + i;
-            Arrays.sort(row, cmp);                                  // TimSort: stable, in reversed order too
+            mergeSort(row, scratch, 0, n, cmp);
             for (int i = 0; i < n; i++) idx[base + i] = row[i] - base;
         }
         return Creation.fromArray(idx, shape).to(x.device()).movedim(-1, d).contiguous();
     }
 
+    /** A comparison of two flat positions, without boxing them. */
+    @FunctionalInterface
+    private interface Order { int compare(int i, int j); }
+
+    /** Stable merge sort of a[from, to) by cmp; ties keep their order (so a reversed comparison sorts descending, stably). */
+    private static void mergeSort(int[] a, int[] tmp, int from, int to, Order cmp) {
+        if (to - from < 2) return;
+        int mid = (from + to) >>> 1;
+        mergeSort(a, tmp, from, mid, cmp);
+        mergeSort(a, tmp, mid, to, cmp);
+        if (cmp.compare(a[mid - 1], a[mid]) <= 0) return;           // already in order
+        System.arraycopy(a, from, tmp, from, to - from);
+        for (int i = from, l = from, r = mid; i < to; i++)
+            a[i] = r >= to || l < mid && cmp.compare(tmp[l], tmp[r]) <= 0 ? tmp[l++] : tmp[r++];
+    }
+
     /** Compares flat positions of t (row-major) by value; NaN above everything, all NaNs equal (unique merges them). */
-    private static Comparator<Integer> comparator(Tensor t) {
+    private static Order order(Tensor t) {
         if (t.dtype().isFloatingPoint()) {
             double[] v = t.toDoubleArray();
             return (i, j) -> {                                       // not Double.compare: -0.0 and 0.0 are equal here, as in PyTorch
@@ -99,7 +114,7 @@ final class Sorting {
         Tensor flat = x.detach().reshape(-1);
         Tensor order = argsort(flat, 0, false);
         long[] ord = order.toLongArray();
-        Comparator<Integer> cmp = comparator(flat);
+        Order cmp = order(flat);
         long[] inverse = new long[ord.length];
         int[] firstOf = new int[ord.length];
         long[] counts = new long[ord.length];
