@@ -403,8 +403,10 @@ public class Tensor implements AutoCloseable {
     public Tensor var(int[] dims, boolean keepdim, int correction) { return Reductions.var(this, dims, keepdim, correction); }
     /** The unbiased variance of all elements. */
     public Tensor var() { return Reductions.var(this, new int[0], false, 1); }
-    /** The unbiased standard deviation over dims. */
+    /** The unbiased standard deviation over dims (gradient 0 where it is 0, as PyTorch's). */
     public Tensor std(int[] dims, boolean keepdim) { return Reductions.std(this, dims, keepdim, 1); }
+    /** The standard deviation over dims, dividing the squared deviations by N - correction; its gradient is 0 where it is 0 (as PyTorch). */
+    public Tensor std(int[] dims, boolean keepdim, int correction) { return Reductions.std(this, dims, keepdim, correction); }
     /** The unbiased standard deviation of all elements. */
     public Tensor std() { return Reductions.std(this, new int[0], false, 1); }
     /** log(sum(exp(x))) over dim, computed stably. */
@@ -595,8 +597,6 @@ public class Tensor implements AutoCloseable {
     public Tensor unique() { return Sorting.unique(this).values(); }
     /** The distinct elements with the inverse indices and the counts (torch.unique with return_inverse and return_counts). */
     public Unique uniqueAll() { return Sorting.unique(this); }
-    /** The standard deviation over dims, dividing the squared deviations by N - correction; its gradient is 0 where it is 0 (as PyTorch). */
-    public Tensor std(int[] dims, boolean keepdim, int correction) { return Reductions.std(this, dims, keepdim, correction); }
 
     // ---------------------------------------------------------------- rearranging (see Rearrange)
 

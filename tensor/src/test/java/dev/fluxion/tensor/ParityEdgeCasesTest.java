@@ -41,6 +41,8 @@ class ParityEdgeCasesTest {
         assertShape(e.nonzero(), 0, 2);
         assertShape(Tensor.zeros(0).unique(), 0);
         assertShape(Tensor.zeros(3, 4).diagonal(5, 0, 1), 0);
+        assertShape(Tensor.zeros(2, 3).repeat(0, 1), 0, 3);
+        assertShape(Tensor.einsum("ij,jk->ik", Tensor.zeros(2, 0), Tensor.zeros(0, 3)), 2, 3);
     }
 
     @Test
