@@ -33,15 +33,33 @@ final class Sampling {
                 if (!replacement && numSamples > positive)
                     throw new IllegalArgumentException("multinomial: cannot draw " + numSamples + " samples without replacement from row " + r
                             + ", which has only " + positive + " categories of non-zero probability");
-                for (int s = 0; s < numSamples; s++) {
-                    int c = draw(w, g);
-                    out[r * numSamples + s] = c;
-                    if (!replacement) w[c] = 0;              // each category at most once
+                if (replacement) {
+                    double[] cdf = new double[k];
+                    double acc = 0;
+                    for (int i = 0; i < k; i++) cdf[i] = acc += w[i];
+                    for (int s = 0; s < numSamples; s++) out[r * numSamples + s] = search(cdf, g.nextDouble() * acc);
+                } else {
+                    for (int s = 0; s < numSamples; s++) {
+                        int c = draw(w, g);
+                        out[r * numSamples + s] = c;
+                        w[c] = 0;                            // each category at most once
+                    }
                 }
             }
         }
         Tensor t = probs.dim() == 1 ? Creation.fromArray(out, numSamples) : Creation.fromArray(out, rows, numSamples);
         return t.to(probs.device());
+    }
+
+    /** The first category whose cumulative weight exceeds u (never one of weight 0); the last positive one if rounding put u at the top. */
+    private static int search(double[] cdf, double u) {
+        int lo = 0, hi = cdf.length - 1;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (cdf[mid] > u) hi = mid; else lo = mid + 1;
+        }
+        while (lo > 0 && cdf[lo] == cdf[lo - 1]) lo--;       // u >= the total: step back over trailing zero weights
+        return lo;
     }
 
     /** One index with probability proportional to w (w has a positive entry). */
