@@ -75,6 +75,9 @@ final class Rules {
             List<Tensor> parts = new ArrayList<>(g.split(sizes, c.dim()));
             return parts.toArray(new Tensor[0]);
         });
+        if (op instanceof Op.MathFunction m) return MathRules.of(m);
+        if (op instanceof Op.CumSum c) return MathRules.cumsum(c);
+        if (op instanceof Op.CumProd c) return MathRules.cumprod(c);
         throw new IllegalStateException("no backward rule for op " + op.name());
     }
 

@@ -44,6 +44,16 @@ final class Reductions {
         return sum(centered.mul(centered), d, keepdim).div(Math.max(n - correction, 0));
     }
 
+    /**
+     * sqrt(var), with a zero gradient where the result is 0 (a constant input), as PyTorch's std_backward;
+     * plain sqrt would give 0 * inf = NaN there.
+     */
+    static Tensor std(Tensor x, int[] dims, boolean keepdim, int correction) {
+        Tensor v = var(x, dims, keepdim, correction);
+        Tensor zero = v.eq(0);
+        return Tensor.where(zero, Tensor.zerosLike(v), Tensor.where(zero, Tensor.onesLike(v), v).sqrt());
+    }
+
     static Tensor logsumexp(Tensor x, int[] dims, boolean keepdim) {
         requireFloat("logsumexp", x);
         int[] d = Shape.dims("logsumexp", dims, x.dim());

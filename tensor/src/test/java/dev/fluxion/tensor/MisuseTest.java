@@ -70,6 +70,11 @@ class MisuseTest {
                 row("rand(2^31 elements)", iae, () -> Tensor.rand(g, 1 << 16, 1 << 15), "rand", "2147483648", "limit"),
                 row("eye(BIG, BIG)", iae, () -> Tensor.eye(BIG, BIG, DType.FLOAT32), "eye", "4294967296"),
                 row("eye(-1)", iae, () -> Tensor.eye(-1), "eye", "negative"),
+                row("randperm(-1)", iae, () -> Tensor.randperm(-1, g), "randperm", "-1"),
+                row("multinomial(0 samples)", iae, () -> Tensor.of(0.5f, 0.5f).multinomial(0, true, g), "multinomial", "0"),
+                row("multinomial(NaN weight)", iae, () -> Tensor.of(0.5f, Float.NaN).multinomial(1, true, g), "multinomial", "NaN"),
+                row("bernoulli(NaN)", iae, () -> Tensor.of(Float.NaN).bernoulli(g), "bernoulli", "NaN"),
+                row("bernoulli(1.5)", iae, () -> Tensor.of(1.5f).bernoulli(g), "bernoulli", "1.5"),
                 // arange: the end and step must be finite, the step non-zero and toward the end, the size within the limit
                 row("arange(0, NaN, 1)", iae, () -> Tensor.arange(0, Double.NaN, 1), "arange", "NaN", "finite"),
                 row("arange(NaN, 1, 1)", iae, () -> Tensor.arange(Double.NaN, 1, 1), "arange", "NaN"),
