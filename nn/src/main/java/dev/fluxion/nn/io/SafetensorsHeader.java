@@ -48,8 +48,8 @@ public record SafetensorsHeader(Map<String, Entry> tensors, Map<String, String> 
     public static final long MAX_HEADER_BYTES = 100_000_000;
     /** The longest tensor name or metadata key read, in characters (real names are under 200). */
     public static final int MAX_NAME_CHARS = 4096;
-    /** The most tensors one header may list (large checkpoints have a few thousand per file). */
-    public static final int MAX_TENSORS = 100_000;
+    /** The most tensors one header may list (large checkpoints have a few thousand per file, whole models up to ~100k). */
+    public static final int MAX_TENSORS = 1 << 20;
     /** The most dimensions a tensor may have. */
     public static final int MAX_RANK = 64;
     /** How deep a header may nest: the top object, a tensor's object, its shape array. */
@@ -194,6 +194,11 @@ public record SafetensorsHeader(Map<String, Entry> tensors, Map<String, String> 
      * byte sizes that agree, and offsets that tile the data section of {@code dataSize} bytes exactly.
      */
     static SafetensorsHeader parse(Path file, byte[] bytes, long dataSize) throws SafetensorsException {
+        return parse(file, bytes, dataSize, MAX_TENSORS);
+    }
+
+    /** As {@link #parse(Path, byte[], long)} with another tensor-count limit (tests use a small one). */
+    static SafetensorsHeader parse(Path file, byte[] bytes, long dataSize, int maxTensors) throws SafetensorsException {
         String text;
         try {
             text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
@@ -203,7 +208,7 @@ public record SafetensorsHeader(Map<String, Entry> tensors, Map<String, String> 
         if (!text.startsWith("{")) throw new SafetensorsException(file, "header does not begin with '{' (it must be a JSON object)");
         Map<String, JsonNode> fields;
         try {
-            fields = fields(file, text);
+            fields = fields(file, text, maxTensors);
         } catch (StreamConstraintsException e) {
             throw new SafetensorsException(file, "header " + limitProblem(e), e);
         } catch (JsonProcessingException e) {
@@ -224,7 +229,7 @@ public record SafetensorsHeader(Map<String, Entry> tensors, Map<String, String> 
     }
 
     /** The top-level object's fields in file order; duplicates refused (a JSON map would silently keep the last). */
-    private static Map<String, JsonNode> fields(Path file, String text) throws IOException {
+    private static Map<String, JsonNode> fields(Path file, String text, int maxTensors) throws IOException {
         Map<String, JsonNode> fields = new LinkedHashMap<>();
         try (JsonParser p = JSON.createParser(text)) {
             if (p.nextToken() != JsonToken.START_OBJECT) throw new SafetensorsException(file, "header is not a JSON object");
@@ -241,8 +246,8 @@ public record SafetensorsHeader(Map<String, Entry> tensors, Map<String, String> 
                 }
                 if (fields.put(name, value == null ? NullNode.getInstance() : value) != null)
                     throw new SafetensorsException(file, "duplicate tensor name '" + name + "' in header");
-                if (fields.size() > MAX_TENSORS + (fields.containsKey(METADATA_KEY) ? 1 : 0))
-                    throw new SafetensorsException(file, "header lists more than " + MAX_TENSORS + " tensors, the limit");
+                if (fields.size() > maxTensors + (fields.containsKey(METADATA_KEY) ? 1 : 0))
+                    throw new SafetensorsException(file, "header lists more than " + maxTensors + " tensors, the limit");
             }
             if (p.nextToken() != null) throw new SafetensorsException(file, "header has characters after its JSON object");
         }
