@@ -29,17 +29,27 @@ public final class ToyRank {
                 if (rank == 0 && restart < Integer.parseInt(args[1])) System.exit(3);
                 if (rank != 0 && restart < Integer.parseInt(args[1])) Thread.sleep(60_000);
             }
-            case "allreduce" -> {   // allreduce [DIE_RANK]: all-reduce in a loop; DIE_RANK halts while it runs
+            case "allreduce" -> {   // allreduce [VICTIM [halt|stop|none]]: all-reduce in a loop; VICTIM halts (or SIGSTOPs itself) while it runs
                 int die = args.length > 1 ? Integer.parseInt(args[1]) : -1;
+                String how = args.length > 2 ? args[2] : "halt";
                 ProcessGroup pg = Distributed.initFromEnv();
                 Tensor t = Tensor.ones(DType.FLOAT32, 2_000_000);
-                if (rank == die) {
-                    Thread killer = new Thread(() -> { sleep(300); Runtime.getRuntime().halt(137); });
+                if (rank == die && !how.equals("none")) {
+                    Thread killer = new Thread(() -> {
+                        sleep(300);
+                        if (how.equals("stop")) {
+                            try { new ProcessBuilder("kill", "-STOP", String.valueOf(ProcessHandle.current().pid())).start().waitFor(); }
+                            catch (Exception e) { throw new IllegalStateException(e); }
+                        } else Runtime.getRuntime().halt(137);
+                    });
                     killer.setDaemon(true);
                     killer.start();
                 }
                 try {
-                    for (int i = 0; i < (die >= 0 ? 100_000 : 3); i++) pg.allReduce(t, ReduceOp.SUM).waitFor();
+                    for (int i = 0; i < (die >= 0 ? 100_000 : 3); i++) {
+                        pg.allReduce(t, ReduceOp.SUM).waitFor();
+                        if (i == 0) { System.out.println("looping"); System.out.flush(); }
+                    }
                     pg.barrier().waitFor();
                     System.out.println("sum " + (long) t.get(0));
                     pg.close();
