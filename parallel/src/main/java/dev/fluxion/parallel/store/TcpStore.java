@@ -52,11 +52,13 @@ public final class TcpStore implements Store {
     }
 
     /**
-     * Connects and authenticates with token (null or empty if the server has none). timeout bounds the
-     * connection attempts and is the default wait of later calls; who names this client in messages ("rank 3").
+     * Connects and authenticates with token (the server's secret; never empty). timeout bounds the connection
+     * attempts and is the default wait of later calls; who names this client in messages ("rank 3").
      */
     public static TcpStore connect(String host, int port, byte[] token, Duration timeout, String who) {
-        byte[] t = token == null ? new byte[0] : token.clone();
+        if (token == null || token.length == 0)
+            throw new StoreException(who + ": no store token: set FLUXION_STORE_TOKEN to the secret rank 0's store was started with");
+        byte[] t = token.clone();
         String where = "the store at " + host + ":" + port;
         TimedChannel ch;
         try {
