@@ -18,7 +18,10 @@ record Culprit(int rank, String why, int exitCode) {
     /** What fluxrun knows of one of its ranks: its exit code (null while running), whether it is stopped, whom it named. */
     record Seen(int rank, Integer exit, boolean stopped, Set<Integer> named) {}
 
-    static Culprit of(List<Seen> ranks, int firstFailed, int firstCode) {
+    static Culprit of(List<Seen> ranks, int firstFailed, int firstCode) { return of(ranks, firstFailed, firstCode, r -> -1); }
+
+    /** nodeOf gives the node a rank runs on (-1: unknown), to name it when the culprit is not one of this launcher's ranks. */
+    static Culprit of(List<Seen> ranks, int firstFailed, int firstCode, java.util.function.IntUnaryOperator nodeOf) {
         for (Seen s : ranks)
             if (s.exit() != null && s.exit() > 128)
                 return new Culprit(s.rank(), "was killed by signal " + (s.exit() - 128) + " (exit code " + s.exit() + ")" + namedBy(ranks, s.rank()), s.exit());
@@ -30,7 +33,10 @@ record Culprit(int rank, String why, int exitCode) {
         if (best >= 0) {
             Seen s = find(ranks, best);
             String named = namedBy(ranks, best);
-            if (s == null) return new Culprit(best, "(on another node) failed" + named, firstCode);
+            if (s == null) {
+                int node = nodeOf.applyAsInt(best);
+                return new Culprit(best, "(on " + (node >= 0 ? "node " + node : "another node") + ") failed or is unreachable" + named, firstCode);
+            }
             if (s.exit() == null)
                 return new Culprit(best, (s.stopped() ? "was stopped (SIGSTOP)" : "stalled: it was still running") + named, firstCode);
             return new Culprit(best, describe(s.exit()) + named, s.exit() != 0 ? s.exit() : firstCode);

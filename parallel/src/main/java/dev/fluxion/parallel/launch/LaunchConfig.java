@@ -156,6 +156,12 @@ public record LaunchConfig(int nprocPerNode, int nnodes, int nodeRank, String ma
         }
     }
 
+    /** The node a global rank runs on when every node runs nprocPerNode ranks in order; -1 when unknown (one rank per Slurm task). */
+    public int nodeOf(int rank) {
+        boolean uniform = ranks.count() == nprocPerNode && ranks.world() == nnodes * nprocPerNode;
+        return uniform && rank >= 0 && rank < ranks.world() ? rank / nprocPerNode : -1;
+    }
+
     /** True when this launcher starts every rank of the job, so that a token it makes up reaches them all. */
     public boolean startsWholeJob() { return nnodes == 1 && ranks.count() == ranks.world(); }
 

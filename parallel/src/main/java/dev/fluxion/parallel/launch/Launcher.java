@@ -114,7 +114,7 @@ public final class Launcher {
                 if (first != null) {
                     int firstCode = first.process().exitValue();
                     awaitReports(children);
-                    culprit = Culprit.of(seen(children), first.rank(), firstCode);
+                    culprit = Culprit.of(seen(children), first.rank(), firstCode, config::nodeOf);
                     if (culprit.rank() != first.rank())
                         err.printf("[fluxrun] rank %d exited first (%s)%n", first.rank(), Culprit.describe(firstCode));
                     stop(children);

@@ -31,7 +31,8 @@ class CulpritTest {
     @Test void aRankOnAnotherNodeCanBeTheCauseAndTheMajorityWins() {
         var c = Culprit.of(List.of(exited(0, 1, 5), exited(1, 1, 5), exited(2, 1, 1)), 2, 1);
         assertEquals(5, c.rank());
-        assertTrue(c.why().startsWith("(on another node) failed; ranks 0, 1 name it"), c.why());
+        assertTrue(c.why().startsWith("(on another node) failed or is unreachable; ranks 0, 1 name it"), c.why());
+        assertTrue(Culprit.of(List.of(exited(0, 1, 5)), 0, 1, r -> r / 3).why().startsWith("(on node 1) failed or is unreachable; rank 0 names it"));
     }
 
     @Test void withoutReportsTheFirstFailureIsTheCause() {

@@ -58,6 +58,32 @@ public final class ToyRank {
                     System.exit(3);
                 }
             }
+            case "train" -> {   // train DIR STEPS: a step = an all-reduce and 100 ms; rank 0 checkpoints every 5 steps into DIR; resumes from it
+                java.nio.file.Path dir = java.nio.file.Path.of(args[1]);
+                int steps = Integer.parseInt(args[2]);
+                ProcessGroup pg = Distributed.initFromEnv();
+                long saved = rank == 0 ? dev.fluxion.nn.io.CheckpointDir.loadLatest(dir).map(dev.fluxion.nn.io.TrainingCheckpoint::step).orElse(0L) : 0;
+                Tensor start = Tensor.of(new float[] {saved}, 1);
+                pg.broadcast(start, 0).waitFor();
+                int first = (int) start.get(0);
+                System.out.println("resumed at step " + first + " (restart " + restart + ")");
+                Tensor t = Tensor.ones(DType.FLOAT32, 1000);
+                try {
+                    for (int step = first; step < steps; step++) {
+                        pg.allReduce(t, ReduceOp.AVG).waitFor();
+                        Thread.sleep(100);
+                        if (rank == 0 && (step + 1) % 5 == 0)
+                            dev.fluxion.nn.io.CheckpointDir.save(dir, new dev.fluxion.nn.io.TrainingCheckpoint(step + 1, java.util.Map.of("w", java.util.Map.of("w", t)), java.util.Map.of()));
+                        System.out.println("step " + (step + 1));
+                    }
+                    pg.barrier().waitFor();
+                    System.out.println("trained " + steps + " steps");
+                    pg.close();
+                } catch (DistributedException e) {
+                    System.err.println("FAILED: " + e.getMessage());
+                    System.exit(3);
+                }
+            }
             default -> throw new IllegalArgumentException(args[0]);
         }
     }
