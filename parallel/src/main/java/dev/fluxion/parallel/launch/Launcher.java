@@ -76,6 +76,10 @@ public final class Launcher {
 
     /** Runs the job; returns the launcher's exit code (0 when every rank succeeded, 2 for bad usage). */
     public static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
+            out.println(LaunchConfig.USAGE);
+            return 0;
+        }
         LaunchConfig config;
         try {
             config = LaunchConfig.parse(args, env);

@@ -98,6 +98,12 @@ class LauncherTest {
         assertTrue(out.err().contains("no restarts left (1 used)"), out.err());
     }
 
+    @Test void helpPrintsTheUsageWithTheTokenAdvice() {
+        Run r = launch("--help");
+        assertEquals(0, r.code());
+        assertTrue(r.out().contains("--failure-grace SECONDS") && r.out().contains("FLUXION_STORE_TOKEN=$(openssl rand -hex 16)"), r.out());
+    }
+
     @Test void badUsageExitsWithTwo() {
         Run r = launch("--nproc-per-node", "2");
         assertEquals(2, r.code());
