@@ -1,7 +1,6 @@
 package dev.fluxion.autodiff;
 
 import dev.fluxion.tensor.AutogradEngine;
-import dev.fluxion.tensor.FusedKernels;
 import dev.fluxion.tensor.FusedOp;
 import dev.fluxion.tensor.HookHandle;
 import dev.fluxion.tensor.Op;
@@ -57,12 +56,8 @@ public final class Engine implements AutogradEngine {
     }
 
     @Override public void record(FusedOp op, Tensor output, Tensor[] inputs, Tensor[] state) {
-        record(op.name(), Rule.of(op::save, (s, g) -> {
-            if (state.length > 0 && isGradEnabledNow())     // a create-graph pass: the state has no graph, so the result would be silently wrong
-                throw new UnsupportedOperationException(op.name() + ": no second derivative (its backward reads state its forward saved without a graph); "
-                        + "compute it with composite ops (e.g. logSoftmax and gather for cross entropy) to use createGraph");
-            return FusedKernels.backward(op, s, g);
-        }), output, inputs, state);
+        boolean hasState = state.length > 0;
+        record(op.name(), Rule.of(op::save, (s, g) -> FusedSecondOrder.backward(op, hasState, s, g)), output, inputs, state);
     }
 
     static void record(String name, Rule rule, Tensor output, Tensor[] inputs, Tensor[] state) {
