@@ -111,6 +111,16 @@ public final class Autodiff {
         return FunctionalGrad.grad(new Tensor[] {output}, inputs, null, false, false, false);
     }
 
+    /**
+     * root.backward(gradient) with PyTorch's create_graph: every leaf's gradient is added into its grad() as a
+     * differentiable tensor (for gradient penalties: differentiate a function of w.grad() again). gradient may be
+     * null for a one-element root; createGraph false is the ordinary backward.
+     */
+    public static void backward(Tensor root, Tensor gradient, boolean retainGraph, boolean createGraph) {
+        if (createGraph) FunctionalGrad.backwardCreatingGraph(root, gradient, retainGraph);
+        else root.backward(gradient, retainGraph);
+    }
+
     /** The second part of a {@link #backwardInputs} pass: the weight gradients it left for later. */
     public interface WeightGradients {
         /** Computes and accumulates the deferred gradients into the leaves' grad(), then frees the graph. Once only. */

@@ -96,6 +96,28 @@ final class FunctionalGrad {
         }
     }
 
+    /**
+     * backward(create_graph=True): the gradients of root with respect to every leaf that requires grad and
+     * that it depends on, added into their grad() as differentiable tensors (grad() + g, never in place).
+     */
+    static void backwardCreatingGraph(Tensor root, Tensor gradient, boolean retainGraph) {
+        if (!(root.gradFn() instanceof Entry start))
+            throw new IllegalArgumentException("backward: the root " + Shape.str(root.shape()) + " is a leaf; there is no graph to differentiate");
+        List<Tensor> leaves = new ArrayList<>();
+        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Entry e : Engine.reachable(start)) {
+            if (e.isReleased()) e.backward(null);   // throws the "already freed" error
+            for (Object n : e.next()) if (n instanceof Tensor leaf && seen.add(leaf)) leaves.add(leaf);
+        }
+        Tensor[] in = leaves.toArray(new Tensor[0]);
+        Tensor[] g = grad(new Tensor[] {root}, in, gradient == null ? null : new Tensor[] {gradient}, retainGraph, true, true);
+        for (int i = 0; i < in.length; i++) {
+            if (g[i] == null) continue;
+            in[i].setGrad(in[i].grad() == null ? g[i] : in[i].grad().add(g[i]));
+            GradHooks.fire(in[i]);
+        }
+    }
+
     private static Tensor seed(Tensor out, Tensor given, int k, boolean createGraph) {
         if (!out.requiresGrad())
             throw new IllegalArgumentException("grad: output " + k + " " + Shape.str(out.shape()) + " does not require grad; no input it depends on requires grad");

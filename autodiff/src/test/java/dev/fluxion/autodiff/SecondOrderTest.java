@@ -178,6 +178,15 @@ class SecondOrderTest {
         return Autodiff.grad(f.apply(x), x)[0].toDoubleArray();
     }
 
+    @Test void backwardWithCreateGraphLeavesDifferentiableGradients() {
+        Tensor x = Tensor.of(new double[] {1, 2}, 2).requiresGrad(true);
+        Autodiff.backward(x.pow(3).sum(), null, true, true);            // x.grad = 3 x^2, with a graph
+        assertClose("3 x^2", new double[] {3, 12}, x.grad().toDoubleArray(), 1e-12);
+        Tensor penalty = x.grad().pow(2).sum();                         // d/dx sum (3x^2)^2 = 36 x^3
+        Tensor[] g = Autodiff.grad(penalty, x);
+        assertClose("36 x^3", new double[] {36, 288}, g[0].toDoubleArray(), 1e-12);
+    }
+
     @Test void unusedInputsAndFreedGraphs() {
         Tensor a = Tensor.of(new double[] {1, 2}, 2).requiresGrad(true), b = Tensor.of(new double[] {3}, 1).requiresGrad(true);
         Tensor f = a.mul(a).sum();
