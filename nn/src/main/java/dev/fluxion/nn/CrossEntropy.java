@@ -14,7 +14,8 @@ import java.util.Arrays;
  * reduction, and the class dimension anywhere.
  *
  * <p>Shapes, with the class dimension at {@link Options#classDim} (1 by default, as PyTorch): input (C)
- * with a 0-dim target (unbatched), or input (N, C, d1, ..., dk) with target (N, d1, ..., dk) int64.
+ * with a 0-dim target (unbatched), or input (N, C, d1, ..., dk) with target (N, d1, ..., dk) int64; or a
+ * floating target of the input's shape holding class probabilities (soft labels, see below).
  * Per element: loss = (1 - s) w[y] (-log p[y]) + (s / C) sum over c of w[c] (-log p[c]), 0 where y is
  * the ignored value (w = 1 without weights, s the label smoothing, p = softmax over the class dim).
  * MEAN divides the sum by the sum of w[y] over the targets not ignored (their count without weights), so
@@ -60,6 +61,7 @@ public final class CrossEntropy {
     }
 
     static Tensor crossEntropy(Tensor input, Tensor target, Options o) {
+        if (target.dtype().isFloatingPoint()) return withProbabilities(Autocast.cast(Autocast.Policy.FLOAT32, input), target, o);
         Flat f = flatten("crossEntropy", Autocast.cast(Autocast.Policy.FLOAT32, input), target, o);
         if (o.weight() == null && o.reduction() == Reduction.MEAN)       // the fused op, as the GPT's training step uses
             return new CrossEntropyOp(o.ignoreIndex(), o.labelSmoothing()).apply(f.scores, f.ids);
@@ -70,6 +72,38 @@ public final class CrossEntropy {
         if (o.labelSmoothing() != 0) throw new IllegalArgumentException("nll: label smoothing applies to crossEntropy only, got " + o.labelSmoothing());
         Flat f = flatten("nll", Autocast.cast(Autocast.Policy.FLOAT32, logProbs), target, o);
         return reduce(f, f.scores, o, 0);
+    }
+
+    /**
+     * Targets given as class probabilities of the input's shape (soft labels, as PyTorch): per element
+     * -sum over c of w[c] t[c] log p[c], with t smoothed to (1 - s) t + s / C; MEAN divides by the number of
+     * elements (N d1 ... dk), not by weights. ignoreIndex does not apply.
+     */
+    private static Tensor withProbabilities(Tensor input, Tensor target, Options o) {
+        int[] is = input.shape();
+        if (!Arrays.equals(is, target.shape()))
+            throw new IllegalArgumentException("crossEntropy: probability targets " + Shape.str(target.shape()) + " must have the logits' shape " + Shape.str(is));
+        if (!input.dtype().isFloatingPoint()) throw new IllegalArgumentException("crossEntropy: input must be floating-point, got " + input.dtype());
+        int cd = is.length == 1 ? 0 : o.classDim() < 0 ? o.classDim() + is.length : o.classDim();
+        if (cd < 0 || cd >= is.length)
+            throw new IllegalArgumentException("crossEntropy: classDim " + o.classDim() + " is out of range for input " + Shape.str(is));
+        int c = is[cd];
+        if (o.weight() != null && o.weight().size(0) != c)
+            throw new IllegalArgumentException("crossEntropy: weight has " + o.weight().size(0) + " entries for " + c + " classes");
+        int[] wShape = new int[is.length];
+        Arrays.fill(wShape, 1);
+        wShape[cd] = c;
+        Tensor t = target.to(input.dtype());
+        if (o.labelSmoothing() != 0) t = t.mul(1 - o.labelSmoothing()).add(o.labelSmoothing() / c);
+        Tensor prod = input.logSoftmax(cd).mul(t);
+        if (o.weight() != null) prod = prod.mul(o.weight().to(input.dtype()).to(input.device()).reshape(wShape));
+        Tensor per = prod.sum(cd, false).neg();                 // the input's shape without the class dim
+        return switch (o.reduction()) {
+            case NONE -> per;
+            case SUM -> per.sum();
+            case MEAN -> per.mean();
+            case BATCHMEAN -> throw new IllegalStateException("unreachable: Options refuses BATCHMEAN");
+        };
     }
 
     /** The scores as (M, C) with the class dim last, the targets as (M), and the shape a NONE loss takes. */

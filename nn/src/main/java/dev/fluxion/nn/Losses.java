@@ -21,9 +21,10 @@ public final class Losses {
     }
 
     /**
-     * torch.nn.functional.cross_entropy with class-index targets: input (C) or (N, C, d1, ...) with the classes
-     * in {@code options.classDim()} (1 by default, as PyTorch), targets () or (N, d1, ...) int64; class
-     * weights, ignoreIndex, label smoothing and reduction as PyTorch (see {@link CrossEntropy}).
+     * torch.nn.functional.cross_entropy: input (C) or (N, C, d1, ...) with the classes in
+     * {@code options.classDim()} (1 by default, as PyTorch), targets () or (N, d1, ...) int64 class ids, or
+     * floating class probabilities of the input's shape; class weights, ignoreIndex, label smoothing and
+     * reduction as PyTorch (see {@link CrossEntropy}).
      */
     public static Tensor crossEntropy(Tensor input, Tensor targets, CrossEntropy.Options options) {
         return CrossEntropy.crossEntropy(input, targets, options);

@@ -48,6 +48,8 @@ class LossesGradCheckTest {
             check("crossEntropy " + r, x -> Losses.crossEntropy(x, y, o), randn(2, 3, 2, 2));
             check("crossEntropy classDim -1 " + r, x -> Losses.crossEntropy(x, y, o.withClassDim(-1)), randn(2, 2, 2, 3));
         }
+        Tensor probs = randn(2, 3, 2).softmax(1);
+        check("crossEntropy probability targets", x -> Losses.crossEntropy(x, probs, CrossEntropy.Options.DEFAULT.withWeight(w).withLabelSmoothing(0.1)), randn(2, 3, 2));
         check("crossEntropy fused", x -> Losses.crossEntropy(x, Tensor.of(new long[] {0, 2, -100}, 3), 100 - 200, 0.1), randn(3, 3));
     }
 
