@@ -25,8 +25,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * every rank must fail within the timeout naming a rank of the other node, each launcher must blame the other
  * node, and with --max-restarts 1 the job must resume from its last checkpoint once the link is back.
  *
- * <p>Needs root and iproute2 ({@code ip netns}); skipped otherwise. Tagged "netns" and left out of the default
- * suite (about 30 s): {@code mvn -o -pl parallel -am verify -Dsurefire.excludedGroups=gpu,large -Dtest=NetworkNamespaceTest -Dsurefire.failIfNoSpecifiedTests=false}.
+ * <p>Needs root and iproute2 ({@code ip netns}); skipped with the reason otherwise. In the default suite (about
+ * 30 s); tagged "netns" so a run can leave it out with {@code -Dsurefire.excludedGroups=gpu,large,netns}.
  */
 @Tag("netns")
 class NetworkNamespaceTest {
