@@ -713,6 +713,15 @@ public class Tensor implements AutoCloseable {
     /** The same data, cut from the graph: never requires gradients. */
     public Tensor detach() { return view(shape, strides, offset); }
 
+    /**
+     * Runs hook with this tensor's gradient each time a backward pass computes it (torch's register_hook): a
+     * non-null result replaces the gradient that flows on (and that a leaf accumulates). Returns the handle that removes it.
+     */
+    public HookHandle registerHook(java.util.function.UnaryOperator<Tensor> hook) { return Autograd.registerHook(this, hook); }
+
+    /** Makes backward keep this non-leaf tensor's gradient in grad() (torch's retain_grad); leaves keep theirs anyway. Returns this. */
+    public Tensor retainGrad() { Autograd.retainGrad(this); return this; }
+
     /** Backpropagates from this scalar. */
     public void backward() { Autograd.backward(alive(), null, false); }
 
