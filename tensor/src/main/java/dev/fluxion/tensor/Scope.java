@@ -45,6 +45,22 @@ public final class Scope implements AutoCloseable {
         return t;
     }
 
+    /**
+     * Tracks t in this thread's innermost open scope as if it had been made here (no-op without one): for a
+     * tensor made on another thread, untracked there, and handed over (a DataLoader worker's batch), so that the
+     * receiving step's scope frees it.
+     */
+    public static <T extends Tensor> T adopt(T t) {
+        track(t);
+        return t;
+    }
+
+    /** True when this scope will free (or hand on) t when it closes: t was made in it or kept into it by a nested scope. */
+    public boolean tracks(Tensor t) {
+        for (int i = tracked.size() - 1; i >= 0; i--) if (tracked.get(i) == t) return true;   // recent tensors are at the end
+        return false;
+    }
+
     /** Removes t from every open scope of this thread, so that it outlives them all (parameters, gradients, state). */
     public static <T extends Tensor> T escape(T t) {
         // A tensor is tracked by at most one scope (the one it was made in, or the one keep() moved it to), usually
