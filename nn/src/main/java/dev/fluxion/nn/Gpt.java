@@ -1,6 +1,8 @@
 package dev.fluxion.nn;
 
 import dev.fluxion.autodiff.Autodiff;
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Generator;
 import dev.fluxion.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -125,7 +127,7 @@ public final class Gpt extends Module {
         int t = ids.size(1), from = cache.length();
         if (from + t > config.context())
             throw new IllegalArgumentException("Gpt.forwardCached: " + t + " tokens after " + from + " cached exceed the context " + config.context());
-        Tensor pos = Tensor.arange(from, from + t, 1, dev.fluxion.tensor.DType.INT64).to(ids.device());
+        Tensor pos = Tensor.arange(from, from + t, 1, DType.INT64).to(ids.device());
         Tensor x = dropout.forward(tokens.forward(ids).add(positions.forward(pos)));             // (B, t, C)
         for (int i = 0; i < blocks.size(); i++) {
             if (!(blocks.get(i) instanceof TransformerBlock block))
@@ -142,7 +144,7 @@ public final class Gpt extends Module {
      * returns (B, T + maxNewTokens) int64; see {@link Generation} for the sampling (temperature, top-k, top-p),
      * the KV cache and what happens at the context length.
      */
-    public Tensor generate(Tensor prompt, Generation.Options options, dev.fluxion.tensor.Generator generator) {
+    public Tensor generate(Tensor prompt, Generation.Options options, Generator generator) {
         return Generation.generate(this, prompt, options, generator);
     }
 

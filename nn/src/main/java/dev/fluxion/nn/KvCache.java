@@ -5,6 +5,7 @@ import dev.fluxion.tensor.Device;
 import dev.fluxion.tensor.Scope;
 import dev.fluxion.tensor.Tensor;
 
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -69,7 +70,7 @@ public final class KvCache implements AutoCloseable {
         checkOpen();
         int t = k.size(2);
         if (k.size(0) != batch || k.size(1) != heads || k.size(3) != headDim)
-            throw new IllegalArgumentException("KvCache: keys of shape " + java.util.Arrays.toString(k.shape()) + " do not fit a cache of (B " + batch
+            throw new IllegalArgumentException("KvCache: keys of shape " + Arrays.toString(k.shape()) + " do not fit a cache of (B " + batch
                     + ", H " + heads + ", D " + headDim + ")");
         if (length + t > context)
             throw new IllegalStateException("KvCache: " + t + " new tokens after " + length + " exceed the context " + context

@@ -1,5 +1,8 @@
 package dev.fluxion.nn.data;
 
+import java.util.Objects;
+import java.util.function.IntFunction;
+
 /**
  * A map-style dataset, as torch.utils.data.Dataset: {@code size()} samples, sample {@code i} from {@code get(i)}.
  * A {@link DataLoader} with workers calls {@code get} from several threads at once, so it must be safe to
@@ -20,9 +23,9 @@ public interface Dataset<T> {
     int size();
 
     /** A dataset of {@code size} samples computed by {@code sample}. */
-    static <T> Dataset<T> of(int size, java.util.function.IntFunction<T> sample) {
+    static <T> Dataset<T> of(int size, IntFunction<T> sample) {
         if (size < 0) throw new IllegalArgumentException("Dataset.of: size must be >= 0, got " + size);
-        java.util.Objects.requireNonNull(sample, "Dataset.of: sample is null");
+        Objects.requireNonNull(sample, "Dataset.of: sample is null");
         return new Dataset<>() {
             @Override public T get(int index) {
                 if (index < 0 || index >= size) throw new IndexOutOfBoundsException("Dataset.get: index " + index + " out of range for size " + size);
