@@ -36,8 +36,10 @@ public final class Generation {
 
     /** Sampling settings; DEFAULT: 100 new tokens, temperature 1, no top-k, no top-p, KV cache on. */
     public record Options(int maxNewTokens, double temperature, int topK, double topP, boolean useCache) {
+        /** 100 new tokens, temperature 1, no top-k or top-p, KV cache on. */
         public static final Options DEFAULT = new Options(100, 1.0, 0, 1.0, true);
 
+        /** Checks the settings; an error names the setting and its value. */
         public Options {
             if (maxNewTokens < 0) throw new IllegalArgumentException("Generation.Options: maxNewTokens must be >= 0, got " + maxNewTokens);
             if (!(temperature >= 0) || Double.isInfinite(temperature))
@@ -46,10 +48,15 @@ public final class Generation {
             if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("Generation.Options: topP must be in (0, 1] (1 = off), got " + topP);
         }
 
+        /** These options with maxNewTokens replaced. */
         public Options withMaxNewTokens(int v) { return new Options(v, temperature, topK, topP, useCache); }
+        /** These options with temperature (0 = greedy) replaced. */
         public Options withTemperature(double v) { return new Options(maxNewTokens, v, topK, topP, useCache); }
+        /** These options with topK (0 = off) replaced. */
         public Options withTopK(int v) { return new Options(maxNewTokens, temperature, v, topP, useCache); }
+        /** These options with topP (1 = off) replaced. */
         public Options withTopP(double v) { return new Options(maxNewTokens, temperature, topK, v, useCache); }
+        /** These options with useCache replaced. */
         public Options withCache(boolean v) { return new Options(maxNewTokens, temperature, topK, topP, v); }
     }
 

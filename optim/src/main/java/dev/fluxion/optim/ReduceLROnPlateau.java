@@ -26,16 +26,28 @@ import java.util.TreeSet;
  */
 public final class ReduceLROnPlateau {
     /** Whether a lower ({@code MIN}, a loss) or a higher ({@code MAX}, an accuracy) metric is better. */
-    public enum Mode { MIN, MAX }
+    public enum Mode {
+        /** Lower is better (a loss). */
+        MIN,
+        /** Higher is better (an accuracy). */
+        MAX
+    }
 
     /** Improvement by more than {@code best * threshold} ({@code REL}) or more than {@code threshold} ({@code ABS}). */
-    public enum ThresholdMode { REL, ABS }
+    public enum ThresholdMode {
+        /** Better means beyond best * (1 -/+ threshold). */
+        REL,
+        /** Better means beyond best -/+ threshold. */
+        ABS
+    }
 
     /** Settings with torch's defaults in {@link #DEFAULT}: min, factor 0.1, patience 10, 1e-4 rel, cooldown 0, minLr 0, eps 1e-8. */
     public record Config(Mode mode, double factor, int patience, double threshold, ThresholdMode thresholdMode, int cooldown,
                          double minLr, double eps) {
+        /** torch's defaults. */
         public static final Config DEFAULT = new Config(Mode.MIN, 0.1, 10, 1e-4, ThresholdMode.REL, 0, 0, 1e-8);
 
+        /** Checks the settings (factor in [0, 1) as torch requires); an error names the setting and its value. */
         public Config {
             String owner = "ReduceLROnPlateau.Config";
             Objects.requireNonNull(mode, owner + ": mode is null");
@@ -51,12 +63,19 @@ public final class ReduceLROnPlateau {
             Checks.finite(owner, "eps", eps);
         }
 
+        /** This config with mode replaced. */
         public Config withMode(Mode v) { return new Config(v, factor, patience, threshold, thresholdMode, cooldown, minLr, eps); }
+        /** This config with factor replaced. */
         public Config withFactor(double v) { return new Config(mode, v, patience, threshold, thresholdMode, cooldown, minLr, eps); }
+        /** This config with patience replaced. */
         public Config withPatience(int v) { return new Config(mode, factor, v, threshold, thresholdMode, cooldown, minLr, eps); }
+        /** This config with threshold and its mode replaced. */
         public Config withThreshold(double v, ThresholdMode m) { return new Config(mode, factor, patience, v, m, cooldown, minLr, eps); }
+        /** This config with cooldown replaced. */
         public Config withCooldown(int v) { return new Config(mode, factor, patience, threshold, thresholdMode, v, minLr, eps); }
+        /** This config with minLr replaced. */
         public Config withMinLr(double v) { return new Config(mode, factor, patience, threshold, thresholdMode, cooldown, v, eps); }
+        /** This config with eps replaced. */
         public Config withEps(double v) { return new Config(mode, factor, patience, threshold, thresholdMode, cooldown, minLr, v); }
     }
 
@@ -67,6 +86,7 @@ public final class ReduceLROnPlateau {
     private long cooldownLeft;
     private long steps;
 
+    /** Follows a metric for every group of optimizer; the best so far starts at the worst value for the mode. */
     public ReduceLROnPlateau(Optimizer<?, ?> optimizer, Config config) {
         this.optimizer = Objects.requireNonNull(optimizer, "ReduceLROnPlateau: optimizer is null");
         this.config = Objects.requireNonNull(config, "ReduceLROnPlateau: config is null");
@@ -112,6 +132,7 @@ public final class ReduceLROnPlateau {
 
     private double worst() { return config.mode == Mode.MIN ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY; }
 
+    /** The settings. */
     public Config config() { return config; }
 
     /** The best metric seen so far (+inf for MIN, -inf for MAX before the first call). */

@@ -84,6 +84,7 @@ public interface Schedule {
 
     /** baseLr * gamma^floor(step / stepSize), as torch.optim.lr_scheduler.StepLR. */
     record StepDecay(long stepSize, double gamma) implements Schedule {
+        /** Checks the settings; an error names the setting and its value. */
         public StepDecay {
             if (stepSize < 1) throw new IllegalArgumentException("Schedule.StepDecay: stepSize must be >= 1, got " + stepSize);
             Checks.nonNegative("Schedule.StepDecay", "gamma", gamma);
@@ -103,6 +104,7 @@ public interface Schedule {
      * minLr is absolute and the same for every group, as eta_min of torch's CosineAnnealingLR.
      */
     record WarmupCosine(long warmupSteps, long totalSteps, double minLr) implements Schedule {
+        /** Checks the settings; an error names the setting and its value. */
         public WarmupCosine {
             if (warmupSteps < 0) throw new IllegalArgumentException("Schedule.WarmupCosine: warmupSteps must be >= 0, got " + warmupSteps);
             if (totalSteps < warmupSteps)
@@ -122,6 +124,7 @@ public interface Schedule {
 
     /** See {@link #multiStep}. milestones are sorted on construction (a copy; duplicates kept). */
     record MultiStep(double gamma, long[] milestones) implements Schedule {
+        /** Checks the settings; an error names the setting and its value. */
         public MultiStep {
             Checks.nonNegative("Schedule.MultiStep", "gamma", gamma);
             Checks.finite("Schedule.MultiStep", "gamma", gamma);
@@ -147,6 +150,7 @@ public interface Schedule {
 
     /** See {@link #exponential}. */
     record Exponential(double gamma) implements Schedule {
+        /** Checks the settings; an error names the setting and its value. */
         public Exponential {
             Checks.nonNegative("Schedule.Exponential", "gamma", gamma);
             Checks.finite("Schedule.Exponential", "gamma", gamma);
@@ -157,6 +161,7 @@ public interface Schedule {
 
     /** See {@link #linear}: factor = startFactor + (endFactor - startFactor) * min(step, totalIters) / totalIters. */
     record Linear(double startFactor, double endFactor, long totalIters) implements Schedule {
+        /** Checks the settings; an error names the setting and its value. */
         public Linear {
             // torch's LinearLR bounds: 0 < start <= 1, 0 <= end <= 1
             if (!(startFactor > 0 && startFactor <= 1))
@@ -172,6 +177,7 @@ public interface Schedule {
 
     /** See {@link #cosineAnnealing}: etaMin + (baseLr - etaMin) * (1 + cos(pi * step / tMax)) / 2. */
     record CosineAnnealing(long tMax, double etaMin) implements Schedule {
+        /** Checks the settings; an error names the setting and its value. */
         public CosineAnnealing {
             if (tMax < 1) throw new IllegalArgumentException("Schedule.CosineAnnealing: tMax must be >= 1, got " + tMax);
             Checks.nonNegative("Schedule.CosineAnnealing", "etaMin", etaMin);
@@ -188,6 +194,7 @@ public interface Schedule {
      * lr = etaMin + (baseLr - etaMin) * (1 + cos(pi * T_cur / T_i)) / 2; cycles last t0, t0*tMult, t0*tMult^2, ...
      */
     record CosineWarmRestarts(long t0, long tMult, double etaMin) implements Schedule {
+        /** Checks the settings; an error names the setting and its value. */
         public CosineWarmRestarts {
             if (t0 < 1) throw new IllegalArgumentException("Schedule.CosineWarmRestarts: t0 must be >= 1, got " + t0);
             if (tMult < 1) throw new IllegalArgumentException("Schedule.CosineWarmRestarts: tMult must be >= 1, got " + tMult);
@@ -204,7 +211,12 @@ public interface Schedule {
     }
 
     /** How {@link OneCycle} moves between its lrs. */
-    enum Anneal { COS, LINEAR }
+    enum Anneal {
+        /** Cosine: end + (start - end) * (1 + cos(pi * pct)) / 2. */
+        COS,
+        /** Linear: start + (end - start) * pct. */
+        LINEAR
+    }
 
     /**
      * The 1cycle policy, as torch OneCycleLR with max_lr = baseLr (set each group's lr to its max_lr):
@@ -216,6 +228,7 @@ public interface Schedule {
      */
     record OneCycle(long totalSteps, double pctStart, Anneal anneal, double divFactor, double finalDivFactor, boolean threePhase)
             implements Schedule {
+        /** Checks the settings; an error names the setting and its value. */
         public OneCycle {
             if (totalSteps < 1) throw new IllegalArgumentException("Schedule.OneCycle: totalSteps must be >= 1, got " + totalSteps);
             Checks.inClosedUnitInterval("Schedule.OneCycle", "pctStart", pctStart);
@@ -226,10 +239,15 @@ public interface Schedule {
                 throw new IllegalArgumentException("Schedule.OneCycle: finalDivFactor must be > 0 and finite, got " + finalDivFactor);
         }
 
+        /** This schedule with pctStart (the share of steps spent rising) replaced. */
         public OneCycle withPctStart(double v) { return new OneCycle(totalSteps, v, anneal, divFactor, finalDivFactor, threePhase); }
+        /** This schedule with anneal replaced. */
         public OneCycle withAnneal(Anneal v) { return new OneCycle(totalSteps, pctStart, v, divFactor, finalDivFactor, threePhase); }
+        /** This schedule with divFactor (initial = max / divFactor) replaced. */
         public OneCycle withDivFactor(double v) { return new OneCycle(totalSteps, pctStart, anneal, v, finalDivFactor, threePhase); }
+        /** This schedule with finalDivFactor (min = initial / finalDivFactor) replaced. */
         public OneCycle withFinalDivFactor(double v) { return new OneCycle(totalSteps, pctStart, anneal, divFactor, v, threePhase); }
+        /** This schedule with threePhase replaced. */
         public OneCycle withThreePhase(boolean v) { return new OneCycle(totalSteps, pctStart, anneal, divFactor, finalDivFactor, v); }
 
         @Override public double lr(double baseLr, long step) {
@@ -257,6 +275,7 @@ public interface Schedule {
 
     /** See {@link #sequential}. */
     record Sequential(List<Schedule> schedules, long[] milestones) implements Schedule {
+        /** Checks the settings; an error names the setting and its value. */
         public Sequential {
             schedules = List.copyOf(Objects.requireNonNull(schedules, "Schedule.Sequential: schedules is null"));
             Objects.requireNonNull(milestones, "Schedule.Sequential: milestones is null");

@@ -28,6 +28,7 @@ public final class Scope implements AutoCloseable {
 
     private Scope() {}
 
+    /** Opens a scope on this thread, nested in the innermost open one; close it (try-with-resources) on the same thread. */
     public static Scope open() {
         Scope s = new Scope();
         STACK.get().push(s);

@@ -48,8 +48,10 @@ public final class DataLoader<T, B> implements Iterable<B> {
      * prefetch factor 2. A {@code sampler} (null for the default) replaces shuffle, as in torch.
      */
     public record Options(int batchSize, boolean shuffle, long seed, boolean dropLast, int numWorkers, int prefetchFactor, Sampler sampler) {
+        /** torch's defaults: batch 1, no shuffle, no workers, prefetch factor 2, the default sampler. */
         public static final Options DEFAULT = new Options(1, false, 0, false, 0, 2, null);
 
+        /** Checks the settings; an error names the setting and its value. */
         public Options {
             if (batchSize < 1) throw new IllegalArgumentException("DataLoader.Options: batchSize must be >= 1, got " + batchSize);
             if (numWorkers < 0) throw new IllegalArgumentException("DataLoader.Options: numWorkers must be >= 0, got " + numWorkers);
@@ -58,17 +60,23 @@ public final class DataLoader<T, B> implements Iterable<B> {
                 throw new IllegalArgumentException("DataLoader.Options: a sampler and shuffle exclude each other (shuffle in the sampler instead)");
         }
 
+        /** These options with batchSize replaced. */
         public Options withBatchSize(int v) { return new Options(v, shuffle, seed, dropLast, numWorkers, prefetchFactor, sampler); }
         /** Shuffle each epoch with a permutation drawn from a generator seeded once with {@code seed}. */
         public Options withShuffle(boolean v, long s) { return new Options(batchSize, v, s, dropLast, numWorkers, prefetchFactor, sampler); }
+        /** These options with dropLast replaced. */
         public Options withDropLast(boolean v) { return new Options(batchSize, shuffle, seed, v, numWorkers, prefetchFactor, sampler); }
+        /** These options with numWorkers (0: batches are made on the calling thread) replaced. */
         public Options withNumWorkers(int v) { return new Options(batchSize, shuffle, seed, dropLast, v, prefetchFactor, sampler); }
+        /** These options with prefetchFactor (batches in flight per worker) replaced. */
         public Options withPrefetchFactor(int v) { return new Options(batchSize, shuffle, seed, dropLast, numWorkers, v, sampler); }
+        /** These options with sampler (null: the default) replaced. */
         public Options withSampler(Sampler v) { return new Options(batchSize, shuffle, seed, dropLast, numWorkers, prefetchFactor, v); }
     }
 
     /** One epoch's batches; {@link #close()} stops its workers and frees batches made but not taken. */
     public interface Batches<B> extends Iterator<B>, AutoCloseable {
+        /** Stops the workers and frees batches made but not taken; the iteration ends. */
         @Override void close();
     }
 
@@ -112,6 +120,7 @@ public final class DataLoader<T, B> implements Iterable<B> {
         return new DataLoader<>(null, Objects.requireNonNull(stream, "DataLoader: stream is null"), options, collate);
     }
 
+    /** The settings. */
     public Options options() { return options; }
 
     /** The sampler in use (null for a stream). */

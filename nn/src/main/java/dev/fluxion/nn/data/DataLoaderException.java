@@ -6,7 +6,9 @@ package dev.fluxion.nn.data;
  * dataset's or collate function's own exception.
  */
 public final class DataLoaderException extends RuntimeException {
+    /** See {@link #batch()}. */
     private final long batch;
+    /** See {@link #index()}. */
     private final long index;
 
     DataLoaderException(String message, long batch, long index, Throwable cause) {

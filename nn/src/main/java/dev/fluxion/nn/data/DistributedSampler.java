@@ -47,6 +47,7 @@ public final class DistributedSampler implements Sampler {
     /** Sets the epoch that seeds the next permutation (seed + epoch), as torch's set_epoch. */
     public void setEpoch(long epoch) { this.epoch = epoch; }
 
+    /** The epoch set last (0 at first). */
     public long epoch() { return epoch; }
 
     /** Indices this rank reads per epoch. */
