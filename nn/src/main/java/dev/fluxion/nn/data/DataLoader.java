@@ -1,5 +1,6 @@
 package dev.fluxion.nn.data;
 
+import dev.fluxion.tensor.Generator;
 import dev.fluxion.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -45,11 +46,12 @@ public final class DataLoader<T, B> implements Iterable<B> {
 
     /**
      * Loader settings; {@link #DEFAULT} is torch's: batch 1, no shuffle, keep the last partial batch, no workers,
-     * prefetch factor 2. A {@code sampler} (null for the default) replaces shuffle, as in torch.
+     * prefetch factor 2. {@code seed} null shuffles from the global generator. A {@code sampler} (null for the
+     * default) replaces shuffle, as in torch.
      */
-    public record Options(int batchSize, boolean shuffle, long seed, boolean dropLast, int numWorkers, int prefetchFactor, Sampler sampler) {
+    public record Options(int batchSize, boolean shuffle, Long seed, boolean dropLast, int numWorkers, int prefetchFactor, Sampler sampler) {
         /** torch's defaults: batch 1, no shuffle, no workers, prefetch factor 2, the default sampler. */
-        public static final Options DEFAULT = new Options(1, false, 0, false, 0, 2, null);
+        public static final Options DEFAULT = new Options(1, false, null, false, 0, 2, null);
 
         /** Checks the settings; an error names the setting and its value. */
         public Options {
@@ -62,8 +64,14 @@ public final class DataLoader<T, B> implements Iterable<B> {
 
         /** These options with batchSize replaced. */
         public Options withBatchSize(int v) { return new Options(v, shuffle, seed, dropLast, numWorkers, prefetchFactor, sampler); }
-        /** Shuffle each epoch with a permutation drawn from a generator seeded once with {@code seed}. */
+        /**
+         * Shuffle each epoch with a permutation drawn from a generator of its own seeded once with {@code s}: the
+         * same seed gives the same sequence of epochs, whatever else draws random numbers.
+         */
         public Options withShuffle(boolean v, long s) { return new Options(batchSize, v, s, dropLast, numWorkers, prefetchFactor, sampler); }
+        /** Shuffle each epoch with a permutation drawn from the global generator (seeded by {@code Generator.manualSeed}, as torch). */
+        public Options withShuffle(boolean v) { return new Options(batchSize, v, null, dropLast, numWorkers, prefetchFactor, sampler); }
+
         /** These options with dropLast replaced. */
         public Options withDropLast(boolean v) { return new Options(batchSize, shuffle, seed, v, numWorkers, prefetchFactor, sampler); }
         /** These options with numWorkers (0: batches are made on the calling thread) replaced. */
@@ -94,7 +102,8 @@ public final class DataLoader<T, B> implements Iterable<B> {
         if (dataset != null) {
             // the random sampler is made once, so each epoch draws the next permutation from the same seeded generator
             sampler = options.sampler != null ? options.sampler
-                    : options.shuffle ? Sampler.random(dataset.size(), options.seed) : Sampler.sequential(dataset.size());
+                    : !options.shuffle ? Sampler.sequential(dataset.size())
+                    : options.seed == null ? Sampler.random(dataset.size(), Generator.global()) : Sampler.random(dataset.size(), options.seed);
         } else {
             if (options.shuffle || options.sampler != null)
                 throw new IllegalArgumentException("DataLoader: an IterableDataset is read in its own order; shuffle and sampler are not allowed");

@@ -1,5 +1,6 @@
 package dev.fluxion.nn.data;
 
+import dev.fluxion.tensor.Generator;
 import dev.fluxion.tensor.Scope;
 import dev.fluxion.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -83,6 +84,16 @@ class DataLoaderTest {
         Arrays.sort(sorted);
         assertArrayEquals(IntStream.range(0, 20).asLongStream().toArray(), sorted, "a permutation");
         assertFalse(Arrays.equals(a0, flat(epoch(DataLoader.tuples(numbered(20), opts.withShuffle(true, 43))))));
+    }
+
+    @Test void withoutASeedShufflingDrawsFromTheGlobalGenerator() {
+        var opts = DataLoader.Options.DEFAULT.withBatchSize(5).withShuffle(true);
+        Generator.manualSeed(123);
+        long[] a = flat(epoch(DataLoader.tuples(numbered(20), opts)));
+        Generator.manualSeed(123);
+        long[] b = flat(epoch(DataLoader.tuples(numbered(20), opts)));
+        assertArrayEquals(a, b, "manualSeed makes the order reproducible");
+        assertFalse(Arrays.equals(a, IntStream.range(0, 20).asLongStream().toArray()));
     }
 
     @Test void workersPrefetchAndKeepTheOrder() {
