@@ -477,6 +477,18 @@ template <typename T> void testSoftmax(const char* fwdName, void (*fwd)(i64, i64
             c[7] = fromd<T>(-INFINITY);
             check(3, 300, a) && check(2, 3000, b) && check(2, 5, c) && check(2, 0, e);
         });
+        runCase("softmax", std::string(fwdName) + (log ? " log" : "") + " long rows: NaN first, second and last in a thread's slice", [&] {
+            // rows longer than the block: thread t reads t, t + blockDim, ...; a NaN that a thread reads first
+            // (before any finite value) must survive the running max as well as one it reads after a finite value
+            for (i64 cols : {300, 3000}) {
+                i64 threads = rowThreads(cols), rows = 4;
+                Buf<T> x = values<T>(rows * cols);
+                x[0 * cols + 5] = fromd<T>(NAN);                                   // first in thread 5's slice
+                x[1 * cols + threads + 7] = fromd<T>(NAN);                         // second in thread 7's slice
+                x[2 * cols + cols - 1] = fromd<T>(NAN);                            // the last element
+                if (!check(rows, cols, x)) { failCase("with " + std::to_string(cols) + " columns"); return; }
+            }
+        });
         runCase("softmax", std::string(bwdName) + (log ? " log" : ""), [&] {
             for (i64 cols : {1, 17, 300, 3000}) {
                 i64 rows = 3;
@@ -711,22 +723,26 @@ template <typename T> void testScatterAdd(const char* name, void (*k)(i64, T*, I
 #endif
 
 #ifdef FX_HAS_embedding
-template <typename T> void testEmbedding(const char* name, void (*k)(i64, i64, const void*, int, i64, i64, const T*, typename Acc<T>::type*, ErrorRecord*)) {
+template <typename T> void testEmbedding(const char* name, void (*k)(i64, i64, const void*, int, i64, int, i64, const T*, typename Acc<T>::type*, ErrorRecord*)) {
     typedef typename Acc<T>::type C;
-    runCase("embedding", name, [&] {
-        const i64 n = 7, dim = 5, vocab = 4, padding = 2;
-        std::vector<i64> ids = {0, 3, 2, 3, 6, 1, 3};        // 2 is padding, 6 is out of range
+    // with a padding row (2: skipped; 6 out of range), and without one: then an id of -1 is an error, not "padding -1"
+    for (int hasPadding = 1; hasPadding >= 0; hasPadding--)
+    runCase("embedding", std::string(name) + (hasPadding ? " padding 2" : " no padding, id -1"), [&] {
+        const i64 n = 7, dim = 5, vocab = 4, padding = hasPadding ? 2 : -1, bad = hasPadding ? 6 : -1;
+        std::vector<i64> ids = {0, 3, 2, 3, bad, 1, 3};
         std::vector<int> ids32(ids.begin(), ids.end());
         Buf<T> dout = values<T>(n * dim);
         for (int ids64 = 0; ids64 < 2; ids64++) {
             std::vector<C> dw(vocab * dim, 0);
             std::vector<double> want(vocab * dim, 0);
-            for (i64 i = 0; i < n; i++) if (ids[i] != padding && ids[i] < vocab) for (i64 j = 0; j < dim; j++) want[ids[i] * dim + j] += tod(dout[i * dim + j]);
+            for (i64 i = 0; i < n; i++)
+                if (!(hasPadding && ids[i] == padding) && ids[i] >= 0 && ids[i] < vocab)
+                    for (i64 j = 0; j < dim; j++) want[ids[i] * dim + j] += tod(dout[i * dim + j]);
             ErrorRecord err = {0, 0, 0, 0};
             const void* ip = ids64 ? (const void*)ids.data() : (const void*)ids32.data();
-            if (!run(name, blocksFor(n * dim), dim3(256), k, n, dim, ip, ids64, vocab, padding, (const T*)dout.data(), dw.data(), &err)) return;
+            if (!run(name, blocksFor(n * dim), dim3(256), k, n, dim, ip, ids64, vocab, hasPadding, padding, (const T*)dout.data(), dw.data(), &err)) return;
             if (!expect("dweight", dw.data(), want, 1e-6, 1e-6)) return;
-            if (err.code != FX_ERR_EMBEDDING || err.value != 6 || err.size != vocab) { failCase("error record"); return; }
+            if (err.code != FX_ERR_EMBEDDING || err.value != bad || err.size != vocab) { failCase("error record (the bad id must be reported)"); return; }
         }
     });
 }

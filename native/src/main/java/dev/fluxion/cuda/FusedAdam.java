@@ -4,7 +4,6 @@ import dev.fluxion.tensor.AdamHyper;
 import dev.fluxion.tensor.AdamUpdate;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Tensor;
-import org.bytedeco.javacpp.BytePointer;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -13,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-import static org.bytedeco.cuda.global.cudart.cuMemcpyHtoDAsync;
 
 /**
  * One Adam / AdamW step for many parameters in one kernel launch (adam.cu), settings from {@link AdamHyper}
@@ -78,12 +76,10 @@ public final class FusedAdam {
         if (chunks == 0) return;
         int bytes = Math.toIntExact(chunks * RECORD_BYTES);
         Tensor table = Tensor.empty(DType.UINT8, d.device, bytes);
-        try (BytePointer host = new BytePointer(bytes)) {
-            ByteBuffer b = host.asByteBuffer().order(ByteOrder.nativeOrder());
-            for (int i = 0; i < n; i++) writeChunks(b, params.get(i), grads.get(i), m.get(i), v.get(i));
-            d.makeCurrent();
-            Cuda.check(cuMemcpyHtoDAsync(CudaElementwise.address(table), host, bytes, d.stream), "cuMemcpyHtoDAsync(Adam table)");
-        }
+        ByteBuffer b = ByteBuffer.allocate(bytes).order(ByteOrder.nativeOrder());
+        for (int i = 0; i < n; i++) writeChunks(b, params.get(i), grads.get(i), m.get(i), v.get(i));
+        // the staging buffer lives until the copy ran (HostStaging), not just until the enqueue returned
+        d.staging.upload(CudaElementwise.address(table), b.flip());
         int blocks = (int) Math.min(chunks, 8L * d.multiprocessors);
         // the scalars of AdamUpdate, computed in double by AdamHyper and rounded to float once, as the op path does
         d.kernels.launch("fx_adam", blocks, 1, 1, Kernels.THREADS, 1, 1, KernelArgs.start().ptr(table).i32((int) chunks)
