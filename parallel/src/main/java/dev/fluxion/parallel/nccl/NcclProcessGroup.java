@@ -78,6 +78,14 @@ public final class NcclProcessGroup implements ProcessGroup {
         return open(store, namespace + "/nccl-world", rank, ranks, device, cuda, timeout);
     }
 
+    /**
+     * The NCCL group of all size ranks, with CUDA tensors reached through the {@link CudaTensors} service the
+     * native module registers (tensor operations fail with a message saying so when it is not on the class path).
+     */
+    public static NcclProcessGroup create(TcpStore store, int rank, int size, Device device, Duration timeout, String namespace) {
+        return create(store, rank, size, device, Nccl.cudaTensors().orElse(null), timeout, namespace);
+    }
+
     private static NcclProcessGroup open(TcpStore store, String group, int rank, int[] globalRanks, Device device, CudaTensors cuda, Duration timeout) {
         Nccl.unavailableReason().ifPresent(r -> { throw new DistributedException("NCCL backend: " + r); });
         if (device.kind() != Device.Kind.CUDA) throw new IllegalArgumentException("NCCL backend: device must be a GPU, got " + device);
