@@ -23,16 +23,18 @@ modules=tensor,autodiff,nn,optim,parallel,native,examples
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib" "$out/test"
 
-echo "make-bundle: building $modules offline (tests compiled, not run) and copying their libraries from the local repository"
-(cd "$root" && mvn -B -o -q -pl "$modules" -am -DskipTests -Dfluxion.largeTests.skip=true package org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DincludeScope=test -DexcludeGroupIds=dev.fluxion -DexcludeTypes=pom -DoutputDirectory="$out/lib")
-# the JUnit Platform (launcher, engine, Jupiter) goes with the tests; the rest is what the programs load
-for j in "$out"/lib/junit-*.jar "$out"/lib/opentest4j-*.jar "$out"/lib/apiguardian-*.jar; do [ -e "$j" ] && mv "$j" "$out/test/"; done
-for m in tensor autodiff nn optim parallel native examples; do
-  jar=$(ls "$root/$m/target/fluxion-$m-"*.jar | grep -Ev -- '-(sources|javadoc|tests)\.jar$' | head -n 1)
-  [ -n "$jar" ] || { echo "make-bundle: no jar in $m/target (build failed?)" >&2; exit 1; }
-  cp "$jar" "$out/lib/"
-done
+echo "make-bundle: building $modules offline (tests compiled, not run); libraries from the local repository"
+# package writes examples/target/classpath.txt (the runtime class path: every module and its libraries)
+(cd "$root" && mvn -B -o -q -pl "$modules" -am -DskipTests -Dfluxion.largeTests.skip=true package)
+{ tr ':' '\n' < "$root/examples/target/classpath.txt"; echo; } | while read -r j; do [ -n "$j" ] && cp "$j" "$out/lib/"; done
+[ -n "$(ls "$out"/lib/)" ] || { echo "make-bundle: examples/target/classpath.txt lists no jars" >&2; exit 1; }
+# the JUnit Platform jars the tests need (a second run: the filter would also apply to the examples' class-path file)
+(cd "$root" && mvn -B -o -q -pl native -am -DskipTests -Dfluxion.largeTests.skip=true package \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies -DincludeScope=test \
+    -DincludeGroupIds=org.junit.platform,org.junit.jupiter,org.opentest4j,org.apiguardian -DoutputDirectory="$out/test")
+ex=$(ls "$root"/examples/target/fluxion-examples-*.jar | grep -Ev -- '-(sources|javadoc|tests)\.jar$' | head -n 1)
+[ -n "$ex" ] || { echo "make-bundle: no examples jar (build failed?)" >&2; exit 1; }
+cp "$ex" "$out/lib/"
 jar --create --file "$out/test/fluxion-native-tests.jar" -C "$root/native/target/test-classes" .
 jar --create --file "$out/test/fluxion-parallel-tests.jar" -C "$root/parallel/target/test-classes" dev/fluxion/parallel/nccl
 
@@ -50,11 +52,11 @@ drop=$(unzip -Z1 "$cu" | grep -E '^org/bytedeco/cuda/linux-x86_64/libjni.*\.so$'
 # The runtime: the JDK that ran the build (its bytecode level), only the modules Fluxion and JUnit load.
 jdk=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}
 echo "make-bundle: jlink runtime from $jdk"
-"$jdk/bin/jlink" --add-modules java.base,java.logging,java.management,jdk.management,jdk.unsupported,java.xml,jdk.incubator.vector \
-  --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output "$out/runtime" 2>/dev/null \
-  || "$jdk/bin/jlink" --add-modules java.base,java.logging,java.management,jdk.management,jdk.unsupported,java.xml,jdk.incubator.vector \
-       --strip-debug --no-header-files --no-man-pages --compress=2 --output "$out/runtime"
-rm -rf "$out/runtime/legal" "$out/runtime/lib/src.zip" "$out/runtime/lib/ct.sym"
+mods=java.base,java.logging,java.management,jdk.unsupported,jdk.incubator.vector   # jdeps of the jars; not java.desktop (LossPlot's PNG: the GPU run writes none)
+"$jdk/bin/jlink" --add-modules "$mods" --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output "$out/runtime" 2>/dev/null \
+  || "$jdk/bin/jlink" --add-modules "$mods" --strip-debug --no-header-files --no-man-pages --compress=2 --output "$out/runtime"
+rm -rf "$out/runtime/legal"
+if command -v strip >/dev/null; then find "$out/runtime" -name '*.so' -exec strip --strip-unneeded {} \; ; fi   # symbols: ~4 MiB of libjvm.so
 cp "$root/bin/cuda-lib-path" "$out/bin/cuda-lib-path"
 
 cat > "$out/bin/fluxion-gpu" <<'LAUNCHER'
