@@ -52,8 +52,10 @@ drop=$(unzip -Z1 "$cu" | grep -E '^org/bytedeco/cuda/linux-x86_64/libjni.*\.so$'
 # The runtime: the JDK that ran the build (its bytecode level), only the modules Fluxion and JUnit load.
 jdk=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}
 echo "make-bundle: jlink runtime from $jdk"
-mods=java.base,java.logging,java.management,jdk.unsupported,jdk.incubator.vector   # jdeps of the jars; not java.desktop (LossPlot's PNG: the GPU run writes none)
-"$jdk/bin/jlink" --add-modules "$mods" --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output "$out/runtime" 2>/dev/null \
+# jdeps of the jars, plus jdk.zipfs (JUnit scans the test jars for a package); not java.desktop (LossPlot's PNG: the GPU
+# run writes none; 14 MiB)
+mods=java.base,java.logging,java.management,jdk.unsupported,jdk.incubator.vector,jdk.zipfs
+"$jdk/bin/jlink" --add-modules "$mods" --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output "$out/runtime" >/dev/null 2>&1 \
   || "$jdk/bin/jlink" --add-modules "$mods" --strip-debug --no-header-files --no-man-pages --compress=2 --output "$out/runtime"
 rm -rf "$out/runtime/legal"
 if command -v strip >/dev/null; then find "$out/runtime" -name '*.so' -exec strip --strip-unneeded {} \; ; fi   # symbols: ~4 MiB of libjvm.so

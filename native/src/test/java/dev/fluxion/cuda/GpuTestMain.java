@@ -28,6 +28,7 @@ import java.util.TreeMap;
  *
  * <pre>
  * GpuTestMain [--report FILE] [--all-tags] CLASS_OR_PACKAGE...   (default: the package dev.fluxion.cuda)
+ * GpuTestMain --list CLASS_OR_PACKAGE...                          the classes that hold gpu tests, one a line
  * </pre>
  * With {@code --report FILE} it appends tab-separated lines: {@code class CLASS passed failed skipped} and
  * {@code failure CLASS.METHOD MESSAGE} (the one-shot GPU script collects them).
@@ -40,12 +41,13 @@ public final class GpuTestMain {
 
     public static void main(String[] args) throws IOException {
         Path report = null;
-        boolean allTags = false;
+        boolean allTags = false, list = false;
         List<String> targets = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--report" -> report = Path.of(args[++i]);
                 case "--all-tags" -> allTags = true;
+                case "--list" -> list = true;
                 default -> targets.add(args[i]);
             }
         }
@@ -57,6 +59,14 @@ public final class GpuTestMain {
         }
         if (!allTags) request.filters(TagFilter.includeTags("gpu"));
         LauncherDiscoveryRequest built = request.build();
+        if (list) {                                   // discovery only: one JVM per class runs them later
+            var plan = LauncherFactory.create().discover(built);
+            java.util.Set<String> classes = new java.util.TreeSet<>();
+            for (var root : plan.getRoots())
+                for (var id : plan.getDescendants(root)) if (id.isTest()) classes.add(className(id));
+            classes.forEach(System.out::println);
+            return;
+        }
 
         Map<String, Counts> byClass = new TreeMap<>();
         List<String> failures = new ArrayList<>();
