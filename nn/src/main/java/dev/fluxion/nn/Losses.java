@@ -24,7 +24,8 @@ public final class Losses {
             throw new IllegalArgumentException("crossEntropy: labelSmoothing must be in [0, 1], got " + labelSmoothing);
         Tensor flat = flatLogits("crossEntropy", Autocast.cast(Autocast.Policy.FLOAT32, logits), targets);
         Tensor ids = targets.reshape(-1);
-        checkTargets("crossEntropy", ids, flat.size(1), ignoreIndex);
+        // on a GPU the fused kernel checks the targets and reports a bad one at the next read (no host wait here)
+        if (ids.device().kind() == dev.fluxion.tensor.Device.Kind.CPU || labelSmoothing != 0) checkTargets("crossEntropy", ids, flat.size(1), ignoreIndex);
         return new CrossEntropyOp(ignoreIndex, labelSmoothing).apply(flat, ids);   // one fused op: softmax, nll and mean
     }
 
