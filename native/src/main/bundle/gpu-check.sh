@@ -16,6 +16,8 @@
 # Writes at most 8 small files into RESULTS_DIR: summary.txt (steps, counts per class), failures.txt, benchmarks.txt,
 # environment.txt, tests.log (tail), bench.tsv (raw), sanitizer.txt. FLUXION_CHECK_FORCE=1 runs the GPU steps even
 # when the doctor finds no GPU (to exercise the script itself on a CPU machine: they then skip or fail fast).
+# Exit status: 0 every step ran and no test failed; 1 a test failed (or timed out, or its JVM crashed); 2 a GPU step
+# was not possible or not started.
 set -uo pipefail
 results=${1:?usage: gpu-check.sh RESULTS_DIR [BUNDLE_DIR]}
 root=$(cd "$(dirname "$0")/../../../.." && pwd)
@@ -30,7 +32,9 @@ start=$(date +%s)
 summary=$results/summary.txt failures=$results/failures.txt env=$results/environment.txt testlog=$work/tests.log
 : >"$summary"; : >"$failures"; : >"$env"; : >"$testlog"
 fx=$bundle/bin/fluxion-gpu
+sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
 gpu_ok=0
+incomplete=0
 
 step_end=0   # when the current step's own limit runs out (epoch seconds)
 # seconds left: of the whole budget, and of the current step's limit
@@ -41,7 +45,7 @@ step() {
   local name=$1 limit=$2 l
   step_end=0
   l=$(left)
-  if [ "$l" -lt "$limit" ]; then note "step $name: NOT STARTED (needs ${limit}s, ${l}s of ${budget}s left)"; return 1; fi
+  if [ "$l" -lt "$limit" ]; then note "step $name: NOT STARTED (needs ${limit}s, ${l}s of ${budget}s left)"; incomplete=1; return 1; fi
   note "step $name: started at +$(( $(date +%s) - start ))s, limit ${limit}s"
   step_end=$(( $(date +%s) + limit ))
   return 0
@@ -49,6 +53,7 @@ step() {
 needs_gpu() {
   if [ "$gpu_ok" = 1 ] || [ -n "${FLUXION_CHECK_FORCE:-}" ]; then return 0; fi
   note "step $1: NOT POSSIBLE (no usable GPU: doctor --require-gpu failed, see environment.txt)"
+  incomplete=1
   return 1
 }
 # tests LIMIT CLASS...: one JVM per class, counts and failures from GpuTestMain's report
@@ -83,7 +88,7 @@ if step environment 20; then
     fi
     echo "cuda libraries: $(timeout 10 "$root/bin/cuda-lib-path" 2>&1 | tr '\n' ' ')"
     echo "python: $(timeout 20 python3 -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())' 2>&1 | tail -n 1)"
-    echo "compute-sanitizer: $(command -v compute-sanitizer || echo 'not found')"
+    echo "compute-sanitizer: ${sanitizer:-not found}"
   } >>"$env"
   cat "$env"
 fi
@@ -141,13 +146,13 @@ fi
 
 # ---------------------------------------------------------------- 6 compute-sanitizer, if time remains
 if needs_gpu sanitizer; then
-  if ! command -v compute-sanitizer >/dev/null; then
+  if [ -z "$sanitizer" ]; then
     note "step sanitizer: NOT POSSIBLE (compute-sanitizer not found)"
   elif step sanitizer 60; then
     for c in dev.fluxion.cuda.CudaFusedTest dev.fluxion.cuda.CudaIndexingTest; do
       l=$(left); [ "$l" -lt 20 ] && break
       echo "== $c" >>"$results/sanitizer.txt"
-      timeout --kill-after=5 $((l - 10)) compute-sanitizer --tool memcheck --target-processes all --print-limit 20 "$fx" test "$c" 2>&1 \
+      timeout --kill-after=5 $((l - 10)) "$sanitizer" --tool memcheck --target-processes all --print-limit 20 "$fx" test "$c" 2>&1 \
         | grep -E '^(=========|gpu tests:)' | tail -n 40 >>"$results/sanitizer.txt"
     done
     grep -E 'ERROR SUMMARY|gpu tests:' "$results/sanitizer.txt" | sed 's/^/  sanitizer: /' | tee -a "$summary"
@@ -157,3 +162,6 @@ fi
 step_end=0
 tail -c 60000 "$testlog" >"$results/tests.log"
 note "done in $(( $(date +%s) - start ))s of ${budget}s; results in $results: $(cd "$results" && ls | tr '\n' ' ')"
+if [ -s "$failures" ]; then exit 1; fi
+if [ "$incomplete" = 1 ]; then exit 2; fi
+exit 0
