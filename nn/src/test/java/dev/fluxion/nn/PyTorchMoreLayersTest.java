@@ -1,0 +1,89 @@
+package dev.fluxion.nn;
+
+import dev.fluxion.autodiff.Autodiff;
+import dev.fluxion.nn.io.Safetensors;
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Tensor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import static dev.fluxion.nn.PyTorchLayersTest.assertClose;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.DynamicTest.dynamicTest;
+
+/**
+ * The layers of issue 15 against PyTorch: weights, buffers and input from layers2.safetensors (written by
+ * nn/src/test/python/make_layer2_reference.py), then output, input and parameter gradients of
+ * loss = sum(output * r), and buffers after the forward (running statistics), within 1e-5 of each tensor's scale.
+ */
+class PyTorchMoreLayersTest {
+    private static Map<String, Tensor> ref;
+
+    @BeforeAll
+    static void load() throws IOException {
+        ref = Safetensors.load(Path.of("src/test/resources/reference/layers2.safetensors"));
+    }
+
+    @AfterEach
+    void clearTape() { Autodiff.tape().clear(); }
+
+    private static Tensor ref(String name) {
+        Tensor t = ref.get(name);
+        assertNotNull(t, "reference file has no tensor " + name);
+        return t;
+    }
+
+    private final List<DynamicTest> tests = new ArrayList<>();
+
+    private void layer(String name, Supplier<Module> make) { layer(name, true, make); }
+
+    /** Loads NAME.param.* and NAME.buffer0.* into the module, runs it on NAME.input, checks outputs, gradients and buffers. */
+    private void layer(String name, boolean train, Supplier<Module> make) {
+        tests.add(dynamicTest(name, () -> {
+            Module m = make.get();
+            Map<String, Tensor> state = new LinkedHashMap<>();
+            ref.forEach((k, v) -> {
+                if (k.startsWith(name + ".param.")) state.put(k.substring((name + ".param.").length()), v);
+                if (k.startsWith(name + ".buffer0.")) state.put(k.substring((name + ".buffer0.").length()), v);
+            });
+            m.loadStateDict(state);
+            if (train) m.train(); else m.eval();
+            Tensor x = ref(name + ".input");
+            if (x.dtype() == DType.FLOAT32) x = x.detach().copy().requiresGrad(true);
+            Tensor y = m.forward(x);
+            assertClose(name + " output", ref(name + ".output"), y);
+            y.mul(ref(name + ".r")).sum().backward();
+            if (x.requiresGrad()) assertClose(name + " input gradient", ref(name + ".grad.input"), x.grad());
+            m.namedParameters().forEach((p, t) -> assertClose(name + " gradient of " + p, ref(name + ".grad." + p), t.grad()));
+            m.namedBuffers().forEach((b, t) -> assertClose(name + " buffer " + b, ref(name + ".buffer." + b), t.to(ref(name + ".buffer." + b).dtype())));
+        }));
+    }
+
+    @TestFactory
+    List<DynamicTest> everyLayerMatchesPyTorch() {
+        Init init = Init.seed(0);
+        ConvOptions d = ConvOptions.DEFAULT;
+        layer("conv2d_rect_groups", () -> new Conv2d(4, 6, new int[] {3, 5}, d.withStride(2, 1).withPadding(1, 2).withDilation(1, 2).withGroups(2), init));
+        layer("conv2d_same_even", () -> new Conv2d(3, 4, new int[] {4}, d.withPadding("same").withDilation(2), init));
+        layer("conv2d_depthwise_nobias", () -> new Conv2d(4, 4, new int[] {3}, d.withGroups(4).withBias(false).withPadding("valid"), init));
+        layer("conv1d", () -> new Conv1d(3, 4, 3, d.withStride(2).withPadding(1), init));
+        layer("conv1d_same", () -> new Conv1d(2, 4, 4, d.withPadding("same"), init));
+        layer("maxpool2d_ties", () -> new MaxPool2d(2, 2));
+        layer("maxpool2d_pad_ties", () -> new MaxPool2d(3, 2, 1, 1));
+        layer("maxpool2d_dilated", () -> new MaxPool2d(3, 1, 1, 2));
+        layer("avgpool2d_pad", () -> new AvgPool2d(3, 2, 1));
+        layer("convtranspose2d", () -> new ConvTranspose2d(4, 6, new int[] {3, 2}, d.withStride(2).withPadding(1).withGroups(2), new int[] {1}, init));
+        layer("convtranspose2d_dilated", () -> new ConvTranspose2d(3, 2, new int[] {3}, d.withPadding(2).withDilation(2).withBias(false), new int[] {0}, init));
+        return tests;
+    }
+}
