@@ -54,6 +54,15 @@ def ties(*shape):
     return torch.randint(0, 3, shape).float()
 
 
+def with_stats(bn, tracked=3):
+    """Non-trivial running statistics, so that their update and their use in eval are both visible."""
+    with torch.no_grad():
+        bn.running_mean.copy_(torch.randn(bn.num_features))
+        bn.running_var.copy_(torch.rand(bn.num_features) + 0.5)
+        bn.num_batches_tracked.fill_(tracked)
+    return bn
+
+
 def main():
     out = {}
     case(out, "conv2d_rect_groups", nn.Conv2d(4, 6, (3, 5), stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2), torch.randn(2, 4, 7, 9))
@@ -67,6 +76,20 @@ def main():
     case(out, "avgpool2d_pad", nn.AvgPool2d(3, 2, padding=1), torch.randn(1, 2, 7, 7))
     case(out, "convtranspose2d", nn.ConvTranspose2d(4, 6, (3, 2), stride=2, padding=1, output_padding=1, groups=2), torch.randn(2, 4, 4, 5))
     case(out, "convtranspose2d_dilated", nn.ConvTranspose2d(3, 2, 3, stride=1, padding=2, dilation=2, bias=False), torch.randn(1, 3, 5, 5))
+    case(out, "batchnorm2d", with_stats(nn.BatchNorm2d(3)), torch.randn(4, 3, 2, 3) * 2 + 1)
+    case(out, "batchnorm2d_eval", with_stats(nn.BatchNorm2d(3)), torch.randn(2, 3, 2, 2), train=False)
+    case(out, "batchnorm1d_cumulative", with_stats(nn.BatchNorm1d(4, momentum=None)), torch.randn(5, 4))
+    case(out, "batchnorm1d_3d_noaffine", with_stats(nn.BatchNorm1d(3, affine=False, eps=1e-3)), torch.randn(2, 3, 4))
+    case(out, "batchnorm2d_untracked_eval", nn.BatchNorm2d(2, track_running_stats=False), torch.randn(2, 2, 3, 3), train=False)
+    case(out, "groupnorm", nn.GroupNorm(2, 6), torch.randn(2, 6, 3, 4))
+    case(out, "layernorm_2d", nn.LayerNorm((4, 5)), torch.randn(2, 3, 4, 5))
+    case(out, "layernorm_noaffine", nn.LayerNorm((3, 4), elementwise_affine=False), torch.randn(2, 3, 4))
+    case(out, "identity", nn.Identity(), torch.randn(2, 3))
+    case(out, "adaptive_avgpool2d", nn.AdaptiveAvgPool2d((3, 4)), torch.randn(2, 2, 7, 10))
+    case(out, "adaptive_avgpool2d_up", nn.AdaptiveAvgPool2d((5, 1)), torch.randn(1, 2, 3, 6))
+    case(out, "upsample_scale", nn.Upsample(scale_factor=2), torch.randn(1, 2, 3, 4))
+    case(out, "upsample_size", nn.Upsample(size=(5, 7)), torch.randn(1, 2, 3, 4))
+    case(out, "upsample_1d", nn.Upsample(scale_factor=1.5), torch.randn(1, 2, 5))
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     write_safetensors(OUT, out)
     print("wrote", os.path.normpath(OUT), len(out), "tensors")

@@ -84,6 +84,20 @@ class PyTorchMoreLayersTest {
         layer("avgpool2d_pad", () -> new AvgPool2d(3, 2, 1));
         layer("convtranspose2d", () -> new ConvTranspose2d(4, 6, new int[] {3, 2}, d.withStride(2).withPadding(1).withGroups(2), new int[] {1}, init));
         layer("convtranspose2d_dilated", () -> new ConvTranspose2d(3, 2, new int[] {3}, d.withPadding(2).withDilation(2).withBias(false), new int[] {0}, init));
+        layer("batchnorm2d", () -> new BatchNorm2d(3, init));
+        layer("batchnorm2d_eval", false, () -> new BatchNorm2d(3, init));
+        layer("batchnorm1d_cumulative", () -> new BatchNorm1d(4, 1e-5, null, true, true, init));
+        layer("batchnorm1d_3d_noaffine", () -> new BatchNorm1d(3, 1e-3, 0.1, false, true, init));
+        layer("batchnorm2d_untracked_eval", false, () -> new BatchNorm2d(2, 1e-5, 0.1, true, false, init));
+        layer("groupnorm", () -> new GroupNorm(2, 6, init));
+        layer("layernorm_2d", () -> new LayerNorm(new int[] {4, 5}, 1e-5, true, true, init));
+        layer("layernorm_noaffine", () -> new LayerNorm(new int[] {3, 4}, 1e-5, false, true, init));
+        layer("identity", Identity::new);
+        layer("adaptive_avgpool2d", () -> new AdaptiveAvgPool2d(3, 4));
+        layer("adaptive_avgpool2d_up", () -> new AdaptiveAvgPool2d(5, 1));
+        layer("upsample_scale", () -> Upsample.scale(2));
+        layer("upsample_size", () -> Upsample.size(5, 7));
+        layer("upsample_1d", () -> Upsample.scale(1.5));
         return tests;
     }
 }
