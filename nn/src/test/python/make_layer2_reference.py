@@ -63,6 +63,25 @@ def with_stats(bn, tracked=3):
     return bn
 
 
+def mha_case(out, name, mha, query, key, value, kpm=None, mask=None, average=True):
+    """MultiheadAttention with separate query, key, value; loss = sum(out * r) + sum(weights * r2)."""
+    perturb(mha)
+    q, k, v = (t.clone().requires_grad_() for t in (query, key, value))
+    y, w = mha(q, k, v, key_padding_mask=kpm, need_weights=True, attn_mask=mask, average_attn_weights=average)
+    r, r2 = torch.randn_like(y), torch.randn_like(w)
+    ((y * r).sum() + (w * r2).sum()).backward()
+    for key_name, t in (("query", q), ("key", k), ("value", v)):
+        out[name + "." + key_name] = t
+        out[name + ".grad." + key_name] = t.grad
+    for key_name, t in (("kpm", kpm), ("mask", mask)):   # bool masks as int64 (the writer has no bool): NAME.kpm_bool
+        if t is not None:
+            out[name + "." + key_name + ("_bool" if t.dtype == torch.bool else "")] = t.long() if t.dtype == torch.bool else t
+    out[name + ".output"], out[name + ".weights"], out[name + ".r"], out[name + ".r2"] = y, w, r, r2
+    for pname, p in mha.named_parameters():
+        out[name + ".param." + pname] = p
+        out[name + ".grad." + pname] = p.grad
+
+
 def main():
     out = {}
     case(out, "conv2d_rect_groups", nn.Conv2d(4, 6, (3, 5), stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2), torch.randn(2, 4, 7, 9))
@@ -90,6 +109,17 @@ def main():
     case(out, "upsample_scale", nn.Upsample(scale_factor=2), torch.randn(1, 2, 3, 4))
     case(out, "upsample_size", nn.Upsample(size=(5, 7)), torch.randn(1, 2, 3, 4))
     case(out, "upsample_1d", nn.Upsample(scale_factor=1.5), torch.randn(1, 2, 5))
+    x = torch.randn(2, 4, 8)
+    mha_case(out, "mha_self_padding", nn.MultiheadAttention(8, 2, batch_first=True), x, x, x,
+             kpm=torch.tensor([[False, False, False, True], [False, False, False, False]]))
+    mha_case(out, "mha_cross_float_mask", nn.MultiheadAttention(8, 2), torch.randn(3, 2, 8), torch.randn(5, 2, 8), torch.randn(5, 2, 8),
+             mask=torch.randn(3, 5), average=False)
+    mha_case(out, "mha_causal", nn.MultiheadAttention(8, 4, batch_first=True, bias=False), x, x, x,
+             mask=torch.ones(4, 4, dtype=torch.bool).triu(1))
+    mha_case(out, "mha_mask3d", nn.MultiheadAttention(8, 2, batch_first=True), x, x, x,
+             mask=torch.rand(4, 4, 4) < 0.3, kpm=torch.tensor([[False, True, False, False], [False, False, False, False]]))
+    # a float key padding mask is added to the scores (torch 1.13 would OR it into a bool attn_mask, so alone here)
+    mha_case(out, "mha_float_kpm", nn.MultiheadAttention(8, 2, batch_first=True), x, x, x, kpm=torch.randn(2, 4))
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     write_safetensors(OUT, out)
     print("wrote", os.path.normpath(OUT), len(out), "tensors")

@@ -69,6 +69,33 @@ class PyTorchMoreLayersTest {
         }));
     }
 
+    /** A mask stored as NAME.K (float) or NAME.K_bool (int64 0/1), or null. */
+    private static Tensor mask(String name, String k) {
+        if (ref.containsKey(name + "." + k + "_bool")) return ref.get(name + "." + k + "_bool").ne(0);
+        return ref.get(name + "." + k);
+    }
+
+    /** MultiheadAttention on NAME.query/key/value with its masks; loss = sum(output * r) + sum(weights * r2). */
+    private void attention(String name, boolean average, boolean causal, Supplier<MultiheadAttention> make) {
+        tests.add(dynamicTest(name, () -> {
+            MultiheadAttention m = make.get();
+            Map<String, Tensor> state = new LinkedHashMap<>();
+            ref.forEach((k, v) -> { if (k.startsWith(name + ".param.")) state.put(k.substring((name + ".param.").length()), v); });
+            m.loadStateDict(state);
+            Tensor q = ref(name + ".query").detach().copy().requiresGrad(true);
+            Tensor k = ref(name + ".key").detach().copy().requiresGrad(true);
+            Tensor v = ref(name + ".value").detach().copy().requiresGrad(true);
+            var out = m.attend(q, k, v, mask(name, "kpm"), causal ? null : mask(name, "mask"), true, average, causal);
+            assertClose(name + " output", ref(name + ".output"), out.output());
+            assertClose(name + " weights", ref(name + ".weights"), out.weights());
+            out.output().mul(ref(name + ".r")).sum().add(out.weights().mul(ref(name + ".r2")).sum()).backward();
+            assertClose(name + " query gradient", ref(name + ".grad.query"), q.grad());
+            assertClose(name + " key gradient", ref(name + ".grad.key"), k.grad());
+            assertClose(name + " value gradient", ref(name + ".grad.value"), v.grad());
+            m.namedParameters().forEach((p, t) -> assertClose(name + " gradient of " + p, ref(name + ".grad." + p), t.grad()));
+        }));
+    }
+
     @TestFactory
     List<DynamicTest> everyLayerMatchesPyTorch() {
         Init init = Init.seed(0);
@@ -98,6 +125,11 @@ class PyTorchMoreLayersTest {
         layer("upsample_scale", () -> Upsample.scale(2));
         layer("upsample_size", () -> Upsample.size(5, 7));
         layer("upsample_1d", () -> Upsample.scale(1.5));
+        attention("mha_self_padding", true, false, () -> new MultiheadAttention(8, 2, 0.0, true, true, init));
+        attention("mha_cross_float_mask", false, false, () -> new MultiheadAttention(8, 2, init));
+        attention("mha_causal", true, true, () -> new MultiheadAttention(8, 4, 0.0, false, true, init));
+        attention("mha_mask3d", true, false, () -> new MultiheadAttention(8, 2, 0.0, true, true, init));
+        attention("mha_float_kpm", true, false, () -> new MultiheadAttention(8, 2, 0.0, true, true, init));
         return tests;
     }
 }
