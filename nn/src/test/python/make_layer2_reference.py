@@ -82,6 +82,29 @@ def mha_case(out, name, mha, query, key, value, kpm=None, mask=None, average=Tru
         out[name + ".grad." + pname] = p.grad
 
 
+def rnn_case(out, name, rnn, x, states):
+    """LSTM/GRU: loss = sum(output * r) + sum(state_n * r_state) over h_n (and c_n); states None = zeros."""
+    perturb(rnn)
+    x = x.clone().requires_grad_()
+    states = [s.clone().requires_grad_() for s in states]
+    init = None if not states else (states[0] if len(states) == 1 else tuple(states))
+    y, fin = rnn(x, init)
+    fin = list(fin) if isinstance(fin, tuple) else [fin]
+    loss = (y * (r := torch.randn_like(y))).sum()
+    out[name + ".r"], out[name + ".output"], out[name + ".input"] = r, y, x
+    for i, f in enumerate(fin):
+        rf = torch.randn_like(f)
+        loss = loss + (f * rf).sum()
+        out[name + ".r_state%d" % i], out[name + ".state%d" % i] = rf, f
+    loss.backward()
+    out[name + ".grad.input"] = x.grad
+    for i, s0 in enumerate(states):
+        out[name + ".init%d" % i], out[name + ".grad.init%d" % i] = s0, s0.grad
+    for pname, p in rnn.named_parameters():
+        out[name + ".param." + pname] = p
+        out[name + ".grad." + pname] = p.grad
+
+
 def main():
     out = {}
     case(out, "conv2d_rect_groups", nn.Conv2d(4, 6, (3, 5), stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2), torch.randn(2, 4, 7, 9))
@@ -120,6 +143,11 @@ def main():
              mask=torch.rand(4, 4, 4) < 0.3, kpm=torch.tensor([[False, True, False, False], [False, False, False, False]]))
     # a float key padding mask is added to the scores (torch 1.13 would OR it into a bool attn_mask, so alone here)
     mha_case(out, "mha_float_kpm", nn.MultiheadAttention(8, 2, batch_first=True), x, x, x, kpm=torch.randn(2, 4))
+    rnn_case(out, "lstm_2layer_bidir", nn.LSTM(3, 4, num_layers=2, batch_first=True, bidirectional=True), torch.randn(2, 5, 3),
+             [torch.randn(4, 2, 4), torch.randn(4, 2, 4)])
+    rnn_case(out, "lstm_unbatched_nobias", nn.LSTM(3, 5, bias=False), torch.randn(4, 3), [])
+    rnn_case(out, "gru", nn.GRU(3, 4), torch.randn(5, 2, 3), [])
+    rnn_case(out, "gru_2layer_bidir", nn.GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True), torch.randn(2, 4, 3), [torch.randn(4, 2, 4)])
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     write_safetensors(OUT, out)
     print("wrote", os.path.normpath(OUT), len(out), "tensors")

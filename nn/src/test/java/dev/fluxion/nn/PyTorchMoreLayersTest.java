@@ -96,6 +96,30 @@ class PyTorchMoreLayersTest {
         }));
     }
 
+    /** LSTM or GRU on NAME.input from NAME.init* (or zeros); loss = sum(output * r) + sum(state_i * r_state_i). */
+    private void recurrent(String name, Supplier<Recurrent> make) {
+        tests.add(dynamicTest(name, () -> {
+            Recurrent m = make.get();
+            Map<String, Tensor> state = new LinkedHashMap<>();
+            ref.forEach((k, v) -> { if (k.startsWith(name + ".param.")) state.put(k.substring((name + ".param.").length()), v); });
+            m.loadStateDict(state);
+            Tensor x = ref(name + ".input").detach().copy().requiresGrad(true);
+            List<Tensor> init = new ArrayList<>();
+            for (int i = 0; ref.containsKey(name + ".init" + i); i++) init.add(ref(name + ".init" + i).detach().copy().requiresGrad(true));
+            Tensor[] r = m.run(x, init.toArray(new Tensor[0]));
+            assertClose(name + " output", ref(name + ".output"), r[0]);
+            Tensor loss = r[0].mul(ref(name + ".r")).sum();
+            for (int i = 1; i < r.length; i++) {
+                assertClose(name + " final state " + (i - 1), ref(name + ".state" + (i - 1)), r[i]);
+                loss = loss.add(r[i].mul(ref(name + ".r_state" + (i - 1))).sum());
+            }
+            loss.backward();
+            assertClose(name + " input gradient", ref(name + ".grad.input"), x.grad());
+            for (int i = 0; i < init.size(); i++) assertClose(name + " initial state " + i + " gradient", ref(name + ".grad.init" + i), init.get(i).grad());
+            m.namedParameters().forEach((p, t) -> assertClose(name + " gradient of " + p, ref(name + ".grad." + p), t.grad()));
+        }));
+    }
+
     @TestFactory
     List<DynamicTest> everyLayerMatchesPyTorch() {
         Init init = Init.seed(0);
@@ -130,6 +154,10 @@ class PyTorchMoreLayersTest {
         attention("mha_causal", true, true, () -> new MultiheadAttention(8, 4, 0.0, false, true, init));
         attention("mha_mask3d", true, false, () -> new MultiheadAttention(8, 2, 0.0, true, true, init));
         attention("mha_float_kpm", true, false, () -> new MultiheadAttention(8, 2, 0.0, true, true, init));
+        recurrent("lstm_2layer_bidir", () -> new LSTM(3, 4, 2, true, true, 0.0, true, init));
+        recurrent("lstm_unbatched_nobias", () -> new LSTM(3, 5, 1, false, false, 0.0, false, init));
+        recurrent("gru", () -> new GRU(3, 4, init));
+        recurrent("gru_2layer_bidir", () -> new GRU(3, 4, 2, true, true, 0.0, true, init));
         return tests;
     }
 }
