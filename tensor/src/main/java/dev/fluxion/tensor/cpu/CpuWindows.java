@@ -23,9 +23,9 @@ import java.util.Arrays;
 final class CpuWindows {
     private CpuWindows() {}
 
-    static final FusedKernel<Im2ColOp> IM2COL = (op, in) -> fits(in[0]) ? im2col(op.window(), in[0]) : null;
+    static final FusedKernel<Im2ColOp> IM2COL = (op, in) -> fits(in[0]) && small(colsSize(op.window(), in[0])) ? im2col(op.window(), in[0]) : null;
 
-    static final FusedKernel<Col2ImOp> COL2IM = (op, in) -> fits(in[0]) ? col2im(op, in[0]) : null;
+    static final FusedKernel<Col2ImOp> COL2IM = (op, in) -> fits(in[0]) && small((long) op.n() * op.c() * op.h() * op.w()) ? col2im(op, in[0]) : null;
 
     static final FusedKernel<MaxPool2dOp> MAX_POOL = new FusedKernel<>() {
         @Override public FusedOp.Result forward(MaxPool2dOp op, Tensor[] in) { return fits(in[0]) ? maxPool(op.window(), in[0]) : null; }
@@ -35,7 +35,14 @@ final class CpuWindows {
         }
     };
 
-    private static boolean fits(Tensor t) { return t.dtype() == DType.FLOAT32 && CpuStorage.fitsOneBuffer(t); }
+    private static boolean fits(Tensor t) { return t.dtype() == DType.FLOAT32 && CpuStorage.fitsOneBuffer(t) && small(t.numel()); }
+
+    /** Whether n floats fit one buffer and one float[] (what the kernels use); else the composed default runs. */
+    private static boolean small(long n) { return n <= CpuStorage.MAX_SINGLE / Float.BYTES; }
+
+    private static long colsSize(Window2d win, Tensor x) {
+        return (long) x.size(1) * win.kh() * win.kw() * x.size(0) * win.outH(x.size(2)) * win.outW(x.size(3));
+    }
 
     /** The tensor's elements in row-major order, as one array. */
     private static float[] read(Tensor t) {
