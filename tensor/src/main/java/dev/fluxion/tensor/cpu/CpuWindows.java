@@ -129,24 +129,30 @@ final class CpuWindows {
         long[] idx = new long[ya.length];
         int plane = h * w, outPlane = oh * ow;
         Parallel.forRange((long) n * c, Math.max(1, Parallel.GRAIN / Math.max(plane, 1)), (from, to) -> {
-            for (int p = (int) from; p < to; p++)
-                for (int i = 0; i < oh; i++)
+            for (int p = (int) from; p < to; p++) {
+                int base = p * plane, out = p * outPlane;
+                for (int i = 0; i < oh; i++) {
+                    int ih0 = i * win.sh() - win.padTop();                   // the window's rows inside the input: [alo, ahi)
+                    int alo = lo(ih0, win.dh()), ahi = hi(ih0, win.dh(), h, win.kh());
                     for (int j = 0; j < ow; j++) {
-                        float best = Float.NEGATIVE_INFINITY;
-                        int bi = -1;
-                        for (int a = 0; a < win.kh(); a++) {
-                            int ih = i * win.sh() - win.padTop() + a * win.dh();
-                            if (ih < 0 || ih >= h) continue;
-                            for (int b = 0; b < win.kw(); b++) {
-                                int iw = j * win.sw() - win.padLeft() + b * win.dw();
-                                if (iw < 0 || iw >= w) continue;
-                                float v = xa[p * plane + ih * w + iw];
-                                if (bi < 0 || v > best || (v != v && best == best)) { best = v; bi = ih * w + iw; }
+                        int iw0 = j * win.sw() - win.padLeft();
+                        int blo = lo(iw0, win.dw()), bhi = hi(iw0, win.dw(), w, win.kw());
+                        if (alo >= ahi || blo >= bhi) { ya[out + i * ow + j] = Float.NEGATIVE_INFINITY; continue; }   // all padding: -inf, index 0
+                        int bi = (ih0 + alo * win.dh()) * w + iw0 + blo * win.dw();
+                        float best = xa[base + bi];
+                        for (int a = alo; a < ahi; a++) {
+                            int row = (ih0 + a * win.dh()) * w + iw0;
+                            for (int b = blo; b < bhi; b++) {
+                                int at = row + b * win.dw();
+                                float v = xa[base + at];
+                                if (v > best || (v != v && best == best)) { best = v; bi = at; }
                             }
                         }
-                        ya[p * outPlane + i * ow + j] = best;
-                        idx[p * outPlane + i * ow + j] = bi;
+                        ya[out + i * ow + j] = best;
+                        idx[out + i * ow + j] = bi;
                     }
+                }
+            }
         });
         Tensor y = CpuBackend.empty(DType.FLOAT32, new int[] {n, c, oh, ow});
         buf(y).put(0, ya, 0, ya.length);
