@@ -129,28 +129,36 @@ final class CpuWindows {
         long[] idx = new long[ya.length];
         int plane = h * w, outPlane = oh * ow;
         Parallel.forRange((long) n * c, Math.max(1, Parallel.GRAIN / Math.max(plane, 1)), (from, to) -> {
+            // One output row at a time, window element (a, b) outer and output column j inner: the inner loop
+            // reads the input row at stride sw with no bounds tests, and (a, b) in window order keeps the first
+            // maximum on ties. Each column starts from its window's first element inside the input.
+            float[] best = new float[ow];
+            int[] arg = new int[ow];
             for (int p = (int) from; p < to; p++) {
                 int base = p * plane, out = p * outPlane;
                 for (int i = 0; i < oh; i++) {
-                    int ih0 = i * win.sh() - win.padTop();                   // the window's rows inside the input: [alo, ahi)
-                    int alo = lo(ih0, win.dh()), ahi = hi(ih0, win.dh(), h, win.kh());
+                    int ih0 = i * win.sh() - win.padTop();
+                    int alo = lo(ih0, win.dh()), ahi = hi(ih0, win.dh(), h, win.kh());   // window rows inside the input
+                    int first = (ih0 + alo * win.dh()) * w;
                     for (int j = 0; j < ow; j++) {
-                        int iw0 = j * win.sw() - win.padLeft();
-                        int blo = lo(iw0, win.dw()), bhi = hi(iw0, win.dw(), w, win.kw());
-                        if (alo >= ahi || blo >= bhi) { ya[out + i * ow + j] = Float.NEGATIVE_INFINITY; continue; }   // all padding: -inf, index 0
-                        int bi = (ih0 + alo * win.dh()) * w + iw0 + blo * win.dw();
-                        float best = xa[base + bi];
-                        for (int a = alo; a < ahi; a++) {
-                            int row = (ih0 + a * win.dh()) * w + iw0;
-                            for (int b = blo; b < bhi; b++) {
-                                int at = row + b * win.dw();
+                        int iw0 = j * win.sw() - win.padLeft(), blo = lo(iw0, win.dw());
+                        if (alo >= ahi || blo >= hi(iw0, win.dw(), w, win.kw())) { best[j] = Float.NEGATIVE_INFINITY; arg[j] = 0; continue; }   // all padding
+                        arg[j] = first + iw0 + blo * win.dw();
+                        best[j] = xa[base + arg[j]];
+                    }
+                    for (int a = alo; a < ahi; a++) {
+                        int row = (ih0 + a * win.dh()) * w;
+                        for (int b = 0; b < win.kw(); b++) {
+                            int off = b * win.dw() - win.padLeft();
+                            int jlo = lo(off, win.sw()), jhi = hi(off, win.sw(), w, ow), at = row + off + jlo * win.sw();
+                            for (int j = jlo; j < jhi; j++, at += win.sw()) {
                                 float v = xa[base + at];
-                                if (v > best || (v != v && best == best)) { best = v; bi = at; }
+                                if (v > best[j] || (v != v && best[j] == best[j])) { best[j] = v; arg[j] = at; }
                             }
                         }
-                        ya[out + i * ow + j] = best;
-                        idx[out + i * ow + j] = bi;
                     }
+                    System.arraycopy(best, 0, ya, out + i * ow, ow);
+                    for (int j = 0; j < ow; j++) idx[out + i * ow + j] = arg[j];
                 }
             }
         });
