@@ -125,6 +125,21 @@ class ConvolutionGradTest {
     }
 
     @Test
+    void secondDerivativesThroughConvolutionAndPooling() {
+        // g(x) = d sum(f(x)^2) / dx with a graph, then d sum(g(x) * r) / dx against float64 differences of g
+        Tensor w = randn(3, 2, 2, 2);
+        Function<Tensor[], Tensor> f = x -> Functional.maxPool2d(Functional.conv2d(x[0], w, null, ConvOptions.DEFAULT.withPadding(1)), 2, 2, 0, 1);
+        Function<Tensor[], Tensor> grad = x -> {
+            try (var on = Autodiff.enableGrad()) {                    // the finite differences run f under noGrad
+                Tensor in = x[0].requiresGrad() ? x[0] : x[0].detach().requiresGrad(true);
+                Tensor y = f.apply(new Tensor[] {in});
+                return Autodiff.grad(new Tensor[] {y.mul(y).sum()}, new Tensor[] {in}, null, true, true, false)[0];
+            }
+        };
+        gradCheck("second derivative", grad, randn(1, 2, 4, 4));
+    }
+
+    @Test
     void badArgumentsNameTheOp() {
         Tensor x = Tensor.zeros(1, 3, 4, 4), w = Tensor.zeros(2, 2, 3, 3);
         var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Functional.conv2d(x, w, null, ConvOptions.DEFAULT));

@@ -24,19 +24,36 @@ public record MaxPool2dOp(Window2d window) implements FusedOp {
         window.check("maxPool2d", in[0].size(2), in[0].size(3));
     }
 
+    /**
+     * Written with recorded ops only (a -inf border by cat, then {@link Im2ColOp}), so that a create-graph
+     * pass can re-run it to differentiate the gradient again.
+     */
     @Override public Result compose(Tensor[] in) {
         Tensor x = in[0];
         int n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3), oh = window.outH(h), ow = window.outW(w);
         int k = window.kh() * window.kw();
-        Tensor win = window.windows(x, Double.NEGATIVE_INFINITY).permute(0, 1, 4, 5, 2, 3).contiguous().reshape(n, c, oh, ow, k);
+        Tensor xp = pad(pad(x, 2, window.padTop(), window.padBottom()), 3, window.padLeft(), window.padRight());
+        Window2d inner = new Window2d(window.kh(), window.kw(), window.sh(), window.sw(), 0, 0, 0, 0, window.dh(), window.dw());
+        Tensor win = new Im2ColOp(inner).apply(xp).reshape(c, k, n, oh * ow).permute(2, 0, 3, 1).contiguous();   // (N, C, L, K)
         Tensor arg = win.argmax(-1, true);                                  // first maximum, NaN counts as largest
-        Tensor y = win.gather(4, arg).reshape(n, c, oh, ow);
-        long[] plane = window.planeIndex(h, w);
-        Tensor table = Tensor.of(plane, oh, ow, k).to(x.device()).unsqueeze(0).unsqueeze(0).expand(n, c, oh, ow, k);
-        return new Result(y, table.gather(4, arg).reshape(n, c, oh, ow));
+        Tensor y = win.gather(3, arg).reshape(n, c, oh, ow);
+        Tensor table = Tensor.of(window.planeIndex(h, w), oh * ow, k).to(x.device()).unsqueeze(0).unsqueeze(0).expand(n, c, oh * ow, k);
+        return new Result(y, table.gather(3, arg).reshape(n, c, oh, ow));
     }
 
-    @Override public Save save(boolean[] needsGrad) { return Save.NOTHING; }
+    /** x with before and after rows (or columns) of -inf along dim. */
+    private static Tensor pad(Tensor x, int dim, int before, int after) {
+        if (before + after == 0) return x;
+        java.util.List<Tensor> parts = new java.util.ArrayList<>();
+        int[] shape = x.shape();
+        if (before > 0) { shape[dim] = before; parts.add(Tensor.full(Double.NEGATIVE_INFINITY, x.dtype(), x.device(), shape.clone())); }
+        parts.add(x);
+        if (after > 0) { shape[dim] = after; parts.add(Tensor.full(Double.NEGATIVE_INFINITY, x.dtype(), x.device(), shape.clone())); }
+        return Tensor.cat(parts, dim);
+    }
+
+    /** Backward reads only the indices; x is kept so that a create-graph pass can re-run the composition (as PyTorch keeps it). */
+    @Override public Save save(boolean[] needsGrad) { return needsGrad[0] ? Save.inputs(0) : Save.NOTHING; }
 
     /** dx[n, c, idx] += g: the whole gradient of each window to its (first) maximum. */
     @Override public Tensor[] backward(Saved s, Tensor g) {
