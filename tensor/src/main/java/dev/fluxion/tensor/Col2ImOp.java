@@ -12,12 +12,6 @@ package dev.fluxion.tensor;
  * @param w width of the result
  */
 public record Col2ImOp(Window2d window, int n, int c, int h, int w) implements FusedOp {
-    public Col2ImOp {
-        if (n <= 0 || c <= 0 || h <= 0 || w <= 0)
-            throw new IllegalArgumentException("col2im: output size (" + n + ", " + c + ", " + h + ", " + w + ") must be positive");
-        window.check("col2im", h, w);
-    }
-
     @Override public String name() { return "col2im"; }
 
     /** Rows and columns of the cols matrix this op takes. */
@@ -26,6 +20,9 @@ public record Col2ImOp(Window2d window, int n, int c, int h, int w) implements F
     int columns() { return n * window.outH(h) * window.outW(w); }
 
     @Override public void check(Tensor[] in) {
+        if (n <= 0 || c <= 0 || h <= 0 || w <= 0)
+            throw new IllegalArgumentException("col2im: output size (" + n + ", " + c + ", " + h + ", " + w + ") must be positive");
+        window.check("col2im", h, w);
         if (in.length != 1 || in[0].dim() != 2 || in[0].size(0) != rows() || in[0].size(1) != columns())
             throw new IllegalArgumentException("col2im: for output (" + n + ", " + c + ", " + h + ", " + w + ") expects one input of shape ["
                     + rows() + ", " + columns() + "], got " + (in.length == 1 ? Shape.str(in[0].shape()) : in.length + " inputs"));
