@@ -5,7 +5,7 @@ import dev.fluxion.tensor.Tensor;
 /**
  * 1-D convolution as torch.nn.Conv1d. x: (N, C, L) -> (N, O, OL), OL = (L + 2 padding - dilation (k - 1) - 1)
  * / stride + 1. Parameters weight (O, C/groups, k) and bias (O), named and initialized as PyTorch's.
- * Zero padding only.
+ * Padding zeros, reflect, replicate or circular (PyTorch's padding_mode, {@link ConvOptions#withPadMode}).
  *
  * <pre>{@code
  * var conv = new Conv1d(16, 32, 5, ConvOptions.DEFAULT.withPadding("same"), init);

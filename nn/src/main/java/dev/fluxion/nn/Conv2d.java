@@ -7,7 +7,7 @@ import dev.fluxion.tensor.Tensor;
  * OH = (H + padTop + padBottom - dilation (kh - 1) - 1) / stride + 1. Parameters weight (O, C/groups, kh, kw)
  * and bias (O), named as PyTorch's so its state dict loads as is. Init as torch.nn.Conv2d: kaiming-uniform
  * with a = sqrt(5) for the weight, U(-1/sqrt(fanIn), 1/sqrt(fanIn)) for the bias, fanIn = C/groups kh kw.
- * Zero padding only (PyTorch's padding_mode='zeros').
+ * Padding zeros, reflect, replicate or circular (PyTorch's padding_mode, {@link ConvOptions#withPadMode}).
  *
  * <pre>{@code
  * var conv = new Conv2d(3, 16, new int[] {3, 5}, ConvOptions.DEFAULT.withStride(2).withPadding("valid"), init);

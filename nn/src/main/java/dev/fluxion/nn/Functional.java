@@ -4,6 +4,7 @@ import dev.fluxion.tensor.AttentionOp;
 import dev.fluxion.tensor.Autocast;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Generator;
+import dev.fluxion.tensor.PadMode;
 import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
 import dev.fluxion.tensor.Window2d;
@@ -77,11 +78,16 @@ public final class Functional {
     /**
      * 2-D convolution as torch.nn.functional.conv2d: x (N, C, H, W), weight (O, C/groups, kh, kw), bias (O)
      * or null -> (N, O, OH, OW), with options' stride, padding (sizes, "same" or "valid"), dilation and groups
-     * (options.bias() is ignored: pass bias or null). One im2col and one GEMM per group.
+     * (options.bias() is ignored: pass bias or null) and padding mode. One im2col and one GEMM per group.
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, ConvOptions options) {
         if (weight.dim() != 4) throw new IllegalArgumentException("conv2d: weight must be (O, C/groups, kh, kw), got " + Shape.str(weight.shape()));
-        return Convolutions.conv2d(x, weight, bias, Convolutions.window("conv2d", weight.size(2), weight.size(3), options), options.groups());
+        Window2d win = Convolutions.window("conv2d", weight.size(2), weight.size(3), options);
+        if (options.padMode() != PadMode.CONSTANT) {                   // PyTorch's non-zero padding_mode: pad first, then no padding
+            x = x.pad(new int[] {win.padLeft(), win.padRight(), win.padTop(), win.padBottom()}, options.padMode(), 0);
+            win = new Window2d(win.kh(), win.kw(), win.sh(), win.sw(), 0, 0, 0, 0, win.dh(), win.dw());
+        }
+        return Convolutions.conv2d(x, weight, bias, win, options.groups());
     }
 
     /**
@@ -93,7 +99,8 @@ public final class Functional {
             throw new IllegalArgumentException("conv1d: input " + Shape.str(x.shape()) + " and weight " + Shape.str(weight.shape()) + " must be (N, C, L) and (O, C/groups, k)");
         ConvOptions o2 = new ConvOptions(new int[] {1, ConvOptions.perDim("conv1d", "stride", options.stride(), 1)[0]},
                 options.paddingMode() != null ? new int[] {0} : new int[] {0, ConvOptions.perDim("conv1d", "padding", options.padding(), 1)[0]},
-                options.paddingMode(), new int[] {1, ConvOptions.perDim("conv1d", "dilation", options.dilation(), 1)[0]}, options.groups(), options.bias());
+                options.paddingMode(), new int[] {1, ConvOptions.perDim("conv1d", "dilation", options.dilation(), 1)[0]}, options.groups(), options.bias(),
+                options.padMode());
         Tensor y = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, o2);
         return y.reshape(y.size(0), y.size(1), y.size(3));
     }
@@ -105,6 +112,7 @@ public final class Functional {
      */
     public static Tensor convTranspose2d(Tensor x, Tensor weight, Tensor bias, ConvOptions options, int... outputPadding) {
         if (options.paddingMode() != null) throw new IllegalArgumentException("convTranspose2d: padding must be sizes, got \"" + options.paddingMode() + "\"");
+        if (options.padMode() != PadMode.CONSTANT) throw new IllegalArgumentException("convTranspose2d: only zero padding (as PyTorch), got " + options.padMode());
         if (weight.dim() != 4) throw new IllegalArgumentException("convTranspose2d: weight must be (Cin, Cout/groups, kh, kw), got " + Shape.str(weight.shape()));
         int[] op = ConvOptions.perDim("convTranspose2d", "output padding", outputPadding.length == 0 ? new int[] {0} : outputPadding, 2);
         return Convolutions.convTranspose2d(x, weight, bias, Convolutions.window("convTranspose2d", weight.size(2), weight.size(3), options), op, options.groups());

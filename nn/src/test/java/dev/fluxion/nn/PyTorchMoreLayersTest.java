@@ -3,6 +3,7 @@ package dev.fluxion.nn;
 import dev.fluxion.autodiff.Autodiff;
 import dev.fluxion.nn.io.Safetensors;
 import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.PadMode;
 import dev.fluxion.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -129,6 +130,9 @@ class PyTorchMoreLayersTest {
         layer("conv2d_depthwise_nobias", () -> new Conv2d(4, 4, new int[] {3}, d.withGroups(4).withBias(false).withPadding("valid"), init));
         layer("conv1d", () -> new Conv1d(3, 4, 3, d.withStride(2).withPadding(1), init));
         layer("conv1d_same", () -> new Conv1d(2, 4, 4, d.withPadding("same"), init));
+        layer("conv2d_reflect", () -> new Conv2d(2, 3, new int[] {3}, d.withPadding(1).withPadMode(PadMode.REFLECT), init));
+        layer("conv2d_circular_rect", () -> new Conv2d(2, 2, new int[] {3, 2}, d.withPadding(1, 2).withPadMode(PadMode.CIRCULAR), init));
+        layer("conv1d_same_replicate", () -> new Conv1d(2, 3, 4, d.withPadding("same").withPadMode(PadMode.REPLICATE), init));
         layer("maxpool2d_ties", () -> new MaxPool2d(2, 2));
         layer("maxpool2d_pad_ties", () -> new MaxPool2d(3, 2, 1, 1));
         layer("maxpool2d_dilated", () -> new MaxPool2d(3, 1, 1, 2));
