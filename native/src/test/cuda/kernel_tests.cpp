@@ -477,6 +477,18 @@ template <typename T> void testSoftmax(const char* fwdName, void (*fwd)(i64, i64
             c[7] = fromd<T>(-INFINITY);
             check(3, 300, a) && check(2, 3000, b) && check(2, 5, c) && check(2, 0, e);
         });
+        runCase("softmax", std::string(fwdName) + (log ? " log" : "") + " long rows: NaN first, second and last in a thread's slice", [&] {
+            // rows longer than the block: thread t reads t, t + blockDim, ...; a NaN that a thread reads first
+            // (before any finite value) must survive the running max as well as one it reads after a finite value
+            for (i64 cols : {300, 3000}) {
+                i64 threads = rowThreads(cols), rows = 4;
+                Buf<T> x = values<T>(rows * cols);
+                x[0 * cols + 5] = fromd<T>(NAN);                                   // first in thread 5's slice
+                x[1 * cols + threads + 7] = fromd<T>(NAN);                         // second in thread 7's slice
+                x[2 * cols + cols - 1] = fromd<T>(NAN);                            // the last element
+                if (!check(rows, cols, x)) { failCase("with " + std::to_string(cols) + " columns"); return; }
+            }
+        });
         runCase("softmax", std::string(bwdName) + (log ? " log" : ""), [&] {
             for (i64 cols : {1, 17, 300, 3000}) {
                 i64 rows = 3;
@@ -711,22 +723,26 @@ template <typename T> void testScatterAdd(const char* name, void (*k)(i64, T*, I
 #endif
 
 #ifdef FX_HAS_embedding
-template <typename T> void testEmbedding(const char* name, void (*k)(i64, i64, const void*, int, i64, i64, const T*, typename Acc<T>::type*, ErrorRecord*)) {
+template <typename T> void testEmbedding(const char* name, void (*k)(i64, i64, const void*, int, i64, int, i64, const T*, typename Acc<T>::type*, ErrorRecord*)) {
     typedef typename Acc<T>::type C;
-    runCase("embedding", name, [&] {
-        const i64 n = 7, dim = 5, vocab = 4, padding = 2;
-        std::vector<i64> ids = {0, 3, 2, 3, 6, 1, 3};        // 2 is padding, 6 is out of range
+    // with a padding row (2: skipped; 6 out of range), and without one: then an id of -1 is an error, not "padding -1"
+    for (int hasPadding = 1; hasPadding >= 0; hasPadding--)
+    runCase("embedding", std::string(name) + (hasPadding ? " padding 2" : " no padding, id -1"), [&] {
+        const i64 n = 7, dim = 5, vocab = 4, padding = hasPadding ? 2 : -1, bad = hasPadding ? 6 : -1;
+        std::vector<i64> ids = {0, 3, 2, 3, bad, 1, 3};
         std::vector<int> ids32(ids.begin(), ids.end());
         Buf<T> dout = values<T>(n * dim);
         for (int ids64 = 0; ids64 < 2; ids64++) {
             std::vector<C> dw(vocab * dim, 0);
             std::vector<double> want(vocab * dim, 0);
-            for (i64 i = 0; i < n; i++) if (ids[i] != padding && ids[i] < vocab) for (i64 j = 0; j < dim; j++) want[ids[i] * dim + j] += tod(dout[i * dim + j]);
+            for (i64 i = 0; i < n; i++)
+                if (!(hasPadding && ids[i] == padding) && ids[i] >= 0 && ids[i] < vocab)
+                    for (i64 j = 0; j < dim; j++) want[ids[i] * dim + j] += tod(dout[i * dim + j]);
             ErrorRecord err = {0, 0, 0, 0};
             const void* ip = ids64 ? (const void*)ids.data() : (const void*)ids32.data();
-            if (!run(name, blocksFor(n * dim), dim3(256), k, n, dim, ip, ids64, vocab, padding, (const T*)dout.data(), dw.data(), &err)) return;
+            if (!run(name, blocksFor(n * dim), dim3(256), k, n, dim, ip, ids64, vocab, hasPadding, padding, (const T*)dout.data(), dw.data(), &err)) return;
             if (!expect("dweight", dw.data(), want, 1e-6, 1e-6)) return;
-            if (err.code != FX_ERR_EMBEDDING || err.value != 6 || err.size != vocab) { failCase("error record"); return; }
+            if (err.code != FX_ERR_EMBEDDING || err.value != bad || err.size != vocab) { failCase("error record (the bad id must be reported)"); return; }
         }
     });
 }
@@ -737,39 +753,57 @@ template <typename T> void testEmbedding(const char* name, void (*k)(i64, i64, c
 // ---------------------------------------------------------------- Adam
 
 static void testAdam() {
-    for (int decoupled = 0; decoupled < 2; decoupled++) for (int skip = 0; skip < 3; skip++) {
-        runCase("adam", std::string("fx_adam") + (decoupled ? " adamw" : " adam") + (skip == 1 ? " skipped" : skip == 2 ? " NaN skip flag" : ""), [&] {
+    // mode 0: the host's scalars; 1: amsgrad (a vmax buffer); 2: the update number from a device step count
+    for (int mode = 0; mode < 3; mode++) for (int decoupled = 0; decoupled < 2; decoupled++) for (int skip = 0; skip < 3; skip++) {
+        std::string what = std::string("fx_adam") + (decoupled ? " adamw" : " adam") + (mode == 1 ? " amsgrad" : mode == 2 ? " device step count" : "")
+                + (skip == 1 ? " skipped" : skip == 2 ? " NaN skip flag" : "");
+        runCase("adam", what, [&] {
             // three chunks: a float32 parameter with float16 gradients split in two chunks, a bfloat16 one with float32 gradients
             const int n1 = 37, n2 = 21;
-            std::vector<float> p1(n1), m1(n1), v1(n1), g2(n2), m2(n2), v2(n2);
+            std::vector<float> p1(n1), m1(n1), v1(n1), g2(n2), m2(n2), v2(n2), x1(n1), x2(n2);
             std::vector<__half> g1(n1);
             std::vector<bf16> p2(n2);
             for (int i = 0; i < n1; i++) { p1[i] = (float)rnd() - 0.5f; g1[i] = __float2half_rn((float)rnd() * 2 - 1); m1[i] = (float)rnd() * 0.1f; v1[i] = (float)rnd() * 0.01f; }
             for (int i = 0; i < n2; i++) { p2[i] = __float2bfloat16_rn((float)rnd() - 0.5f); g2[i] = (float)rnd() * 2 - 1; m2[i] = 0; v2[i] = 0; }
+            for (int i = 0; i < n1; i++) x1[i] = i % 3 == 0 ? 0.5f : 0.0f;     // amsgrad: some old maxima win, most lose
+            for (int i = 0; i < n2; i++) x2[i] = i % 4 == 0 ? 0.25f : 0.0f;
             const float lr = 1e-2f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f, wd = 0.1f, bc1 = 1 - 0.9f * 0.9f, bc2 = 1 - 0.999f * 0.999f, scale = 0.5f;
             float skipFlag = skip == 0 ? 0.0f : skip == 1 ? 1.0f : NAN;
             auto addr = [](const void* p) { return (i64)(uintptr_t)p; };
+            i64 vx1 = mode == 1 ? addr(x1.data()) : 0, vx1b = mode == 1 ? addr(x1.data() + 20) : 0, vx2 = mode == 1 ? addr(x2.data()) : 0;
             AdamChunk chunks[3] = {
-                {addr(p1.data()), addr(g1.data()), addr(m1.data()), addr(v1.data()), 20, FX_F32, FX_F16},
-                {addr(p1.data() + 20), addr(g1.data() + 20), addr(m1.data() + 20), addr(v1.data() + 20), n1 - 20, FX_F32, FX_F16},
-                {addr(p2.data()), addr(g2.data()), addr(m2.data()), addr(v2.data()), n2, FX_BF16, FX_F32}};
-            // the host's scalars (AdamHyper): Adam's L2 term or AdamW's decay factor, the signed step, sqrt(bc2)
+                {addr(p1.data()), addr(g1.data()), addr(m1.data()), addr(v1.data()), vx1, 20, FX_F32, FX_F16},
+                {addr(p1.data() + 20), addr(g1.data() + 20), addr(m1.data() + 20), addr(v1.data() + 20), vx1b, n1 - 20, FX_F32, FX_F16},
+                {addr(p2.data()), addr(g2.data()), addr(m2.data()), addr(v2.data()), vx2, n2, FX_BF16, FX_F32}};
+            // the host's scalars (AdamHyper): Adam's L2 term or AdamW's decay factor, the signed step, sqrt(bc2); update number 2
             const float l2 = decoupled ? 0.0f : wd, decay = decoupled ? 1 - lr * wd : 1.0f, negStep = -lr / bc1, bc2Sqrt = sqrtf(bc2);
-            auto ref = [&](double p, double g, double& m, double& v) {
+            std::vector<double> vmax1(x1.begin(), x1.end()), vmax2(x2.begin(), x2.end());
+            auto ref = [&](double p, double g, double& m, double& v, double& vmax) {
                 g *= scale;
                 g += p * l2;
                 double base = p * decay;
                 m = m * b1 + g * (1 - b1);
                 v = v * b2 + (g * (1 - b2)) * g;
-                return base + (m * negStep) / (sqrt(v) / bc2Sqrt + eps);
+                double d = v;
+                if (mode == 1) { vmax = std::max(vmax, v); d = vmax; }
+                return base + (m * negStep) / (sqrt(d) / bc2Sqrt + eps);
             };
             std::vector<double> wp1(n1), wm1(n1), wv1(n1), wp2(n2), wm2(n2), wv2(n2);
-            for (int i = 0; i < n1; i++) { wm1[i] = m1[i]; wv1[i] = v1[i]; wp1[i] = skip ? p1[i] : ref(p1[i], tod(g1[i]), wm1[i], wv1[i]); }
-            for (int i = 0; i < n2; i++) { wm2[i] = m2[i]; wv2[i] = v2[i]; wp2[i] = skip ? tod(p2[i]) : ref(tod(p2[i]), g2[i], wm2[i], wv2[i]); }
-            if (!run("fx_adam", dim3(2), dim3(256), fx_adam, (const AdamChunk*)chunks, 3, b1, 1 - b1, b2, 1 - b2, eps, l2, decay, negStep, bc2Sqrt,
-                     (const float*)&scale, (const float*)&skipFlag)) return;
-            expect("param1", p1.data(), wp1, 1e-5, 1e-6) && expect("m1", m1.data(), wm1, 1e-5, 1e-7) && expect("v1", v1.data(), wv1, 1e-5, 1e-9)
-                && expect("param2", p2.data(), wp2) && expect("m2", m2.data(), wm2, 1e-5, 1e-7) && expect("v2", v2.data(), wv2, 1e-5, 1e-9);
+            for (int i = 0; i < n1; i++) { wm1[i] = m1[i]; wv1[i] = v1[i]; wp1[i] = skip ? p1[i] : ref(p1[i], tod(g1[i]), wm1[i], wv1[i], vmax1[i]); }
+            for (int i = 0; i < n2; i++) { wm2[i] = m2[i]; wv2[i] = v2[i]; wp2[i] = skip ? tod(p2[i]) : ref(tod(p2[i]), g2[i], wm2[i], wv2[i], vmax2[i]); }
+            i64 count = 1;                                   // one update done: this is number 2, as the host scalars say
+            const i64* countArg = mode == 2 ? &count : nullptr;
+            float hostNeg = mode == 2 ? 123.0f : negStep, hostBc = mode == 2 ? -7.0f : bc2Sqrt;   // ignored with a device count
+            if (!run("fx_adam", dim3(2), dim3(256), fx_adam, (const AdamChunk*)chunks, 3, b1, 1 - b1, b2, 1 - b2, eps, l2, decay, hostNeg, hostBc,
+                     (const float*)&scale, (const float*)&skipFlag, countArg, (double)lr, (double)b1, (double)b2)) return;
+            if (!(expect("param1", p1.data(), wp1, 1e-5, 1e-6) && expect("m1", m1.data(), wm1, 1e-5, 1e-7) && expect("v1", v1.data(), wv1, 1e-5, 1e-9)
+                  && expect("param2", p2.data(), wp2) && expect("m2", m2.data(), wm2, 1e-5, 1e-7) && expect("v2", v2.data(), wv2, 1e-5, 1e-9))) return;
+            if (mode == 1 && !(expect("vmax1", x1.data(), skip ? std::vector<double>(x1.begin(), x1.end()) : vmax1, 1e-5, 1e-9)
+                               && expect("vmax2", x2.data(), skip ? std::vector<double>(x2.begin(), x2.end()) : vmax2, 1e-5, 1e-9))) return;
+            if (mode == 2) {
+                if (!run("fx_adam_count", dim3(1), dim3(1), fx_adam_count, &count, (const float*)&skipFlag)) return;
+                if (count != (skip ? 1 : 2)) failCase("step count after " + std::string(skip ? "a skipped" : "an") + " update is " + std::to_string(count));
+            }
         });
     }
 }

@@ -51,6 +51,7 @@ import java.util.Map;
  * with --fsdp, FSDP over the data-parallel ranks, see {@link FsdpTensorParallelCharGpt}.
  * With a slow rank: --ps [--staleness S | --asp], --diloco H, --slow-rank R:Fx, --time-limit SECONDS (see {@link StragglerTraining}).
  * --fsdp: fully sharded data parallelism under bin/fluxrun, see {@link FsdpCharGpt}.
+ * --device cpu|cuda[:N], --precision bf16|fp32: where a GPU is usable the default run trains there, see {@link GpuCharGpt}.
  */
 public final class CharGpt {
     /** Every setting of a run; the defaults finish in about two minutes on two CPU cores. */
@@ -89,6 +90,8 @@ public final class CharGpt {
     }
 
     public static void main(String[] args) throws IOException {
+        var device = GpuCharGpt.choose(args);   // --device cpu|cuda[:N], --precision bf16|fp32: the GPU when one is present
+        args = device.rest();
         if (LoraFinetune.wanted(args)) { LoraFinetune.run(args); return; }   // --finetune FILE --lora R | --qlora R
         if (MeshPipelineCharGpt.wanted(args)) { MeshPipelineCharGpt.main(args); return; }   // --pp N with --tp T and/or --fsdp: 3-D
         if (PipelineCharGpt.wanted(args)) { PipelineCharGpt.main(args); return; }
@@ -100,6 +103,8 @@ public final class CharGpt {
             return;
         }
         Options o = Options.parse(args);
+        if (device.onGpu()) { GpuCharGpt.run(o, device); return; }
+        device.announce();
         ProcessGroup pg = Distributed.isDistributed() ? Distributed.initFromEnv() : null;   // started by bin/fluxrun
         int rank = pg == null ? 0 : pg.rank(), world = pg == null ? 1 : pg.size();
         boolean lead = rank == 0;   // only rank 0 prints, writes metrics and checkpoints

@@ -24,6 +24,10 @@ import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_DESC_EPILOGUE;
 import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_DESC_TRANSA;
 import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_DESC_TRANSB;
 import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES;
 import static org.bytedeco.cuda.global.cublas.CUBLAS_COMPUTE_32F;
 import static org.bytedeco.cuda.global.cublas.CUBLAS_COMPUTE_32F_FAST_TF32;
 import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_N;
@@ -80,6 +84,14 @@ public final class CublasLt {
         CudaBlas blas = d.blas();
         if (blas == null) throw new IllegalStateException("CublasLt.linear: cuBLAS is not available: " + CudaBlas.unavailableReason());
         Tensor xc = CudaReduce.contiguous(d, x), wc = CudaReduce.contiguous(d, weight), bc = bias == null ? null : CudaReduce.contiguous(d, bias);
+        // the bias epilogue reads the bias with vector loads and has no alignment preference: an unaligned bias
+        // (a view at an odd offset) is copied to a fresh block, which the pool aligns to at least 256 bytes
+        if (bc != null && alignment(CudaElementwise.address(bc)) < BIAS_ALIGNMENT) {
+            Tensor aligned = Tensor.empty(dt, d.device, n);
+            CudaElementwise.copy(d, bc, aligned);
+            if (bc != bias) bc.close();
+            bc = aligned;
+        }
         Tensor y = Tensor.empty(dt, d.device, m, n);
         if (m == 0 || n == 0) return y;
         int type = CudaMatmul.blasType(dt);
@@ -105,6 +117,13 @@ public final class CublasLt {
                 pref = new cublasLtMatmulPreferenceOpaque_t(pp.get(0));
                 CudaBlas.check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, lv.put(CudaBlas.WORKSPACE_BYTES), 8),
                         "workspace preference");
+                // cuBLASLt assumes 256-byte aligned matrices unless told otherwise; a view with an offset may not be
+                long ya = CudaElementwise.address(y);
+                int[][] aligns = {{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, alignment(CudaElementwise.address(wc))},
+                        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, alignment(CudaElementwise.address(xc))},
+                        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, alignment(ya)}, {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, alignment(ya)}};
+                for (int[] a : aligns)
+                    CudaBlas.check(cublasLtMatmulPreferenceSetAttribute(pref, a[0], iv.put(a[1]), 4), "alignment preference " + a[0] + " = " + a[1]);
                 CudaBlas.check(cublasLtMatmulAlgoGetHeuristic(blas.lt, desc, la, lb, lc, lc, pref, 1, heuristic, found), "cublasLtMatmulAlgoGetHeuristic");
                 if (found.get() == 0)
                     throw new CudaException("CublasLt.linear: cuBLASLt has no algorithm for " + dt + " [" + m + ", " + k + "] x [" + n + ", " + k + "]^T with " + epilogue, 0);
@@ -126,6 +145,15 @@ public final class CublasLt {
         Fused.release(wc, weight);
         Fused.release(bc, bias);
         return y;
+    }
+
+    /** Alignment the bias pointer of an epilogue is given (16 bytes: one vector load). */
+    static final int BIAS_ALIGNMENT = 16;
+
+    /** The largest power of two up to 256 that divides address: what cuBLASLt may assume about a matrix there. */
+    static int alignment(long address) {
+        if (address == 0) return 256;
+        return (int) Math.min(256, Long.lowestOneBit(address));
     }
 
     private static void set(cublasLtMatmulDescOpaque_t desc, int attribute, IntPointer value) {

@@ -49,6 +49,13 @@ public final class CudaBackend implements Backend {
     /** Waits for the stream, then gives the pool's cached blocks back to the driver. */
     public void emptyCache() { d.allocator.emptyCache(); }
 
+    /**
+     * How many times the host has waited for this GPU since it was opened: each read of values back to the host
+     * ({@code item()}, {@code toFloatArray()}, {@code to(Device.CPU)}) and each {@link #synchronize()}. A training
+     * step that keeps everything on the GPU adds none; compare two readings around the code under test.
+     */
+    public long hostSyncCount() { return d.hostSyncs(); }
+
     /** Waits until every op enqueued on this device has run; throws errors kernels recorded. */
     public void synchronize() { d.synchronize(); }
 
@@ -75,8 +82,6 @@ public final class CudaBackend implements Backend {
     @Override public Tensor gather(Tensor x, int dim, Tensor index) { return CudaIndexing.gather(d, x, dim, index); }
 
     @Override public Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src) { return CudaIndexing.scatterAdd(d, x, dim, index, src); }
-
-    /** Adam/AdamW without amsgrad, contiguous tensors with float32 moments: one launch per step count ({@link FusedAdam}). */
 
     @Override public String toString() { return "CudaBackend[" + d.device + ", " + d.name + ", sm_" + d.major + d.minor + "]"; }
 }

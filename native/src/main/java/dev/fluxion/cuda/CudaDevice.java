@@ -20,7 +20,8 @@ import static org.bytedeco.cuda.global.cudart.cuStreamSynchronize;
 
 /**
  * One GPU as the backend uses it: its primary context (shared with the CUDA runtime, cuBLAS and NCCL), the
- * stream every op of its tensors is enqueued on, the loaded kernels, the memory pool and the error record.
+ * stream every op of its tensors is enqueued on, the loaded kernels, the memory pool, the error record and the
+ * pinned staging buffers of uploads.
  */
 final class CudaDevice {
     final int ordinal;
@@ -34,7 +35,9 @@ final class CudaDevice {
     final Kernels kernels;
     final CudaAllocator allocator;
     final DeviceErrors errors;
+    final HostStaging staging;
     private volatile CudaBlas blas;
+    private final java.util.concurrent.atomic.AtomicLong hostSyncs = new java.util.concurrent.atomic.AtomicLong();
 
     /** Static facts about a GPU, readable without creating a context (for the environment check). */
     record Info(int ordinal, String name, int major, int minor, int multiprocessors, long totalMemory) {}
@@ -78,6 +81,7 @@ final class CudaDevice {
         Cuda.check(cuStreamCreate(stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate(" + device + ")");
         this.kernels = new Kernels(this, fatbin);
         this.allocator = new CudaAllocator(this);
+        this.staging = new HostStaging(this);
         this.errors = new DeviceErrors(this);
     }
 
@@ -100,10 +104,17 @@ final class CudaDevice {
 
     /** Waits until every op enqueued so far has run, then throws any error a kernel recorded. */
     void synchronize() {
+        countHostSync();
         makeCurrent();
         Cuda.check(cuStreamSynchronize(stream), "cuStreamSynchronize(" + device + ")");
         errors.throwIfAny();
     }
+
+    /** Counts one place where the host waits for this GPU (reading values back, synchronize()). */
+    void countHostSync() { hostSyncs.incrementAndGet(); }
+
+    /** How often the host has waited for this GPU so far. */
+    long hostSyncs() { return hostSyncs.get(); }
 
     @Override public String toString() { return device.toString(); }
 }

@@ -11,7 +11,6 @@ import java.nio.ByteBuffer;
 
 import static org.bytedeco.cuda.global.cudart.cuMemcpyDtoDAsync;
 import static org.bytedeco.cuda.global.cudart.cuMemcpyDtoHAsync;
-import static org.bytedeco.cuda.global.cudart.cuMemcpyHtoDAsync;
 import static org.bytedeco.cuda.global.cudart.cuStreamSynchronize;
 
 /**
@@ -106,6 +105,7 @@ public final class CudaStorage extends Storage {
         int n = dst.remaining();
         long src = address() + elementOffset * dtype().byteSize();
         device.makeCurrent();
+        device.countHostSync();
         if (n > 0) {
             if (dst.isDirect()) {
                 Cuda.check(cuMemcpyDtoHAsync(new BytePointer(dst), src, n, device.stream), "cuMemcpyDtoHAsync");
@@ -128,17 +128,8 @@ public final class CudaStorage extends Storage {
         int n = src.remaining();
         if (n == 0) return;
         long dst = address() + elementOffset * dtype().byteSize();
-        device.makeCurrent();
-        if (src.isDirect()) {
-            // from pageable memory the driver stages the bytes before it returns, so src may change afterwards
-            Cuda.check(cuMemcpyHtoDAsync(dst, new BytePointer(src), n, device.stream), "cuMemcpyHtoDAsync");
-            src.position(src.position() + n);
-        } else {
-            try (BytePointer staging = new BytePointer(n)) {
-                staging.asByteBuffer().put(src);
-                Cuda.check(cuMemcpyHtoDAsync(dst, staging, n, device.stream), "cuMemcpyHtoDAsync");
-            }
-        }
+        // through a pinned buffer freed only after the copy ran (HostStaging): src may change once this returns
+        device.staging.upload(dst, src);
     }
 
     /** Device to device on this device's stream: FSDP's re-gather never leaves the GPU. */

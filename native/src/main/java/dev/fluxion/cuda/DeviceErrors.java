@@ -7,7 +7,6 @@ import java.nio.ByteOrder;
 
 import static org.bytedeco.cuda.global.cudart.cuMemAlloc;
 import static org.bytedeco.cuda.global.cudart.cuMemcpyDtoH;
-import static org.bytedeco.cuda.global.cudart.cuMemsetD8;
 import static org.bytedeco.cuda.global.cudart.cuMemsetD8Async;
 
 /**
@@ -31,7 +30,9 @@ final class DeviceErrors {
         long[] p = new long[1];
         Cuda.check(cuMemAlloc(p, BYTES), "cuMemAlloc(error record) on " + device);   // held for the life of the device
         this.address = p[0];
-        Cuda.check(cuMemsetD8(address, (byte) 0, BYTES), "cuMemsetD8(error record)");
+        // on the device's stream (a non-blocking one, not ordered with the legacy stream a plain cuMemsetD8 uses),
+        // so the first kernel that may record an error runs after the clear
+        Cuda.check(cuMemsetD8Async(address, (byte) 0, BYTES, device.stream), "cuMemsetD8Async(error record)");
     }
 
     /** The ErrorRecord* kernels receive. */

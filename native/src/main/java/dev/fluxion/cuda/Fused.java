@@ -170,7 +170,8 @@ public final class Fused {
 
     /**
      * The gradient of {@code Tensor.embedding(weight [vocab, D], ids)}: dweight[ids[i]] += dout[i], in dout's dtype
-     * (accumulated in float32, or float64). Rows whose id is paddingIdx contribute nothing (-1: none).
+     * (accumulated in float32, or float64). Rows whose id is paddingIdx contribute nothing; a negative paddingIdx
+     * means none, and then every id (-1 too) must be in [0, vocab): the kernel gets a separate has-padding flag.
      */
     public static Tensor embeddingBackward(Tensor ids, Tensor dout, int vocab, long paddingIdx) {
         CudaDevice d = device("embeddingBackward", dout);
@@ -185,7 +186,7 @@ public final class Fused {
         CudaElementwise.fill(d, dw, 0);
         if (n > 0 && dim > 0)
             d.kernels.launch("fx_embedding_bwd_" + Codes.suffix(dout.dtype()), (long) n * dim, KernelArgs.start().i64(n).i64(dim).ptr(ic)
-                    .i32(CudaIndexing.is64(ids)).i64(vocab).i64(paddingIdx).ptr(gc).ptr(dw).ptr(d.errors.address()));
+                    .i32(CudaIndexing.is64(ids)).i64(vocab).i32(paddingIdx >= 0 ? 1 : 0).i64(paddingIdx).ptr(gc).ptr(dw).ptr(d.errors.address()));
         release(ic, ids);
         release(gc, dout);
         if (acc == dout.dtype()) return dw;

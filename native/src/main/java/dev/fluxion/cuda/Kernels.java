@@ -60,7 +60,18 @@ final class Kernels {
         launch(name, blocks(n), 1, 1, THREADS, 1, 1, args);
     }
 
+    /** Launches so far per kernel name (for tests that prove a fused path ran). */
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.LongAdder> launches = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** How many launches of kernels whose name starts with prefix this device has enqueued. */
+    long launches(String prefix) {
+        long n = 0;
+        for (var e : launches.entrySet()) if (e.getKey().startsWith(prefix)) n += e.getValue().sum();
+        return n;
+    }
+
     void launch(String name, int gx, int gy, int gz, int bx, int by, int bz, KernelArgs args) {
+        launches.computeIfAbsent(name, k -> new java.util.concurrent.atomic.LongAdder()).increment();
         device.makeCurrent();
         CUfunc_st f = function(name);
         int r = cuLaunchKernel(f, gx, gy, gz, bx, by, bz, 0, device.stream, args.slots, (PointerPointer<?>) null);

@@ -96,9 +96,36 @@ class CudaAdamTest {
     }
 
     /**
+     * With a device step count, a step skipped for an overflow changes nothing, the bias correction included: the
+     * next real step is update number 1 (bf16 and fp32 parameters, fp32 state, amsgrad on and off), and nothing
+     * is read back to the host on the way.
+     */
+    @Test void skippedStepsDoNotAdvanceTheDeviceStepCount() {
+        Generator g = new Generator(54);
+        for (boolean amsgrad : new boolean[] {false, true})
+            for (DType pt : new DType[] {DType.FLOAT32, DType.BFLOAT16}) {
+                AdamHyper h = AdamHyper.ADAMW.withLr(1e-2).withAmsgrad(amsgrad);
+                Tensor p0 = Tensor.randn(g, 300).to(pt), grad = Tensor.randn(g, 300);
+                Tensor p = p0.to(gpu), m = Tensor.zeros(DType.FLOAT32, gpu, 300), v = Tensor.zeros(DType.FLOAT32, gpu, 300);
+                List<Tensor> vmax = amsgrad ? List.of(Tensor.zeros(DType.FLOAT32, gpu, 300)) : null;
+                Tensor count = Tensor.zeros(DType.INT64, gpu, 1);
+                long syncs = CudaBackend.of(gpu).hostSyncCount();
+                FusedAdam.step(List.of(p), List.of(grad.to(gpu)), List.of(m), List.of(v), vmax, count, h, null, Tensor.scalar(Float.POSITIVE_INFINITY).to(gpu));
+                FusedAdam.step(List.of(p), List.of(grad.to(gpu)), List.of(m), List.of(v), vmax, count, h, null, Tensor.scalar(0).to(gpu));
+                org.junit.jupiter.api.Assertions.assertEquals(syncs, CudaBackend.of(gpu).hostSyncCount(), "no host wait");
+                org.junit.jupiter.api.Assertions.assertEquals(1, count.toLongArray()[0], "one update done: the skipped one does not count");
+                double[] rp = p0.toDoubleArray();
+                reference(rp, grad.toDoubleArray(), new double[300], new double[300], 1, h, 1);   // amsgrad's first step equals Adam's
+                double tol = pt == DType.FLOAT32 ? 1e-5 : 1e-2;
+                assertClose(Tensor.of(rp, 300).to(pt), p, tol, tol, "first real update with bias correction of step 1, " + pt + (amsgrad ? " amsgrad" : ""));
+                if (amsgrad) assertClose(v, vmax.get(0), 0, 0, "vmax after one update is v");
+            }
+    }
+
+    /**
      * Adam/AdamW over a group of float32 parameters of several sizes (one without a gradient at some steps, so
      * step counts differ) on the GPU and on the CPU: adam.cu rounds each operation as the CPU kernel does, so
-     * parameters and state agree bit for bit. amsgrad takes the op path on the GPU; it is held to the same bits.
+     * parameters and state agree bit for bit, amsgrad included (adam.cu keeps the running max of v).
      */
     @Test void optimizersOnTheGpuMatchTheCpuBitwise() {
         compareWithCpu(ps -> new Adam(ps, Adam.Config.DEFAULT.withLr(1e-2).withWeightDecay(0.1)));

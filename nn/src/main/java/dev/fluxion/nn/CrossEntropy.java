@@ -126,7 +126,10 @@ public final class CrossEntropy {
         if (o.weight() != null && o.weight().size(0) != classes)
             throw new IllegalArgumentException(op + ": weight has " + o.weight().size(0) + " entries for " + classes + " classes");
         Tensor ids = target.reshape(-1);
-        checkTargets(op, ids, classes, o.ignoreIndex());
+        // the fused CUDA kernel checks the targets itself and reports a bad one at the next read: no host wait here
+        boolean fusedOnGpu = op.equals("crossEntropy") && ids.device().kind() == dev.fluxion.tensor.Device.Kind.CUDA && o.weight() == null
+                && o.reduction() == Reduction.MEAN && o.labelSmoothing() == 0;
+        if (!fusedOnGpu) checkTargets(op, ids, classes, o.ignoreIndex());
         Tensor last = input;
         if (cd != is.length - 1) {                    // move the classes last: (N, C, d...) -> (N, d..., C)
             int[] order = new int[is.length];

@@ -48,6 +48,7 @@ public final class NcclProcessGroup implements ProcessGroup {
     private final CudaTensors cuda;
     private final Duration timeout;
     private final ncclComm comm;
+    private final CommGuard guard;
     private final Watchdog watchdog;
     private final Map<String, Integer> subgroups = new HashMap<>();
     private Pointer barrierBuffer;   // 4 bytes of device memory, made on first barrier
@@ -63,7 +64,8 @@ public final class NcclProcessGroup implements ProcessGroup {
         this.cuda = cuda;
         this.timeout = timeout;
         this.comm = comm;
-        this.watchdog = new Watchdog(comm, "rank " + globalRanks[rank], this::blame);
+        this.guard = new CommGuard(() -> ncclCommAbort(comm), () -> ncclCommDestroy(comm));
+        this.watchdog = new Watchdog(comm, guard, "rank " + globalRanks[rank], this::blame);
     }
 
     /**
@@ -76,11 +78,20 @@ public final class NcclProcessGroup implements ProcessGroup {
         return open(store, namespace + "/nccl-world", rank, ranks, device, cuda, timeout);
     }
 
-    private static NcclProcessGroup open(TcpStore store, String ns, int rank, int[] globalRanks, Device device, CudaTensors cuda, Duration timeout) {
+    /**
+     * The NCCL group of all size ranks, with CUDA tensors reached through the {@link CudaTensors} service the
+     * native module registers (tensor operations fail with a message saying so when it is not on the class path).
+     */
+    public static NcclProcessGroup create(TcpStore store, int rank, int size, Device device, Duration timeout, String namespace) {
+        return create(store, rank, size, device, Nccl.cudaTensors().orElse(null), timeout, namespace);
+    }
+
+    private static NcclProcessGroup open(TcpStore store, String group, int rank, int[] globalRanks, Device device, CudaTensors cuda, Duration timeout) {
         Nccl.unavailableReason().ifPresent(r -> { throw new DistributedException("NCCL backend: " + r); });
         if (device.kind() != Device.Kind.CUDA) throw new IllegalArgumentException("NCCL backend: device must be a GPU, got " + device);
         int size = globalRanks.length;
         String who = "rank " + globalRanks[rank];
+        String ns = GroupGenerations.next(store, group);   // this instance's keys: never an earlier instance's unique id
         NcclCalls.checkCuda(cudaSetDevice(device.index()), who + ": cudaSetDevice(" + device.index() + ")");
         ncclUniqueId id;
         if (rank == 0) {
@@ -233,7 +244,13 @@ public final class NcclProcessGroup implements ProcessGroup {
         AsyncWork w = new AsyncWork(desc);
         // a non-blocking communicator may still be finishing the previous call (or connecting): NCCL takes the next only after it
         if (!watchdog.awaitIdle(d, w, what)) return w;
-        NcclCalls.check(calls.enqueue(stream), desc);
+        try {
+            NcclCalls.check(guard.call(desc, () -> calls.enqueue(stream)), desc);
+        } catch (DistributedException e) {
+            if (!guard.isDead()) throw e;
+            w.fail(new DistributedException(desc + " was not run: the NCCL group was aborted meanwhile", e));
+            return w;
+        }
         if (!watchdog.awaitIdle(d, w, what)) return w;
         watchdog.watch(w, what, stream, d);
         return w;
@@ -281,12 +298,16 @@ public final class NcclProcessGroup implements ProcessGroup {
     /** Waits for the enqueued work, then finalizes and destroys the communicator. */
     @Override public void close() {
         watchdog.drain(timeout);
-        if (watchdog.broken() == null) {
-            ncclCommFinalize(comm);
-            Deadline d = Deadline.after(timeout);
-            while (NcclCalls.state(comm) == ncclInProgress && !d.passed()) sleep(1);
-            if (NcclCalls.state(comm) == ncclSuccess) ncclCommDestroy(comm);
-            else ncclCommAbort(comm);
+        if (watchdog.broken() == null && !guard.isDead()) {
+            try {
+                guard.call("ncclCommFinalize", () -> ncclCommFinalize(comm));
+                Deadline d = Deadline.after(timeout);
+                while (watchdog.state() == ncclInProgress && !d.passed()) sleep(1);
+                if (watchdog.state() == ncclSuccess) guard.destroy();
+                else guard.abort();
+            } catch (DistributedException aborted) {
+                guard.abort();
+            }
         }
         watchdog.stop();
         if (barrierBuffer != null) cudaFree(barrierBuffer);

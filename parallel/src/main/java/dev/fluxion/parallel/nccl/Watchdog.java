@@ -18,20 +18,24 @@ import static org.bytedeco.cuda.global.nccl.*;
 /**
  * Completes NCCL works when their events fire, and aborts the communicator (once: it is freed by the abort)
  * when NCCL reports an error or a work outlives its deadline: PyTorch's watchdog, with the group's timeout
- * instead of a 10-minute default. One thread per group.
+ * instead of a 10-minute default. One thread per group. Every NCCL call, the watchdog's state queries and its
+ * abort included, goes through the group's {@link CommGuard}, so the abort never frees the communicator under a
+ * thread that is inside an NCCL call on it.
  */
 final class Watchdog {
     private record Pending(AsyncWork work, String what, CUevent_st event, Deadline deadline) {}
 
     private final ncclComm comm;
+    private final CommGuard guard;
     private final Function<String, String> blame;
     private final List<Pending> pending = new ArrayList<>();
     private final Thread thread;
     private volatile DistributedException broken;
     private volatile boolean stopped;
 
-    Watchdog(ncclComm comm, String who, Function<String, String> blame) {
+    Watchdog(ncclComm comm, CommGuard guard, String who, Function<String, String> blame) {
         this.comm = comm;
+        this.guard = guard;
         this.blame = blame;
         this.thread = new Thread(this::loop, "fluxion-nccl-watchdog " + who);
         thread.setDaemon(true);
@@ -46,7 +50,7 @@ final class Watchdog {
      */
     synchronized boolean awaitIdle(Deadline d, AsyncWork w, String what) {
         while (broken == null) {
-            int state = NcclCalls.state(comm);
+            int state = state();
             if (state == ncclSuccess) return true;
             if (state != ncclInProgress) { fail(w, what, "NCCL reported " + ncclGetErrorString(state).getString()); return false; }
             if (d.passed()) { fail(w, what, "NCCL did not accept the operation in time (a peer is missing)"); return false; }
@@ -81,7 +85,7 @@ final class Watchdog {
 
     /** Caller holds the lock; the communicator is alive (not broken). */
     private void poll() {
-        int state = NcclCalls.state(comm);
+        int state = state();
         if (state != ncclSuccess && state != ncclInProgress) {
             Pending p = pending.get(0);
             fail(p.work(), p.what(), "NCCL reported " + ncclGetErrorString(state).getString() + " (a peer failed or the network broke)");
@@ -125,7 +129,17 @@ final class Watchdog {
     private void abortComm(DistributedException e) {
         if (broken == null) {
             broken = e;
-            ncclCommAbort(comm);
+            guard.abort();          // waits for a call in progress on another thread, then ncclCommAbort
+        }
+    }
+
+    /** The communicator's state through the guard; an error once it was aborted. */
+    int state() {
+        if (guard.isDead()) return ncclInvalidUsage;
+        try {
+            return guard.call("ncclCommGetAsyncError", () -> NcclCalls.state(comm));
+        } catch (DistributedException aborted) {
+            return ncclInvalidUsage;
         }
     }
 

@@ -42,6 +42,13 @@ class NcclProcessGroupTest {
             assertArrayEquals(host, got, "a world of one reduces to itself");
             pg.barrier().waitFor();
             pg.close();
+
+            // the same namespace again: a fresh instance with its own unique id (not the closed one's, still in the store)
+            var again = NcclProcessGroup.create(store, 0, 1, Device.cuda(0), null, Duration.ofSeconds(30), "test");
+            again.allReduce(buf, 4, DType.FLOAT32, ReduceOp.SUM, "allReduce #0 of the second instance").waitFor();
+            again.abort();
+            var late = again.allReduce(buf, 4, DType.FLOAT32, ReduceOp.SUM, "allReduce after abort");
+            assertThrows(DistributedException.class, late::waitFor, "no NCCL call runs on an aborted communicator");
             cudaFree(buf);
 
             // a world of two whose second rank never comes: init gives up within the timeout, naming it

@@ -1,0 +1,115 @@
+package dev.fluxion.cuda;
+
+import dev.fluxion.nn.Gpt;
+import dev.fluxion.nn.Init;
+import dev.fluxion.nn.Losses;
+import dev.fluxion.optim.AdamW;
+import dev.fluxion.tensor.Autocast;
+import dev.fluxion.tensor.Backends;
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Device;
+import dev.fluxion.tensor.Generator;
+import dev.fluxion.tensor.Scope;
+import dev.fluxion.tensor.Tensor;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Supplier;
+
+/**
+ * The Fluxion half of the one-shot GPU comparison with PyTorch (gpu-check.sh; bench_torch.py measures the same
+ * cases with torch): one tab-separated line per case, {@code case value unit}, on stdout and in the file given.
+ * Cases: device-to-device copy and elementwise GB/s (bytes read + written), 8192^3 GEMM TFLOP/s in bfloat16,
+ * float16 and float32 (no TF32, as torch's default), and a GPT-2-small (124M) training step under bfloat16
+ * autocast with AdamW (batch 8 x 1024 tokens) in tokens/s. Not a unit test: timings are printed, not asserted.
+ *
+ * <pre>fluxion-gpu run dev.fluxion.cuda.GpuBench [OUT.tsv] [--quick]</pre>
+ */
+@SuppressWarnings("try")
+public final class GpuBench {
+    private GpuBench() {}
+
+    public static void main(String[] args) throws IOException {
+        Path out = args.length > 0 && !args[0].startsWith("--") ? Path.of(args[0]) : null;
+        boolean quick = List.of(args).contains("--quick");
+        List<Device> gpus = Backends.devices().stream().filter(d -> d.kind() == Device.Kind.CUDA).toList();
+        if (gpus.isEmpty()) {
+            System.out.println("GpuBench: no CUDA device: " + String.join("; ", Backends.unavailableReasons()));
+            System.exit(3);
+        }
+        Device gpu = gpus.get(0);
+        CudaBackend be = CudaBackend.of(gpu);
+        try (PrintStream file = out == null ? null : new PrintStream(Files.newOutputStream(out))) {
+            Row row = (name, value, unit) -> {
+                String line = String.format(Locale.ROOT, "%s\t%.3f\t%s", name, value, unit);
+                System.out.println(line);
+                if (file != null) file.println(line);
+            };
+            Generator g = new Generator(1);
+            int n = 1 << 28;                                               // 256 Mi float32: 1 GiB, well past the 60 MB L2
+            Tensor a = Tensor.rand(g, 1 << 20).to(gpu).expand(256, 1 << 20).contiguous().reshape(n), b = a.mul(0.5);
+            row.put("copy_fp32_GBs", (2.0 * n * 4) / seconds(be, a::copy) / 1e9, "GB/s");
+            row.put("add_fp32_GBs", (3.0 * n * 4) / seconds(be, () -> a.add(b)) / 1e9, "GB/s");
+            row.put("mul_scalar_fp32_GBs", (2.0 * n * 4) / seconds(be, () -> a.mul(3.0)) / 1e9, "GB/s");
+            row.put("gelu_fp32_GBs", (2.0 * n * 4) / seconds(be, a::gelu) / 1e9, "GB/s");
+            a.close();
+            b.close();
+            CudaBackend.setAllowTf32(false);
+            for (DType dt : new DType[] {DType.BFLOAT16, DType.FLOAT16, DType.FLOAT32}) {
+                int m = 8192;
+                Tensor x = Tensor.randn(g, m, m).to(gpu).to(dt), y = Tensor.randn(g, m, m).to(gpu).to(dt);
+                row.put("matmul8192_" + name(dt) + "_TFLOPs", 2.0 * m * m * m / seconds(be, () -> x.matmul(y)) / 1e12, "TFLOP/s");
+                x.close();
+                y.close();
+            }
+            row.put("gpt2_small_bf16_step_tokens_per_s", gpt2Step(gpu, be, quick), "tokens/s");
+        }
+        System.out.println("  memory: " + be.memoryStats());
+    }
+
+    interface Row { void put(String name, double value, String unit); }
+
+    private static String name(DType dt) {
+        return switch (dt) { case BFLOAT16 -> "bf16"; case FLOAT16 -> "fp16"; default -> "fp32"; };
+    }
+
+    /** A GPT-2-small training step (bf16 autocast, fp32 master weights, AdamW): tokens per second over timed steps. */
+    static double gpt2Step(Device gpu, CudaBackend be, boolean quick) {
+        int batch = quick ? 2 : 8, context = 1024;
+        Gpt model = new Gpt(new Gpt.Config(50257, context, 12, 12, 768, 0.0), Init.seed(1).on(gpu));
+        var opt = new AdamW(model.parameters(), AdamW.Config.DEFAULT.withLr(3e-4));
+        Generator g = new Generator(2);
+        Tensor x = Tensor.randint(g, 0, 50257, batch, context).to(gpu), y = Tensor.randint(g, 0, 50257, batch, context).to(gpu);
+        Runnable step = () -> {
+            try (var scope = Scope.open()) {
+                Tensor loss;
+                try (var ac = Autocast.open(DType.BFLOAT16)) { loss = Losses.crossEntropy(model.forward(x), y); }
+                opt.zeroGrad();
+                loss.backward();
+                opt.step();
+            }
+        };
+        for (int i = 0; i < 2; i++) step.run();
+        be.synchronize();
+        long t0 = System.nanoTime();
+        int steps = 0;
+        do { step.run(); steps++; be.synchronize(); } while (steps < 10 && System.nanoTime() - t0 < 20_000_000_000L);
+        double s = (System.nanoTime() - t0) / 1e9;
+        return (double) steps * batch * context / s;
+    }
+
+    /** Mean over 20 runs after 3 warm-ups, each result closed at once. */
+    private static double seconds(CudaBackend be, Supplier<Tensor> op) {
+        for (int i = 0; i < 3; i++) try (Scope s = Scope.open()) { op.get(); }
+        be.synchronize();
+        int reps = 20;
+        long t0 = System.nanoTime();
+        for (int i = 0; i < reps; i++) try (Scope s = Scope.open()) { op.get(); }
+        be.synchronize();
+        return (System.nanoTime() - t0) / 1e9 / reps;
+    }
+}
