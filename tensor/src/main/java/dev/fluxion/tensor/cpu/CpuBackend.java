@@ -20,6 +20,7 @@ public final class CpuBackend implements Backend {
     static {                                       // fused kernels: ops whose composition is slower (see FusedOp)
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.LayerNormOp.class, Device.Kind.CPU, CpuLayerNorm.KERNEL);
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.AdamUpdate.class, Device.Kind.CPU, CpuAdam.KERNEL);
+        dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.AttentionOp.class, Device.Kind.CPU, CpuAttention.KERNEL);
     }
 
     private CpuBackend() {}
