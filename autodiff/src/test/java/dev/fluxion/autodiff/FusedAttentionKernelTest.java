@@ -23,9 +23,11 @@ class FusedAttentionKernelTest {
         double[] e = expected.to(DType.FLOAT64).contiguous().toDoubleArray(), a = actual.to(DType.FLOAT64).contiguous().toDoubleArray();
         assertEquals(e.length, a.length, what + ": sizes");
         double scale = 0;
-        for (double v : e) scale = Math.max(scale, Math.abs(v));
-        for (int i = 0; i < e.length; i++)
+        for (double v : e) if (!Double.isNaN(v)) scale = Math.max(scale, Math.abs(v));
+        for (int i = 0; i < e.length; i++) {
+            if (Double.isNaN(e[i])) { assertTrue(Double.isNaN(a[i]), what + " at " + i + ": NaN expected (a query that attends nothing)"); continue; }
             assertEquals(e[i], a[i], TOL * Math.max(1, scale), what + " at " + i + " (max |expected| " + scale + ")");
+        }
     }
 
     /** q, k, v as (B, H, T, D) views of one (B, T, 3, H, D) buffer, as the GPT's qkv split gives them. */
@@ -36,6 +38,10 @@ class FusedAttentionKernelTest {
     }
 
     private static void check(boolean causal, int b, int h, int t, int s, int d, int e, boolean viewsOfOneBuffer, long seed) {
+        check(causal, b, h, t, s, d, e, viewsOfOneBuffer, seed, null);
+    }
+
+    private static void check(boolean causal, int b, int h, int t, int s, int d, int e, boolean viewsOfOneBuffer, long seed, Tensor mask) {
         Generator g = new Generator(seed);
         Tensor q, k, v;
         if (viewsOfOneBuffer) {
@@ -51,15 +57,18 @@ class FusedAttentionKernelTest {
         double scale = 1 / Math.sqrt(d);
         String what = (causal ? "causal" : "full") + " B" + b + " H" + h + " T" + t + " S" + k.size(-2) + " D" + d + " E" + v.size(-1);
 
-        Tensor lse = dev.fluxion.tensor.FusedKernels.forward(new AttentionOp(scale, causal, false, false), new Tensor[] {q, k, v}).state()[0];
+        boolean masked = mask != null;
+        Tensor[] in = masked ? new Tensor[] {q, k, v, mask} : new Tensor[] {q, k, v};
+        Tensor lse = dev.fluxion.tensor.FusedKernels.forward(new AttentionOp(scale, causal, masked, false), in).state()[0];
         assertEquals(q.dim() - 1, lse.dim(), what + ": the CPU kernel ran (its state is the row log-sum-exp, not P)");
 
         Tensor q32 = q.detach().requiresGrad(true), k32 = k.detach().requiresGrad(true), v32 = v.detach().requiresGrad(true);
-        Tensor y32 = new AttentionOp(scale, causal, false, false).apply(q32, k32, v32);
+        Tensor y32 = masked ? new AttentionOp(scale, causal, true, false).apply(q32, k32, v32, mask) : new AttentionOp(scale, causal, false, false).apply(q32, k32, v32);
         y32.mul(w).sum().backward();
 
         Tensor q64 = q.to(DType.FLOAT64).requiresGrad(true), k64 = k.to(DType.FLOAT64).requiresGrad(true), v64 = v.to(DType.FLOAT64).requiresGrad(true);
-        Tensor y64 = new AttentionOp(scale, causal, false, false).apply(q64, k64, v64);
+        Tensor y64 = masked ? new AttentionOp(scale, causal, true, false).apply(q64, k64, v64, mask) : new AttentionOp(scale, causal, false, false).apply(q64, k64, v64);
+        // rows that attend nothing are NaN in both; the loss is NaN then, but its gradient w reaching y stays finite
         y64.mul(w.to(DType.FLOAT64)).sum().backward();
 
         assertClose(what + " output", y64, y32);
@@ -85,6 +94,17 @@ class FusedAttentionKernelTest {
     @Test void readsTheSplitProjectionViewsInPlace() {
         check(true, 2, 4, 19, 19, 16, 16, true, 9);
         check(true, 3, 2, 64, 64, 32, 32, true, 10);
+    }
+
+    @Test void masksMatchIncludingQueriesThatAttendNothing() {
+        Generator g = new Generator(12);
+        Tensor padding = Tensor.rand(g, 2, 1, 1, 9).ge(0.3);                      // (B, 1, 1, S), broadcast over heads and queries
+        check(true, 2, 3, 9, 9, 8, 8, false, 13, padding);
+        check(false, 2, 3, 9, 9, 8, 8, false, 14, padding);
+        boolean[] full = new boolean[2 * 2 * 6 * 7];
+        for (int i = 0; i < full.length; i++) full[i] = (i * 7 + 3) % 5 != 0;
+        for (int j = 0; j < 7; j++) full[2 * 7 + j] = false;                        // query 2 of the first matrix attends nothing
+        check(false, 2, 2, 6, 7, 4, 5, false, 15, Tensor.of(full, 2, 2, 6, 7));
     }
 
     @Test void onlyTheGradientsThatAreNeededAreComputed() {

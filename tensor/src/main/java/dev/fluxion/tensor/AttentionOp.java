@@ -82,26 +82,27 @@ public record AttentionOp(double scale, boolean causal, boolean masked, boolean 
         return new Result(pd.matmul(v), p);
     }
 
-    /** P = exp(q k^T scale - lse), causal positions 0, from a kernel's row log-sum-exp (no mask, no dropout). */
-    private Tensor weights(Tensor q, Tensor k, Tensor lse) {
-        if (masked) throw new IllegalStateException("attention: a log-sum-exp state needs the kernel's backward when masked");
+    /** P = exp(q k^T scale - lse), masked positions 0, from a kernel's row log-sum-exp (NaN where a row attends nothing). */
+    private Tensor weights(Saved s, Tensor q, Tensor k, Tensor lse) {
         Tensor att = q.matmul(k.transpose(-2, -1)).mul(scale).sub(lse.to(q.dtype()).unsqueeze(-1));
         if (causal) {
             Tensor future = Tensor.ones(DType.FLOAT32, q.device(), q.size(-2), k.size(-2)).triu(1).ne(0);
             att = att.maskedFill(future, Double.NEGATIVE_INFINITY);
         }
+        if (masked) att = Tensor.where(s.input(3), att, Tensor.full(Double.NEGATIVE_INFINITY, att.dtype(), att.device()));
         return att.exp();
     }
 
-    /** q, k, v and the dropout multiplier; the mask is already in P. */
+    /** q, k, v, the mask (a kernel that keeps no P recomputes it with the mask) and the dropout multiplier. */
     @Override public Save save(boolean[] needsGrad) {
+        if (masked) return dropout ? Save.inputs(0, 1, 2, 3, 4) : Save.inputs(0, 1, 2, 3);
         return dropout ? Save.inputs(0, 1, 2, inputCount() - 1) : Save.inputs(0, 1, 2);
     }
 
     /** Computed in the inputs' dtype (under autocast the output and P may have another). */
     @Override public Tensor[] backward(Saved s, Tensor gOut) {
         Tensor q = s.input(0), k = s.input(1), v = s.input(2);
-        Tensor g = gOut.to(q.dtype()), p = s.state(0).dim() == q.dim() ? s.state(0).to(q.dtype()) : weights(q, k, s.state(0));
+        Tensor g = gOut.to(q.dtype()), p = s.state(0).dim() == q.dim() ? s.state(0).to(q.dtype()) : weights(s, q, k, s.state(0));
         // a query that may attend nothing has NaN weights; it must not spread NaN into every key's gradient
         if (masked || causal && q.size(-2) > k.size(-2)) p = Tensor.where(p.ne(p), Tensor.zeros(p.dtype(), p.device()), p);
         Tensor drop = dropout ? s.input(inputCount() - 1) : null;

@@ -21,6 +21,7 @@ public final class CpuBackend implements Backend {
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.LayerNormOp.class, Device.Kind.CPU, CpuLayerNorm.KERNEL);
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.AdamUpdate.class, Device.Kind.CPU, CpuAdam.KERNEL);
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.AttentionOp.class, Device.Kind.CPU, CpuAttention.KERNEL);
+        dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.LinearOp.class, Device.Kind.CPU, CpuLinear.KERNEL);
     }
 
     private CpuBackend() {}

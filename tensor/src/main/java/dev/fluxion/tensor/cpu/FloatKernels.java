@@ -188,4 +188,17 @@ final class FloatKernels {
         int i = Simd.ENABLED ? VectorKernels.axpy(a, x, xOff, y, yOff, n) : 0;
         for (; i < n; i++) y[yOff + i] = Math.fma(a, x[xOff + i], y[yOff + i]);
     }
+
+    /** Sum of a[i] * b[i] over [0, n), accumulated as {@link #sum} (SUM_LANES float fma chains, added in double). */
+    static double dot(float[] a, float[] b, int n) {
+        float[] acc = Scratch.get().lanes;
+        if (Simd.ENABLED) return VectorKernels.dot(a, b, n, acc);
+        java.util.Arrays.fill(acc, 0f);
+        int i = 0, bound = n - n % SUM_LANES;
+        for (; i < bound; i += SUM_LANES) for (int j = 0; j < SUM_LANES; j++) acc[j] = Math.fma(a[i + j], b[i + j], acc[j]);
+        double s = 0;
+        for (int j = 0; j < SUM_LANES; j++) s += acc[j];
+        for (; i < n; i++) s += (double) a[i] * b[i];
+        return s;
+    }
 }

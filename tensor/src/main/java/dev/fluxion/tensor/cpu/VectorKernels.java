@@ -293,4 +293,25 @@ final class VectorKernels {
         for (; i < bound; i += L) av.fma(FloatVector.fromArray(S, x, xOff + i), FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
         return i;
     }
+
+    /** {@link FloatKernels#dot}: K vectors of L fma lanes side by side, added in lane order in double, then the tail. */
+    static double dot(float[] a, float[] b, int n, float[] lanes) {
+        int i = 0, bound = n - n % FloatKernels.SUM_LANES;
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (; i < bound; i += FloatKernels.SUM_LANES) {
+            a0 = FloatVector.fromArray(S, a, i).fma(FloatVector.fromArray(S, b, i), a0);
+            if (K >= 2) a1 = FloatVector.fromArray(S, a, i + L).fma(FloatVector.fromArray(S, b, i + L), a1);
+            if (K == 4) {
+                a2 = FloatVector.fromArray(S, a, i + 2 * L).fma(FloatVector.fromArray(S, b, i + 2 * L), a2);
+                a3 = FloatVector.fromArray(S, a, i + 3 * L).fma(FloatVector.fromArray(S, b, i + 3 * L), a3);
+            }
+        }
+        a0.intoArray(lanes, 0);
+        if (K >= 2) a1.intoArray(lanes, L);
+        if (K == 4) { a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L); }
+        double s = 0;
+        for (int j = 0; j < FloatKernels.SUM_LANES; j++) s += lanes[j];
+        for (; i < n; i++) s += (double) a[i] * b[i];
+        return s;
+    }
 }
