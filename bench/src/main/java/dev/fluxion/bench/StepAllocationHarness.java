@@ -28,7 +28,7 @@ public final class StepAllocationHarness {
         return sum;
     }
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         int warmup = args.length > 0 ? Integer.parseInt(args[0]) : 20;
         int steps = args.length > 1 ? Integer.parseInt(args[1]) : 10;
         String[] models = (args.length > 2 ? args[2] : "mlp,gpt").split(",");
@@ -40,9 +40,20 @@ public final class StepAllocationHarness {
             s.setup();
             TrainStepBench bench = new TrainStepBench();
             for (int i = 0; i < warmup; i++) bench.step(s);
+            jdk.jfr.Recording rec = null;
+            String jfr = System.getProperty("harness.jfr");                 // allocation samples of the measured steps only
+            if (jfr != null) {
+                rec = new jdk.jfr.Recording(jdk.jfr.Configuration.getConfiguration("profile"));
+                rec.start();
+            }
             long heap0 = heapAllocated(), buf0 = CpuMemory.acquired(), t0 = System.nanoTime();
             for (int i = 0; i < steps; i++) bench.step(s);
             long t1 = System.nanoTime(), heap1 = heapAllocated(), buf1 = CpuMemory.acquired();
+            if (rec != null) {
+                rec.stop();
+                try { rec.dump(java.nio.file.Path.of(jfr + "-" + model + ".jfr")); } catch (java.io.IOException e) { throw new java.io.UncheckedIOException(e); }
+                rec.close();
+            }
             System.out.printf("%-6s %14.2f %16.1f %12.1f%n", model, (heap1 - heap0) / 1e6 / steps, (buf1 - buf0) / (double) steps,
                     (t1 - t0) / 1e6 / steps);
         }
