@@ -85,6 +85,42 @@ public final class Autodiff {
         return GradHooks.add(leaf, hook);
     }
 
+    /**
+     * torch.autograd.grad: the gradients of outputs (seeded with gradOutputs, which may be null for one-element
+     * outputs) with respect to inputs (leaves or intermediate tensors that require grad), returned instead of
+     * accumulated into grad(). retainGraph keeps the graph for another pass; createGraph records the backward
+     * itself, so the returned gradients can be differentiated again (Hessian-vector products). An input the
+     * outputs do not depend on is an error, or null with allowUnused.
+     *
+     * <pre>{@code
+     * Tensor g = Autodiff.grad(new Tensor[] {loss}, new Tensor[] {w}, null, true, true, false)[0];
+     * Tensor hv = Autodiff.grad(g.mul(v).sum(), w);            // the Hessian times v
+     * }</pre>
+     */
+    public static Tensor[] grad(Tensor[] outputs, Tensor[] inputs, Tensor[] gradOutputs, boolean retainGraph, boolean createGraph, boolean allowUnused) {
+        return FunctionalGrad.grad(outputs, inputs, gradOutputs, retainGraph, createGraph, allowUnused);
+    }
+
+    /** As {@link #grad(Tensor[], Tensor[], Tensor[], boolean, boolean, boolean)} with retainGraph = createGraph and no unused inputs. */
+    public static Tensor[] grad(Tensor[] outputs, Tensor[] inputs, Tensor[] gradOutputs, boolean retainGraph, boolean createGraph) {
+        return FunctionalGrad.grad(outputs, inputs, gradOutputs, retainGraph, createGraph, false);
+    }
+
+    /** The gradient of a one-element output with respect to each input (no graph kept, none created). */
+    public static Tensor[] grad(Tensor output, Tensor... inputs) {
+        return FunctionalGrad.grad(new Tensor[] {output}, inputs, null, false, false, false);
+    }
+
+    /**
+     * root.backward(gradient) with PyTorch's create_graph: every leaf's gradient is added into its grad() as a
+     * differentiable tensor (for gradient penalties: differentiate a function of w.grad() again). gradient may be
+     * null for a one-element root; createGraph false is the ordinary backward.
+     */
+    public static void backward(Tensor root, Tensor gradient, boolean retainGraph, boolean createGraph) {
+        if (createGraph) FunctionalGrad.backwardCreatingGraph(root, gradient, retainGraph);
+        else root.backward(gradient, retainGraph);
+    }
+
     /** The second part of a {@link #backwardInputs} pass: the weight gradients it left for later. */
     public interface WeightGradients {
         /** Computes and accumulates the deferred gradients into the leaves' grad(), then frees the graph. Once only. */

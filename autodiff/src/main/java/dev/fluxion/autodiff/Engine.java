@@ -1,8 +1,8 @@
 package dev.fluxion.autodiff;
 
 import dev.fluxion.tensor.AutogradEngine;
-import dev.fluxion.tensor.FusedKernels;
 import dev.fluxion.tensor.FusedOp;
+import dev.fluxion.tensor.HookHandle;
 import dev.fluxion.tensor.Op;
 import dev.fluxion.tensor.Scope;
 import dev.fluxion.tensor.Shape;
@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Records ops on the thread's {@link Tape} and runs backward: collect the entries reachable from the
@@ -36,6 +37,8 @@ public final class Engine implements AutogradEngine {
 
     @Override public boolean isEnabled() { return ENABLED.get()[0]; }
 
+    static boolean isGradEnabledNow() { return ENABLED.get()[0]; }
+
     /** Per thread: while true every entry keeps all its inputs and its output (the tape before saved state), to measure the difference. */
     private static final ThreadLocal<boolean[]> KEEP_ALL = ThreadLocal.withInitial(() -> new boolean[1]);
 
@@ -53,7 +56,8 @@ public final class Engine implements AutogradEngine {
     }
 
     @Override public void record(FusedOp op, Tensor output, Tensor[] inputs, Tensor[] state) {
-        record(op.name(), Rule.of(op::save, (s, g) -> FusedKernels.backward(op, s, g)), output, inputs, state);
+        boolean hasState = state.length > 0;
+        record(op.name(), Rule.of(op::save, (s, g) -> FusedSecondOrder.backward(op, hasState, s, g)), output, inputs, state);
     }
 
     static void record(String name, Rule rule, Tensor output, Tensor[] inputs, Tensor[] state) {
@@ -123,9 +127,13 @@ public final class Engine implements AutogradEngine {
         queued.clear();
     }
 
+    @Override public HookHandle registerHook(Tensor t, UnaryOperator<Tensor> hook) { return TensorHooks.register(t, hook); }
+
+    @Override public void retainGrad(Tensor t) { TensorHooks.retainGrad(t); }
+
     private static void run(Tensor root, Tensor seed, boolean retainGraph) {
         if (!(root.gradFn() instanceof Entry start)) {
-            accumulateLeaf(root, seed);
+            accumulateLeaf(root, TensorHooks.run(root, seed));
             GradHooks.fire(root);
             return;
         }
@@ -134,6 +142,7 @@ public final class Engine implements AutogradEngine {
         List<Entry> order = reachable(start);
         // how many entries still have to deliver into each leaf: its gradient is final when this reaches 0
         Map<Tensor, Integer> pendingLeaf = new IdentityHashMap<>();
+        Map<Tensor, Tensor> hooked = new IdentityHashMap<>();   // leaves with tensor hooks: their gradient so far
         for (Entry e : order)
             if (!e.isReleased())
                 for (Object n : e.next()) if (n instanceof Tensor leaf) pendingLeaf.merge(leaf, 1, Integer::sum);
@@ -141,13 +150,19 @@ public final class Engine implements AutogradEngine {
             if (e.isReleased()) e.backward(null);  // throws the "already freed" error
             Tensor g = grads.remove(e);
             if (g == null) continue;
+            g = TensorHooks.atEntry(e, g, true);
             Object[] next = e.next();
             Tensor[] inGrads = e.backward(g);
             for (int i = 0; i < next.length; i++) {
                 Tensor gi = inGrads[i];
                 if (next[i] instanceof Tensor leaf) {
-                    if (gi != null) accumulateLeaf(leaf, gi);
-                    if (pendingLeaf.merge(leaf, -1, Integer::sum) == 0) GradHooks.fire(leaf);
+                    if (gi != null && TensorHooks.hasHooks(leaf)) hooked.merge(leaf, gi, Tensor::add);   // its hooks see the pass's total
+                    else if (gi != null) accumulateLeaf(leaf, gi);
+                    if (pendingLeaf.merge(leaf, -1, Integer::sum) == 0) {
+                        Tensor total = hooked.remove(leaf);
+                        if (total != null) accumulateLeaf(leaf, TensorHooks.run(leaf, total));
+                        GradHooks.fire(leaf);
+                    }
                 } else if (next[i] instanceof Entry producer && gi != null) {
                     grads.merge(producer, gi, Tensor::add);
                 }

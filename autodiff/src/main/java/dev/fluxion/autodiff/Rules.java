@@ -41,9 +41,9 @@ final class Rules {
             Tensor zero = zero(g), cond = s.input(0);
             return new Tensor[] {null, Tensor.where(cond, g, zero).sumTo(s.shape(1)), Tensor.where(cond, zero, g).sumTo(s.shape(2))};
         });
-        if (op instanceof Op.Clamp c) return Rule.of(inputs(0), (s, g) -> {         // gradient passes where lo <= x <= hi
+        if (op instanceof Op.Clamp c) return Rule.of(inputs(0), (s, g) -> {         // passes where lo <= x <= hi (bounds included, NaN not), as PyTorch
             Tensor zero = zero(g), x = s.input(0);
-            return new Tensor[] {Tensor.where(x.lt(c.lo()), zero, Tensor.where(x.gt(c.hi()), zero, g))};
+            return new Tensor[] {Tensor.where(x.ge(c.lo()), Tensor.where(x.le(c.hi()), g, zero), zero)};
         });
         if (op instanceof Op.Cast) return Rule.of(NOTHING, (s, g) -> new Tensor[] {g.to(s.dtype(0))});
         if (op instanceof Op.Reduce r) return reduce(r);
@@ -60,9 +60,15 @@ final class Rules {
         if (op instanceof Op.Permute p) return Rule.of(NOTHING, (s, g) -> new Tensor[] {g.permute(inverse(p.order()))});
         if (op instanceof Op.Expand e) return Rule.of(NOTHING, (s, g) -> new Tensor[] {g.sumTo(e.from())});
         if (op instanceof Op.Slice sl) return Rule.of(NOTHING, (s, g) -> {
-            Tensor gx = zerosOf(s, 0);
-            gx.slice(sl.dim(), sl.start(), sl.end(), sl.step()).copy_(g);
-            return new Tensor[] {gx};
+            java.util.function.Function<Tensor[], Tensor> scatter = in -> {
+                Tensor gx = zerosOf(s, 0);
+                gx.slice(sl.dim(), sl.start(), sl.end(), sl.step()).copy_(in[0]);
+                return gx;
+            };
+            // in a create-graph pass the in-place copy would cut the graph: record it as an op whose gradient is the slice
+            return new Tensor[] {g.requiresGrad() && Engine.isGradEnabledNow()
+                    ? Autodiff.function("slice_backward", scatter, NOTHING, (in, out, gg) -> new Tensor[] {gg.slice(sl.dim(), sl.start(), sl.end(), sl.step())}, g)
+                    : scatter.apply(new Tensor[] {g})};
         });
         if (op instanceof Op.Contiguous) return Rule.of(NOTHING, (s, g) -> new Tensor[] {g});
         if (op instanceof Op.IndexSelect is) return Rule.of(inputs(1), (s, g) -> new Tensor[] {zerosOf(s, 0).indexAdd(is.dim(), s.input(1), g), null});
@@ -75,6 +81,9 @@ final class Rules {
             List<Tensor> parts = new ArrayList<>(g.split(sizes, c.dim()));
             return parts.toArray(new Tensor[0]);
         });
+        if (op instanceof Op.MathFunction m) return MathRules.of(m);
+        if (op instanceof Op.CumSum c) return MathRules.cumsum(c);
+        if (op instanceof Op.CumProd c) return MathRules.cumprod(c);
         throw new IllegalStateException("no backward rule for op " + op.name());
     }
 
@@ -85,13 +94,16 @@ final class Rules {
             case LOG -> Rule.of(inputs(0), (s, g) -> new Tensor[] {g.div(s.input(0))});
             case SQRT -> Rule.of(OUTPUT, (s, g) -> new Tensor[] {g.div(s.output().mul(2))});
             case RSQRT -> Rule.of(OUTPUT, (s, g) -> new Tensor[] {g.mul(s.output().pow(3)).mul(-0.5)});
-            case ABS -> Rule.of(inputs(0), (s, g) -> new Tensor[] {g.mul(s.input(0).sign())});
+            case ABS -> Rule.of(inputs(0), (s, g) -> {                             // g sign(x), with sign 0 at 0 and at NaN, as PyTorch
+                Tensor x = s.input(0);
+                return new Tensor[] {g.mul(x.gt(0).to(g.dtype()).sub(x.lt(0).to(g.dtype())))};
+            });
             case SIGN -> Rule.of(NOTHING, (s, g) -> new Tensor[] {Tensor.zerosLike(g)});
             case SIN -> Rule.of(inputs(0), (s, g) -> new Tensor[] {g.mul(s.input(0).cos())});
             case COS -> Rule.of(inputs(0), (s, g) -> new Tensor[] {g.mul(s.input(0).sin()).neg()});
             case TANH -> Rule.of(OUTPUT, (s, g) -> new Tensor[] {g.mul(s.output().mul(s.output()).rsub(1))});
             case SIGMOID -> Rule.of(OUTPUT, (s, g) -> new Tensor[] {g.mul(s.output().mul(s.output().rsub(1)))});
-            case RELU -> Rule.of(OUTPUT, (s, g) -> new Tensor[] {Tensor.where(s.output().gt(0), g, zero(g))});   // y > 0 exactly where x > 0
+            case RELU -> Rule.of(OUTPUT, (s, g) -> new Tensor[] {Tensor.where(s.output().le(0), zero(g), g)});   // 0 where x <= 0; NaN passes g, as PyTorch
             case GELU -> Rule.of(inputs(0), (s, g) -> new Tensor[] {g.mul(s.input(0).apply(UnaryOp.GELU_GRAD))});
             case GELU_TANH -> Rule.of(inputs(0), (s, g) -> new Tensor[] {g.mul(s.input(0).apply(UnaryOp.GELU_TANH_GRAD))});
             case SILU -> Rule.of(inputs(0), (s, g) -> new Tensor[] {g.mul(s.input(0).apply(UnaryOp.SILU_GRAD))});
@@ -113,12 +125,13 @@ final class Rules {
                     s.needsGrad(1) ? g.mul(s.output()).div(s.input(1)).neg().sumTo(s.shape(1)) : null});
             case POW -> Rule.of(needs -> needs[1] ? inputs(0, 1).withOutput() : inputs(0, 1), (s, g) -> {
                 Tensor a = s.input(0), b = s.input(1);
-                Tensor ga = s.needsGrad(0) ? g.mul(b).mul(a.pow(b.sub(1))).sumTo(s.shape(0)) : null;
-                // d/db a^b = a^b log a; defined as 0 where a == 0 (as PyTorch), avoiding 0 * -inf
+                // b a^(b-1), 0 where b == 0 (as PyTorch: x^0 is constant, so 0^0 does not give 0 * inf)
+                Tensor ga = s.needsGrad(0) ? Tensor.where(b.eq(0), zero(g), g.mul(b).mul(a.pow(b.sub(1)))).sumTo(s.shape(0)) : null;
+                // d/db a^b = a^b log a; 0 where a == 0 and b >= 0 (as PyTorch), avoiding 0 * -inf
                 Tensor gb = null;
                 if (s.needsGrad(1)) {
-                    Tensor logA = Tensor.where(a.eq(0), Tensor.zerosLike(a), a.log());
-                    gb = g.mul(s.output()).mul(logA).sumTo(s.shape(1));
+                    Tensor logTerm = g.mul(s.output()).mul(a.log());
+                    gb = Tensor.where(a.eq(0), Tensor.where(b.ge(0), zero(g), logTerm), logTerm).sumTo(s.shape(1));
                 }
                 return new Tensor[] {ga, gb};
             });
@@ -138,8 +151,8 @@ final class Rules {
         return switch (r.kind()) {
             case SUM -> Rule.of(NOTHING, (s, g) -> new Tensor[] {keepDims(g, s.shape(0), r).expand(s.shape(0))});
             case MAX, MIN -> Rule.of(inputs(0).withOutput(), (s, g) -> {      // split evenly between tied extremes, as torch.amax
-                Tensor x = s.input(0);
-                Tensor mask = x.eq(keepDims(s.output(), x.shape(), r));
+                Tensor x = s.input(0), y = keepDims(s.output(), x.shape(), r);
+                Tensor mask = Tensor.where(y.ne(y), x.ne(x), x.eq(y));            // a NaN extreme: its NaNs share g (as torch.max())
                 Tensor count = mask.to(g.dtype()).sum(r.dims(), true);
                 Tensor share = keepDims(g, x.shape(), r).div(count);
                 return new Tensor[] {Tensor.where(mask, share.expand(x.shape()), zero(g))};

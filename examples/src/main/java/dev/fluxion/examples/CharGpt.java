@@ -1,6 +1,7 @@
 package dev.fluxion.examples;
 
 import dev.fluxion.autodiff.Autodiff;
+import dev.fluxion.nn.Generation;
 import dev.fluxion.nn.Gpt;
 import dev.fluxion.nn.Module;
 import dev.fluxion.nn.Init;
@@ -211,27 +212,14 @@ public final class CharGpt {
         }
     }
 
-    /** Generates n bytes after prompt: softmax over the last position with temperature 0.8, sampled. */
+    /** Generates n bytes after prompt with temperature 0.8 (Gpt.generate: KV cache, the last context bytes seen). */
     static String sample(Gpt model, String prompt, int n, int context, Generator rng) {
-        model.eval();
-        List<Long> ids = new ArrayList<>();
-        for (byte b : prompt.getBytes(StandardCharsets.UTF_8)) ids.add((long) (b & 0xff));
-        try (var off = Autodiff.noGrad()) {
-            for (int i = 0; i < n; i++) {
-                try (var scope = Scope.open()) {
-                    int from = Math.max(0, ids.size() - context);
-                    long[] window = ids.subList(from, ids.size()).stream().mapToLong(Long::longValue).toArray();
-                    Tensor logits = model.forward(Tensor.of(window, 1, window.length)).select(1, -1).reshape(-1);   // (vocab)
-                    float[] p = logits.div(0.8).softmax(-1).toFloatArray();
-                    double u = rng.nextDouble(), acc = 0;
-                    int next = p.length - 1;
-                    for (int c = 0; c < p.length; c++) { acc += p[c]; if (u < acc) { next = c; break; } }
-                    ids.add((long) next);
-                }
-            }
-        }
-        byte[] out = new byte[ids.size()];
-        for (int i = 0; i < out.length; i++) out[i] = (byte) (long) ids.get(i);
+        byte[] in = prompt.getBytes(StandardCharsets.UTF_8);
+        long[] ids = new long[in.length];
+        for (int i = 0; i < in.length; i++) ids[i] = in[i] & 0xff;
+        long[] all = model.generate(Tensor.of(ids, 1, ids.length), Generation.Options.DEFAULT.withMaxNewTokens(n).withTemperature(0.8), rng).toLongArray();
+        byte[] out = new byte[all.length];
+        for (int i = 0; i < out.length; i++) out[i] = (byte) all[i];
         return new String(out, StandardCharsets.UTF_8);
     }
 

@@ -9,6 +9,7 @@ import org.bytedeco.javacpp.BytePointer;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 
+import static org.bytedeco.cuda.global.cudart.cuMemcpyDtoDAsync;
 import static org.bytedeco.cuda.global.cudart.cuMemcpyDtoHAsync;
 import static org.bytedeco.cuda.global.cudart.cuMemcpyHtoDAsync;
 import static org.bytedeco.cuda.global.cudart.cuStreamSynchronize;
@@ -138,5 +139,20 @@ public final class CudaStorage extends Storage {
                 Cuda.check(cuMemcpyHtoDAsync(dst, staging, n, device.stream), "cuMemcpyHtoDAsync");
             }
         }
+    }
+
+    /** Device to device on this device's stream: FSDP's re-gather never leaves the GPU. */
+    @Override public void copyElementsFrom(Storage src, long srcOffset, long dstOffset, long count) {
+        if (!(src instanceof CudaStorage from) || from.device != device || src.dtype() != dtype()) {
+            super.copyElementsFrom(src, srcOffset, dstOffset, count);   // its checks name the mismatch
+            return;
+        }
+        if (count < 0 || srcOffset < 0 || dstOffset < 0 || srcOffset + count > src.numel() || dstOffset + count > numel())
+            throw new IndexOutOfBoundsException("CudaStorage.copyElementsFrom: " + count + " elements from " + srcOffset + " of "
+                    + src.numel() + " to " + dstOffset + " of " + numel() + " do not fit");
+        if (count == 0) return;
+        long size = dtype().byteSize();
+        device.makeCurrent();
+        Cuda.check(cuMemcpyDtoDAsync(address() + dstOffset * size, from.address() + srcOffset * size, count * size, device.stream), "cuMemcpyDtoDAsync");
     }
 }

@@ -1,5 +1,6 @@
 package dev.fluxion.nn;
 
+import dev.fluxion.tensor.AttentionOp;
 import dev.fluxion.tensor.Tensor;
 
 import java.util.List;
@@ -48,6 +49,28 @@ public final class CausalSelfAttention extends Module {
         Tensor y = Functional.causalAttention(q, k, v, mask, drop ? dropout : 0, drop ? init.generator() : null);
         y = y.transpose(1, 2).reshape(b, t, c);                            // (B, T, C)
         return residDropout.forward(proj.forward(y));
+    }
+
+    /**
+     * Attention of t new positions given the keys and values of the earlier ones in {@code cache} (layer
+     * {@code layer}), for generation: x (B, t, C) at positions cache.length().. -> (B, t, C); this layer's new
+     * keys and values are written into the cache. No dropout (generation runs in eval mode).
+     */
+    public Tensor forwardCached(Tensor x, KvCache cache, int layer) {
+        int b = x.size(0), t = x.size(1), c = x.size(2), d = c / heads, past = cache.length();
+        List<Tensor> parts = qkv.forward(x).split(c, 2);                    // 3 x (B, t, C)
+        Tensor q = parts.get(0).reshape(b, t, heads, d).transpose(1, 2);    // (B, H, t, D)
+        Tensor[] kv = cache.append(layer, parts.get(1).reshape(b, t, heads, d).transpose(1, 2), parts.get(2).reshape(b, t, heads, d).transpose(1, 2));
+        double scale = 1 / Math.sqrt(d);
+        Tensor y;                                                           // (B, H, t, D) over keys (B, H, past + t, D)
+        if (past == 0) y = new AttentionOp(scale, true, false, false).apply(q, kv[0], kv[1]);
+        else if (t == 1) y = new AttentionOp(scale, false, false, false).apply(q, kv[0], kv[1]);   // the newest position sees every key
+        else {
+            // query i (position past + i) sees keys 0..past + i
+            Tensor mask = Tensor.arange(past + t).reshape(1, past + t).le(Tensor.arange(t).add(past).reshape(t, 1)).to(x.device());
+            y = new AttentionOp(scale, false, true, false).apply(q, kv[0], kv[1], mask);
+        }
+        return proj.forward(y.transpose(1, 2).reshape(b, t, c));
     }
 
     @Override protected String extraRepr() { return "heads=" + heads; }

@@ -8,6 +8,9 @@ public final class Dropout extends Module {
     private final double p;
     private final Generator generator;
 
+    /** Dropout with probability p in [0, 1), drawing its masks from the global generator (as torch.nn.Dropout(p)). */
+    public Dropout(double p) { this(p, Init.global()); }
+
     /** Dropout with probability p in [0, 1), drawing its masks from init's generator. */
     public Dropout(double p, Init init) {
         if (p < 0 || p >= 1) throw new IllegalArgumentException("Dropout: p must be in [0, 1), got " + p);

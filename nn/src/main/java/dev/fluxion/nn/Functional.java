@@ -45,6 +45,9 @@ public final class Functional {
         return weight == null ? y : y.mul(weight);
     }
 
+    /** Dropout drawing its mask from the global generator ({@link Generator#manualSeed}). */
+    public static Tensor dropout(Tensor x, double p) { return dropout(x, p, Generator.global()); }
+
     /** Zeroes each element with probability p and scales the rest by 1/(1-p); identity when p == 0. */
     public static Tensor dropout(Tensor x, double p, Generator generator) {
         if (p < 0 || p >= 1) throw new IllegalArgumentException("dropout: p must be in [0, 1), got " + p);

@@ -1,6 +1,8 @@
 package dev.fluxion.nn;
 
 import dev.fluxion.autodiff.Autodiff;
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Generator;
 import dev.fluxion.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -112,6 +114,38 @@ public final class Gpt extends Module {
         if (t > context) throw new IllegalArgumentException("Gpt.forward: sequence length " + t + " exceeds the context " + context);
         Tensor pos = Tensor.arange(t).to(ids.device());
         return dropout.forward(tokens.forward(ids).add(positions.forward(pos)));       // (B, T, C)
+    }
+
+    /**
+     * Logits of t new tokens at positions cache.length().. given the earlier tokens' keys and values in
+     * {@code cache}, which this call extends by t: ids (B, t) int64 -> logits (B, t, vocab). Runs every block
+     * with {@link TransformerBlock#forwardCached}; used by {@link #generate}. Fails when the tokens would pass
+     * the context (reset the cache and recompute the last window).
+     */
+    public Tensor forwardCached(Tensor ids, KvCache cache) {
+        if (ids.dim() != 2) throw new IllegalArgumentException("Gpt.forwardCached: ids must be (B, t), got rank " + ids.dim());
+        int t = ids.size(1), from = cache.length();
+        if (from + t > config.context())
+            throw new IllegalArgumentException("Gpt.forwardCached: " + t + " tokens after " + from + " cached exceed the context " + config.context());
+        Tensor pos = Tensor.arange(from, from + t, 1, DType.INT64).to(ids.device());
+        Tensor x = dropout.forward(tokens.forward(ids).add(positions.forward(pos)));             // (B, t, C)
+        for (int i = 0; i < blocks.size(); i++) {
+            if (!(blocks.get(i) instanceof TransformerBlock block))
+                throw new IllegalStateException("Gpt.forwardCached: a KV cache needs a TransformerBlock at blocks." + i + ", got "
+                        + blocks.get(i).getClass().getSimpleName() + "; generate without the cache");
+            x = block.forwardCached(x, cache, i);
+        }
+        cache.advance(t);
+        return logits(x);                                                                     // (B, t, vocab)
+    }
+
+    /**
+     * Continues each row of {@code prompt} (B, T) int64 by {@code options.maxNewTokens()} sampled tokens and
+     * returns (B, T + maxNewTokens) int64; see {@link Generation} for the sampling (temperature, top-k, top-p),
+     * the KV cache and what happens at the context length.
+     */
+    public Tensor generate(Tensor prompt, Generation.Options options, Generator generator) {
+        return Generation.generate(this, prompt, options, generator);
     }
 
     /** Blocks from (inclusive) to to (exclusive), in order.  x (B, T, C) -> (B, T, C). */

@@ -22,6 +22,10 @@ public final class Init {
         this.device = device;
     }
 
+    /** float32 CPU initialisation drawing from the global generator, which {@link Generator#manualSeed} reseeds (as torch.manual_seed before building a model). */
+    public static Init global() { return new Init(Generator.global(), DType.FLOAT32, Device.CPU); }
+
+    /** float32 CPU initialisation with a generator of its own, started from seed. */
     public static Init seed(long seed) { return new Init(new Generator(seed), DType.FLOAT32, Device.CPU); }
 
     public Init withDtype(DType d) { return new Init(generator, d, device); }

@@ -1,12 +1,9 @@
 package dev.fluxion.nn;
 
 import dev.fluxion.tensor.Autocast;
-import dev.fluxion.tensor.CrossEntropyOp;
-import dev.fluxion.tensor.DType;
-import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
 
-/** Loss functions (mean reduction, as PyTorch's defaults). Under {@link Autocast} they compute and return float32. */
+/** Loss functions (as torch.nn.functional's: mean reduction by default, {@link Reduction} to choose). Under {@link Autocast} they compute and return float32. */
 public final class Losses {
     private Losses() {}
 
@@ -20,72 +17,66 @@ public final class Losses {
      * loss = (1 - eps) * nll + eps * mean over classes of -log p (as torch.nn.functional.cross_entropy).
      */
     public static Tensor crossEntropy(Tensor logits, Tensor targets, long ignoreIndex, double labelSmoothing) {
-        if (labelSmoothing < 0 || labelSmoothing > 1)
-            throw new IllegalArgumentException("crossEntropy: labelSmoothing must be in [0, 1], got " + labelSmoothing);
-        Tensor flat = flatLogits("crossEntropy", Autocast.cast(Autocast.Policy.FLOAT32, logits), targets);
-        Tensor ids = targets.reshape(-1);
-        checkTargets("crossEntropy", ids, flat.size(1), ignoreIndex);
-        return new CrossEntropyOp(ignoreIndex, labelSmoothing).apply(flat, ids);   // one fused op: softmax, nll and mean
+        return crossEntropy(logits, targets, CrossEntropy.Options.DEFAULT.withIgnoreIndex(ignoreIndex).withLabelSmoothing(labelSmoothing).withClassDim(-1));
     }
 
-    /** Negative log-likelihood of log-probabilities (N, C) against class ids (N) int64. */
+    /**
+     * torch.nn.functional.cross_entropy: input (C) or (N, C, d1, ...) with the classes in
+     * {@code options.classDim()} (1 by default, as PyTorch), targets () or (N, d1, ...) int64 class ids, or
+     * floating class probabilities of the input's shape; class weights, ignoreIndex, label smoothing and
+     * reduction as PyTorch (see {@link CrossEntropy}).
+     */
+    public static Tensor crossEntropy(Tensor input, Tensor targets, CrossEntropy.Options options) {
+        return CrossEntropy.crossEntropy(input, targets, options);
+    }
+
+    /** Negative log-likelihood of log-probabilities (..., C) against class ids (...) int64, mean over targets not ignored. */
     public static Tensor nll(Tensor logProbs, Tensor targets, long ignoreIndex) {
-        return weightedNll("nll", flatLogits("nll", Autocast.cast(Autocast.Policy.FLOAT32, logProbs), targets), targets.reshape(-1), ignoreIndex, 0);
+        return nll(logProbs, targets, CrossEntropy.Options.DEFAULT.withIgnoreIndex(ignoreIndex).withClassDim(-1));
     }
 
-    private static Tensor flatLogits(String op, Tensor logits, Tensor targets) {
-        if (targets.dtype() != DType.INT64) throw new IllegalArgumentException(op + ": targets must be int64 class ids, got " + targets.dtype());
-        int[] ls = logits.shape(), ts = targets.shape();
-        if (ls.length != ts.length + 1 || !java.util.Arrays.equals(java.util.Arrays.copyOf(ls, ts.length), ts))
-            throw new IllegalArgumentException(op + ": logits " + Shape.str(ls) + " and targets " + Shape.str(ts) + " must be (..., C) and (...)");
-        return logits.reshape(-1, ls[ls.length - 1]);
-    }
-
-    /** Refuses a target outside [0, classes) that is not ignoreIndex, naming its position (a kernel could not). */
-    private static void checkTargets(String op, Tensor targets, int classes, long ignoreIndex) {
-        long[] t = targets.toLongArray();
-        for (int i = 0; i < t.length; i++)
-            if (t[i] != ignoreIndex && (t[i] < 0 || t[i] >= classes))
-                throw new IndexOutOfBoundsException(op + ": target " + t[i] + " at position " + i + " is outside [0, " + classes + ")");
-    }
-
-    private static Tensor weightedNll(String op, Tensor logp, Tensor targets, long ignoreIndex, double eps) {
-        int classes = logp.size(1);
-        long[] t = targets.toLongArray();
-        long[] safe = new long[t.length];
-        float[] valid = new float[t.length];
-        int count = 0;
-        for (int i = 0; i < t.length; i++) {
-            if (t[i] == ignoreIndex) continue;
-            if (t[i] < 0 || t[i] >= classes)
-                throw new IndexOutOfBoundsException(op + ": target " + t[i] + " at position " + i + " is outside [0, " + classes + ")");
-            safe[i] = t[i];
-            valid[i] = 1;
-            count++;
-        }
-        Tensor mask = Tensor.of(valid, t.length, 1).to(logp.dtype()).to(logp.device());          // (N, 1)
-        Tensor picked = logp.gather(1, Tensor.of(safe, t.length, 1).to(logp.device())).neg();    // (N, 1)
-        Tensor perRow = eps == 0 ? picked : picked.mul(1 - eps).add(logp.mean(1, true).neg().mul(eps));
-        return perRow.mul(mask).sum().div(count == 0 ? Double.NaN : count);   // all ignored: NaN, as PyTorch
+    /** torch.nn.functional.nll_loss: as {@link #crossEntropy(Tensor, Tensor, CrossEntropy.Options)} on log-probabilities (no smoothing). */
+    public static Tensor nll(Tensor logProbs, Tensor targets, CrossEntropy.Options options) {
+        return CrossEntropy.nll(logProbs, targets, options);
     }
 
     /** Mean squared error. */
-    public static Tensor mse(Tensor prediction, Tensor target) {
-        if (!java.util.Arrays.equals(prediction.shape(), target.shape()))
-            throw new IllegalArgumentException("mse: prediction " + Shape.str(prediction.shape()) + " and target " + Shape.str(target.shape()) + " differ in shape");
-        prediction = Autocast.cast(Autocast.Policy.FLOAT32, prediction);
-        target = Autocast.cast(Autocast.Policy.FLOAT32, target);
-        Tensor d = prediction.sub(target);
-        return d.mul(d).mean();
+    public static Tensor mse(Tensor prediction, Tensor target) { return mse(prediction, target, Reduction.MEAN); }
+
+    /** Squared error (x - y)^2 of same-shape tensors, reduced. */
+    public static Tensor mse(Tensor prediction, Tensor target, Reduction reduction) { return PointwiseLosses.mse(prediction, target, reduction); }
+
+    /** Absolute error |x - y| of same-shape tensors, reduced (torch.nn.functional.l1_loss). */
+    public static Tensor l1(Tensor prediction, Tensor target, Reduction reduction) { return PointwiseLosses.l1(prediction, target, reduction); }
+
+    /** torch.nn.functional.smooth_l1_loss: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta = 0: l1). */
+    public static Tensor smoothL1(Tensor prediction, Tensor target, double beta, Reduction reduction) {
+        return PointwiseLosses.smoothL1(prediction, target, beta, reduction);
     }
 
-    /** Binary cross-entropy on logits, computed stably: max(x, 0) - x*y + log(1 + exp(-|x|)). */
-    public static Tensor bceWithLogits(Tensor logits, Tensor targets) {
-        if (!java.util.Arrays.equals(logits.shape(), targets.shape()))
-            throw new IllegalArgumentException("bceWithLogits: logits " + Shape.str(logits.shape()) + " and targets " + Shape.str(targets.shape()) + " differ in shape");
-        logits = Autocast.cast(Autocast.Policy.FLOAT32, logits);
-        targets = Autocast.cast(Autocast.Policy.FLOAT32, targets);
-        Tensor softplus = logits.abs().neg().exp().add(1).log();
-        return logits.relu().sub(logits.mul(targets)).add(softplus).mean();
+    /** torch.nn.functional.huber_loss: 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta); delta > 0. */
+    public static Tensor huber(Tensor prediction, Tensor target, double delta, Reduction reduction) {
+        return PointwiseLosses.huber(prediction, target, delta, reduction);
+    }
+
+    /**
+     * torch.nn.functional.kl_div: input holds log-probabilities; target probabilities (or log-probabilities with
+     * logTarget). Per element target (log target - input), 0 where target is 0. Reduction BATCHMEAN (the sum over
+     * size(0)) is the true KL divergence; MEAN averages over every element, as PyTorch.
+     */
+    public static Tensor klDiv(Tensor input, Tensor target, Reduction reduction, boolean logTarget) {
+        return PointwiseLosses.klDiv(input, target, reduction, logTarget);
+    }
+
+    /** Binary cross-entropy on logits, mean over elements (computed stably: max(-x, 0) + log(1 + exp(-|x|)) for softplus(-x)). */
+    public static Tensor bceWithLogits(Tensor logits, Tensor targets) { return bceWithLogits(logits, targets, null, null, Reduction.MEAN); }
+
+    /**
+     * torch.nn.functional.binary_cross_entropy_with_logits: per element weight ((1 - y) x + (1 + (pw - 1) y)
+     * softplus(-x)), reduced. weight and posWeight (the positive class's weight, e.g. one per class in the
+     * last dim) broadcast to the logits' shape and may be null. The gradient is sigmoid-based and exact at x = 0.
+     */
+    public static Tensor bceWithLogits(Tensor logits, Tensor targets, Tensor weight, Tensor posWeight, Reduction reduction) {
+        return PointwiseLosses.bceWithLogits(logits, targets, weight, posWeight, reduction);
     }
 }

@@ -26,6 +26,18 @@ public final class TransformerBlock extends Module {
     /** The MLP now at "mlp". */
     public Module mlp() { return mlp.get(); }
 
+    /**
+     * This block on t new positions with the earlier ones' keys and values in {@code cache} (see
+     * {@link CausalSelfAttention#forwardCached}): x (B, t, C) -> (B, t, C). Needs a CausalSelfAttention at "attn".
+     */
+    public Tensor forwardCached(Tensor x, KvCache cache, int layer) {
+        if (!(attn.get() instanceof CausalSelfAttention a))
+            throw new IllegalStateException("TransformerBlock.forwardCached: a KV cache needs a CausalSelfAttention at attn, got "
+                    + attn.get().getClass().getSimpleName() + "; generate without the cache");
+        x = x.add(a.forwardCached(ln1.forward(x), cache, layer));
+        return x.add(mlp.forward(ln2.forward(x)));
+    }
+
     @Override protected Tensor compute(Tensor... inputs) {
         checkInputs(inputs, 1, 2);
         Tensor x = inputs[0], mask = inputs.length > 1 ? inputs[1] : null;

@@ -116,4 +116,61 @@ class ScheduleTest {
         e = assertThrows(IllegalArgumentException.class, () -> Schedule.warmupCosine(1, 5, -1e-3));
         assertEquals("Schedule.WarmupCosine: minLr must be >= 0, got -0.001", e.getMessage());
     }
+
+    /** Schedule is a functional interface: a user's lambda and a user's class both drive an LrScheduler. */
+    @Test void usersWriteTheirOwnSchedules() {
+        Schedule inverseSqrt = (baseLr, step) -> baseLr / Math.sqrt(1 + step);
+        SGD opt = twoGroups();
+        LrScheduler sched = new LrScheduler(opt, inverseSqrt);
+        for (int k = 0; k < 3; k++) sched.step();
+        assertEquals(0.1 / 2, opt.lr(0), 1e-15);
+        assertEquals(0.02 / 2, opt.lr(1), 1e-15);
+
+        final class Halving implements Schedule {
+            @Override public double lr(double baseLr, long step) { return step < 2 ? baseLr : baseLr / 2; }
+        }
+        SGD other = twoGroups();
+        LrScheduler byClass = new LrScheduler(other, new Halving());
+        assertEquals(0.1, other.lr(0));
+        byClass.step();
+        byClass.step();
+        assertEquals(0.05, other.lr(0));
+    }
+
+    @Test void oneCycleEndsAtItsMinimumAndTheNewSettingsAreChecked() {
+        assertEquals(0.1 / 25 / 1e4, Schedule.oneCycle(10).withAnneal(Schedule.Anneal.LINEAR).lr(0.1, 10), 1e-18);
+        var e = assertThrows(IllegalArgumentException.class, () -> Schedule.oneCycle(10).withPctStart(1.5));
+        assertEquals("Schedule.OneCycle: pctStart must be in [0, 1], got 1.5", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Schedule.multiStep(0.1, 5, -1));
+        assertEquals("Schedule.MultiStep: milestones must be >= 0, got [-1, 5]", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Schedule.sequential(List.of(Schedule.constant(), Schedule.constant())));
+        assertEquals("Schedule.Sequential: expected 1 milestones for 2 schedules (one fewer), got 0: []", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Schedule.linear(0, 1, 5));
+        assertEquals("Schedule.Linear: startFactor must be in (0, 1], got 0.0", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Schedule.cosineWarmRestarts(0, 1, 0));
+        assertEquals("Schedule.CosineWarmRestarts: t0 must be >= 1, got 0", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> ReduceLROnPlateau.Config.DEFAULT.withFactor(1.0));
+        assertEquals("ReduceLROnPlateau.Config: factor must be in [0, 1), got 1.0", e.getMessage());
+    }
+
+    @Test void plateauStateDictRoundTripContinuesTheSameWay() {
+        var config = ReduceLROnPlateau.Config.DEFAULT.withPatience(1).withFactor(0.5).withCooldown(1);
+        double[] metrics = {1, 0.5, 0.6, 0.7, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4};
+        SGD a = twoGroups(), b = twoGroups();
+        var pa = new ReduceLROnPlateau(a, config);
+        for (int k = 0; k < 3; k++) pa.step(metrics[k]);
+        var pb = new ReduceLROnPlateau(b, config);
+        pb.loadStateDict(pa.stateDict());
+        assertEquals(0.5, pb.best());
+        assertEquals(1, pb.badSteps());
+        for (int k = 3; k < metrics.length; k++) {
+            boolean lowered = pa.step(metrics[k]);
+            assertEquals(lowered, pb.step(metrics[k]), "step " + k);
+            if (lowered) b.setLr(0, a.lr(0));   // b's optimizer lrs are not in the plateau state; keep them in step
+            if (lowered) b.setLr(1, a.lr(1));
+        }
+        assertEquals(pa.stateDict().keySet(), pb.stateDict().keySet());
+        assertEquals(pa.cooldownLeft(), pb.cooldownLeft());
+        assertEquals(0.0125, a.lr(0), 1e-15);   // lowered at k = 3 (0.6, 0.7 after 0.5), k = 6 and k = 9 (0.4 twice more after a cooldown)
+    }
 }

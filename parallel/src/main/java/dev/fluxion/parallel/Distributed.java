@@ -48,6 +48,11 @@ public final class Distributed {
 
         public static Env fromSystem() { return from(System.getenv()); }
 
+        /** This environment with another store token. */
+        public Env withToken(byte[] t) {
+            return new Env(rank, worldSize, localRank, localWorldSize, masterAddr, masterPort, restartCount, timeout, t, socketBuffer, backend);
+        }
+
         /** Parses the variables (absent: a world of one on 127.0.0.1:29500). */
         public static Env from(Map<String, String> env) {
             int world = integer(env, "WORLD_SIZE", 1);
@@ -84,6 +89,13 @@ public final class Distributed {
 
     /** The world group for env: rank 0 starts the store, every rank connects to it and joins the TCP group. */
     public static ProcessGroup init(Env env) {
+        if (env.token().length == 0) {
+            if (env.worldSize() > 1)
+                throw new DistributedException("rank " + env.rank() + ": FLUXION_STORE_TOKEN is not set; the store on rank 0 admits only clients that present "
+                        + "a shared secret. bin/fluxrun sets one for single-node jobs; otherwise set the same value for every rank, e.g. "
+                        + "export FLUXION_STORE_TOKEN=$(openssl rand -hex 16)");
+            env = env.withToken(randomToken());   // a world of one: nobody else needs to know it
+        }
         TcpStoreServer server = null;
         if (env.rank() == 0) {
             try {
@@ -107,6 +119,12 @@ public final class Distributed {
             if (server != null) server.close();
             throw e;
         }
+    }
+
+    private static byte[] randomToken() {
+        byte[] b = new byte[16];
+        new java.security.SecureRandom().nextBytes(b);
+        return java.util.HexFormat.of().formatHex(b).getBytes(StandardCharsets.US_ASCII);
     }
 
     /** The NCCL group for CUDA tensors, when the backend setting and this machine allow it; null otherwise. */

@@ -48,6 +48,15 @@ public final class Autograd {
         if (shouldRecord(inputs)) ENGINE.record(op, result.output(), inputs, result.state());
     }
 
+    static HookHandle registerHook(Tensor t, java.util.function.UnaryOperator<Tensor> hook) { return engine("registerHook").registerHook(t, hook); }
+
+    static void retainGrad(Tensor t) { engine("retainGrad").retainGrad(t); }
+
+    private static AutogradEngine engine(String op) {
+        if (ENGINE == null) throw new IllegalStateException(op + ": no autograd engine; add the fluxion-autodiff module to the classpath");
+        return ENGINE;
+    }
+
     static void backward(Tensor root, Tensor gradient, boolean retainGraph) {
         if (ENGINE == null)
             throw new IllegalStateException("backward: no autograd engine; add the fluxion-autodiff module to the classpath");

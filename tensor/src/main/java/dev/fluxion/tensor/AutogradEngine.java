@@ -20,4 +20,14 @@ public interface AutogradEngine {
 
     /** Runs the tape backward from root, seeded with gradient (same shape as root). */
     void backward(Tensor root, Tensor gradient, boolean retainGraph);
+
+    /** Runs hook on t's gradient each time a backward pass computes it (see {@link Tensor#registerHook}). */
+    default HookHandle registerHook(Tensor t, java.util.function.UnaryOperator<Tensor> hook) {
+        throw new UnsupportedOperationException("registerHook: this autograd engine has no tensor hooks");
+    }
+
+    /** Keeps non-leaf t's gradient in its grad() after backward (see {@link Tensor#retainGrad}). */
+    default void retainGrad(Tensor t) {
+        throw new UnsupportedOperationException("retainGrad: this autograd engine cannot retain gradients of non-leaf tensors");
+    }
 }

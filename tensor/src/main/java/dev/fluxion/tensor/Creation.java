@@ -47,21 +47,23 @@ final class Creation {
     static Tensor rand(Generator g, DType dtype, int[] shape) {
         requireFloat("rand", dtype);
         double[] v = new double[Shape.intCount("rand", Shape.numel(Shape.checked("rand", shape)))];
-        if (dtype == DType.FLOAT64) for (int i = 0; i < v.length; i++) v[i] = g.nextDouble();
-        else for (int i = 0; i < v.length; i++) v[i] = g.nextFloat();
+        synchronized (g) {
+            if (dtype == DType.FLOAT64) for (int i = 0; i < v.length; i++) v[i] = g.nextDouble();
+            else for (int i = 0; i < v.length; i++) v[i] = g.nextFloat();
+        }
         return fromDoubles(v, dtype, shape.clone());
     }
 
     static Tensor randn(Generator g, DType dtype, int[] shape) {
         requireFloat("randn", dtype);
         double[] v = new double[Shape.intCount("randn", Shape.numel(Shape.checked("randn", shape)))];
-        for (int i = 0; i < v.length; i++) v[i] = g.nextGaussian();
+        synchronized (g) { for (int i = 0; i < v.length; i++) v[i] = g.nextGaussian(); }
         return fromDoubles(v, dtype, shape.clone());
     }
 
     static Tensor randint(Generator g, long low, long high, int[] shape) {
         long[] v = new long[Shape.intCount("randint", Shape.numel(Shape.checked("randint", shape)))];
-        for (int i = 0; i < v.length; i++) v[i] = g.nextLong(low, high);
+        synchronized (g) { for (int i = 0; i < v.length; i++) v[i] = g.nextLong(low, high); }
         return fromArray(v, shape);
     }
 

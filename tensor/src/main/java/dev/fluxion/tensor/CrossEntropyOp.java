@@ -4,7 +4,8 @@ package dev.fluxion.tensor;
  * Mean cross-entropy of logits against class ids, softmax and loss in one op (as
  * torch.nn.functional.cross_entropy with reduction='mean'): loss = sum over counted rows of
  * ((1 - s) (-log p[target]) + s mean over classes of (-log p)) / count, where p = softmax(logits), s the
- * label smoothing and rows whose target is ignoreIndex not counted (all ignored: NaN, as PyTorch).
+ * label smoothing and rows whose target is ignoreIndex not counted (all ignored: a NaN loss and a 0
+ * gradient, as PyTorch).
  * Inputs: logits (N, C) floating, targets (N) int64 -> a 0-dim loss in the logits' dtype.
  * State: lse = logsumexp(logits) per row ([N], logits' dtype or a wider accumulator) and count (0-dim).
  * Backward keeps logits, targets, lse and count: dlogits = (softmax - (1 - s) onehot - s / C) g / count on
@@ -52,7 +53,8 @@ public record CrossEntropyOp(long ignoreIndex, double labelSmoothing) implements
         Tensor lse = s.state(0).reshape(n, 1), count = s.state(1);
         if (lse.dtype() != dt) lse = lse.to(dt);
         if (count.dtype() != dt) count = count.to(dt);
-        Tensor scale = targets.ne((double) ignoreIndex).to(dt).mul(g.div(count)).reshape(n, 1);   // (N, 1): g / count on counted rows
+        // (N, 1): g / count on counted rows; count 0 (all ignored) gives 0, not 0 * inf = NaN, as PyTorch's gradient
+        Tensor scale = targets.ne((double) ignoreIndex).to(dt).mul(g.div(count.clampMin(1))).reshape(n, 1);
         Tensor d = logits.sub(lse).exp().mul(scale);                                            // softmax * scale
         if (labelSmoothing != 0) d = d.sub(scale.mul(labelSmoothing / c));
         return new Tensor[] {d.scatterAdd(1, safeTargets(targets).reshape(n, 1), scale.mul(labelSmoothing - 1)), null};

@@ -5,17 +5,40 @@ package dev.fluxion.tensor;
  * are drawn in element order on the calling thread. Its state is one long, saved in checkpoints.
  *
  * <pre>{@code var g = new Generator(42); Tensor w = Tensor.randn(g, 3, 3); }</pre>
+ *
+ * <p>Every random op called without a generator ({@code Tensor.rand(3, 3)}, {@code Functional.dropout(x, p)},
+ * {@code Init.global()}, multinomial, randperm, bernoulli, ...) draws from one global generator, which
+ * {@link #manualSeed} reseeds (as torch.manual_seed). Tensor ops hold a generator's lock while they draw,
+ * so threads sharing one get whole, non-interleaved draws.
  */
 public final class Generator {
+    /** The seed the global generator starts from when {@link #manualSeed} is never called (fixed: runs are reproducible by default). */
+    public static final long DEFAULT_SEED = 0x5EEDL;
+
+    private static final Generator GLOBAL = new Generator(DEFAULT_SEED);
+
     private long state;
     private double spareNormal = Double.NaN;
 
+    /** A generator of its own stream, starting from seed. */
     public Generator(long seed) { this.state = seed; }
 
-    /** The full state, for checkpoints; {@link #setState} restores it. */
-    public long[] state() { return new long[] {state, Double.doubleToRawLongBits(spareNormal)}; }
+    /** Reseeds the global generator (as torch.manual_seed): the same seed gives the same values from every op that uses it. */
+    public static void manualSeed(long seed) {
+        synchronized (GLOBAL) {
+            GLOBAL.state = seed;
+            GLOBAL.spareNormal = Double.NaN;
+        }
+    }
 
-    public void setState(long[] s) {
+    /** The global generator, which random ops called without a generator draw from. */
+    public static Generator global() { return GLOBAL; }
+
+    /** The full state, for checkpoints; {@link #setState} restores it. */
+    public synchronized long[] state() { return new long[] {state, Double.doubleToRawLongBits(spareNormal)}; }
+
+    /** Restores a state {@link #state()} returned. */
+    public synchronized void setState(long[] s) {
         if (s.length != 2) throw new IllegalArgumentException("Generator.setState: expected 2 longs, got " + s.length);
         state = s[0];
         spareNormal = Double.longBitsToDouble(s[1]);

@@ -62,4 +62,13 @@ public sealed interface Op {
 
     /** Inputs: the tensors joined along dim. */
     record Cat(int dim) implements Op { public String name() { return "cat"; } }
+
+    /** y = fn(x), or fn(a, b) broadcast (the rule sums each gradient back to its input's shape), for the {@link MathFn} kinds. */
+    record MathFunction(MathFn fn) implements Op { public String name() { return fn.opName(); } }
+
+    /** Running sum along dim. */
+    record CumSum(int dim) implements Op { public String name() { return "cumsum"; } }
+
+    /** Running product along dim. Inputs: x. */
+    record CumProd(int dim) implements Op { public String name() { return "cumprod"; } }
 }

@@ -44,6 +44,16 @@ final class Reductions {
         return sum(centered.mul(centered), d, keepdim).div(Math.max(n - correction, 0));
     }
 
+    /**
+     * sqrt(var), with a zero gradient where the result is 0 (a constant input), as PyTorch's std_backward;
+     * plain sqrt would give 0 * inf = NaN there.
+     */
+    static Tensor std(Tensor x, int[] dims, boolean keepdim, int correction) {
+        Tensor v = var(x, dims, keepdim, correction);
+        Tensor zero = v.eq(0);
+        return Tensor.where(zero, Tensor.zerosLike(v), Tensor.where(zero, Tensor.onesLike(v), v).sqrt());
+    }
+
     static Tensor logsumexp(Tensor x, int[] dims, boolean keepdim) {
         requireFloat("logsumexp", x);
         int[] d = Shape.dims("logsumexp", dims, x.dim());
@@ -55,11 +65,14 @@ final class Reductions {
 
     static Tensor norm(Tensor x, double p, int[] dims, boolean keepdim) {
         requireFloat("norm", x);
-        if (p == 2) return sum(x.mul(x), dims, keepdim).sqrt();
         if (p == 1) return sum(x.abs(), dims, keepdim);
         if (p == Double.POSITIVE_INFINITY) return extreme(ReduceOp.MAX, x.abs(), dims, keepdim);
         if (p <= 0) throw new IllegalArgumentException("norm: p must be > 0, got " + p);
-        return sum(x.abs().pow(p), dims, keepdim).pow(1 / p);
+        Tensor s = p == 2 ? sum(x.mul(x), dims, keepdim) : sum(x.abs().pow(p), dims, keepdim);
+        // a zero vector's norm has gradient 0 (as PyTorch), not 0 * inf = NaN: the root reads 1 there and where() drops it
+        Tensor isZero = s.eq(0);
+        Tensor safe = Elementwise.where(isZero, Creation.full(1, s.dtype(), s.device(), new int[0]), s);
+        return Elementwise.where(isZero, Creation.full(0, s.dtype(), s.device(), new int[0]), p == 2 ? safe.sqrt() : safe.pow(1 / p));
     }
 
     static Tensor softmax(Tensor x, int dim, boolean log) {

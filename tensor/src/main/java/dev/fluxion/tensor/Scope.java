@@ -28,6 +28,7 @@ public final class Scope implements AutoCloseable {
 
     private Scope() {}
 
+    /** Opens a scope on this thread, nested in the innermost open one; close it (try-with-resources) on the same thread. */
     public static Scope open() {
         Scope s = new Scope();
         STACK.get().push(s);
@@ -43,6 +44,22 @@ public final class Scope implements AutoCloseable {
     public <T extends Tensor> T keep(T t) {
         kept.put(t, Boolean.TRUE);
         return t;
+    }
+
+    /**
+     * Tracks t in this thread's innermost open scope as if it had been made here (no-op without one): for a
+     * tensor made on another thread, untracked there, and handed over (a DataLoader worker's batch), so that the
+     * receiving step's scope frees it.
+     */
+    public static <T extends Tensor> T adopt(T t) {
+        track(t);
+        return t;
+    }
+
+    /** True when this scope will free (or hand on) t when it closes: t was made in it or kept into it by a nested scope. */
+    public boolean tracks(Tensor t) {
+        for (int i = tracked.size() - 1; i >= 0; i--) if (tracked.get(i) == t) return true;   // recent tensors are at the end
+        return false;
     }
 
     /** Removes t from every open scope of this thread, so that it outlives them all (parameters, gradients, state). */

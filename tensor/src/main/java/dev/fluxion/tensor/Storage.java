@@ -39,6 +39,33 @@ public abstract class Storage implements AutoCloseable {
      */
     public java.util.Optional<ByteBuffer> hostBuffer() { return java.util.Optional.empty(); }
 
+    /**
+     * Copies {@code count} elements from {@code src} (starting at element {@code srcOffset}) into this storage
+     * at element {@code dstOffset}, without bumping the version (for the same reason as {@link #materialize()}:
+     * FSDP refills gathered parameters the tape saved). Both storages must have this one's dtype and device.
+     * Backends override it to copy on the device; this default goes through host memory.
+     */
+    public void copyElementsFrom(Storage src, long srcOffset, long dstOffset, long count) {
+        if (src.dtype() != dtype || !src.device().equals(device()))
+            throw new IllegalArgumentException("Storage.copyElementsFrom: source is " + src.dtype() + " on " + src.device()
+                    + ", this storage " + dtype + " on " + device() + "; both must match");
+        if (count < 0 || srcOffset < 0 || dstOffset < 0 || srcOffset + count > src.numel() || dstOffset + count > numel)
+            throw new IndexOutOfBoundsException("Storage.copyElementsFrom: " + count + " elements from " + srcOffset + " of "
+                    + src.numel() + " to " + dstOffset + " of " + numel + " do not fit");
+        long bytes = count * dtype.byteSize();
+        var host = src.hostBuffer();
+        if (host.isPresent()) {
+            ByteBuffer b = host.get().duplicate().order(java.nio.ByteOrder.nativeOrder());
+            b.position(Math.toIntExact(srcOffset * dtype.byteSize())).limit(Math.toIntExact(srcOffset * dtype.byteSize() + bytes));
+            writeBytes(dstOffset, b);
+            return;
+        }
+        ByteBuffer staging = ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(java.nio.ByteOrder.nativeOrder());
+        src.readBytes(srcOffset, staging);
+        staging.flip();
+        writeBytes(dstOffset, staging);
+    }
+
     public final int version() { return version; }
 
     public final void bumpVersion() { version++; }

@@ -211,6 +211,31 @@ public class Tensor implements AutoCloseable {
     public static Tensor randn(Generator g, DType dtype, int... shape) { return Creation.randn(g, dtype, shape); }
     /** Uniform integers in [low, high), int64. */
     public static Tensor randint(Generator g, long low, long high, int... shape) { return Creation.randint(g, low, high, shape); }
+    /** Uniform on [0, 1), float32, from the global generator ({@link Generator#manualSeed}). */
+    public static Tensor rand(int... shape) { return Creation.rand(Generator.global(), DType.FLOAT32, shape); }
+    /** Uniform on [0, 1) of the given dtype, from the global generator. */
+    public static Tensor rand(DType dtype, int... shape) { return Creation.rand(Generator.global(), dtype, shape); }
+    /** Standard normal, float32, from the global generator. */
+    public static Tensor randn(int... shape) { return Creation.randn(Generator.global(), DType.FLOAT32, shape); }
+    /** Standard normal of the given dtype, from the global generator. */
+    public static Tensor randn(DType dtype, int... shape) { return Creation.randn(Generator.global(), dtype, shape); }
+    /** Uniform integers in [low, high), int64, from the global generator. */
+    public static Tensor randint(long low, long high, int... shape) { return Creation.randint(Generator.global(), low, high, shape); }
+    /** A random permutation of 0..n-1 (int64) drawn from g (as torch.randperm). */
+    public static Tensor randperm(int n, Generator g) { return Sampling.randperm(n, g); }
+    /** A random permutation of 0..n-1 (int64) from the global generator. */
+    public static Tensor randperm(int n) { return Sampling.randperm(n, Generator.global()); }
+    /**
+     * numSamples int64 category indices drawn from the weights of each row (1-D [k] -&gt; [n], 2-D [m, k] -&gt;
+     * [m, n]; weights non-negative, not necessarily summing to 1), with or without replacement, from g (as torch.multinomial).
+     */
+    public Tensor multinomial(int numSamples, boolean replacement, Generator g) { return Sampling.multinomial(this, numSamples, replacement, g); }
+    /** As {@link #multinomial(int, boolean, Generator)}, from the global generator. */
+    public Tensor multinomial(int numSamples, boolean replacement) { return Sampling.multinomial(this, numSamples, replacement, Generator.global()); }
+    /** 1 with probability p, else 0, per element p of this tensor (in [0, 1]), drawn from g (as torch.bernoulli). */
+    public Tensor bernoulli(Generator g) { return Sampling.bernoulli(this, g); }
+    /** As {@link #bernoulli(Generator)}, from the global generator. */
+    public Tensor bernoulli() { return Sampling.bernoulli(this, Generator.global()); }
     /** A float32 tensor of the given shape holding a copy of data (row-major). */
     public static Tensor of(float[] data, int... shape) { return Creation.fromArray(data, shape); }
     /** A float64 tensor of the given shape holding a copy of data (row-major). */
@@ -378,10 +403,12 @@ public class Tensor implements AutoCloseable {
     public Tensor var(int[] dims, boolean keepdim, int correction) { return Reductions.var(this, dims, keepdim, correction); }
     /** The unbiased variance of all elements. */
     public Tensor var() { return Reductions.var(this, new int[0], false, 1); }
-    /** The unbiased standard deviation over dims. */
-    public Tensor std(int[] dims, boolean keepdim) { return Reductions.var(this, dims, keepdim, 1).sqrt(); }
+    /** The unbiased standard deviation over dims (gradient 0 where it is 0, as PyTorch's). */
+    public Tensor std(int[] dims, boolean keepdim) { return Reductions.std(this, dims, keepdim, 1); }
+    /** The standard deviation over dims, dividing the squared deviations by N - correction; its gradient is 0 where it is 0 (as PyTorch). */
+    public Tensor std(int[] dims, boolean keepdim, int correction) { return Reductions.std(this, dims, keepdim, correction); }
     /** The unbiased standard deviation of all elements. */
-    public Tensor std() { return var().sqrt(); }
+    public Tensor std() { return Reductions.std(this, new int[0], false, 1); }
     /** log(sum(exp(x))) over dim, computed stably. */
     public Tensor logsumexp(int dim, boolean keepdim) { return Reductions.logsumexp(this, new int[] {dim}, keepdim); }
     /** log(sum(exp(x))) over dims, computed stably. */
@@ -487,6 +514,152 @@ public class Tensor implements AutoCloseable {
     /** The outer product of two 1-D tensors. */
     public Tensor outer(Tensor o) { return LinAlg.outer(this, o); }
 
+    // ---------------------------------------------------------------- more elementwise (see Pointwise, MathFn)
+
+    /** log(1 + x), accurate for small x (as torch.log1p). */
+    public Tensor log1p() { return Pointwise.unary(MathFn.LOG1P, this); }
+    /** exp(x) - 1, accurate for small x (as torch.expm1). */
+    public Tensor expm1() { return Pointwise.unary(MathFn.EXPM1, this); }
+    /** The error function of each element (as torch.erf). */
+    public Tensor erf() { return Pointwise.unary(MathFn.ERF, this); }
+    /** The tangent of each element (radians). */
+    public Tensor tan() { return Pointwise.unary(MathFn.TAN, this); }
+    /** The arctangent of each element, in (-pi/2, pi/2). */
+    public Tensor atan() { return Pointwise.unary(MathFn.ATAN, this); }
+    /** atan2(this, o), broadcast: the angle of the point (o, this), in (-pi, pi] (as torch.atan2). */
+    public Tensor atan2(Tensor o) { return Pointwise.binary(MathFn.ATAN2, this, o); }
+    /** The largest integer &lt;= each element; zero gradient (as torch.floor). Integer tensors are returned as a copy. */
+    public Tensor floor() { return Pointwise.unary(MathFn.FLOOR, this); }
+    /** The smallest integer &gt;= each element; zero gradient. */
+    public Tensor ceil() { return Pointwise.unary(MathFn.CEIL, this); }
+    /** The nearest integer, halves to even (0.5 -&gt; 0, 1.5 -&gt; 2, as torch.round); zero gradient. */
+    public Tensor round() { return Pointwise.unary(MathFn.ROUND, this); }
+    /** Each element with its fraction dropped (towards zero); zero gradient. */
+    public Tensor trunc() { return Pointwise.unary(MathFn.TRUNC, this); }
+    /** The remainder of this / o with this's sign, broadcast (C's fmod, as torch.fmod; not Python's %). */
+    public Tensor fmod(Tensor o) { return Pointwise.binary(MathFn.FMOD, this, o); }
+    /** The remainder of this / v with this's sign (as torch.fmod). */
+    public Tensor fmod(double v) { return Pointwise.binary(MathFn.FMOD, this, Elementwise.scalarLike(this, v, "fmod")); }
+    /** Applies one of the {@link MathFn} kinds of one argument. */
+    public Tensor apply(MathFn fn) { return Pointwise.unary(fn, this); }
+    /** 1 / x (floating-point tensors). */
+    public Tensor reciprocal() { return Pointwise.reciprocal(this); }
+    /** x * x. */
+    public Tensor square() { return mul(this); }
+    /** v / this: a scalar divided by a tensor (Python's {@code v / x}). */
+    public Tensor rdiv(double v) { return Pointwise.rdiv(this, v); }
+    /** base raised to each element of exponent: a scalar to a tensor power (Python's {@code base ** x}, torch.pow(base, x)). */
+    public static Tensor pow(double base, Tensor exponent) { return Pointwise.rpow(base, exponent); }
+    /** log(1 + exp(beta x)) / beta, and x where beta x &gt; threshold (torch.nn.functional.softplus). */
+    public Tensor softplus(double beta, double threshold) { return Pointwise.softplus(this, beta, threshold); }
+    /** softplus with PyTorch's defaults, beta 1 and threshold 20. */
+    public Tensor softplus() { return Pointwise.softplus(this, 1, 20); }
+    /** x where x &gt; 0, else negativeSlope * x (torch.nn.functional.leaky_relu; PyTorch's default slope is 0.01). */
+    public Tensor leakyRelu(double negativeSlope) { return Pointwise.leakyRelu(this, negativeSlope); }
+    /** leakyRelu with PyTorch's default slope, 0.01. */
+    public Tensor leakyRelu() { return Pointwise.leakyRelu(this, 0.01); }
+    /** x where x &gt; 0, else alpha (exp(x) - 1) (torch.nn.functional.elu; PyTorch's default alpha is 1). */
+    public Tensor elu(double alpha) { return Pointwise.elu(this, alpha); }
+    /** elu with PyTorch's default alpha, 1. */
+    public Tensor elu() { return Pointwise.elu(this, 1); }
+    /** x limited to [min, max], with zero gradient at and beyond the bounds (torch.nn.functional.hardtanh; defaults -1, 1). */
+    public Tensor hardtanh(double min, double max) { return Pointwise.hardtanh(this, min, max); }
+    /** hardtanh with PyTorch's default bounds, -1 and 1. */
+    public Tensor hardtanh() { return Pointwise.hardtanh(this, -1, 1); }
+
+    // ---------------------------------------------------------------- scans, sorting, selection (see Scans, Sorting)
+
+    /** The running sum along dim (as torch.cumsum); integer and bool tensors give int64. */
+    public Tensor cumsum(int dim) { return Scans.cumsum(this, dim); }
+    /** The running product along dim (as torch.cumprod); integer and bool tensors give int64. */
+    public Tensor cumprod(int dim) { return Scans.cumprod(this, dim); }
+    /** The product of all elements, as a 0-dim tensor (int64 for integer tensors, as torch.prod). */
+    public Tensor prod() { return Scans.prod(this); }
+    /** The product along dim (kept with size 1 when keepdim); 1 over an empty dim. */
+    public Tensor prod(int dim, boolean keepdim) { return Scans.prod(this, dim, keepdim); }
+    /** The values sorted along dim and their int64 indices (stable; NaN sorts last ascending, first descending). */
+    public ValuesIndices sort(int dim, boolean descending) { return Sorting.sort(this, dim, descending); }
+    /** The int64 indices that sort this tensor along dim (stable); not differentiable. */
+    public Tensor argsort(int dim, boolean descending) { return Sorting.argsort(this, dim, descending); }
+    /** The k largest (or smallest) elements along dim, in order, with their indices (as torch.topk). */
+    public ValuesIndices topk(int k, int dim, boolean largest) { return Sorting.topk(this, k, dim, largest); }
+    /** The k largest elements along the last dim, with their indices. */
+    public ValuesIndices topk(int k) { return Sorting.topk(this, k, -1, true); }
+    /**
+     * The largest element along dim and its int64 index, as torch.max(x, dim): the first index on ties, the
+     * first NaN if there is one; the whole gradient goes to that one element (where {@link #max(int, boolean)},
+     * as torch.amax, splits it among ties).
+     */
+    public ValuesIndices maxWithIndices(int dim, boolean keepdim) { return Sorting.extremeWithIndex(this, dim, keepdim, true); }
+    /** The smallest element along dim and its int64 index, as torch.min(x, dim) (see {@link #maxWithIndices}). */
+    public ValuesIndices minWithIndices(int dim, boolean keepdim) { return Sorting.extremeWithIndex(this, dim, keepdim, false); }
+    /** The distinct elements, ascending, 1-D (as torch.unique; -0.0 equals 0.0, NaNs count as one value); not differentiable. */
+    public Tensor unique() { return Sorting.unique(this).values(); }
+    /** The distinct elements with the inverse indices and the counts (torch.unique with return_inverse and return_counts). */
+    public Unique uniqueAll() { return Sorting.unique(this); }
+
+    // ---------------------------------------------------------------- rearranging (see Rearrange)
+
+    /** A view with dim source moved to position destination, the others keeping their order (as torch.movedim). */
+    public Tensor movedim(int source, int destination) { return Rearrange.movedim(this, new int[] {source}, new int[] {destination}); }
+    /** A view with the dims source[i] moved to destination[i]. */
+    public Tensor movedim(int[] source, int[] destination) { return Rearrange.movedim(this, source, destination); }
+    /** A copy with the order of elements reversed along each of dims (as torch.flip). */
+    public Tensor flip(int... dims) { return Rearrange.flip(this, dims); }
+    /** A copy with elements shifted by shifts[i] along dims[i], wrapping around; no dims rolls the flattened tensor. */
+    public Tensor roll(int[] shifts, int[] dims) { return Rearrange.roll(this, shifts, dims); }
+    /** A copy with elements shifted by shift along dim, wrapping around (as torch.roll). */
+    public Tensor roll(int shift, int dim) { return Rearrange.roll(this, new int[] {shift}, new int[] {dim}); }
+    /** The tensor repeated reps[i] times along dim i (as Tensor.repeat; reps needs at least one entry per dim). */
+    public Tensor repeat(int... reps) { return Rearrange.repeat(this, reps); }
+    /** As repeat, with reps padded with leading ones when shorter than the rank (as torch.tile). */
+    public Tensor tile(int... reps) { return Rearrange.tile(this, reps); }
+    /**
+     * Padded as torch.nn.functional.pad: pad = (left, right) for the last dim, then for the one before, ...;
+     * CONSTANT fills with value (negative amounts crop); the other modes need value 0.
+     */
+    public Tensor pad(int[] pad, PadMode mode, double value) { return Rearrange.pad(this, pad, mode, value); }
+    /** Padded with zeros (see {@link #pad(int[], PadMode, double)}). */
+    public Tensor pad(int... pad) { return Rearrange.pad(this, pad, PadMode.CONSTANT, 0); }
+    /** The slices along dim, each without that dim (as torch.unbind). */
+    public List<Tensor> unbind(int dim) { return Rearrange.unbind(this, dim); }
+    /**
+     * The diagonal of each (dim1, dim2) plane, as the last dim; offset &gt; 0 above the main diagonal, &lt; 0
+     * below (torch.diagonal's values; a copy, not a view).
+     */
+    public Tensor diagonal(int offset, int dim1, int dim2) { return Rearrange.diagonal(this, offset, dim1, dim2); }
+    /** The main diagonal of the last two dims. */
+    public Tensor diagonal() { return Rearrange.diagonal(this, 0, -2, -1); }
+    /** Sum over operands of products, as torch.einsum: {@code Tensor.einsum("bhqd,bhkd->bhqk", q, k)}. */
+    public static Tensor einsum(String equation, Tensor... operands) { return Einsum.einsum(equation, operands); }
+
+    // ---------------------------------------------------------------- masks and advanced indexing (see Masking)
+
+    /** The int64 [count, rank] indices of the non-zero elements, row-major (as torch.nonzero); not differentiable. */
+    public Tensor nonzero() { return Masking.nonzero(this); }
+    /** The elements where the bool mask (broadcast with this) is true, 1-D (as torch.masked_select). */
+    public Tensor maskedSelect(Tensor mask) { return Masking.maskedSelect(this, mask); }
+    /**
+     * Advanced indexing, as Python's {@code x[mask]} for one bool mask over the leading dims (giving
+     * [count, rest...]) or {@code x[i0, i1, ...]} for integer index tensors over the leading dims (broadcast
+     * together; giving [broadcast shape, rest...]). Differentiable in this.
+     */
+    public Tensor index(Tensor... indices) { return Masking.index(this, indices); }
+    /**
+     * A copy with values written where {@link #index} would read (Python's {@code x[mask] = values}, as
+     * torch.index_put); values broadcast to the indexed shape. With accumulate, repeated positions add up;
+     * without, the last value written to a position wins.
+     */
+    public Tensor indexPut(Tensor[] indices, Tensor values, boolean accumulate) { return Masking.indexPut(this, indices, values, accumulate); }
+    /** A copy with values written where the bool mask over the leading dims is true ({@code x[mask] = values}). */
+    public Tensor indexPut(Tensor mask, Tensor values) { return Masking.indexPut(this, new Tensor[] {mask}, values, false); }
+    /** A copy with value written where the bool mask over the leading dims is true ({@code x[mask] = value}). */
+    public Tensor indexPut(Tensor mask, double value) { return Masking.indexPut(this, new Tensor[] {mask}, Elementwise.scalarLike(this, value, "indexPut"), false); }
+    /** A copy with out[index[i][j]][j] = src[i][j] for dim 0 (and likewise for others), as torch.scatter; the last write to a position wins. */
+    public Tensor scatter(int dim, Tensor index, Tensor src) { return Masking.scatter(this, dim, index, src); }
+    /** A copy with value written at the positions index gives along dim (torch.scatter with a scalar). */
+    public Tensor scatter(int dim, Tensor index, double value) { return Masking.scatter(this, dim, index, value); }
+
     // ---------------------------------------------------------------- in place (not recorded; for optimizers and init)
 
     /** this[...] = src (broadcast to this shape, converted to this dtype). */
@@ -539,6 +712,15 @@ public class Tensor implements AutoCloseable {
 
     /** The same data, cut from the graph: never requires gradients. */
     public Tensor detach() { return view(shape, strides, offset); }
+
+    /**
+     * Runs hook with this tensor's gradient each time a backward pass computes it (torch's register_hook): a
+     * non-null result replaces the gradient that flows on (and that a leaf accumulates). Returns the handle that removes it.
+     */
+    public HookHandle registerHook(java.util.function.UnaryOperator<Tensor> hook) { return Autograd.registerHook(this, hook); }
+
+    /** Makes backward keep this non-leaf tensor's gradient in grad() (torch's retain_grad); leaves keep theirs anyway. Returns this. */
+    public Tensor retainGrad() { Autograd.retainGrad(this); return this; }
 
     /** Backpropagates from this scalar. */
     public void backward() { Autograd.backward(alive(), null, false); }

@@ -43,6 +43,14 @@ public final class CheckpointDir {
     }
 
     /**
+     * Deletes the temporary files of saves into dir that were killed mid-way (".checkpoint.safetensors.PID.HEX.tmp"
+     * whose process PID is gone); returns how many. {@link #save} and {@link #loadLatest} do it too.
+     */
+    public static int removeLeftovers(Path dir) throws IOException {
+        return AtomicFile.removeLeftovers(dir.resolve(LATEST));
+    }
+
+    /**
      * The newest checkpoint file of dir: {@value #LATEST}, or {@value #PREVIOUS} alone when a crash fell
      * between the two renames of {@link #save}; empty when there is none.
      */
@@ -54,12 +62,16 @@ public final class CheckpointDir {
         return Optional.empty();
     }
 
-    /** The newest checkpoint of dir, loaded on the CPU and verified; a corrupt file is refused, not skipped. */
+    /**
+     * The newest checkpoint of dir, loaded on the CPU and verified; a corrupt file is refused, not skipped.
+     * Temporary files that a save killed mid-way left in dir are deleted first (see {@link #removeLeftovers}).
+     */
     public static Optional<TrainingCheckpoint> loadLatest(Path dir) throws IOException {
         return loadLatest(dir, Device.CPU);
     }
 
     public static Optional<TrainingCheckpoint> loadLatest(Path dir, Device device) throws IOException {
+        removeLeftovers(dir);
         Optional<Path> p = latest(dir);
         return p.isEmpty() ? Optional.empty() : Optional.of(TrainingCheckpoint.load(p.get(), device));
     }

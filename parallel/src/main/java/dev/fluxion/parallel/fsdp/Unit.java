@@ -171,7 +171,7 @@ final class Unit {
             dst.materialize();
             for (int r = 0; r < n; r++) {
                 long len = p.validElements(r);
-                if (len > 0) copyElements(source.storage(), r * (localNumel + 1) + p.offset, dst, p.full.offset() + r * p.shardNumel(), len);
+                if (len > 0) dst.copyElementsFrom(source.storage(), r * (localNumel + 1) + p.offset, p.full.offset() + r * p.shardNumel(), len);
             }
         }
         gatherIn.close();
@@ -216,25 +216,6 @@ final class Unit {
         for (ShardedParam p : params) p.full.storage().releaseMemory();
         for (Nf4Shard q : quantized) q.weight.releaseBlocks();
         state = State.SHARDED;
-    }
-
-    /**
-     * Copies elements without bumping the destination's version (the tape saved these parameters, and a
-     * re-gather restores exactly what they held).
-     */
-    private static void copyElements(Storage src, long srcOffset, Storage dst, long dstOffset, long count) {
-        long bytes = count * src.dtype().byteSize();
-        var host = src.hostBuffer();
-        if (host.isPresent()) {
-            ByteBuffer b = host.get().duplicate().order(ByteOrder.nativeOrder());
-            b.position((int) (srcOffset * src.dtype().byteSize())).limit((int) (srcOffset * src.dtype().byteSize() + bytes));
-            dst.writeBytes(dstOffset, b);
-            return;
-        }
-        ByteBuffer staging = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
-        src.readBytes(srcOffset, staging);
-        staging.flip();
-        dst.writeBytes(dstOffset, staging);
     }
 
     // Views made here are closed at once: an open view keeps its buffer's memory after the buffer is closed,

@@ -11,7 +11,7 @@ import java.util.OptionalInt;
  *
  * <pre>
  * fluxrun --nproc-per-node N [--nnodes M --node-rank R --master-addr A --master-port P] [--max-restarts K]
- *         [--timeout SECONDS] [--jvm-arg ARG]... MAIN_CLASS_OR_JAR [ARGS]
+ *         [--timeout SECONDS] [--failure-grace SECONDS] [--jvm-arg ARG]... MAIN_CLASS_OR_JAR [ARGS]
  * </pre>
  *
  * Under srun with one task per node, each task is a launcher for its node (nnodes = SLURM_NNODES, node rank =
@@ -20,19 +20,28 @@ import java.util.OptionalInt;
  * SLURM_NTASKS.
  */
 public record LaunchConfig(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, OptionalInt masterPort, int maxRestarts,
-                           String timeoutSeconds, List<String> jvmArgs, String target, List<String> targetArgs, Ranks ranks) {
+                           String timeoutSeconds, double failureGraceSeconds, List<String> jvmArgs, String target, List<String> targetArgs, Ranks ranks) {
     public static final int DEFAULT_PORT = 29500;
+    /** Seconds the other ranks get, after the first failure, to report whom they blame and exit on their own. */
+    public static final double DEFAULT_FAILURE_GRACE = 5;
 
     /** The ranks this launcher starts: global ranks base..base+count-1, local ranks localBase.., of world and localWorld. */
     public record Ranks(int base, int count, int localBase, int localWorld, int world) {}
 
     public static final String USAGE = """
             usage: fluxrun --nproc-per-node N [--nnodes M --node-rank R --master-addr A --master-port P]
-                           [--max-restarts K] [--timeout SECONDS] [--jvm-arg ARG]... MAIN_CLASS_OR_JAR [ARGS]
+                           [--max-restarts K] [--timeout SECONDS] [--failure-grace SECONDS] [--jvm-arg ARG]...
+                           MAIN_CLASS_OR_JAR [ARGS]
               Starts N ranks of MAIN_CLASS (or the Main-Class of a jar) on this node, each in its own JVM, with
               RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT set; prefixes their
-              output with their rank; stops every rank when one fails and exits non-zero, or restarts them all
-              up to K times (FLUXION_RESTART_COUNT tells the program; resume from your last checkpoint).
+              output with their rank. When a rank fails, the others get --failure-grace seconds (default 5) to
+              report and exit, then are stopped; fluxrun names the rank that the others blame (or that died)
+              and exits non-zero, or restarts them all up to K times (FLUXION_RESTART_COUNT tells the program;
+              resume from your last checkpoint). --timeout bounds every wait of the ranks (FLUXION_TIMEOUT).
+              Store token: the store on rank 0 admits only clients with FLUXION_STORE_TOKEN. On one node
+              fluxrun makes a random one. With --nnodes > 1 (or one rank per Slurm task) set the same secret
+              on every node first, e.g.  export FLUXION_STORE_TOKEN=$(openssl rand -hex 16)  and pass it to
+              the other nodes (srun passes the environment on); fluxrun refuses to start without it.
               Under srun, values not given here come from Slurm. JVM options: --jvm-arg or FLUXRUN_JAVA_OPTS.""";
 
     public LaunchConfig {
@@ -41,6 +50,8 @@ public record LaunchConfig(int nprocPerNode, int nnodes, int nodeRank, String ma
         if (nodeRank < 0 || nodeRank >= nnodes) throw new IllegalArgumentException("--node-rank " + nodeRank + " is not in [0, nnodes=" + nnodes + ")");
         if (maxRestarts < 0) throw new IllegalArgumentException("--max-restarts must be >= 0, got " + maxRestarts);
         if (target == null || target.isBlank()) throw new IllegalArgumentException("no MAIN_CLASS_OR_JAR given");
+        if (!(failureGraceSeconds >= 0 && failureGraceSeconds <= 3600))
+            throw new IllegalArgumentException("--failure-grace must be a number of seconds in [0, 3600], got " + failureGraceSeconds);
         jvmArgs = List.copyOf(jvmArgs);
         targetArgs = List.copyOf(targetArgs);
     }
@@ -49,6 +60,7 @@ public record LaunchConfig(int nprocPerNode, int nnodes, int nodeRank, String ma
     public static LaunchConfig parse(String[] args, Map<String, String> env) {
         Integer nproc = null, nnodes = null, nodeRank = null, port = null, restarts = null;
         String addr = null, timeout = null, target = null;
+        double grace = DEFAULT_FAILURE_GRACE;
         List<String> jvm = new ArrayList<>(), rest = new ArrayList<>();
         int i = 0;
         for (; i < args.length; i++) {
@@ -69,7 +81,8 @@ public record LaunchConfig(int nprocPerNode, int nnodes, int nodeRank, String ma
                 case "--master-addr", "--master_addr" -> addr = value;
                 case "--master-port", "--master_port" -> port = integer(name, value);
                 case "--max-restarts", "--max_restarts" -> restarts = integer(name, value);
-                case "--timeout" -> { Double.parseDouble(value); timeout = value; }
+                case "--timeout" -> { double t = number(name, value); if (!(t > 0)) throw new IllegalArgumentException("--timeout must be a positive number of seconds, got " + value); timeout = value; }
+                case "--failure-grace", "--failure_grace" -> grace = number(name, value);
                 case "--jvm-arg" -> jvm.add(value);
                 default -> throw new IllegalArgumentException("unknown option " + name);
             }
@@ -108,7 +121,7 @@ public record LaunchConfig(int nprocPerNode, int nnodes, int nodeRank, String ma
         if (port == null && nnodes > 1) port = DEFAULT_PORT;
         if (ranks == null) ranks = new Ranks(nodeRank * nproc, nproc, 0, nproc, nnodes * nproc);
         return new LaunchConfig(nproc, nnodes, nodeRank, addr, port == null ? OptionalInt.empty() : OptionalInt.of(port),
-                restarts == null ? 0 : restarts, timeout, jvm, target, rest, ranks);
+                restarts == null ? 0 : restarts, timeout, grace, jvm, target, rest, ranks);
     }
 
     private static int tasksOnThisNode(Map<String, String> env, int tasks, int nodes) {
@@ -136,6 +149,21 @@ public record LaunchConfig(int nprocPerNode, int nnodes, int nodeRank, String ma
         String start = inside.split(",")[0].split("-")[0];
         return (first.substring(0, open) + start + first.substring(close + 1)).trim();
     }
+
+    private static double number(String name, String v) {
+        try { return Double.parseDouble(v.trim()); } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " expects a number of seconds, got '" + v + "'");
+        }
+    }
+
+    /** The node a global rank runs on when every node runs nprocPerNode ranks in order; -1 when unknown (one rank per Slurm task). */
+    public int nodeOf(int rank) {
+        boolean uniform = ranks.count() == nprocPerNode && ranks.world() == nnodes * nprocPerNode;
+        return uniform && rank >= 0 && rank < ranks.world() ? rank / nprocPerNode : -1;
+    }
+
+    /** True when this launcher starts every rank of the job, so that a token it makes up reaches them all. */
+    public boolean startsWholeJob() { return nnodes == 1 && ranks.count() == ranks.world(); }
 
     private static int integer(String name, String v) {
         try { return Integer.parseInt(v.trim()); } catch (NumberFormatException e) {

@@ -1,30 +1,38 @@
 package dev.fluxion.parallel.launch;
 
+import dev.fluxion.parallel.FailedPeer;
+
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarFile;
 
 /**
  * The Java side of {@code bin/fluxrun}: starts this node's ranks as child JVMs (see {@link LaunchConfig} for
  * the options), prefixes their output with their rank, and supervises them. When a rank exits non-zero the
- * others are stopped (SIGTERM, then SIGKILL after ten seconds); the job is then restarted, up to
- * --max-restarts times, with FLUXION_RESTART_COUNT raised by one, or the launcher exits with that rank's
- * exit code.
+ * others get --failure-grace seconds to report whom they blame and exit; then the rest are stopped
+ * (SIGKILL for a stopped process, else SIGTERM and SIGKILL after ten seconds), the rank to blame is named
+ * ({@link Culprit}), and the job is restarted, up to --max-restarts times, with FLUXION_RESTART_COUNT raised
+ * by one, or the launcher exits with the culprit's exit code (the first failure's when the culprit never exited).
  *
  * <p>Each rank gets RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK (the node rank), MASTER_ADDR,
- * MASTER_PORT, FLUXION_RESTART_COUNT, FLUXION_DEVICE (cuda:LOCAL_RANK: its GPU, if there are GPUs) and
- * FLUXION_STORE_TOKEN (made here for single-node jobs unless already set), plus FLUXION_TIMEOUT with --timeout.
- * The child JVMs run on this JVM's classpath (or FLUXRUN_CLASSPATH) with the flags Fluxion needs.
+ * MASTER_PORT, FLUXION_RESTART_COUNT, FLUXION_DEVICE (cuda:LOCAL_RANK: its GPU, if there are GPUs),
+ * FLUXION_STORE_TOKEN (made here when this launcher starts the whole job and none is set; required otherwise)
+ * and FLUXION_FAILED_PEER_LINES, plus FLUXION_TIMEOUT with --timeout. The child JVMs run on this JVM's
+ * classpath (or FLUXRUN_CLASSPATH) with the flags Fluxion needs.
  */
 public final class Launcher {
     private static final List<String> JVM_FLAGS = List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED");
@@ -41,14 +49,25 @@ public final class Launcher {
         this.env = env;
         this.out = out;
         this.err = err;
-        String t = env.get("FLUXION_STORE_TOKEN");
-        if ((t == null || t.isEmpty()) && config.nnodes() == 1) {
-            byte[] b = new byte[16];
-            new SecureRandom().nextBytes(b);
-            t = HexFormat.of().formatHex(b);
-        }
-        this.token = t == null ? "" : t;
+        this.token = token(config, env);
         this.port = config.masterPort().isPresent() ? config.masterPort().getAsInt() : freePort(config.masterAddr());
+    }
+
+    /**
+     * The store token for the ranks: FLUXION_STORE_TOKEN when set, else a random one when this launcher starts
+     * every rank; a job spread over several launchers (nodes, Slurm tasks) needs one secret they all share, so
+     * without it the launch is refused.
+     */
+    static String token(LaunchConfig config, Map<String, String> env) {
+        String t = env.getOrDefault("FLUXION_STORE_TOKEN", "");
+        if (!t.isEmpty()) return t;
+        if (!config.startsWholeJob())
+            throw new IllegalArgumentException("FLUXION_STORE_TOKEN is not set; a job on " + config.nnodes() + " node(s) started by several launchers needs one shared secret "
+                    + "for its store (rank 0 admits only clients that present it). Set the same value on every node before starting fluxrun, e.g. "
+                    + "export FLUXION_STORE_TOKEN=$(openssl rand -hex 16) on node 0 and pass that value to the others (srun passes the environment on)");
+        byte[] b = new byte[16];
+        new SecureRandom().nextBytes(b);
+        return HexFormat.of().formatHex(b);
     }
 
     public static void main(String[] args) {
@@ -57,6 +76,10 @@ public final class Launcher {
 
     /** Runs the job; returns the launcher's exit code (0 when every rank succeeded, 2 for bad usage). */
     public static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
+            out.println(LaunchConfig.USAGE);
+            return 0;
+        }
         LaunchConfig config;
         try {
             config = LaunchConfig.parse(args, env);
@@ -67,13 +90,17 @@ public final class Launcher {
         }
         try {
             return new Launcher(config, env, out, err).supervise();
+        } catch (IllegalArgumentException e) {
+            err.println("fluxrun: " + e.getMessage());
+            return 2;
         } catch (IOException e) {
             err.println("[fluxrun] cannot start the job: " + e.getMessage());
             return 1;
         }
     }
 
-    private record Child(int rank, Process process, List<OutputPump> pumps) {}
+    /** A started rank, with the ranks it has named as the cause of a failure (from its FLUXION_FAILED_PEER lines). */
+    private record Child(int rank, Process process, List<OutputPump> pumps, Set<Integer> named) {}
 
     private int supervise() throws IOException {
         List<String> command = command();
@@ -84,50 +111,79 @@ public final class Launcher {
             List<Child> children = new ArrayList<>();
             Thread hook = new Thread(() -> children.forEach(c -> c.process().destroy()), "fluxrun-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
-            int failedRank = -1, code = 0;
+            Culprit culprit = null;
             try {
                 for (int i = 0; i < r.count(); i++) children.add(start(command, i, attempt));
-                // wait for the first failure, or for everyone to finish
-                List<Child> running = new ArrayList<>(children);
-                while (!running.isEmpty() && failedRank < 0) {
-                    for (Child c : new ArrayList<>(running)) {
-                        if (c.process().isAlive()) continue;
-                        running.remove(c);
-                        int exit = c.process().exitValue();
-                        if (exit != 0) { failedRank = c.rank(); code = exit; break; }
-                    }
-                    if (failedRank < 0 && !running.isEmpty()) sleep(25);
-                }
-                if (failedRank >= 0) {
-                    // Peers of a dead rank fail within milliseconds of it, and polling may see them first: give the
-                    // others a moment, then blame a rank killed by a signal (it did not fail because of a peer).
-                    long until = System.nanoTime() + 300_000_000L;
-                    while (System.nanoTime() < until && running.stream().anyMatch(c -> c.process().isAlive())) sleep(25);
-                    for (Child c : children)
-                        if (!c.process().isAlive() && c.process().exitValue() > 128 && code <= 128) { failedRank = c.rank(); code = c.process().exitValue(); }
+                Child first = firstFailure(children);
+                if (first != null) {
+                    int firstCode = first.process().exitValue();
+                    awaitReports(children);
+                    culprit = Culprit.of(seen(children), first.rank(), firstCode, config::nodeOf);
+                    if (culprit.rank() != first.rank())
+                        err.printf("[fluxrun] rank %d exited first (%s)%n", first.rank(), Culprit.describe(firstCode));
                     stop(children);
                 }
                 for (Child c : children) for (OutputPump p : c.pumps()) join(p);
             } finally {
                 try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException shuttingDown) { /* the hook runs */ }
             }
-            if (failedRank < 0) {
+            if (culprit == null) {
                 err.printf("[fluxrun] all %d ranks finished%n", r.count());
                 return 0;
             }
-            String why = describe(code);
             if (attempt < config.maxRestarts()) {
-                err.printf("[fluxrun] rank %d %s; stopped the other ranks; restarting the job (restart %d of %d)%n", failedRank, why, attempt + 1, config.maxRestarts());
+                err.printf("[fluxrun] rank %d %s; stopped the other ranks; restarting the job (restart %d of %d)%n", culprit.rank(), culprit.why(), attempt + 1, config.maxRestarts());
                 continue;
             }
-            err.printf("[fluxrun] rank %d %s; stopped the other ranks%s%n", failedRank, why,
+            err.printf("[fluxrun] rank %d %s; stopped the other ranks%s%n", culprit.rank(), culprit.why(),
                     config.maxRestarts() > 0 ? "; no restarts left (" + config.maxRestarts() + " used)" : "");
-            return code;
+            return culprit.exitCode();
         }
     }
 
-    private static String describe(int code) {
-        return code > 128 ? "was killed by signal " + (code - 128) + " (exit code " + code + ")" : "failed with exit code " + code;
+    /** Waits until a rank exits non-zero (returned) or every rank has exited 0 (null). */
+    private static Child firstFailure(List<Child> children) {
+        List<Child> running = new ArrayList<>(children);
+        while (!running.isEmpty()) {
+            for (Child c : new ArrayList<>(running)) {
+                if (c.process().isAlive()) continue;
+                running.remove(c);
+                if (c.process().exitValue() != 0) return c;
+            }
+            if (!running.isEmpty()) sleep(25);
+        }
+        return null;
+    }
+
+    /**
+     * The grace period after the first failure: the other ranks' peers fail too (at once when a rank died, at
+     * their timeout when it stalled), report whom they blame and exit. Wait for them, up to --failure-grace,
+     * but not for stopped processes, which cannot exit.
+     */
+    private void awaitReports(List<Child> children) {
+        long until = System.nanoTime() + Math.round(config.failureGraceSeconds() * 1e9);
+        while (System.nanoTime() - until < 0 && children.stream().anyMatch(c -> c.process().isAlive() && !isStopped(c.process()))) sleep(25);
+    }
+
+    private static List<Culprit.Seen> seen(List<Child> children) {
+        List<Culprit.Seen> out = new ArrayList<>();
+        for (Child c : children) {
+            boolean alive = c.process().isAlive();
+            out.add(new Culprit.Seen(c.rank(), alive ? null : c.process().exitValue(), alive && isStopped(c.process()), Set.copyOf(c.named())));
+        }
+        return out;
+    }
+
+    /** True when the process is stopped (SIGSTOP, or stopped by a debugger): read from Linux's /proc; false elsewhere. */
+    static boolean isStopped(Process p) {
+        try {
+            String stat = Files.readString(Path.of("/proc", String.valueOf(p.pid()), "stat"));
+            int close = stat.lastIndexOf(')');
+            char state = close >= 0 && close + 2 < stat.length() ? stat.charAt(close + 2) : '?';
+            return state == 'T' || state == 't';
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     private Child start(List<String> command, int i, int restart) throws IOException {
@@ -144,14 +200,17 @@ public final class Launcher {
         e.put("MASTER_PORT", String.valueOf(port));
         e.put("FLUXION_RESTART_COUNT", String.valueOf(restart));
         e.put("FLUXION_DEVICE", "cuda:" + local);
-        if (!token.isEmpty()) e.put("FLUXION_STORE_TOKEN", token);
+        e.put("FLUXION_STORE_TOKEN", token);
+        e.put(FailedPeer.ENV, "1");
         if (config.timeoutSeconds() != null) e.put("FLUXION_TIMEOUT", config.timeoutSeconds());
         Process p = pb.start();
         p.getOutputStream().close();
         String prefix = "[rank " + rank + "] ";
-        List<OutputPump> pumps = List.of(new OutputPump(p.getInputStream(), out, prefix), new OutputPump(p.getErrorStream(), err, prefix));
+        Set<Integer> named = ConcurrentHashMap.newKeySet();
+        java.util.function.Consumer<String> listen = line -> { for (FailedPeer.Blame b : FailedPeer.parse(line)) named.add(b.rank()); };
+        List<OutputPump> pumps = List.of(new OutputPump(p.getInputStream(), out, prefix, listen), new OutputPump(p.getErrorStream(), err, prefix, listen));
         pumps.forEach(Thread::start);
-        return new Child(rank, p, pumps);
+        return new Child(rank, p, pumps, named);
     }
 
     private List<String> command() throws IOException {
@@ -180,9 +239,15 @@ public final class Launcher {
         return cmd;
     }
 
-    /** SIGTERM to every rank still running, SIGKILL to those still there after the grace period. */
+    /**
+     * SIGTERM to every rank still running, SIGKILL to those still there after the grace period. A stopped
+     * process gets SIGKILL at once: it cannot act on SIGTERM until continued.
+     */
     private void stop(List<Child> children) {
-        for (Child c : children) if (c.process().isAlive()) c.process().destroy();
+        for (Child c : children) {
+            if (!c.process().isAlive()) continue;
+            if (isStopped(c.process())) c.process().destroyForcibly(); else c.process().destroy();
+        }
         long deadline = System.nanoTime() + KILL_GRACE_MS * 1_000_000;
         for (Child c : children) {
             try {

@@ -5,19 +5,25 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Consumer;
 
-/** Copies a child's stream to ours line by line, each line prefixed with the rank ("[rank 3] "). */
+/**
+ * Copies a child's stream to ours line by line, each line prefixed with the rank ("[rank 3] "), and hands
+ * every line to a listener (the launcher reads the ranks' failure reports from them).
+ */
 final class OutputPump extends Thread {
     private final InputStream in;
     private final PrintStream out;
     private final byte[] prefix;
+    private final Consumer<String> listener;
 
-    OutputPump(InputStream in, PrintStream out, String prefix) {
+    OutputPump(InputStream in, PrintStream out, String prefix, Consumer<String> listener) {
         super("fluxrun-pump " + prefix.trim());
         setDaemon(true);
         this.in = in;
         this.out = out;
         this.prefix = prefix.getBytes(StandardCharsets.UTF_8);
+        this.listener = listener;
     }
 
     @Override public void run() {
@@ -43,6 +49,7 @@ final class OutputPump extends Thread {
      * land between a prefix and its text.
      */
     private void emit(ByteArrayOutputStream line) {
+        listener.accept(line.toString(StandardCharsets.UTF_8));
         byte[] whole = new byte[prefix.length + line.size()];
         System.arraycopy(prefix, 0, whole, 0, prefix.length);
         System.arraycopy(line.toByteArray(), 0, whole, prefix.length, line.size());

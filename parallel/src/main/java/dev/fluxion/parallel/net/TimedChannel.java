@@ -4,6 +4,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
@@ -31,7 +33,10 @@ public final class TimedChannel implements AutoCloseable {
         this.key = channel.register(selector, 0);
     }
 
-    /** Connects, retrying refused connections (the server may not be up yet) until the deadline. */
+    /**
+     * Connects, retrying until the deadline when the connection is refused (the server may not be up yet) or
+     * the network is unreachable (a link between hosts may be down for a moment, as when a job restarts).
+     */
     public static TimedChannel connect(InetSocketAddress address, Deadline deadline, String peer) throws IOException {
         IOException last = null;
         long backoff = 20;
@@ -50,8 +55,9 @@ public final class TimedChannel implements AutoCloseable {
                     }
                 }
                 return new TimedChannel(ch, peer);
-            } catch (ConnectException e) {
+            } catch (SocketException e) {
                 ch.close();
+                if (!retriable(e)) throw e;
                 last = e;
                 try { Thread.sleep(Math.min(backoff, Math.max(1, deadline.millisLeft()))); } catch (InterruptedException ie) {
                     Thread.currentThread().interrupt();
@@ -65,6 +71,12 @@ public final class TimedChannel implements AutoCloseable {
         }
         throw new SocketTimeoutException("could not connect to " + peer + " before the deadline"
                 + (last == null ? "" : " (last attempt: " + last.getMessage() + ")"));
+    }
+
+    private static boolean retriable(SocketException e) {
+        if (e instanceof ConnectException || e instanceof NoRouteToHostException) return true;
+        String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        return m.contains("unreachable") || m.contains("no route");
     }
 
     public SocketChannel channel() { return channel; }

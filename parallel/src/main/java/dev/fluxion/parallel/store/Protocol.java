@@ -27,6 +27,8 @@ final class Protocol {
     static final int MAX_FRAME = 64 << 20;
     static final int MAX_KEY = 4096;
     static final int MAX_TOKEN = 1024;
+    /** The largest HELLO frame body: code, magic, version, token. The only frame a client may send before it is admitted. */
+    static final int MAX_HELLO = 1 + 4 + 2 + 4 + MAX_TOKEN;
 
     // requests
     static final byte HELLO = 1, SET = 2, GET = 3, TRY_GET = 4, WAIT = 5, ADD = 6, CAS = 7, DELETE = 8;

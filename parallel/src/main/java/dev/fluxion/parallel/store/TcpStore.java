@@ -28,31 +28,37 @@ import static dev.fluxion.parallel.store.Protocol.*;
  * }</pre>
  */
 public final class TcpStore implements Store {
-    /** Extra time a socket read waits beyond a server-side wait, so the server's TIMEOUT reply arrives first. */
-    private static final Duration MARGIN = Duration.ofSeconds(5);
+    /** Extra time a socket read waits beyond a server-side wait, so the server's TIMEOUT reply arrives first (at most a quarter of the timeout). */
+    private static final Duration MARGIN = Duration.ofSeconds(2);
 
     private final String host;
     private final int port;
     private final byte[] token;
     private final Duration timeout;
     private final String who;
-    private final TimedChannel channel;
+    private final TimedChannel channel;   // requests on it are serialized by synchronizing on it (views share it)
+    private final Deadline cap;           // no call of this client outlives it; null: none (see until)
+    private final boolean owner;          // false for a view made by until: closing it leaves the connection open
 
-    private TcpStore(String host, int port, byte[] token, Duration timeout, String who, TimedChannel channel) {
+    private TcpStore(String host, int port, byte[] token, Duration timeout, String who, TimedChannel channel, Deadline cap, boolean owner) {
         this.host = host;
         this.port = port;
         this.token = token;
         this.timeout = timeout;
         this.who = who;
         this.channel = channel;
+        this.cap = cap;
+        this.owner = owner;
     }
 
     /**
-     * Connects and authenticates with token (null or empty if the server has none). timeout bounds the
-     * connection attempts and is the default wait of later calls; who names this client in messages ("rank 3").
+     * Connects and authenticates with token (the server's secret; never empty). timeout bounds the connection
+     * attempts and is the default wait of later calls; who names this client in messages ("rank 3").
      */
     public static TcpStore connect(String host, int port, byte[] token, Duration timeout, String who) {
-        byte[] t = token == null ? new byte[0] : token.clone();
+        if (token == null || token.length == 0)
+            throw new StoreException(who + ": no store token: set FLUXION_STORE_TOKEN to the secret rank 0's store was started with");
+        byte[] t = token.clone();
         String where = "the store at " + host + ":" + port;
         TimedChannel ch;
         try {
@@ -61,7 +67,7 @@ public final class TcpStore implements Store {
             throw new StoreException(who + ": cannot reach " + where + " within " + Deadline.format(timeout) + " (" + e.getMessage()
                     + "); is rank 0 running and are MASTER_ADDR/MASTER_PORT right?", e);
         }
-        TcpStore s = new TcpStore(host, port, t, timeout, who, ch);
+        TcpStore s = new TcpStore(host, port, t, timeout, who, ch, null, true);
         try {
             ByteBuffer reply = s.call(frame(HELLO, MAGIC, VERSION, t), HELLO, Duration.ZERO);
             byte status = reply.get();
@@ -77,6 +83,13 @@ public final class TcpStore implements Store {
 
     /** A second connection to the same store, for another thread. */
     public TcpStore connectAnother() { return connect(host, port, token, timeout, who); }
+
+    /**
+     * A view of this client on the same connection whose every call gives up at deadline, however long it would
+     * otherwise wait: for work that must end by a fixed time, such as a failure report at the end of an
+     * operation's timeout. Closing the view leaves this client open.
+     */
+    public TcpStore until(Deadline deadline) { return new TcpStore(host, port, token, timeout, who, channel, deadline, false); }
 
     @Override public Duration timeout() { return timeout; }
 
@@ -156,29 +169,40 @@ public final class TcpStore implements Store {
         throw new StoreException(who + ": store " + op + "('" + key + "') failed: " + msg);
     }
 
-    /** Sends one request and reads its reply; serverWait is how long the server itself may hold the request. */
-    private synchronized ByteBuffer call(ByteBuffer request, byte op, Duration serverWait) {
-        Deadline d = Deadline.after(serverWait.plus(MARGIN).plus(timeout));
-        try {
-            channel.writeFully(request, d);
-            ByteBuffer len = ByteBuffer.allocate(4);
-            channel.readFully(len, d);
-            int n = len.flip().getInt();
-            if (n < 1 || n > MAX_FRAME) throw new IOException("reply frame of " + n + " bytes");
-            ByteBuffer body = ByteBuffer.allocate(n);
-            channel.readFully(body, d);
-            return body.flip();
-        } catch (EOFException e) {
-            throw new StoreException(who + ": store " + opName(op) + " failed: the store at " + address()
-                    + " closed the connection (rank 0, which hosts it, has exited or refused this client)", e);
-        } catch (SocketTimeoutException e) {
-            throw new StoreException(who + ": store " + opName(op) + " got no reply from " + address() + " within "
-                    + Deadline.format(serverWait.plus(MARGIN).plus(timeout)) + " (rank 0, which hosts it, is stalled or unreachable)", e);
-        } catch (IOException e) {
-            throw new StoreException(who + ": store " + opName(op) + " failed talking to " + address() + ": " + e.getMessage()
-                    + " (rank 0, which hosts it, may have died)", e);
+    /**
+     * Sends one request and reads its reply; serverWait is how long the server itself may hold the request.
+     * The reply must come within the client's timeout, or serverWait and a short margin for a request the
+     * server holds, and never after the view's cap: a stalled rank 0 makes calls fail within those bounds.
+     */
+    private ByteBuffer call(ByteBuffer request, byte op, Duration serverWait) {
+        Duration margin = MARGIN.compareTo(timeout.dividedBy(4)) < 0 ? MARGIN : timeout.dividedBy(4);
+        Duration limit = serverWait.isZero() ? timeout : serverWait.plus(margin);
+        Deadline d = Deadline.after(limit);
+        if (cap != null) d = d.min(cap);
+        synchronized (channel) {
+            try {
+                channel.writeFully(request, d);
+                ByteBuffer len = ByteBuffer.allocate(4);
+                channel.readFully(len, d);
+                int n = len.flip().getInt();
+                if (n < 1 || n > MAX_FRAME) throw new IOException("reply frame of " + n + " bytes");
+                ByteBuffer body = ByteBuffer.allocate(n);
+                channel.readFully(body, d);
+                return body.flip();
+            } catch (EOFException e) {
+                throw new StoreException(who + ": store " + opName(op) + " failed: the store at " + address()
+                        + " closed the connection (rank 0, which hosts it, has exited or refused this client)", e);
+            } catch (SocketTimeoutException e) {
+                channel.close();   // a reply may still arrive half-way: the connection cannot carry another request
+                throw new StoreException(who + ": store " + opName(op) + " got no reply from " + address() + " within "
+                        + Deadline.format(limit) + (cap != null && cap.passed() ? " (or before the end of this rank's failure report)" : "")
+                        + " (rank 0, which hosts it, is stalled or unreachable)", e);
+            } catch (IOException e) {
+                throw new StoreException(who + ": store " + opName(op) + " failed talking to " + address() + ": " + e.getMessage()
+                        + " (rank 0, which hosts it, may have died or stalled)", e);
+            }
         }
     }
 
-    @Override public void close() { channel.close(); }
+    @Override public void close() { if (owner) channel.close(); }
 }

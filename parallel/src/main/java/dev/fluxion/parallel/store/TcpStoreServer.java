@@ -14,6 +14,7 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,6 +28,12 @@ import static dev.fluxion.parallel.store.Protocol.*;
  * A client must present the shared token in its first message or it is refused and disconnected; until then
  * it can send nothing else, and its first frame must arrive within ten seconds.
  *
+ * <p>Before a client is admitted it can make the server hold little: its first frame must be a hello of at
+ * most {@code MAX_HELLO} (about 1 KiB; a longer length prefix is refused before anything is allocated), and at
+ * most {@value #MAX_PENDING} connections wait to be admitted at a time (a new one closes the oldest waiting
+ * one; a real client sends its hello at once after connecting, so it is not the oldest for long). In all,
+ * clients without the token can make the server hold about {@value #MAX_PENDING} x 1 KiB of buffers.
+ *
  * <pre>{@code
  * try (var server = TcpStoreServer.start(new InetSocketAddress("127.0.0.1", 29500), token)) { ... }
  * }</pre>
@@ -35,23 +42,32 @@ public final class TcpStoreServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger("dev.fluxion.parallel");
     private static final Duration HELLO_WITHIN = Duration.ofSeconds(10);
     private static final Duration REPLY_WITHIN = Duration.ofSeconds(30);
+    /** Connections not yet admitted, at most; see the class comment. */
+    static final int MAX_PENDING = 32;
 
     private final ServerSocketChannel listener;
     private final byte[] token;
     private final Map<String, byte[]> values = new HashMap<>();   // guarded by itself; notifyAll on every change
     private final Set<TimedChannel> clients = ConcurrentHashMap.newKeySet();
+    private final LinkedHashSet<TimedChannel> pending = new LinkedHashSet<>();   // not yet admitted, oldest first; guarded by itself
     private final Thread acceptor;
     private volatile boolean closed;
 
     private TcpStoreServer(ServerSocketChannel listener, byte[] token) {
         this.listener = listener;
-        this.token = token == null ? new byte[0] : token.clone();
+        this.token = token.clone();
         this.acceptor = new Thread(this::acceptLoop, "fluxion-store-accept");
         acceptor.setDaemon(true);
     }
 
-    /** Binds address (port 0 picks a free port, see {@link #port()}) and starts serving. An empty or null token admits any client. */
+    /**
+     * Binds address (port 0 picks a free port, see {@link #port()}) and starts serving clients that present
+     * token, which must not be empty (a store without one would admit anybody who can reach the port).
+     */
     public static TcpStoreServer start(InetSocketAddress address, byte[] token) throws IOException {
+        if (token == null || token.length == 0)
+            throw new IllegalArgumentException("store: the token is empty; every store needs a secret its clients present (FLUXION_STORE_TOKEN)");
+        if (token.length > MAX_TOKEN) throw new IllegalArgumentException("store: the token has " + token.length + " bytes; at most " + MAX_TOKEN);
         ServerSocketChannel ch = ServerSocketChannel.open();
         try {
             ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -74,7 +90,23 @@ public final class TcpStoreServer implements AutoCloseable {
     private void acceptLoop() {
         while (!closed) {
             try {
-                SocketChannel ch = listener.accept();
+                SocketChannel raw = listener.accept();
+                TimedChannel ch;
+                try {
+                    ch = new TimedChannel(raw, "store client " + remote(raw));
+                } catch (IOException e) {
+                    raw.close();
+                    continue;
+                }
+                TimedChannel evicted = null;
+                synchronized (pending) {
+                    if (pending.size() >= MAX_PENDING) { evicted = pending.iterator().next(); pending.remove(evicted); }
+                    pending.add(ch);
+                }
+                if (evicted != null) {
+                    LOG.warning("store: more than " + MAX_PENDING + " connections waiting to be admitted; closing the oldest, " + evicted.peer());
+                    evicted.close();   // also wakes its thread out of its read
+                }
                 Thread t = new Thread(() -> serve(ch), "fluxion-store-client");
                 t.setDaemon(true);
                 t.start();
@@ -84,19 +116,29 @@ public final class TcpStoreServer implements AutoCloseable {
         }
     }
 
-    private void serve(SocketChannel raw) {
-        String who = "store client " + remote(raw);
-        try (TimedChannel ch = new TimedChannel(raw, who)) {
+    private void serve(TimedChannel ch) {
+        String who = ch.peer();
+        try (ch) {
             clients.add(ch);
             try {
-                ByteBuffer hello = readFrame(ch, Deadline.after(HELLO_WITHIN));
-                if (!admit(ch, hello)) return;
+                ByteBuffer len = ByteBuffer.allocate(4);
+                ch.readFully(len, Deadline.after(HELLO_WITHIN));
+                int n = len.flip().getInt();
+                if (n < 1 || n > MAX_HELLO) {   // refused before anything is allocated for it
+                    refuse(ch, "the first frame (" + n + " bytes) must be a hello of at most " + MAX_HELLO + " bytes: not a Fluxion store client");
+                    return;
+                }
+                ByteBuffer hello = ByteBuffer.allocate(n);
+                ch.readFully(hello, Deadline.after(HELLO_WITHIN));
+                if (!admit(ch, hello.flip())) return;
+                synchronized (pending) { pending.remove(ch); }
                 while (!closed) {
                     ByteBuffer req = readFrame(ch, Deadline.never());
                     ch.writeFully(handle(req), Deadline.after(REPLY_WITHIN));
                 }
             } finally {
                 clients.remove(ch);
+                synchronized (pending) { pending.remove(ch); }
             }
         } catch (EOFException e) {
             // the client went away: normal at the end of a job
@@ -114,13 +156,20 @@ public final class TcpStoreServer implements AutoCloseable {
             if (!MessageDigest.isEqual(given, token)) refusal = "wrong token: this store belongs to another job, or FLUXION_STORE_TOKEN differs between ranks";
         }
         if (refusal != null) {
-            LOG.warning("store: refused " + ch.peer() + ": " + refusal);
-            ch.writeFully(frame(DENIED, refusal), Deadline.after(Duration.ofSeconds(2)));
+            refuse(ch, refusal);
             return false;
         }
         ch.writeFully(frame(OK), Deadline.after(REPLY_WITHIN));
         return true;
     }
+
+    private static void refuse(TimedChannel ch, String why) throws IOException {
+        LOG.warning("store: refused " + ch.peer() + ": " + why);
+        ch.writeFully(frame(DENIED, why), Deadline.after(Duration.ofSeconds(2)));
+    }
+
+    /** Connections not yet admitted (for tests). */
+    int pendingCount() { synchronized (pending) { return pending.size(); } }
 
     private static ByteBuffer readFrame(TimedChannel ch, Deadline deadline) throws IOException {
         ByteBuffer len = ByteBuffer.allocate(4);
@@ -239,6 +288,7 @@ public final class TcpStoreServer implements AutoCloseable {
         closed = true;
         try { listener.close(); } catch (IOException ignored) { }
         for (TimedChannel c : clients) c.close();
+        synchronized (pending) { pending.forEach(TimedChannel::close); pending.clear(); }
         synchronized (values) { values.notifyAll(); }
     }
 }

@@ -4,7 +4,6 @@ import dev.fluxion.parallel.net.Deadline;
 import dev.fluxion.parallel.store.Store;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +31,9 @@ final class Diagnosis {
         }
     }
 
+    /** The verdict's sentence and the group ranks it names as the cause (culprits; empty when it names none). */
+    record Verdict(String text, List<Integer> culprits) {}
+
     private static String key(String ns, int rank) { return ns + "/failed/" + rank; }
 
     /** Files this rank's report; false when the store cannot be reached. */
@@ -45,14 +47,15 @@ final class Diagnosis {
     }
 
     /**
-     * Collects the reports of the other ranks for up to grace and returns the verdict, a sentence naming the
-     * rank(s) responsible. storeOk says whether this rank could file its own report.
+     * Collects the reports of the other ranks until d and returns the verdict, a sentence naming the rank(s)
+     * responsible. storeOk says whether this rank could file its own report; storeHost is the group rank of
+     * world rank 0, which hosts the store (-1 when it is not in this group).
      */
-    static String verdict(Store store, String ns, int rank, int size, Report mine, boolean storeOk, Duration grace, IntFunction<String> names) {
-        if (!storeOk) return "the store on world rank 0 is unreachable, so rank 0 has probably died or exited";
+    static Verdict verdict(Store store, String ns, int rank, int size, Report mine, boolean storeOk, Deadline d, int storeHost, IntFunction<String> names) {
+        if (!storeOk)
+            return new Verdict("the store on world rank 0 is unreachable, so rank 0 has probably died, stalled or exited", storeHost < 0 ? List.of() : List.of(storeHost));
         Map<Integer, Report> reports = new TreeMap<>();
         reports.put(rank, mine);
-        Deadline d = Deadline.after(grace);
         boolean storeLost = false;
         while (true) {
             for (int p = 0; p < size; p++) {
@@ -61,14 +64,15 @@ final class Diagnosis {
                     Optional<byte[]> b = store.tryGet(key(ns, p));
                     if (b.isPresent()) reports.put(p, Report.decode(b.get()));
                 } catch (RuntimeException e) {
-                    storeLost = true;
+                    storeLost = !d.passed();   // a call cut short by this rank's own deadline says nothing about the store
+                    if (d.passed()) break;
                 }
             }
-            if (storeLost || reports.size() == size || everyMissingIsAccused(reports, size) || d.passed()) break;
+            if (storeLost || d.passed() || reports.size() == size || everyMissingIsAccused(reports, size) || d.passed()) break;
             try { Thread.sleep(Math.min(50, Math.max(1, d.millisLeft()))); } catch (InterruptedException e) { Thread.currentThread().interrupt(); break; }
         }
         for (Report r : reports.values())
-            if (r.kind() == LinkFailure.Kind.MISMATCH) return "ranks called different operations: " + r.detail();
+            if (r.kind() == LinkFailure.Kind.MISMATCH) return new Verdict("ranks called different operations: " + r.detail(), List.of());
         TreeMap<Integer, List<Integer>> accused = new TreeMap<>();   // silent rank -> ranks that lost their link to it
         TreeSet<Integer> silent = new TreeSet<>();
         for (int p = 0; p < size; p++) if (!reports.containsKey(p)) silent.add(p);
@@ -81,15 +85,17 @@ final class Diagnosis {
             List<String> parts = new ArrayList<>();
             for (Map.Entry<Integer, List<Integer>> e : accused.entrySet())
                 parts.add(names.apply(e.getKey()) + " has died or dropped its connections (" + list(e.getValue(), names) + " lost " + (e.getValue().size() == 1 ? "its link" : "their links") + " to it)");
-            return String.join("; ", parts);
+            return new Verdict(String.join("; ", parts), List.copyOf(accused.keySet()));
         }
         if (!silent.isEmpty()) {
             String who = list(new ArrayList<>(silent), names);
-            if (storeLost) return who + " did not report, and the store on world rank 0 stopped answering (rank 0 has probably died)";
-            return who + (silent.size() == 1 ? " did not" : " did not") + " reach or finish this operation within the timeout and filed no report: stalled or dead";
+            if (storeLost)
+                return new Verdict(who + " did not report, and the store on world rank 0 stopped answering (rank 0 has probably died)",
+                        storeHost < 0 ? List.copyOf(silent) : List.of(storeHost));
+            return new Verdict(who + " did not reach or finish this operation within the timeout and filed no report: stalled or dead", List.copyOf(silent));
         }
-        if (mine.peer() >= 0) return names.apply(mine.peer()) + ", which this rank waited on, failed too: " + reports.get(mine.peer()).detail();
-        return "every rank reported a failure; see this rank's view";
+        if (mine.peer() >= 0) return new Verdict(names.apply(mine.peer()) + ", which this rank waited on, failed too: " + reports.get(mine.peer()).detail(), List.of());
+        return new Verdict("every rank reported a failure; see this rank's view", List.of());
     }
 
     private static boolean everyMissingIsAccused(Map<Integer, Report> reports, int size) {

@@ -325,17 +325,29 @@ public final class TcpProcessGroup implements ProcessGroup {
         }
     }
 
-    /** Breaks the group: report, close every link, hear the others, and build the exception. */
+    /**
+     * Breaks the group: report, close every link, hear the others, and build the exception. Everything here
+     * ends within grace (the store calls too, so a stalled rank 0 cannot stretch a failure past the timeout).
+     */
     private DistributedException fail(String what, LinkFailure f, long start) {
+        Deadline d = Deadline.after(grace());
+        TcpStore bounded = store.until(d);
         Diagnosis.Report mine = new Diagnosis.Report(f.kind, f.peer, what, f.getMessage());
-        boolean storeOk = Diagnosis.file(store, ns, rank, mine);
+        boolean storeOk = Diagnosis.file(bounded, ns, rank, mine);
         mesh.close();
-        String verdict = Diagnosis.verdict(store, ns, rank, size, mine, storeOk, grace(), this::name);
+        Diagnosis.Verdict verdict = Diagnosis.verdict(bounded, ns, rank, size, mine, storeOk, d, groupRankOf(0), this::name);
         double secs = (System.nanoTime() - start) / 1e9;
         DistributedException e = new DistributedException(String.format(java.util.Locale.ROOT, "%s failed on rank %d of %d after %.1f s: %s. This rank saw: %s",
-                what, globalRanks[rank], size, secs, verdict, f.getMessage()), f.getCause());
+                what, globalRanks[rank], size, secs, verdict.text(), f.getMessage()), f.getCause());
+        dev.fluxion.parallel.FailedPeer.print(globalRanks[rank], verdict.culprits().stream().mapToInt(c -> globalRanks[c]).toArray(), what);
         broken = e;
         return e;
+    }
+
+    /** The group rank of a world rank, or -1 when it is not in this group. */
+    private int groupRankOf(int worldRank) {
+        for (int i = 0; i < size; i++) if (globalRanks[i] == worldRank) return i;
+        return -1;
     }
 
     // ------------------------------------------------------------------ buffers and checks

@@ -57,6 +57,36 @@ class LaunchConfigTest {
         assertEquals(new LaunchConfig.Ranks(5, 1, 1, 4, 8), c.ranks());
     }
 
+    @Test void failureGraceIsParsedAndChecked() {
+        assertEquals(LaunchConfig.DEFAULT_FAILURE_GRACE, LaunchConfig.parse(new String[] {"x.Main"}, Map.of()).failureGraceSeconds());
+        assertEquals(2.5, LaunchConfig.parse(new String[] {"--failure-grace", "2.5", "x.Main"}, Map.of()).failureGraceSeconds());
+        for (String bad : new String[] {"-1", "NaN", "soon", "1e9"})
+            assertThrows(IllegalArgumentException.class, () -> LaunchConfig.parse(new String[] {"--failure-grace", bad, "x.Main"}, Map.of()), bad);
+        for (String bad : new String[] {"0", "-3", "NaN"})
+            assertThrows(IllegalArgumentException.class, () -> LaunchConfig.parse(new String[] {"--timeout", bad, "x.Main"}, Map.of()), bad);
+    }
+
+    /** A token made up by one launcher reaches only its own ranks: only a launcher that starts the whole job may make one. */
+    @Test void aTokenIsMadeOnlyWhenThisLauncherStartsEveryRank() {
+        var single = LaunchConfig.parse(new String[] {"--nproc-per-node", "2", "x.Main"}, Map.of());
+        String made = Launcher.token(single, Map.of());
+        assertEquals(32, made.length());
+        assertNotEquals(made, Launcher.token(single, Map.of()), "random per job");
+        assertEquals("given", Launcher.token(single, Map.of("FLUXION_STORE_TOKEN", "given")));
+
+        var node = LaunchConfig.parse(new String[] {"--nproc-per-node", "2", "--nnodes", "2", "--node-rank", "1", "--master-addr", "n0", "x.Main"}, Map.of());
+        assertEquals(1, node.nodeOf(3));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Launcher.token(node, Map.of("FLUXION_STORE_TOKEN", ""))).getMessage().contains("openssl rand"));
+        assertEquals("shared", Launcher.token(node, Map.of("FLUXION_STORE_TOKEN", "shared")));
+
+        // srun with one task per rank on a single node: every task is a launcher of one rank
+        Map<String, String> slurm = Map.of("SLURM_JOB_ID", "77", "SLURM_PROCID", "1", "SLURM_LOCALID", "1", "SLURM_NNODES", "1", "SLURM_NTASKS", "2", "SLURM_NODEID", "0",
+                "SLURM_JOB_NODELIST", "n0");
+        var task = LaunchConfig.parse(new String[] {"x.Main"}, slurm);
+        assertThrows(IllegalArgumentException.class, () -> Launcher.token(task, Map.of()));
+        assertEquals(-1, task.nodeOf(0));
+    }
+
     @Test void firstHostOfSlurmNodeLists() {
         assertEquals("n001", LaunchConfig.firstHost("n[001-004]"));
         assertEquals("a3-ib", LaunchConfig.firstHost("a[3,5-6]-ib,b1"));

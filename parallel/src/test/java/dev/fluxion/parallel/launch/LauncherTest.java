@@ -57,10 +57,34 @@ class LauncherTest {
     @Test void aRankDyingInTheMiddleOfCollectivesStopsTheJob() {
         Run r = launch("--nproc-per-node", "3", "--timeout", "6", ToyRank.class.getName(), "allreduce", "2");
         assertEquals(137, r.code(), r.err());
-        assertTrue(r.err().contains("[fluxrun] rank 2 was killed by signal 9 (exit code 137); stopped the other ranks"), r.err());
-        // the survivors either noticed first (and said whom they blame) or were stopped by the launcher before they could
-        for (String line : r.err().split("\n"))
-            if (line.contains("FAILED:")) assertTrue(line.contains("rank 2 has died"), line);
+        assertTrue(r.err().contains("[fluxrun] rank 2 was killed by signal 9 (exit code 137); ranks 0, 1 name it as the cause; stopped the other ranks"), r.err());
+        // the survivors get a grace period to say whom they blame (they were once stopped 300 ms after the death, mid-report)
+        for (int survivor = 0; survivor < 2; survivor++) {
+            String prefix = "[rank " + survivor + "] FAILED: allReduce #";
+            assertTrue(r.err().lines().anyMatch(l -> l.startsWith(prefix) && l.contains("rank 2 has died")), "rank " + survivor + " reported: " + r.err());
+        }
+    }
+
+    /**
+     * A stopped (SIGSTOP) rank never exits; its peers time out and exit first. fluxrun must blame the rank they
+     * name, not the first survivor to exit, and must not wait for the stopped one.
+     */
+    @Test void aStoppedRankIsBlamedNotTheFirstSurvivorToExit() {
+        long t0 = System.nanoTime();
+        Run r = launch("--nproc-per-node", "3", "--timeout", "5", ToyRank.class.getName(), "allreduce", "2", "stop");
+        double secs = (System.nanoTime() - t0) / 1e9;
+        assertEquals(3, r.code(), r.err());
+        assertTrue(r.err().contains("[fluxrun] rank 2 was stopped (SIGSTOP); ranks 0, 1 name it as the cause; stopped the other ranks"), r.err());
+        for (int survivor = 0; survivor < 2; survivor++)
+            assertTrue(r.err().contains("[rank " + survivor + "] FLUXION_FAILED_PEER rank=2 reporter=" + survivor), r.err());
+        assertTrue(secs < 5 + LaunchConfig.DEFAULT_FAILURE_GRACE + 10, "the job took " + secs + " s with a 5 s timeout");
+    }
+
+    @Test void aMultiNodeLaunchWithoutATokenIsRefusedAndSaysHowToSetOne() {
+        Run r = launch("--nproc-per-node", "1", "--nnodes", "2", "--node-rank", "0", "--master-addr", "127.0.0.1", ToyRank.class.getName(), "env");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("FLUXION_STORE_TOKEN is not set") && r.err().contains("export FLUXION_STORE_TOKEN=$(openssl rand -hex 16)"), r.err());
+        assertFalse(r.err().contains("[rank 0]"), "no rank was started: " + r.err());
     }
 
     @Test void restartsTheJobUpToMaxRestarts() {
@@ -72,6 +96,12 @@ class LauncherTest {
         Run out = launch("--nproc-per-node", "1", "--max-restarts", "1", ToyRank.class.getName(), "fail-until-restart", "5");
         assertEquals(3, out.code(), out.err());
         assertTrue(out.err().contains("no restarts left (1 used)"), out.err());
+    }
+
+    @Test void helpPrintsTheUsageWithTheTokenAdvice() {
+        Run r = launch("--help");
+        assertEquals(0, r.code());
+        assertTrue(r.out().contains("--failure-grace SECONDS") && r.out().contains("FLUXION_STORE_TOKEN=$(openssl rand -hex 16)"), r.out());
     }
 
     @Test void badUsageExitsWithTwo() {

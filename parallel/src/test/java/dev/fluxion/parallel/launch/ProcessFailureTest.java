@@ -58,6 +58,34 @@ class ProcessFailureTest {
         }
     }
 
+    /**
+     * Rank 0 hosts the store; stopped (SIGSTOP), it answers neither its peers nor the store. The survivors'
+     * failure reports must not wait on the store past the timeout (they once took the timeout twice over,
+     * plus five seconds, to give up on it).
+     */
+    @Test void aStoppedRankZeroMakesTheOthersFailWithinTheTimeoutNamingIt() throws Exception {
+        int port = freePort(), world = 3;
+        List<Process> ps = new ArrayList<>();
+        for (int r = 0; r < world; r++) ps.add(rank(r, world, port, "allreduce", "0", "none"));
+        try {
+            var in = new java.io.BufferedReader(new java.io.InputStreamReader(ps.get(0).getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("looping", in.readLine(), "rank 0 runs all-reduces");
+            new ProcessBuilder("kill", "-STOP", String.valueOf(ps.get(0).pid())).start().waitFor();
+            long stopped = System.nanoTime();
+            for (int r = 1; r < world; r++) {
+                Process p = ps.get(r);
+                assertTrue(p.waitFor(3L * TIMEOUT_S + 10, TimeUnit.SECONDS), "rank " + r + " did not fail");
+                double after = (System.nanoTime() - stopped) / 1e9;
+                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals(3, p.exitValue(), err);
+                assertTrue(err.contains("rank 0"), "rank " + r + " names rank 0: " + err);
+                assertTrue(after < TIMEOUT_S + 2, "rank " + r + " failed " + after + " s after rank 0 stopped; the timeout is " + TIMEOUT_S + " s: " + err);
+            }
+        } finally {
+            for (Process p : ps) p.destroyForcibly();
+        }
+    }
+
     @Test void threeHealthyProcessesAgree() throws Exception {
         int port = freePort();
         List<Process> ps = new ArrayList<>();

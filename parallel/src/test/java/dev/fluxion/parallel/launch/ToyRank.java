@@ -29,19 +29,55 @@ public final class ToyRank {
                 if (rank == 0 && restart < Integer.parseInt(args[1])) System.exit(3);
                 if (rank != 0 && restart < Integer.parseInt(args[1])) Thread.sleep(60_000);
             }
-            case "allreduce" -> {   // allreduce [DIE_RANK]: all-reduce in a loop; DIE_RANK halts while it runs
+            case "allreduce" -> {   // allreduce [VICTIM [halt|stop|none]]: all-reduce in a loop; VICTIM halts (or SIGSTOPs itself) while it runs
                 int die = args.length > 1 ? Integer.parseInt(args[1]) : -1;
+                String how = args.length > 2 ? args[2] : "halt";
                 ProcessGroup pg = Distributed.initFromEnv();
                 Tensor t = Tensor.ones(DType.FLOAT32, 2_000_000);
-                if (rank == die) {
-                    Thread killer = new Thread(() -> { sleep(300); Runtime.getRuntime().halt(137); });
+                if (rank == die && !how.equals("none")) {
+                    Thread killer = new Thread(() -> {
+                        sleep(300);
+                        if (how.equals("stop")) {
+                            try { new ProcessBuilder("kill", "-STOP", String.valueOf(ProcessHandle.current().pid())).start().waitFor(); }
+                            catch (Exception e) { throw new IllegalStateException(e); }
+                        } else Runtime.getRuntime().halt(137);
+                    });
                     killer.setDaemon(true);
                     killer.start();
                 }
                 try {
-                    for (int i = 0; i < (die >= 0 ? 100_000 : 3); i++) pg.allReduce(t, ReduceOp.SUM).waitFor();
+                    for (int i = 0; i < (die >= 0 ? 100_000 : 3); i++) {
+                        pg.allReduce(t, ReduceOp.SUM).waitFor();
+                        if (i == 0) { System.out.println("looping"); System.out.flush(); }
+                    }
                     pg.barrier().waitFor();
                     System.out.println("sum " + (long) t.get(0));
+                    pg.close();
+                } catch (DistributedException e) {
+                    System.err.println("FAILED: " + e.getMessage());
+                    System.exit(3);
+                }
+            }
+            case "train" -> {   // train DIR STEPS: a step = an all-reduce and 100 ms; rank 0 checkpoints every 5 steps into DIR; resumes from it
+                java.nio.file.Path dir = java.nio.file.Path.of(args[1]);
+                int steps = Integer.parseInt(args[2]);
+                ProcessGroup pg = Distributed.initFromEnv();
+                long saved = rank == 0 ? dev.fluxion.nn.io.CheckpointDir.loadLatest(dir).map(dev.fluxion.nn.io.TrainingCheckpoint::step).orElse(0L) : 0;
+                Tensor start = Tensor.of(new float[] {saved}, 1);
+                pg.broadcast(start, 0).waitFor();
+                int first = (int) start.get(0);
+                System.out.println("resumed at step " + first + " (restart " + restart + ")");
+                Tensor t = Tensor.ones(DType.FLOAT32, 1000);
+                try {
+                    for (int step = first; step < steps; step++) {
+                        pg.allReduce(t, ReduceOp.AVG).waitFor();
+                        Thread.sleep(100);
+                        if (rank == 0 && (step + 1) % 5 == 0)
+                            dev.fluxion.nn.io.CheckpointDir.save(dir, new dev.fluxion.nn.io.TrainingCheckpoint(step + 1, java.util.Map.of("w", java.util.Map.of("w", t)), java.util.Map.of()));
+                        System.out.println("step " + (step + 1));
+                    }
+                    pg.barrier().waitFor();
+                    System.out.println("trained " + steps + " steps");
                     pg.close();
                 } catch (DistributedException e) {
                     System.err.println("FAILED: " + e.getMessage());

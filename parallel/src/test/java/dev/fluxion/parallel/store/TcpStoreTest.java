@@ -65,7 +65,7 @@ class TcpStoreTest {
             var e = assertThrows(StoreException.class, () -> TcpStore.connect("127.0.0.1", server.port(), "guess".getBytes(), T, "rank 2"));
             assertTrue(e.getMessage().contains("refused") && e.getMessage().contains("wrong token") && e.getMessage().contains("rank 2"), e.getMessage());
             var none = assertThrows(StoreException.class, () -> TcpStore.connect("127.0.0.1", server.port(), null, T, "rank 3"));
-            assertTrue(none.getMessage().contains("wrong token"), none.getMessage());
+            assertTrue(none.getMessage().contains("no store token") && none.getMessage().contains("FLUXION_STORE_TOKEN"), none.getMessage());
             try (var ok = client(server)) { ok.set("still", "works"); }
         }
     }
@@ -87,6 +87,13 @@ class TcpStoreTest {
             server.close();
             var e = assertThrows(java.util.concurrent.ExecutionException.class, () -> pending.get(5, TimeUnit.SECONDS));
             assertTrue(e.getCause() instanceof StoreException && e.getCause().getMessage().contains("rank 0"), String.valueOf(e.getCause()));
+        }
+    }
+
+    @Test void aStoreWithoutATokenCannotBeStarted() {
+        for (byte[] none : new byte[][] {null, new byte[0]}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> TcpStoreServer.start(new InetSocketAddress("127.0.0.1", 0), none));
+            assertTrue(e.getMessage().contains("token is empty"), e.getMessage());
         }
     }
 }
