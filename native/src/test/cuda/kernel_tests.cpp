@@ -928,6 +928,89 @@ template <typename T> void testArange(int type) {
 }
 #endif
 
+#ifdef FX_HAS_window
+// ---------------------------------------------------------------- sliding windows: im2col, col2im, max pool
+
+struct Win { int n, c, h, w, kh, kw, sh, sw, pt, pb, pl, pr, dh, dw; int oh() const { return out(h + pt + pb, kh, dh, sh); } int ow() const { return out(w + pl + pr, kw, dw, sw); }
+    static int out(int padded, int k, int d, int s) { int span = d * (k - 1) + 1; return padded < span ? 0 : (padded - span) / s + 1; } };
+
+static std::vector<Win> windows() {
+    return {{2, 3, 5, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},     // 3x3, padding 1 ("same")
+            {1, 2, 8, 6, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1},     // 2x2 stride 2 (pooling)
+            {3, 1, 9, 9, 3, 2, 2, 3, 1, 0, 1, 1, 2, 1},     // asymmetric padding, stride 2x3, dilation 2x1
+            {1, 4, 4, 5, 1, 3, 1, 1, 0, 0, 1, 1, 1, 2},     // 1x3 dilated by 2 along w
+            {2, 2, 33, 3, 3, 1, 2, 1, 1, 1, 0, 0, 1, 1}};   // more positions than a block (grid-stride loops)
+}
+
+// the input element a window position reads, or -1 in the padding
+static i64 readAt(const Win& g, int oh, int ow, int i, int j) {
+    int ih = oh * g.sh - g.pt + i * g.dh, iw = ow * g.sw - g.pl + j * g.dw;
+    return ih < 0 || ih >= g.h || iw < 0 || iw >= g.w ? -1 : (i64)ih * g.w + iw;
+}
+
+#define WIN_ARGS(g) g.n, g.c, g.h, g.w, g.oh(), g.ow(), g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw
+
+template <typename T, typename K1, typename K2> void testIm2col(const char* n1, K1 k1, const char* n2, K2 k2) {
+    runCase("window", std::string(n1) + " / " + n2, [&] {
+        for (const Win& g : windows()) {
+            i64 L = (i64)g.oh() * g.ow(), rows = (i64)g.c * g.kh * g.kw, columns = g.n * L, xs = (i64)g.n * g.c * g.h * g.w;
+            Buf<T> x = values<T>(xs, true), cols(rows * columns, fromd<T>(7));
+            if (!run(n1, blocksFor(rows * columns), dim3(256), k1, (const T*)x.data(), cols.data(), WIN_ARGS(g))) return;
+            std::vector<double> want(rows * columns), back(xs, 0.0);
+            Buf<T> gcols = values<T>(rows * columns);
+            for (int b = 0; b < g.n; b++) for (int ch = 0; ch < g.c; ch++) for (int i = 0; i < g.kh; i++) for (int j = 0; j < g.kw; j++)
+                for (int oh = 0; oh < g.oh(); oh++) for (int ow = 0; ow < g.ow(); ow++) {
+                    i64 r = ((i64)ch * g.kh + i) * g.kw + j, col = ((i64)b * g.oh() + oh) * g.ow() + ow, at = readAt(g, oh, ow, i, j);
+                    i64 plane = ((i64)b * g.c + ch) * g.h * g.w;
+                    want[r * columns + col] = at < 0 ? 0.0 : tod(x[plane + at]);
+                    if (at >= 0) back[plane + at] += tod(gcols[r * columns + col]);
+                }
+            if (!expect("cols", cols.data(), want, 0, 0)) return;
+            Buf<T> dx(xs, fromd<T>(7));
+            if (!run(n2, blocksFor(xs), dim3(256), k2, (const T*)gcols.data(), dx.data(), WIN_ARGS(g))) return;
+            if (!expect("x", dx.data(), back, rtol<T>() * 2)) return;    // sums of up to kh*kw terms, rounded once
+        }
+    });
+}
+
+template <typename T, typename K1, typename K2> void testMaxPool(const char* n1, K1 k1, const char* n2, K2 k2) {
+    runCase("window", std::string(n1) + " / " + n2, [&] {
+        for (const Win& g0 : windows()) {
+            Win g = g0;
+            if (std::max(g.pt, g.pb) > g.kh / 2 || std::max(g.pl, g.pr) > g.kw / 2) continue;   // maxPool2d's rule (as PyTorch)
+            i64 xs = (i64)g.n * g.c * g.h * g.w, ys = (i64)g.n * g.c * g.oh() * g.ow();
+            Buf<T> x = values<T>(xs, true);                            // steps of 1/8: ties; NaN and infinities
+            Buf<T> y(ys, fromd<T>(7));
+            Buf<i64> idx(ys, -7);
+            if (!run(n1, blocksFor(ys), dim3(256), k1, (const T*)x.data(), y.data(), idx.data(), WIN_ARGS(g))) return;
+            std::vector<double> wantY(ys);
+            std::vector<i64> wantI(ys);
+            for (i64 plane = 0; plane < (i64)g.n * g.c; plane++)
+                for (int oh = 0; oh < g.oh(); oh++) for (int ow = 0; ow < g.ow(); ow++) {
+                    double best = 0; i64 at = -1;
+                    for (int i = 0; i < g.kh; i++) for (int j = 0; j < g.kw; j++) {
+                        i64 a = readAt(g, oh, ow, i, j);
+                        if (a < 0) continue;
+                        double v = tod(x[plane * g.h * g.w + a]);
+                        if (at < 0 || (best == best && (v > best || v != v))) { best = v; at = a; }
+                    }
+                    i64 o = (plane * g.oh() + oh) * g.ow() + ow;
+                    wantY[o] = best;
+                    wantI[o] = at;
+                }
+            if (!expect("y", y.data(), wantY, 0, 0)) return;
+            for (i64 o = 0; o < ys; o++)
+                if (idx[o] != wantI[o]) { failCase("idx[" + std::to_string(o) + "] = " + std::to_string(idx[o]) + ", expected " + std::to_string(wantI[o])); return; }
+            Buf<T> gy = values<T>(ys), dx(xs, fromd<T>(7));
+            std::vector<double> wantDx(xs, 0.0);
+            for (i64 o = 0; o < ys; o++) wantDx[o / ((i64)g.oh() * g.ow()) * g.h * g.w + wantI[o]] += tod(gy[o]);
+            if (!run(n2, blocksFor(xs), dim3(256), k2, (const T*)gy.data(), (const i64*)idx.data(), dx.data(), WIN_ARGS(g))) return;
+            if (!expect("dx", dx.data(), wantDx, rtol<T>() * 2)) return;
+        }
+    });
+}
+#endif
+
 // ---------------------------------------------------------------- main
 
 int main(int argc, char** argv) {
@@ -1002,6 +1085,10 @@ int main(int argc, char** argv) {
 #endif
 #ifdef FX_HAS_adam
     testAdam();
+#endif
+#ifdef FX_HAS_window
+#define WINDOW(name, T) testIm2col<T>(KERNEL(fx_im2col_##name), KERNEL(fx_col2im_##name)); testMaxPool<T>(KERNEL(fx_max_pool_fwd_##name), KERNEL(fx_max_pool_bwd_##name));
+    FLOATS(WINDOW)
 #endif
 #ifdef FX_HAS_random
     testPhiloxKat();
