@@ -30,7 +30,8 @@ final class Creation {
     /** As {@link #arange(double, double, double, DType)}, made on device (on the host and uploaded where its backend cannot). */
     static Tensor arange(double start, double end, double step, DType dtype, Device device) {
         if (device.kind() == Device.Kind.CPU) return arange(start, end, step, dtype);
-        if (step == 0 || Double.isNaN(step) || (end - start) / step < 0) return arange(start, end, step, dtype);   // its errors
+        if (!Double.isFinite(start) || !Double.isFinite(end) || !Double.isFinite(step) || step == 0 || (end - start) / step < 0)
+            return arange(start, end, step, dtype);                     // the host op's checks and errors
         boolean integral = start == Math.rint(start) && end == Math.rint(end) && step == Math.rint(step);
         DType dt = dtype != null ? dtype : integral ? DType.INT64 : DType.FLOAT32;
         int n = Shape.intCount("arange", (long) Math.ceil((end - start) / step));
