@@ -130,7 +130,7 @@ class CudaRandomTest {
 
     @Test void aTrainingStepWithDropoutMakesNoHostSyncsAndASeedReproducesIt() {
         Device gpu = CudaTesting.gpu();
-        double[] losses = new double[2];
+        double[] first = new double[2], losses = new double[2];
         for (int run = 0; run < 2; run++) {
             Gpt model = new Gpt(new Gpt.Config(256, 64, 2, 4, 128, 0.1), Init.seed(1).on(gpu));
             model.train();
@@ -152,6 +152,7 @@ class CudaRandomTest {
                 }
             };
             step.run();                                                  // warm-up
+            first[run] = loss[0].item();
             long syncs = d.hostSyncs(), draws = d.kernels.launches("fx_random");
             uploads[0] = 0;
             for (int i = 0; i < 3; i++) step.run();
@@ -160,7 +161,10 @@ class CudaRandomTest {
             assertEquals(0, uploads[0], "host-to-device copies in the forward and backward of 3 steps with dropout");
             losses[run] = loss[0].item();
         }
-        assertEquals(losses[0], losses[1], 0.0, "the same seeds give the same masks, hence the same loss");
+        // the same seeds give the same masks: the first losses agree to GEMM reduction order (a different mask would move
+        // them by far more), and so do the losses after 4 steps (atomics in some backward kernels may reorder sums)
+        assertEquals(first[0], first[1], 1e-6 * Math.abs(first[0]), "the first step's loss under the same seeds");
+        assertEquals(losses[0], losses[1], 1e-3 * Math.abs(losses[0]), "the loss after 4 steps under the same seeds");
     }
 
     // ---------------------------------------------------------------- a Java Philox 4x32-10 (the reference)
