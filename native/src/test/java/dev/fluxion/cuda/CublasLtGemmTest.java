@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * float16 / bfloat16 matmuls (autocast's GEMMs) go through cuBLASLt ({@link CublasLtGemm}) with float32
  * accumulation: they match a float32 GEMM of the same (rounded) inputs within one rounding of the output, on
  * contiguous, transposed, batch-broadcast and offset (2-byte aligned) operands, and agree with the
- * cublasGemmStridedBatchedEx path they replace.
+ * cublasGemmStridedBatchedEx path they replace; reductions under autocast accumulate and return float32.
  */
 @Tag("gpu")
 @SuppressWarnings("try")
@@ -68,6 +68,21 @@ class CublasLtGemmTest {
         assertTrue(CublasLtGemm.CALLS.sum() > before, "the bfloat16 GEMM went through cuBLASLt");
         Tensor want = x.to(DType.BFLOAT16).to(DType.FLOAT32).matmul(w.to(DType.BFLOAT16).to(DType.FLOAT32));
         CudaTesting.assertClose(want.to(Device.CPU), y.to(DType.FLOAT32), 1.6e-2, 5e-2, "autocast matmul");
+    }
+
+    @Test void reductionsUnderAutocastAccumulateAndReturnFloat32() {
+        Device gpu = CudaTesting.gpu();
+        Tensor x = Tensor.randn(new Generator(5), DType.FLOAT64, 1 << 20).add(3);
+        Tensor xb = x.to(DType.BFLOAT16).to(gpu);
+        double want = xb.to(DType.FLOAT64).sum().item();                 // the exact sum of the bfloat16 values, in float64
+        try (var ac = Autocast.open(DType.BFLOAT16)) {
+            Tensor s = xb.sum(), m = xb.mean();
+            assertEquals(DType.FLOAT32, s.dtype(), "sum under autocast");
+            assertEquals(DType.FLOAT32, m.dtype(), "mean under autocast");
+            // float32 accumulation: a bfloat16 running sum of 2^20 values near 3 would be off by percents
+            assertEquals(want, s.item(), 1e-5 * Math.abs(want), "sum of 2^20 bfloat16 values");
+            assertEquals(want / (1 << 20), m.item(), 1e-5 * Math.abs(want) / (1 << 20), "mean");
+        }
     }
 
     /** a @ b in dt on the GPU against float32 on the GPU of the same dt-rounded inputs; the output rounds once to dt. */
