@@ -1,14 +1,18 @@
 package dev.fluxion.autodiff;
 
 import dev.fluxion.tensor.AttentionOp;
+import dev.fluxion.tensor.Col2ImOp;
 import dev.fluxion.tensor.CrossEntropyOp;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.FusedOp;
 import dev.fluxion.tensor.Generator;
+import dev.fluxion.tensor.Im2ColOp;
 import dev.fluxion.tensor.LayerNormOp;
+import dev.fluxion.tensor.MaxPool2dOp;
 import dev.fluxion.tensor.Op;
 import dev.fluxion.tensor.Save;
 import dev.fluxion.tensor.Tensor;
+import dev.fluxion.tensor.Window2d;
 import org.junit.jupiter.api.Test;
 
 import java.lang.reflect.Constructor;
@@ -50,6 +54,9 @@ class RuleCoverageTest {
         assertFalse(Rules.isDifferentiable(new Op.Binary(dev.fluxion.tensor.BinaryOp.LT)), "comparisons are declared non-differentiable");
     }
 
+    /** kernel 2x3, stride (2, 1), padding (1, 0), dilation (1, 2): 4x5 inputs give 3x1 outputs. */
+    private static final Window2d WINDOW = Window2d.of(2, 3, 2, 1, 1, 0, 1, 2);
+
     /** A float64 gradient check for each fused op; a new FusedOp fails here until it gets one. */
     private static final Map<Class<? extends FusedOp>, Runnable> FUSED_CHECKS = Map.of(
             LayerNormOp.class, () -> GradCheck.check("layer_norm", x -> new LayerNormOp(1e-5).apply(x[0], x[1], x[2]), randn(3, 5), randn(5), randn(5)),
@@ -61,7 +68,11 @@ class RuleCoverageTest {
                 GradCheck.check("attention causal", x -> new AttentionOp(0.5, true, false, false).apply(x[0], x[1], x[2]), randn(2, 3, 5), randn(2, 4, 5), randn(2, 4, 3));
                 GradCheck.check("attention masked + dropout", x -> new AttentionOp(0.5, true, true, true).apply(x[0], x[1], x[2], mask, drop),
                         randn(2, 3, 5), randn(2, 4, 5), randn(2, 4, 3));
-            });
+            },
+            Im2ColOp.class, () -> GradCheck.check("im2col", x -> new Im2ColOp(WINDOW).apply(x[0]), randn(2, 2, 4, 5)),
+            Col2ImOp.class, () -> GradCheck.check("col2im", x -> new Col2ImOp(WINDOW, 2, 2, 4, 5).apply(x[0]), randn(12, 6)),
+            MaxPool2dOp.class, () -> GradCheck.check("max_pool2d", x -> new MaxPool2dOp(Window2d.of(3, 3, 2, 2, 1, 1, 1, 1)).apply(x[0]), randn(2, 2, 5, 5)));
+
 
     @Test
     void everyFusedOpHasABackwardRuleThatPassesAGradientCheck() throws Exception {
@@ -104,6 +115,7 @@ class RuleCoverageTest {
         if (t == int[].class) return new int[0];
         if (t == dev.fluxion.tensor.AdamHyper.class) return dev.fluxion.tensor.AdamHyper.ADAMW;
         if (t == List.class) return List.of();
+        if (t == Window2d.class) return Window2d.of(2, 2, 1, 1, 0, 0, 1, 1);
         throw new AssertionError("no default for component type " + t);
     }
 

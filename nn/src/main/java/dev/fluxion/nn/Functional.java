@@ -4,8 +4,10 @@ import dev.fluxion.tensor.AttentionOp;
 import dev.fluxion.tensor.Autocast;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Generator;
+import dev.fluxion.tensor.PadMode;
 import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
+import dev.fluxion.tensor.Window2d;
 
 import java.util.List;
 
@@ -59,65 +61,80 @@ public final class Functional {
 
     /**
      * Patches of x for a sliding window (im2col). x: (N, C, H, W) -> (N, C, OH*OW, kh*kw), zero-padded by
-     * padding on each side. Written with indexSelect, so autodiff gives its gradient (col2im) for free.
+     * padding on each side. One strided copy ({@link dev.fluxion.tensor.Im2ColOp}); its gradient is col2im.
      */
     public static Tensor unfold(Tensor x, int kh, int kw, int stride, int padding) {
-        if (x.dim() != 4) throw new IllegalArgumentException("unfold: expects (N, C, H, W), got " + Shape.str(x.shape()));
-        if (kh <= 0 || kw <= 0 || stride <= 0 || padding < 0)
-            throw new IllegalArgumentException("unfold: kernel " + kh + "x" + kw + ", stride " + stride + ", padding " + padding + " must be positive (padding >= 0)");
-        int n = x.size(0), c = x.size(1);
-        Tensor xp = padding == 0 ? x : pad2d(x, padding);
-        int h = xp.size(2), w = xp.size(3);
-        int oh = (h - kh) / stride + 1, ow = (w - kw) / stride + 1;
-        if (h < kh || w < kw)
-            throw new IllegalArgumentException("unfold: kernel " + kh + "x" + kw + " is larger than the padded input " + h + "x" + w);
-        long[] idx = new long[oh * ow * kh * kw];
-        int k = 0;
-        for (int i = 0; i < oh; i++)
-            for (int j = 0; j < ow; j++)
-                for (int a = 0; a < kh; a++)
-                    for (int b = 0; b < kw; b++) idx[k++] = (long) (i * stride + a) * w + (j * stride + b);
-        return xp.reshape(n, c, h * w).indexSelect(2, Tensor.of(idx, idx.length).to(x.device())).reshape(n, c, oh * ow, kh * kw);
+        return Convolutions.unfold(x, Window2d.of(kh, kw, stride, stride, padding, padding, 1, 1));
     }
-
-    private static Tensor pad2d(Tensor x, int p) {
-        int n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-        Tensor side = Tensor.zeros(x.dtype(), x.device(), n, c, h, p);
-        Tensor wide = Tensor.cat(List.of(side, x, side), 3);
-        Tensor top = Tensor.zeros(x.dtype(), x.device(), n, c, p, w + 2 * p);
-        return Tensor.cat(List.of(top, wide, top), 2);
-    }
-
-    private static int outSize(int in, int k, int stride, int padding) { return (in + 2 * padding - k) / stride + 1; }
 
     /**
-     * 2-D convolution. x: (N, C, H, W), weight: (O, C, kh, kw), bias: (O) or null -> (N, O, OH, OW). Under
-     * {@link Autocast} it runs (im2col included) in the scope's dtype and returns it.
+     * 2-D convolution with a square kernel. x: (N, C, H, W), weight: (O, C, kh, kw), bias: (O) or null ->
+     * (N, O, OH, OW). Under {@link Autocast} it runs (im2col included) in the scope's dtype and returns it.
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
-        if (x.dim() != 4 || weight.dim() != 4 || x.size(1) != weight.size(1))
-            throw new IllegalArgumentException("conv2d: input " + Shape.str(x.shape()) + " and weight " + Shape.str(weight.shape())
-                    + " must be (N, C, H, W) and (O, C, kh, kw) with equal C");
-        x = Autocast.cast(Autocast.Policy.LOWER, x);   // before im2col, which then moves 16-bit patches
-        weight = Autocast.cast(Autocast.Policy.LOWER, weight);
-        int n = x.size(0), c = x.size(1), o = weight.size(0), kh = weight.size(2), kw = weight.size(3);
-        int oh = outSize(x.size(2), kh, stride, padding), ow = outSize(x.size(3), kw, stride, padding);
-        Tensor cols = unfold(x, kh, kw, stride, padding)          // (N, C, L, kh*kw)
-                .permute(0, 2, 1, 3).reshape(n * oh * ow, c * kh * kw);
-        Tensor y = linear(cols, weight.reshape(o, c * kh * kw), bias); // (N*L, O)
-        return y.reshape(n, oh, ow, o).permute(0, 3, 1, 2);
+        return conv2d(x, weight, bias, ConvOptions.DEFAULT.withStride(stride).withPadding(padding));
+    }
+
+    /**
+     * 2-D convolution as torch.nn.functional.conv2d: x (N, C, H, W), weight (O, C/groups, kh, kw), bias (O)
+     * or null -> (N, O, OH, OW), with options' stride, padding (sizes, "same" or "valid"), dilation and groups
+     * (options.bias() is ignored: pass bias or null) and padding mode. One im2col and one GEMM per group.
+     */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, ConvOptions options) {
+        if (weight.dim() != 4) throw new IllegalArgumentException("conv2d: weight must be (O, C/groups, kh, kw), got " + Shape.str(weight.shape()));
+        Window2d win = Convolutions.window("conv2d", weight.size(2), weight.size(3), options);
+        if (options.padMode() != PadMode.CONSTANT) {                   // PyTorch's non-zero padding_mode: pad first, then no padding
+            x = x.pad(new int[] {win.padLeft(), win.padRight(), win.padTop(), win.padBottom()}, options.padMode(), 0);
+            win = new Window2d(win.kh(), win.kw(), win.sh(), win.sw(), 0, 0, 0, 0, win.dh(), win.dw());
+        }
+        return Convolutions.conv2d(x, weight, bias, win, options.groups());
+    }
+
+    /**
+     * 1-D convolution as torch.nn.functional.conv1d: x (N, C, L), weight (O, C/groups, k), bias (O) or null
+     * -> (N, O, OL); runs as conv2d over a height of 1.
+     */
+    public static Tensor conv1d(Tensor x, Tensor weight, Tensor bias, ConvOptions options) {
+        if (x.dim() != 3 || weight.dim() != 3)
+            throw new IllegalArgumentException("conv1d: input " + Shape.str(x.shape()) + " and weight " + Shape.str(weight.shape()) + " must be (N, C, L) and (O, C/groups, k)");
+        ConvOptions o2 = new ConvOptions(new int[] {1, ConvOptions.perDim("conv1d", "stride", options.stride(), 1)[0]},
+                options.paddingMode() != null ? new int[] {0} : new int[] {0, ConvOptions.perDim("conv1d", "padding", options.padding(), 1)[0]},
+                options.paddingMode(), new int[] {1, ConvOptions.perDim("conv1d", "dilation", options.dilation(), 1)[0]}, options.groups(), options.bias(),
+                options.padMode());
+        Tensor y = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, o2);
+        return y.reshape(y.size(0), y.size(1), y.size(3));
+    }
+
+    /**
+     * Transposed 2-D convolution as torch.nn.functional.conv_transpose2d: x (N, Cin, H, W), weight
+     * (Cin, Cout/groups, kh, kw), bias (Cout) or null -> (N, Cout, (H-1) stride - 2 padding + dilation (kh-1)
+     * + outputPadding + 1, ...). options' padding must be sizes (not "same"/"valid").
+     */
+    public static Tensor convTranspose2d(Tensor x, Tensor weight, Tensor bias, ConvOptions options, int... outputPadding) {
+        if (options.paddingMode() != null) throw new IllegalArgumentException("convTranspose2d: padding must be sizes, got \"" + options.paddingMode() + "\"");
+        if (options.padMode() != PadMode.CONSTANT) throw new IllegalArgumentException("convTranspose2d: only zero padding (as PyTorch), got " + options.padMode());
+        if (weight.dim() != 4) throw new IllegalArgumentException("convTranspose2d: weight must be (Cin, Cout/groups, kh, kw), got " + Shape.str(weight.shape()));
+        int[] op = ConvOptions.perDim("convTranspose2d", "output padding", outputPadding.length == 0 ? new int[] {0} : outputPadding, 2);
+        return Convolutions.convTranspose2d(x, weight, bias, Convolutions.window("convTranspose2d", weight.size(2), weight.size(3), options), op, options.groups());
     }
 
     /** Max over k x k windows. x: (N, C, H, W) -> (N, C, OH, OW). */
-    public static Tensor maxPool2d(Tensor x, int k, int stride) {
-        int oh = outSize(x.size(2), k, stride, 0), ow = outSize(x.size(3), k, stride, 0);
-        return unfold(x, k, k, stride, 0).max(-1, false).reshape(x.size(0), x.size(1), oh, ow);
+    public static Tensor maxPool2d(Tensor x, int k, int stride) { return maxPool2d(x, k, stride, 0, 1); }
+
+    /**
+     * Max over k x k windows as torch.nn.functional.max_pool2d: padding counts as -inf (at most k/2), dilation
+     * spaces the window. Backward gives each window's gradient to its first maximum, as PyTorch.
+     */
+    public static Tensor maxPool2d(Tensor x, int k, int stride, int padding, int dilation) {
+        return Convolutions.maxPool2d(x, Window2d.of(k, k, stride, stride, padding, padding, dilation, dilation));
     }
 
     /** Mean over k x k windows. x: (N, C, H, W) -> (N, C, OH, OW). */
-    public static Tensor avgPool2d(Tensor x, int k, int stride) {
-        int oh = outSize(x.size(2), k, stride, 0), ow = outSize(x.size(3), k, stride, 0);
-        return unfold(x, k, k, stride, 0).mean(-1, false).reshape(x.size(0), x.size(1), oh, ow);
+    public static Tensor avgPool2d(Tensor x, int k, int stride) { return avgPool2d(x, k, stride, 0); }
+
+    /** Mean over k x k windows with zero padding counted in the mean (PyTorch's count_include_pad=True). */
+    public static Tensor avgPool2d(Tensor x, int k, int stride, int padding) {
+        return Convolutions.avgPool2d(x, Window2d.of(k, k, stride, stride, padding, padding, 1, 1));
     }
 
     /**

@@ -20,6 +20,9 @@ public final class CpuBackend implements Backend {
     static {                                       // fused kernels: ops whose composition is slower (see FusedOp)
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.LayerNormOp.class, Device.Kind.CPU, CpuLayerNorm.KERNEL);
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.AdamUpdate.class, Device.Kind.CPU, CpuAdam.KERNEL);
+        dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.Im2ColOp.class, Device.Kind.CPU, CpuWindows.IM2COL);
+        dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.Col2ImOp.class, Device.Kind.CPU, CpuWindows.COL2IM);
+        dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.MaxPool2dOp.class, Device.Kind.CPU, CpuWindows.MAX_POOL);
     }
 
     private CpuBackend() {}
