@@ -14,7 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The sliding-window kernels of window.cu on a GPU against the CPU: im2col against unfold, col2im as its exact
  * adjoint, a convolution as weight @ im2col (cuBLAS) against the CPU's conv2d, max pooling and its gradient
- * against the CPU's max pool and autodiff, and padded / dilated windows through their indices.
+ * against the CPU's max pool and autodiff, padded / dilated windows through their indices, and the nn-level conv2d +
+ * max pool (forward and backward) reaching these kernels through the fused ops' CUDA registrations.
  */
 @Tag("gpu")
 class CudaWindowsTest {
@@ -84,6 +85,31 @@ class CudaWindowsTest {
             CudaTesting.assertClose(atIdx.to(Device.CPU), p.y(), 0, 0, "y is x at the indices for " + w);
             assertTrue(p.indices().min().item() >= 0 && p.indices().max().item() < 63, "indices inside the plane (padding never chosen)");
         }
+    }
+
+    @Test void conv2dAndMaxPool2dOnTheGpuRunTheWindowKernelsAndMatchTheCpu() {
+        Device gpu = CudaTesting.gpu();
+        CudaDevice d = CudaBackend.of(gpu).cudaDevice();
+        Generator g = new Generator(6);
+        Tensor x = Tensor.randn(g, DType.FLOAT32, 2, 3, 12, 11), w = Tensor.randn(g, DType.FLOAT32, 4, 3, 3, 3), b = Tensor.randn(g, DType.FLOAT32, 4);
+        Tensor[] cpu = {x.detach().requiresGrad(true), w.detach().requiresGrad(true), b.detach().requiresGrad(true)};
+        Tensor[] dev = {x.to(gpu).requiresGrad(true), w.to(gpu).requiresGrad(true), b.to(gpu).requiresGrad(true)};
+        long[] before = {d.kernels.launches("fx_im2col"), d.kernels.launches("fx_col2im"), d.kernels.launches("fx_max_pool_fwd"), d.kernels.launches("fx_max_pool_bwd")};
+        Tensor gy = null;
+        Tensor[] outs = new Tensor[2];
+        for (int k = 0; k < 2; k++) {
+            Tensor[] t = k == 0 ? cpu : dev;
+            Tensor y = Functional.maxPool2d(Functional.conv2d(t[0], t[1], t[2], 1, 1), 3, 2, 1, 1);
+            if (gy == null) gy = Tensor.randn(g, DType.FLOAT32, y.shape());
+            y.mul(k == 0 ? gy : gy.to(gpu)).sum().backward();
+            outs[k] = y.detach();
+        }
+        CudaTesting.assertClose(outs[0], outs[1], 1e-4, 1e-4, "conv2d + maxPool2d forward");
+        String[] names = {"x", "weight", "bias"};
+        for (int i = 0; i < 3; i++) CudaTesting.assertClose(cpu[i].grad(), dev[i].grad(), 1e-4, 1e-4, "gradient of " + names[i]);
+        String[] kernels = {"fx_im2col", "fx_col2im", "fx_max_pool_fwd", "fx_max_pool_bwd"};
+        for (int i = 0; i < 4; i++)
+            assertTrue(d.kernels.launches(kernels[i]) > before[i], kernels[i] + " ran (the fused op's CUDA kernel, not its composed default)");
     }
 
     @Test void aNanIsTheMaximumOfItsWindow() {
