@@ -37,7 +37,12 @@ final class Entry implements Saved {
     private final int[] inputVersions;
     private final int outputVersion;
     private final int[] stateVersions;
-    private final String description;             // kept after release, for messages and the printed tape
+    private final int[] outputShape;              // what toString() describes, kept after release; the string itself
+    private final DType outputDtype;              // is made only when asked (formatting it for every op cost ms per step)
+    private final int[] keptInputs;
+    private final boolean keptOutput;
+    private final int keptState;
+    private String description;
     private boolean released;
     private boolean[] only;                        // during a split backward: the inputs whose gradients are wanted now (null: all)
 
@@ -72,7 +77,11 @@ final class Entry implements Saved {
         this.state = state.length == 0 ? NONE : state.clone();
         this.stateVersions = new int[state.length];
         for (int k = 0; k < state.length; k++) stateVersions[k] = state[k].storage().version();
-        this.description = describe(output);
+        this.outputShape = output.shape();
+        this.outputDtype = output.dtype();
+        this.keptInputs = save.inputs();
+        this.keptOutput = savedOutput != null;
+        this.keptState = this.state.length;
     }
 
     private static Save all(int n) {
@@ -178,16 +187,20 @@ final class Entry implements Saved {
         return out;
     }
 
-    private String describe(Tensor output) {
-        StringJoiner in = new StringJoiner(", ");
-        for (int i = 0; i < shapes.length; i++) in.add(Shape.str(shapes[i]) + " " + dtypes[i]);
-        StringJoiner keeps = new StringJoiner(", ", "  keeps ", "");
-        keeps.setEmptyValue("");
-        for (int i = 0; i < savedInputs.length; i++) if (savedInputs[i] != null) keeps.add("input " + i);
-        if (savedOutput != null) keeps.add("output");
-        if (state.length > 0) keeps.add(state.length + " state");
-        return String.format("#%-4d %-14s %s -> %s %s%s", seq, name, in, Shape.str(output.shape()), output.dtype(), keeps);
+    /** Made on first use only: formatting it for every recorded op cost milliseconds per training step. */
+    private String describe() {
+        if (description == null) {
+            StringJoiner in = new StringJoiner(", ");
+            for (int i = 0; i < shapes.length; i++) in.add(Shape.str(shapes[i]) + " " + dtypes[i]);
+            StringJoiner keeps = new StringJoiner(", ", "  keeps ", "");
+            keeps.setEmptyValue("");
+            for (int i : keptInputs) keeps.add("input " + i);
+            if (keptOutput) keeps.add("output");
+            if (keptState > 0) keeps.add(keptState + " state");
+            description = String.format("#%-4d %-14s %s -> %s %s%s", seq, name, in, Shape.str(outputShape), outputDtype, keeps);
+        }
+        return description;
     }
 
-    @Override public String toString() { return description + (released ? "  (released)" : ""); }
+    @Override public String toString() { return describe() + (released ? "  (released)" : ""); }
 }

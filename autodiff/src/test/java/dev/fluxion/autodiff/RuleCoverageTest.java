@@ -61,6 +61,8 @@ class RuleCoverageTest {
     private static final Map<Class<? extends FusedOp>, Runnable> FUSED_CHECKS = Map.of(
             LayerNormOp.class, () -> GradCheck.check("layer_norm", x -> new LayerNormOp(1e-5).apply(x[0], x[1], x[2]), randn(3, 5), randn(5), randn(5)),
             CrossEntropyOp.class, () -> GradCheck.check("cross_entropy", x -> new CrossEntropyOp(3, 0.2).apply(x[0], Tensor.of(new long[] {1, 3, 0}, 3)), randn(3, 4)),
+            dev.fluxion.tensor.LinearOp.class, () -> GradCheck.check("linear", x -> new dev.fluxion.tensor.LinearOp().apply(x[0], x[1], x[2]),
+                    randn(2, 3, 5), randn(4, 5), randn(4)),
             AttentionOp.class, () -> {
                 Tensor mask = Tensor.of(new boolean[] {true, false, true, true, true, true, false, true, true, true, true, true}, 1, 3, 4);
                 Tensor drop = Tensor.of(new double[] {2, 0, 2, 2, 0, 2, 2, 2, 2, 2, 0, 2, 2, 2, 2, 0, 2, 2, 2, 2, 2, 2, 2, 0}, 2, 3, 4);

@@ -26,8 +26,7 @@ public final class Functional {
         x = Autocast.cast(Autocast.Policy.LOWER, x);
         weight = Autocast.cast(Autocast.Policy.LOWER, weight);
         bias = Autocast.cast(Autocast.Policy.LOWER, bias);
-        Tensor y = x.matmul(weight.t());
-        return bias == null ? y : y.add(bias);
+        return bias == null ? x.matmul(weight.t()) : new dev.fluxion.tensor.LinearOp().apply(x, weight, bias);   // one fused op
     }
 
     /** Normalizes over the last dim: (x - mean) / sqrt(var + eps) * w + b (biased variance, as PyTorch). float32 under autocast. */

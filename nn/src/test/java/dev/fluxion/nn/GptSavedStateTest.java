@@ -44,12 +44,14 @@ class GptSavedStateTest {
     void aStepKeepsLessThanKeepingEveryInputAndOutput() {
         Step all = step(true), saved = step(false);
         long scores = 4L * BATCH * CHAR_GPT.heads() * CHAR_GPT.context() * CHAR_GPT.context();   // one (B, H, T, T) float32
-        long bound = all.savedBytes() - 3 * scores * CHAR_GPT.layers();
+        // the fused attention kernel writes no (B, H, T, T) tensor in either mode (it keeps a row log-sum-exp):
+        // what remains to drop is one score-sized tensor's worth of activations per layer
+        long bound = all.savedBytes() - scores * CHAR_GPT.layers();
         System.out.printf("GPT %s, batch %d: tape keeps %d bytes for backward; keeping every input and output: %d%n",
                 CHAR_GPT, BATCH, saved.savedBytes(), all.savedBytes());
         assertTrue(saved.savedBytes() > 0);
         assertTrue(saved.savedBytes() <= bound, "saved state keeps " + saved.savedBytes() + " bytes, keeping every input and output "
-                + all.savedBytes() + ", which less 3 attention scores per layer is " + bound);
+                + all.savedBytes() + ", which less one attention score tensor per layer is " + bound);
         assertArrayEquals(all.headGrad(), saved.headGrad(), 1e-6f);
         assertArrayEquals(all.lnGrad(), saved.lnGrad(), 1e-6f);
     }

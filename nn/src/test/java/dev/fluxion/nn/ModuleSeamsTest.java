@@ -246,7 +246,8 @@ class ModuleSeamsTest {
         Tensor x = ids();
         float[] plain = g.forward(x).toFloatArray();
         Tensor allTrue = Tensor.ones(2, 1, 1, 5).ne(0);
-        assertArrayEquals(plain, g.forward(x, allTrue).toFloatArray(), "an all-true mask changes nothing");
+        // a mask runs the composed attention, no mask the fused kernel: the same values up to float rounding
+        assertArrayEquals(plain, g.forward(x, allTrue).toFloatArray(), 1e-5f, "an all-true mask changes nothing");
         boolean[] keep = {true, true, true, true, true, false, true, true, true, true};   // row 1 hides its first token
         float[] masked = g.forward(x, Tensor.of(keep, 2, 1, 1, 5)).toFloatArray();
         int perRow = 5 * TINY.vocab();

@@ -8,7 +8,8 @@ import java.util.Arrays;
  * v (..., S, E), then a bool mask broadcastable to (..., T, S), true where a query may attend a key (when
  * {@code masked}), then a dropout multiplier of the scores' shape, 0 or 1/(1-p) (when {@code dropout}).
  * With {@code causal}, query t also never attends key s > t. A query that may attend nothing gets NaN
- * weights, as PyTorch's math path. State: P (..., T, S).
+ * weights, as PyTorch's math path. State: P (..., T, S), or, from a kernel that never writes P (the CPU
+ * one), the row log-sum-exp of the masked scaled scores (..., T), from which backward recomputes P.
  *
  * <p>Backward keeps q, k, v, the dropout multiplier and P, never the scores or the masked scores that the
  * composed ops would keep: with Pd = P * drop, dv = Pd^T g, dP = (g v^T) * drop,
@@ -81,15 +82,27 @@ public record AttentionOp(double scale, boolean causal, boolean masked, boolean 
         return new Result(pd.matmul(v), p);
     }
 
-    /** q, k, v and the dropout multiplier; the mask is already in P. */
+    /** P = exp(q k^T scale - lse), masked positions 0, from a kernel's row log-sum-exp (NaN where a row attends nothing). */
+    private Tensor weights(Saved s, Tensor q, Tensor k, Tensor lse) {
+        Tensor att = q.matmul(k.transpose(-2, -1)).mul(scale).sub(lse.to(q.dtype()).unsqueeze(-1));
+        if (causal) {
+            Tensor future = Tensor.ones(DType.FLOAT32, q.device(), q.size(-2), k.size(-2)).triu(1).ne(0);
+            att = att.maskedFill(future, Double.NEGATIVE_INFINITY);
+        }
+        if (masked) att = Tensor.where(s.input(3), att, Tensor.full(Double.NEGATIVE_INFINITY, att.dtype(), att.device()));
+        return att.exp();
+    }
+
+    /** q, k, v, the mask (a kernel that keeps no P recomputes it with the mask) and the dropout multiplier. */
     @Override public Save save(boolean[] needsGrad) {
+        if (masked) return dropout ? Save.inputs(0, 1, 2, 3, 4) : Save.inputs(0, 1, 2, 3);
         return dropout ? Save.inputs(0, 1, 2, inputCount() - 1) : Save.inputs(0, 1, 2);
     }
 
     /** Computed in the inputs' dtype (under autocast the output and P may have another). */
     @Override public Tensor[] backward(Saved s, Tensor gOut) {
         Tensor q = s.input(0), k = s.input(1), v = s.input(2);
-        Tensor g = gOut.to(q.dtype()), p = s.state(0).to(q.dtype());
+        Tensor g = gOut.to(q.dtype()), p = s.state(0).dim() == q.dim() ? s.state(0).to(q.dtype()) : weights(s, q, k, s.state(0));
         // a query that may attend nothing has NaN weights; it must not spread NaN into every key's gradient
         if (masked || causal && q.size(-2) > k.size(-2)) p = Tensor.where(p.ne(p), Tensor.zeros(p.dtype(), p.device()), p);
         Tensor drop = dropout ? s.input(inputCount() - 1) : null;

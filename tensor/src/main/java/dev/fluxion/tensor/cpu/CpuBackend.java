@@ -23,6 +23,8 @@ public final class CpuBackend implements Backend {
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.Im2ColOp.class, Device.Kind.CPU, CpuWindows.IM2COL);
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.Col2ImOp.class, Device.Kind.CPU, CpuWindows.COL2IM);
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.MaxPool2dOp.class, Device.Kind.CPU, CpuWindows.MAX_POOL);
+        dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.AttentionOp.class, Device.Kind.CPU, CpuAttention.KERNEL);
+        dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.LinearOp.class, Device.Kind.CPU, CpuLinear.KERNEL);
     }
 
     private CpuBackend() {}

@@ -24,6 +24,15 @@ final class CpuIndexing {
         int[] outShape = shape.clone();
         outShape[dim] = n;
         Tensor out = CpuBackend.empty(x.dtype(), outShape);
+        if (dim == 0 && x.isContiguous()) {               // rows of a table (embedding lookups): one block copy per row
+            long row = x.numel() / Math.max(shape[0], 1);
+            CpuStorage from = (CpuStorage) x.storage(), to = (CpuStorage) out.storage();
+            long xo = x.offset(), oo = out.offset();
+            Parallel.forRange(n, Math.max(1, Parallel.GRAIN / Math.max(1, row)), (lo, hi) -> {
+                for (int i = (int) lo; i < hi; i++) to.copyFrom(from, xo + rowIdx[i] * row, oo + i * row, row);
+            });
+            return out;
+        }
         long[] ost = out.stride();
         int[] sliceShape = shape.clone();
         sliceShape[dim] = 1;

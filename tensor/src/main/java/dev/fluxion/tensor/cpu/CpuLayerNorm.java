@@ -10,8 +10,8 @@ import dev.fluxion.tensor.Tensor;
 import java.nio.FloatBuffer;
 
 /**
- * The CPU kernel of {@link LayerNormOp} for float32: one pass per row forward (mean and variance in
- * double) that also returns mean and rstd ([rows] float32), one pass per row backward that reads them,
+ * The CPU kernel of {@link LayerNormOp} for float32: one pass per row forward (mean and variance as
+ * {@link FloatKernels#sum}: 16 float lanes, added in double) that also returns mean and rstd ([rows] float32), one pass per row backward that reads them,
  * instead of the dozen tensor ops and temporaries of the composite. Weight and bias gradients are summed
  * per piece of rows and the pieces added in order, so results do not depend on thread timing.
  */
@@ -46,20 +46,6 @@ final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
 
     private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats("layerNorm"); }
 
-    /** The row's mean, summed in double (forward only: backward reads the saved one). */
-    private static float mean(float[] row, int c) {
-        double sum = 0;
-        for (int i = 0; i < c; i++) sum += row[i];
-        return (float) (sum / c);
-    }
-
-    /** 1 / sqrt(biased variance + eps), the variance summed in double. */
-    private static float rstd(float[] row, int c, float mean, double eps) {
-        double sq = 0;
-        for (int i = 0; i < c; i++) { float d = row[i] - mean; sq += d * d; }
-        return (float) (1 / Math.sqrt(sq / c + eps));
-    }
-
     /** y (..., C), mean and rstd [rows]. */
     static FusedOp.Result forward(Tensor x0, Tensor w0, Tensor b0, double eps) {
         Tensor x = contiguous(x0), w = contiguous(w0), b = contiguous(b0);
@@ -70,16 +56,18 @@ final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
         float[] wa = new float[c], ba = new float[c];
         buf(w).get((int) w.offset(), wa, 0, c);
         buf(b).get((int) b.offset(), ba, 0, c);
-        int xo = (int) x.offset();
+        int xo = (int) x.offset(), yOff = (int) y.offset(), mOff = (int) meanT.offset(), rOff = (int) rstdT.offset();
         Parallel.forRange(rows, Math.max(1, Parallel.GRAIN / Math.max(c, 1)), (lo, hi) -> {
             float[] row = new float[c];
             for (int r = (int) lo; r < hi; r++) {
                 xb.get(xo + r * c, row, 0, c);
-                float mean = mean(row, c), rstd = rstd(row, c, mean, eps);
-                mb.put(r, mean);
-                rb.put(r, rstd);
-                for (int i = 0; i < c; i++) row[i] = (row[i] - mean) * rstd * wa[i] + ba[i];
-                yb.put(r * c, row, 0, c);
+                float mean = (float) (FloatKernels.sum(row, c) / c);
+                for (int i = 0; i < c; i++) row[i] -= mean;
+                float rstd = (float) (1 / Math.sqrt(FloatKernels.dot(row, row, c) / c + eps));
+                mb.put(mOff + r, mean);
+                rb.put(rOff + r, rstd);
+                for (int i = 0; i < c; i++) row[i] = row[i] * rstd * wa[i] + ba[i];
+                yb.put(yOff + r * c, row, 0, c);
             }
         });
         return new FusedOp.Result(y, meanT, rstdT);
@@ -95,28 +83,26 @@ final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
         buf(w).get((int) w.offset(), wa, 0, c);
         int xo = (int) x.offset(), go = (int) g.offset(), mo = (int) meanT.offset(), ro = (int) rstdT.offset();
         int pieces = Math.max(1, Math.min(rows, Parallel.threads() * 4));
-        double[][] dw = new double[pieces][c], dbias = new double[pieces][c];
+        float[][] dw = new float[pieces][c], dbias = new float[pieces][c];
+        int dxo = (int) dx.offset();
         Parallel.forRange(pieces, 1, (plo, phi) -> {
-            float[] xr = new float[c], gr = new float[c], xhat = new float[c];
+            float[] xr = new float[c], gr = new float[c], xhat = new float[c], gw = new float[c];
             for (int p = (int) plo; p < phi; p++) {
                 int from = (int) ((long) rows * p / pieces), to = (int) ((long) rows * (p + 1) / pieces);
-                double[] dwp = dw[p], dbp = dbias[p];
+                float[] dwp = dw[p], dbp = dbias[p];
                 for (int r = from; r < to; r++) {
                     xb.get(xo + r * c, xr, 0, c);
                     gb.get(go + r * c, gr, 0, c);
                     float mean = mb.get(mo + r), rstd = rb.get(ro + r);
-                    double meanGw = 0, meanGwXhat = 0;
-                    for (int i = 0; i < c; i++) {
+                    for (int i = 0; i < c; i++) {                     // plain float loops: C2 vectorizes them
                         xhat[i] = (xr[i] - mean) * rstd;
-                        float gw = gr[i] * wa[i];
-                        meanGw += gw;
-                        meanGwXhat += gw * xhat[i];
+                        gw[i] = gr[i] * wa[i];
                         dwp[i] += gr[i] * xhat[i];
                         dbp[i] += gr[i];
                     }
-                    float m1 = (float) (meanGw / c), m2 = (float) (meanGwXhat / c);
-                    for (int i = 0; i < c; i++) xr[i] = (gr[i] * wa[i] - m1 - xhat[i] * m2) * rstd;
-                    db.put(r * c, xr, 0, c);
+                    float m1 = (float) (FloatKernels.sum(gw, c) / c), m2 = (float) (FloatKernels.dot(gw, xhat, c) / c);
+                    for (int i = 0; i < c; i++) xr[i] = (gw[i] - m1 - xhat[i] * m2) * rstd;
+                    db.put(dxo + r * c, xr, 0, c);
                 }
             }
         });

@@ -118,10 +118,16 @@ public final class CpuMemory {
         drainUnreachable();
         if (IN_USE.get() + bytes > reclaimAt) reclaimUnreachable();
         ByteBuffer b = allocateFresh(bytes);
+        ACQUIRED.increment();
         long now = IN_USE.addAndGet(bytes);
         PEAK.accumulateAndGet(now, Math::max);
         return b;
     }
+
+    private static final java.util.concurrent.atomic.LongAdder ACQUIRED = new java.util.concurrent.atomic.LongAdder();
+
+    /** How many buffers storages have taken so far (pooled or not): one per tensor that got its own memory. */
+    public static long acquired() { return ACQUIRED.sum(); }
 
     static void releaseExact(ByteBuffer b) { IN_USE.addAndGet(-b.capacity()); }
 
@@ -135,6 +141,7 @@ public final class CpuMemory {
             b = pollCached(cls);
         }
         if (b == null) b = allocateFresh(cls);
+        ACQUIRED.increment();
         long now = IN_USE.addAndGet(cls);
         PEAK.accumulateAndGet(now, Math::max);
         return b;

@@ -161,11 +161,11 @@ final class CpuReduce {
         Strided si = new Strided(in), so = new Strided(out);
         boolean wide = x.dtype().computesInDouble();
         Parallel.forRange(rowsN, Math.max(1, Parallel.GRAIN / Math.max(len, 1)), (lo, hi) -> {
-            float[] fr = wide ? null : new float[len];
+            float[] fr = wide ? null : new float[len], tmp = wide || !log ? null : new float[len];
             double[] dr = wide ? new double[len] : null;
             for (long r = lo; r < hi; r++) {
                 if (wide) { si.load(r * len, len, dr); softmaxRow(dr, len, log); so.store(r * len, len, dr); }
-                else { si.load(r * len, len, fr); softmaxRow(fr, len, log); so.store(r * len, len, fr); }
+                else { si.load(r * len, len, fr); if (log) FloatKernels.logSoftmaxRow(fr, len, tmp); else FloatKernels.softmaxRow(fr, len); so.store(r * len, len, fr); }
             }
         });
         if (dim == last) return out;
@@ -181,22 +181,6 @@ final class CpuReduce {
         int ts = sh[a]; sh[a] = sh[b]; sh[b] = ts;
         long tt = st[a]; st[a] = st[b]; st[b] = tt;
         return t.asStrided(sh, st, t.offset());
-    }
-
-    private static void softmaxRow(float[] v, int n, boolean log) {
-        float max = FloatKernels.max(v, n);
-        if (max == Float.NEGATIVE_INFINITY) max = 0;
-        for (int i = 0; i < n; i++) v[i] -= max;
-        if (log) {
-            float[] e = new float[n];
-            FloatKernels.unary(dev.fluxion.tensor.UnaryOp.EXP, v, e, n);
-            float lse = (float) Math.log(FloatKernels.sum(e, n));
-            for (int i = 0; i < n; i++) v[i] -= lse;
-        } else {
-            FloatKernels.unary(dev.fluxion.tensor.UnaryOp.EXP, v, v, n);
-            float inv = (float) (1 / FloatKernels.sum(v, n));
-            for (int i = 0; i < n; i++) v[i] *= inv;
-        }
     }
 
     private static void softmaxRow(double[] v, int n, boolean log) {

@@ -148,4 +148,57 @@ final class FloatKernels {
         int i = Simd.ENABLED ? VectorKernels.accumulate(x, y, n) : 0;
         for (; i < n; i++) y[i] += x[i];
     }
+
+    /** v[0..n) = softmax(v[0..n)): minus the row max (0 when all are -inf), exp, times 1/sum. */
+    static void softmaxRow(float[] v, int n) {
+        float max = max(v, n);
+        if (max == Float.NEGATIVE_INFINITY) max = 0;
+        for (int i = 0; i < n; i++) v[i] -= max;
+        unary(UnaryOp.EXP, v, v, n);
+        float inv = (float) (1 / sum(v, n));
+        for (int i = 0; i < n; i++) v[i] *= inv;
+    }
+
+    /** v[0..n) = log_softmax(v[0..n)); tmp: n floats of scratch. */
+    static void logSoftmaxRow(float[] v, int n, float[] tmp) {
+        float max = max(v, n);
+        if (max == Float.NEGATIVE_INFINITY) max = 0;
+        for (int i = 0; i < n; i++) v[i] -= max;
+        unary(UnaryOp.EXP, v, tmp, n);
+        float lse = (float) Math.log(sum(tmp, n));
+        for (int i = 0; i < n; i++) v[i] -= lse;
+    }
+
+    /**
+     * y[0..n) = sum over i < k of a[i] * m[mOff + i*ld + 0..n): a row vector times a k x n block, each output
+     * an fma chain in i order (so the bits do not depend on the vector width). Attention's scores (q times
+     * K^T), its weighted values (p times V) and their gradients are all this one product.
+     */
+    static void combineRows(float[] a, int k, float[] m, int mOff, int ld, float[] y, int n) {
+        int j = Simd.ENABLED ? VectorKernels.combineRows(a, k, m, mOff, ld, y, n) : 0;
+        for (; j < n; j++) {
+            float acc = 0;
+            for (int i = 0; i < k; i++) acc = Math.fma(a[i], m[mOff + i * ld + j], acc);
+            y[j] = acc;
+        }
+    }
+
+    /** y[yOff..yOff+n) = fma(a, x[xOff..xOff+n), y[yOff..]). */
+    static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
+        int i = Simd.ENABLED ? VectorKernels.axpy(a, x, xOff, y, yOff, n) : 0;
+        for (; i < n; i++) y[yOff + i] = Math.fma(a, x[xOff + i], y[yOff + i]);
+    }
+
+    /** Sum of a[i] * b[i] over [0, n), accumulated as {@link #sum} (SUM_LANES float fma chains, added in double). */
+    static double dot(float[] a, float[] b, int n) {
+        float[] acc = Scratch.get().lanes;
+        if (Simd.ENABLED) return VectorKernels.dot(a, b, n, acc);
+        java.util.Arrays.fill(acc, 0f);
+        int i = 0, bound = n - n % SUM_LANES;
+        for (; i < bound; i += SUM_LANES) for (int j = 0; j < SUM_LANES; j++) acc[j] = Math.fma(a[i + j], b[i + j], acc[j]);
+        double s = 0;
+        for (int j = 0; j < SUM_LANES; j++) s += acc[j];
+        for (; i < n; i++) s += (double) a[i] * b[i];
+        return s;
+    }
 }

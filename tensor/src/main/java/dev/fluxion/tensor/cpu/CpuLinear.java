@@ -1,0 +1,90 @@
+package dev.fluxion.tensor.cpu;
+
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.FusedKernel;
+import dev.fluxion.tensor.FusedOp;
+import dev.fluxion.tensor.LinearOp;
+import dev.fluxion.tensor.ReduceOp;
+import dev.fluxion.tensor.Saved;
+import dev.fluxion.tensor.Tensor;
+
+import java.nio.FloatBuffer;
+
+/**
+ * The CPU kernel of {@link LinearOp} for float32: the output rows start as the bias and one OpenBLAS GEMM
+ * adds x W^T to them (beta = 1), so no separate pass adds the bias; backward gives dx = g W, the weight
+ * gradient g^T x as one GEMM straight into an (out, in) tensor (no transposed gradient to copy), and the bias
+ * gradient as one column sum.
+ */
+final class CpuLinear implements FusedKernel<LinearOp> {
+    static final CpuLinear KERNEL = new CpuLinear();
+
+    private CpuLinear() {}
+
+    private static boolean fits(Tensor... ts) {
+        for (Tensor t : ts) if (t.dtype() != DType.FLOAT32 || !CpuStorage.fitsOneBuffer(t)) return false;
+        return true;
+    }
+
+    private static Tensor contiguous(Tensor t) {
+        if (t.isContiguous()) return t;
+        Tensor c = CpuBackend.empty(t.dtype(), t.shape());
+        CpuBackend.INSTANCE.copy(t, c);
+        return c;
+    }
+
+    private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats("linear"); }
+
+    @Override public FusedOp.Result forward(LinearOp op, Tensor[] in) {
+        if (!fits(in)) return null;
+        Tensor x = contiguous(in[0]), w = in[1], b = contiguous(in[2]);
+        int k = w.size(1), n = w.size(0), m = (int) (x.numel() / Math.max(k, 1));
+        int[] shape = x.shape();
+        shape[shape.length - 1] = n;
+        Tensor y = CpuBackend.empty(DType.FLOAT32, shape);
+        if (m == 0 || n == 0) return new FusedOp.Result(y);
+        FloatBuffer yb = buf(y), bb = buf(b);
+        float[] bias = new float[n];
+        bb.get((int) b.offset(), bias, 0, n);
+        int yo = (int) y.offset();
+        for (int r = 0; r < m; r++) yb.put(yo + r * n, bias, 0, n);
+        // W as stored: (out, in) row-major is W^T's transpose; a transposed view of a contiguous W is read as is
+        boolean wRowMajor = w.stride()[1] == 1 && w.stride()[0] >= k, wColMajor = w.stride()[0] == 1 && w.stride()[1] >= n;
+        if (!wRowMajor && !wColMajor) { w = contiguous(w); wRowMajor = true; }
+        int ldw = (int) (wRowMajor ? w.stride()[0] : w.stride()[1]);
+        gemm(false, wRowMajor, m, n, k, x, k, w, ldw, 1f, y);
+        return new FusedOp.Result(y);
+    }
+
+    @Override public Tensor[] backward(LinearOp op, Saved s, Tensor g0) {
+        if (!fits(g0)) return null;
+        int n = s.shape(1)[0], k = s.shape(1)[1];
+        Tensor g = contiguous(g0);
+        int m = (int) (g.numel() / Math.max(n, 1));
+        Tensor dx = null, dw = null, db = null;
+        if (s.needsGrad(0)) {
+            Tensor w = s.input(1);
+            if (!fits(w)) return null;
+            w = contiguous(w);
+            dx = CpuBackend.empty(DType.FLOAT32, s.shape(0));
+            if (m > 0) gemm(false, false, m, k, n, g, n, w, k, 0f, dx);
+            else CpuBackend.INSTANCE.fill(dx, 0);
+        }
+        if (s.needsGrad(1)) {
+            Tensor x = s.input(0);
+            if (!fits(x)) return null;
+            x = contiguous(x);
+            dw = CpuBackend.empty(DType.FLOAT32, new int[] {n, k});
+            if (m > 0) gemm(true, false, n, k, m, g, n, x, k, 0f, dw);
+            else CpuBackend.INSTANCE.fill(dw, 0);
+        }
+        if (s.needsGrad(2)) db = CpuReduce.reduce(ReduceOp.SUM, g.reshape(m, n), new int[] {0}, false);
+        return new Tensor[] {dx, dw, db};
+    }
+
+    /** c = op(a) op(b) + beta c, one GEMM (a, b, c contiguous in one buffer each). */
+    private static void gemm(boolean transA, boolean transB, int m, int n, int k, Tensor a, int lda, Tensor b, int ldb, float beta, Tensor c) {
+        Blas.useThreads(2L * m * n * k >= CpuMatmul.SMALL_GEMM_FLOPS ? Parallel.threads() : 1);
+        Blas.sgemm(transA, transB, m, n, k, buf(a), (int) a.offset(), lda, buf(b), (int) b.offset(), ldb, beta, buf(c), (int) c.offset(), n);
+    }
+}
