@@ -832,6 +832,185 @@ template <typename T> void testGemm(const char* name, void (*k)(int, int, int, i
 
 #endif
 
+#ifdef FX_HAS_random
+// ---------------------------------------------------------------- random (Philox 4x32-10), arange
+
+// Random123's known-answer vectors for philox4x32 10 (kat_vectors): counter[4], key[2] -> output[4].
+static void testPhiloxKat() {
+    runCase("random", "philox4x32_10 known answers", [&] {
+        const unsigned kat[3][10] = {
+            {0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
+            {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd},
+            {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}};
+        for (auto& v : kat) {
+            Philox4 c = {{v[0], v[1], v[2], v[3]}};
+            Philox4 r = philox4x32_10(c, v[4], v[5]);
+            for (int k = 0; k < 4; k++)
+                if (r.v[k] != v[6 + k]) {
+                    char b[160];
+                    snprintf(b, sizeof b, "counter %08x.. key %08x %08x: word %d is %08x, expected %08x", v[0], v[4], v[5], k, r.v[k], v[6 + k]);
+                    failCase(b);
+                    return;
+                }
+        }
+        // philox_group puts the group index in counter words 0 and 1 and the 64-bit key low word first
+        Philox4 a = philox_group(0x0000000500000007LL, 0x0000000B00000003LL), b = philox4x32_10({{7u, 5u, 0u, 0u}}, 3u, 11u);
+        for (int k = 0; k < 4; k++) if (a.v[k] != b.v[k]) { failCase("philox_group does not lay out counter and key as documented"); return; }
+    });
+}
+
+// The value fx_random must store at element i (the documented mapping, computed independently of the kernel's loop).
+static double randomRef(int type, int normal, i64 key, i64 i) {
+    if (!normal) {
+        if (type == FX_F64) { Philox4 r = philox_group(i / 2, key); return uniform_for(type, r.v[2 * (i % 2)], r.v[2 * (i % 2) + 1]); }
+        return uniform_for(type, philox_group(i / 4, key).v[i % 4], 0);
+    }
+    Philox4 r = philox_group(i / 4, key);
+    int pair = (int)(i % 4) / 2;
+    double u1 = ((r.v[2 * pair] >> 8) + 1.0) * 0x1.0p-24, u2 = (r.v[2 * pair + 1] >> 8) * 0x1.0p-24;
+    double rad = sqrt(-2.0 * log(u1)), t = 6.283185307179586 * u2;
+    return i % 2 == 0 ? rad * cos(t) : rad * sin(t);
+}
+
+template <typename T> void testRandom(int type) {
+    for (int normal = 0; normal < 2; normal++)
+        runCase("random", std::string(normal ? "fx_random normal" : "fx_random uniform") + " type " + std::to_string(type), [&] {
+            const i64 key = (i64)0x9E3779B97F4A7C15ULL;
+            for (i64 n : {(i64)0, (i64)1, (i64)3, (i64)6, (i64)4099}) {   // tails of a group; several blocks, grid-stride loops
+                Buf<T> d(n ? n : 1, fromd<T>(-7));
+                if (!run("fx_random", blocksFor((n + 3) / 4), dim3(256), fx_random, n, type, (void*)d.data(), normal, key)) return;
+                std::vector<double> want(n);
+                for (i64 i = 0; i < n; i++) want[i] = randomRef(type, normal, key, i);
+                if (!expect("dst", d.data(), want, normal ? rtol<T>() : 0, normal ? rtol<T>() * 0.05 : 0)) return;
+                if (n == 0 && tod(d[0]) != -7) { failCase("n = 0 wrote an element"); return; }
+                if (n < 4000) continue;
+                double sum = 0, sq = 0;
+                int bins[10] = {0};
+                for (i64 i = 0; i < n; i++) {
+                    double v = tod(d[i]);
+                    sum += v;
+                    sq += v * v;
+                    if (!normal) {
+                        if (!(v >= 0 && v < 1)) { failCase("uniform value " + std::to_string(v) + " outside [0, 1)"); return; }
+                        bins[std::min(9, (int)(v * 10))]++;
+                    }
+                }
+                double mean = sum / n, var = sq / n - mean * mean;
+                // 4099 draws: the mean's standard error is 0.0045 (uniform) and 0.016 (normal); bins 41 +- 19 (5 sigma ~ 95)
+                if (!normal && (fabs(mean - 0.5) > 0.025 || fabs(var - 1.0 / 12) > 0.01)) { failCase("uniform mean " + std::to_string(mean) + ", variance " + std::to_string(var)); return; }
+                if (normal && (fabs(mean) > 0.08 || fabs(var - 1) > 0.12)) { failCase("normal mean " + std::to_string(mean) + ", variance " + std::to_string(var)); return; }
+                for (int b = 0; !normal && b < 10; b++)
+                    if (std::abs(bins[b] - (int)(n / 10)) > 95) { failCase("uniform bin " + std::to_string(b) + " holds " + std::to_string(bins[b]) + " of " + std::to_string(n)); return; }
+            }
+            // another key gives other values; the key's high word matters
+            Buf<T> a(64), b(64);
+            if (!run("fx_random", dim3(1), dim3(256), fx_random, (i64)64, type, (void*)a.data(), normal, key)) return;
+            if (!run("fx_random", dim3(1), dim3(256), fx_random, (i64)64, type, (void*)b.data(), normal, key ^ (1LL << 40))) return;
+            int same = 0;
+            for (int i = 0; i < 64; i++) same += tod(a[i]) == tod(b[i]);
+            if (same > 16) failCase(std::to_string(same) + " of 64 values equal under keys differing in bit 40");
+        });
+}
+
+template <typename T> void testArange(int type) {
+    runCase("random", "fx_arange type " + std::to_string(type), [&] {
+        const double cases[][3] = {{0, 1, 1000}, {-3, 0.25, 37}, {5, -2, 9}, {0.1, 0.1, 17}};
+        for (auto& c : cases) {
+            i64 n = (i64)c[2];
+            if constexpr (std::is_same_v<T, uint8_t> || std::is_same_v<T, bool>) if (c[0] < 0 || c[1] < 0) continue;
+            Buf<T> d(n);
+            if (!run("fx_arange", blocksFor(n), dim3(256), fx_arange, n, type, (void*)d.data(), c[0], c[1])) return;
+            std::vector<double> want(n);
+            for (i64 i = 0; i < n; i++) want[i] = c[0] + (double)i * c[1];
+            if (!expect("dst", d.data(), want, 0, 0)) return;
+        }
+    });
+}
+#endif
+
+#ifdef FX_HAS_window
+// ---------------------------------------------------------------- sliding windows: im2col, col2im, max pool
+
+struct Win { int n, c, h, w, kh, kw, sh, sw, pt, pb, pl, pr, dh, dw; int oh() const { return out(h + pt + pb, kh, dh, sh); } int ow() const { return out(w + pl + pr, kw, dw, sw); }
+    static int out(int padded, int k, int d, int s) { int span = d * (k - 1) + 1; return padded < span ? 0 : (padded - span) / s + 1; } };
+
+static std::vector<Win> windows() {
+    return {{2, 3, 5, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},     // 3x3, padding 1 ("same")
+            {1, 2, 8, 6, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1},     // 2x2 stride 2 (pooling)
+            {3, 1, 9, 9, 3, 2, 2, 3, 1, 0, 1, 1, 2, 1},     // asymmetric padding, stride 2x3, dilation 2x1
+            {1, 4, 4, 5, 1, 3, 1, 1, 0, 0, 1, 1, 1, 2},     // 1x3 dilated by 2 along w
+            {2, 2, 33, 3, 3, 1, 2, 1, 1, 1, 0, 0, 1, 1}};   // more positions than a block (grid-stride loops)
+}
+
+// the input element a window position reads, or -1 in the padding
+static i64 readAt(const Win& g, int oh, int ow, int i, int j) {
+    int ih = oh * g.sh - g.pt + i * g.dh, iw = ow * g.sw - g.pl + j * g.dw;
+    return ih < 0 || ih >= g.h || iw < 0 || iw >= g.w ? -1 : (i64)ih * g.w + iw;
+}
+
+#define WIN_ARGS(g) g.n, g.c, g.h, g.w, g.oh(), g.ow(), g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw
+
+template <typename T, typename K1, typename K2> void testIm2col(const char* n1, K1 k1, const char* n2, K2 k2) {
+    runCase("window", std::string(n1) + " / " + n2, [&] {
+        for (const Win& g : windows()) {
+            i64 L = (i64)g.oh() * g.ow(), rows = (i64)g.c * g.kh * g.kw, columns = g.n * L, xs = (i64)g.n * g.c * g.h * g.w;
+            Buf<T> x = values<T>(xs, true), cols(rows * columns, fromd<T>(7));
+            if (!run(n1, blocksFor(rows * columns), dim3(256), k1, (const T*)x.data(), cols.data(), WIN_ARGS(g))) return;
+            std::vector<double> want(rows * columns), back(xs, 0.0);
+            Buf<T> gcols = values<T>(rows * columns);
+            for (int b = 0; b < g.n; b++) for (int ch = 0; ch < g.c; ch++) for (int i = 0; i < g.kh; i++) for (int j = 0; j < g.kw; j++)
+                for (int oh = 0; oh < g.oh(); oh++) for (int ow = 0; ow < g.ow(); ow++) {
+                    i64 r = ((i64)ch * g.kh + i) * g.kw + j, col = ((i64)b * g.oh() + oh) * g.ow() + ow, at = readAt(g, oh, ow, i, j);
+                    i64 plane = ((i64)b * g.c + ch) * g.h * g.w;
+                    want[r * columns + col] = at < 0 ? 0.0 : tod(x[plane + at]);
+                    if (at >= 0) back[plane + at] += tod(gcols[r * columns + col]);
+                }
+            if (!expect("cols", cols.data(), want, 0, 0)) return;
+            Buf<T> dx(xs, fromd<T>(7));
+            if (!run(n2, blocksFor(xs), dim3(256), k2, (const T*)gcols.data(), dx.data(), WIN_ARGS(g))) return;
+            if (!expect("x", dx.data(), back, rtol<T>() * 2)) return;    // sums of up to kh*kw terms, rounded once
+        }
+    });
+}
+
+template <typename T, typename K1, typename K2> void testMaxPool(const char* n1, K1 k1, const char* n2, K2 k2) {
+    runCase("window", std::string(n1) + " / " + n2, [&] {
+        for (const Win& g0 : windows()) {
+            Win g = g0;
+            if (std::max(g.pt, g.pb) > g.kh / 2 || std::max(g.pl, g.pr) > g.kw / 2) continue;   // maxPool2d's rule (as PyTorch)
+            i64 xs = (i64)g.n * g.c * g.h * g.w, ys = (i64)g.n * g.c * g.oh() * g.ow();
+            Buf<T> x = values<T>(xs, true);                            // steps of 1/8: ties; NaN and infinities
+            Buf<T> y(ys, fromd<T>(7));
+            Buf<i64> idx(ys, -7);
+            if (!run(n1, blocksFor(ys), dim3(256), k1, (const T*)x.data(), y.data(), idx.data(), WIN_ARGS(g))) return;
+            std::vector<double> wantY(ys);
+            std::vector<i64> wantI(ys);
+            for (i64 plane = 0; plane < (i64)g.n * g.c; plane++)
+                for (int oh = 0; oh < g.oh(); oh++) for (int ow = 0; ow < g.ow(); ow++) {
+                    double best = 0; i64 at = -1;
+                    for (int i = 0; i < g.kh; i++) for (int j = 0; j < g.kw; j++) {
+                        i64 a = readAt(g, oh, ow, i, j);
+                        if (a < 0) continue;
+                        double v = tod(x[plane * g.h * g.w + a]);
+                        if (at < 0 || (best == best && (v > best || v != v))) { best = v; at = a; }
+                    }
+                    i64 o = (plane * g.oh() + oh) * g.ow() + ow;
+                    wantY[o] = best;
+                    wantI[o] = at;
+                }
+            if (!expect("y", y.data(), wantY, 0, 0)) return;
+            for (i64 o = 0; o < ys; o++)
+                if (idx[o] != wantI[o]) { failCase("idx[" + std::to_string(o) + "] = " + std::to_string(idx[o]) + ", expected " + std::to_string(wantI[o])); return; }
+            Buf<T> gy = values<T>(ys), dx(xs, fromd<T>(7));
+            std::vector<double> wantDx(xs, 0.0);
+            for (i64 o = 0; o < ys; o++) wantDx[o / ((i64)g.oh() * g.ow()) * g.h * g.w + wantI[o]] += tod(gy[o]);
+            if (!run(n2, blocksFor(xs), dim3(256), k2, (const T*)gy.data(), (const i64*)idx.data(), dx.data(), WIN_ARGS(g))) return;
+            if (!expect("dx", dx.data(), wantDx, rtol<T>() * 2)) return;
+        }
+    });
+}
+#endif
+
 // ---------------------------------------------------------------- main
 
 int main(int argc, char** argv) {
@@ -906,6 +1085,16 @@ int main(int argc, char** argv) {
 #endif
 #ifdef FX_HAS_adam
     testAdam();
+#endif
+#ifdef FX_HAS_window
+#define WINDOW(name, T) testIm2col<T>(KERNEL(fx_im2col_##name), KERNEL(fx_col2im_##name)); testMaxPool<T>(KERNEL(fx_max_pool_fwd_##name), KERNEL(fx_max_pool_bwd_##name));
+    FLOATS(WINDOW)
+#endif
+#ifdef FX_HAS_random
+    testPhiloxKat();
+    testRandom<float>(FX_F32); testRandom<double>(FX_F64); testRandom<__half>(FX_F16); testRandom<bf16>(FX_BF16);
+    testArange<float>(FX_F32); testArange<double>(FX_F64); testArange<__half>(FX_F16); testArange<bf16>(FX_BF16); testArange<i64>(FX_I64);
+    testArange<int>(FX_I32); testArange<int8_t>(FX_I8); testArange<uint8_t>(FX_U8); testArange<bool>(FX_BOOL);
 #endif
 
     if (!kernelsFile.empty()) {    // coverage: the entry points of the sources are exactly those launched

@@ -83,5 +83,10 @@ public final class CudaBackend implements Backend {
 
     @Override public Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src) { return CudaIndexing.scatterAdd(d, x, dim, index, src); }
 
+    /** Uniform or normal values made by Philox 4x32-10 on the GPU ({@link CudaRandom}); the tensor API's rand/randn/dropout on CUDA tensors. */
+    @Override public Tensor random(Draw draw, long key, DType dtype, int[] shape) { return CudaRandom.random(d, draw, key, dtype, shape); }
+
+    @Override public Tensor arange(double start, double step, int n, DType dtype) { return CudaRandom.arange(d, start, step, n, dtype); }
+
     @Override public String toString() { return "CudaBackend[" + d.device + ", " + d.name + ", sm_" + d.major + d.minor + "]"; }
 }

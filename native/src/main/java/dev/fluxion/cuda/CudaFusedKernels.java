@@ -1,20 +1,25 @@
 package dev.fluxion.cuda;
 
 import dev.fluxion.tensor.AdamUpdate;
+import dev.fluxion.tensor.Col2ImOp;
 import dev.fluxion.tensor.CrossEntropyOp;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Device;
 import dev.fluxion.tensor.FusedKernel;
 import dev.fluxion.tensor.FusedKernels;
 import dev.fluxion.tensor.FusedOp;
+import dev.fluxion.tensor.Im2ColOp;
 import dev.fluxion.tensor.LayerNormOp;
+import dev.fluxion.tensor.MaxPool2dOp;
 import dev.fluxion.tensor.Saved;
 import dev.fluxion.tensor.Shape;
 import dev.fluxion.tensor.Tensor;
+import dev.fluxion.tensor.Window2d;
 
 /**
  * The CUDA kernels of the fused ops, registered in {@link FusedKernels} when the CUDA backend loads: layer
- * norm and softmax + cross-entropy from {@link Fused}, the Adam/AdamW step from {@link FusedAdam}. The forwards save what the kernels' backwards read
+ * norm and softmax + cross-entropy from {@link Fused}, the Adam/AdamW step from {@link FusedAdam}, im2col, col2im
+ * and max pooling (values + argmax, and its backward) from {@link CudaWindows}. The forwards save what the kernels' backwards read
  * (mean and rstd; log-sum-exp), in the accumulator dtype; a backward declines (the op's composed rule
  * runs) when the state came from elsewhere or the arguments are outside what its kernel covers.
  */
@@ -26,6 +31,37 @@ final class CudaFusedKernels {
         FusedKernels.register(CrossEntropyOp.class, Device.Kind.CUDA, new CrossEntropy());
         FusedKernels.register(AdamUpdate.class, Device.Kind.CUDA, (op, in) ->
                 FusedAdam.step(Fused.device("adam_step", in[0]), op) ? new FusedOp.Result(in[0]) : null);
+        FusedKernels.register(Im2ColOp.class, Device.Kind.CUDA, (op, in) ->
+                windowed(in[0]) ? new FusedOp.Result(CudaWindows.im2col(in[0], geometry(op.window()))) : null);
+        FusedKernels.register(Col2ImOp.class, Device.Kind.CUDA, (op, in) ->
+                windowed(in[0]) ? new FusedOp.Result(CudaWindows.col2im(in[0], op.n(), op.c(), op.h(), op.w(), geometry(op.window()))) : null);
+        FusedKernels.register(MaxPool2dOp.class, Device.Kind.CUDA, new MaxPool());
+    }
+
+    /** x (N, C, H, W) -> y (N, C, OH, OW), argmax indices (N, C, OH, OW) int64: the state layout of the op's composed default. */
+    static final class MaxPool implements FusedKernel<MaxPool2dOp> {
+        @Override public FusedOp.Result forward(MaxPool2dOp op, Tensor[] in) {
+            if (!windowed(in[0])) return null;
+            CudaWindows.Pooled p = CudaWindows.maxPool(in[0], geometry(op.window()));
+            return new FusedOp.Result(p.y(), p.indices());
+        }
+
+        @Override public Tensor[] backward(MaxPool2dOp op, Saved s, Tensor g) {
+            int[] x = s.shape(0);
+            Tensor idx = s.state(0);
+            if (!windowed(g) || idx.dtype() != DType.INT64) return null;
+            return new Tensor[] {CudaWindows.maxPoolBackward(g, idx, x[0], x[1], x[2], x[3], geometry(op.window()))};
+        }
+    }
+
+    /** The float dtypes window.cu has kernels for (others run the ops' composed defaults). */
+    private static boolean windowed(Tensor t) {
+        DType d = t.dtype();
+        return d == DType.FLOAT32 || d == DType.FLOAT64 || d == DType.FLOAT16 || d == DType.BFLOAT16;
+    }
+
+    static CudaWindows.Geometry geometry(Window2d w) {
+        return new CudaWindows.Geometry(w.kh(), w.kw(), w.sh(), w.sw(), w.padTop(), w.padBottom(), w.padLeft(), w.padRight(), w.dh(), w.dw());
     }
 
     /** x (..., C) -> y, mean [rows], rstd [rows]. */

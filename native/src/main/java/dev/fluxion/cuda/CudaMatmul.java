@@ -18,14 +18,17 @@ import static org.bytedeco.cuda.global.cublas.cublasGemmStridedBatchedEx;
  * Batched GEMM [B, M, K] @ [B, K, N] -> [B, M, N] through cuBLAS (cublasGemmStridedBatchedEx), or, when
  * cuBLAS cannot be loaded on this host, through the tiled fallback kernel of matmul.cu (said once in the
  * log). Operands whose 2-D slices are row-major or transposed with a leading dimension go in place;
- * other layouts are copied once. float16 and bfloat16 accumulate in float32; float32 uses TF32 tensor
- * cores only when allowed ({@link CudaBackend#setAllowTf32}).
+ * other layouts are copied once. float16 and bfloat16 (autocast's GEMMs) go through cuBLASLt ({@link CublasLtGemm})
+ * and accumulate in float32; float32 uses TF32 tensor cores only when allowed ({@link CudaBackend#setAllowTf32}).
  */
 final class CudaMatmul {
     private CudaMatmul() {}
 
     private static final Logger LOG = Logger.getLogger("dev.fluxion");
     private static volatile boolean fallbackLogged;
+
+    /** Tests set this to run float16/bfloat16 GEMMs through cublasGemmStridedBatchedEx instead of cuBLASLt. */
+    static volatile boolean forceGemmEx;
 
     /** Tests set this to run the fallback kernel on a host that has cuBLAS. */
     static volatile boolean forceFallback;
@@ -58,8 +61,17 @@ final class CudaMatmul {
         DType dt = a.dtype();
         int type = blasType(dt);
         int compute = dt == DType.FLOAT64 ? CUBLAS_COMPUTE_64F : dt == DType.FLOAT32 && CudaBackend.allowTf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-        d.makeCurrent();
         // Row-major C = A B is column-major C^T = B^T A^T: cuBLAS gets B first, and m and n swap.
+        if ((dt == DType.FLOAT16 || dt == DType.BFLOAT16) && !forceGemmEx
+                && CublasLtGemm.gemm(d, blas, dt, lb.trans(), la.trans(), n, m, k, CudaElementwise.address(cb), lb.ld(), cb.stride()[0],
+                        CudaElementwise.address(ca), la.ld(), ca.stride()[0], CudaElementwise.address(out), n, (long) m * n, batch)) {
+            Reference.reachabilityFence(ca);
+            Reference.reachabilityFence(cb);
+            if (ca != a) ca.close();
+            if (cb != b) cb.close();
+            return out;
+        }
+        d.makeCurrent();
         int r = cublasGemmStridedBatchedEx(blas.handle, lb.trans() ? CUBLAS_OP_T : CUBLAS_OP_N, la.trans() ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k,
                 blas.one(dt), Cuda.at(CudaElementwise.address(cb)), type, lb.ld(), cb.stride()[0],
                 Cuda.at(CudaElementwise.address(ca)), type, la.ld(), ca.stride()[0],

@@ -40,6 +40,7 @@ final class HostStaging {
     private final CudaDevice device;
     private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
     private final List<Buffer> free = new ArrayList<>();
+    private long uploads;
 
     HostStaging(CudaDevice device) { this.device = device; }
 
@@ -47,6 +48,7 @@ final class HostStaging {
     synchronized void upload(long dst, ByteBuffer src) {
         int n = src.remaining();
         if (n == 0) return;
+        uploads++;
         device.makeCurrent();
         reclaim();
         Buffer b = take(n);
@@ -57,6 +59,9 @@ final class HostStaging {
         Cuda.check(cuEventRecord(done, device.stream), "cuEventRecord(after an upload)");
         inFlight.add(new InFlight(b, done));
     }
+
+    /** How many host-to-device copies this device has enqueued (tests count them around code that should make none). */
+    synchronized long uploads() { return uploads; }
 
     /** How many staging buffers still wait for their copies (for tests). */
     synchronized int inFlight() {

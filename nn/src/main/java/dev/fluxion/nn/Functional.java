@@ -54,7 +54,7 @@ public final class Functional {
     public static Tensor dropout(Tensor x, double p, Generator generator) {
         Checks.probability("dropout", "p", p);
         if (p == 0) return x;
-        Tensor keep = Tensor.rand(generator, DType.FLOAT32, x.shape()).to(x.device()).ge(p);
+        Tensor keep = Tensor.rand(generator, DType.FLOAT32, x.device(), x.shape()).ge(p);   // drawn on x's device
         return Tensor.where(keep, x.mul(1 / (1 - p)), Tensor.zerosLike(x));
     }
 
@@ -162,7 +162,7 @@ public final class Functional {
             int[] scores = q.shape();
             scores[scores.length - 1] = k.size(-2);
             // the multiplier dropout() would apply to the weights: 0, or 1/(1-p) where kept (same random draws)
-            Tensor keep = Tensor.rand(generator, DType.FLOAT32, scores).to(q.device()).ge(dropoutP);
+            Tensor keep = Tensor.rand(generator, DType.FLOAT32, q.device(), scores).ge(dropoutP);
             in.add(keep.to(q.dtype()).mul(1 / (1 - dropoutP)));
         }
         return new AttentionOp(1 / Math.sqrt(q.size(-1)), true, mask != null, drop).apply(in.toArray(new Tensor[0]));

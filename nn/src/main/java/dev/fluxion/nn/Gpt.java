@@ -112,7 +112,7 @@ public final class Gpt extends Module {
         if (ids.dim() != 2) throw new IllegalArgumentException("Gpt.forward: ids must be (B, T), got rank " + ids.dim());
         int t = ids.size(1);
         if (t > context) throw new IllegalArgumentException("Gpt.forward: sequence length " + t + " exceeds the context " + context);
-        Tensor pos = Tensor.arange(t).to(ids.device());
+        Tensor pos = Tensor.arange(0, t, 1, DType.INT64, ids.device());
         return dropout.forward(tokens.forward(ids).add(positions.forward(pos)));       // (B, T, C)
     }
 
@@ -127,7 +127,7 @@ public final class Gpt extends Module {
         int t = ids.size(1), from = cache.length();
         if (from + t > config.context())
             throw new IllegalArgumentException("Gpt.forwardCached: " + t + " tokens after " + from + " cached exceed the context " + config.context());
-        Tensor pos = Tensor.arange(from, from + t, 1, DType.INT64).to(ids.device());
+        Tensor pos = Tensor.arange(from, from + t, 1, DType.INT64, ids.device());
         Tensor x = dropout.forward(tokens.forward(ids).add(positions.forward(pos)));             // (B, t, C)
         for (int i = 0; i < blocks.size(); i++) {
             if (!(blocks.get(i) instanceof TransformerBlock block))

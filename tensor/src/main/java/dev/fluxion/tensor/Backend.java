@@ -50,6 +50,23 @@ public interface Backend {
     /** y = x, then y[index[i][j]][j] += src[i][j] (dim 0; likewise for other dims). */
     Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src);
 
+    /** The distributions a backend may draw on its device ({@link #random}). */
+    enum Draw { UNIFORM, NORMAL }
+
+    /**
+     * A new contiguous tensor of a float dtype and shape holding random values made on this device: uniform on
+     * [0, 1) or standard normal, a pure function of key (the random ops take one value of a {@link Generator}'s
+     * stream per draw as the key, so a seed reproduces every draw and no random values cross from the host).
+     * Null (the default) where the backend has no device generator: the caller then draws on the host and uploads.
+     */
+    default Tensor random(Draw draw, long key, DType dtype, int[] shape) { return null; }
+
+    /**
+     * The 1-D tensor start + i * step for i &lt; n, each value computed in double and converted to dtype (the
+     * values of {@code Tensor.arange}), made on this device; null (the default) to build it on the host.
+     */
+    default Tensor arange(double start, double step, int n, DType dtype) { return null; }
+
     /**
      * y = x, then y.select(dim, index[i]) += src.select(dim, i) for a 1-D index (the gradient of indexSelect
      * and embedding). The default goes through scatterAdd; backends may do better.

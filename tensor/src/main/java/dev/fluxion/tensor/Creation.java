@@ -52,6 +52,34 @@ final class Creation {
         return fromDoubles(v, dt, new int[] {n});
     }
 
+    /** As {@link #arange(double, double, double, DType)}, made on device (on the host and uploaded where its backend cannot). */
+    static Tensor arange(double start, double end, double step, DType dtype, Device device) {
+        if (device.kind() == Device.Kind.CPU) return arange(start, end, step, dtype);
+        if (!Double.isFinite(start) || !Double.isFinite(end) || !Double.isFinite(step) || step == 0 || (end - start) / step < 0)
+            return arange(start, end, step, dtype);                     // the host op's checks and errors
+        boolean integral = start == Math.rint(start) && end == Math.rint(end) && step == Math.rint(step);
+        DType dt = dtype != null ? dtype : integral ? DType.INT64 : DType.FLOAT32;
+        int n = Shape.intCount("arange", (long) Math.ceil((end - start) / step));
+        Tensor t = Backends.of(device).arange(start, step, n, dt);
+        return t != null ? t : arange(start, end, step, dt).to(device);
+    }
+
+    /**
+     * Random values of a float dtype made on device: on the CPU the generator's own stream (as {@link #rand}),
+     * elsewhere the backend's device generator keyed by one value of g's stream, else host values uploaded.
+     */
+    static Tensor random(Backend.Draw draw, Generator g, DType dtype, Device device, int[] shape) {
+        String op = draw == Backend.Draw.NORMAL ? "randn" : "rand";
+        if (device.kind() == Device.Kind.CPU) return draw == Backend.Draw.NORMAL ? randn(g, dtype, shape) : rand(g, dtype, shape);
+        requireFloat(op, dtype);
+        int[] s = Shape.checked(op, shape).clone();
+        long key;
+        synchronized (g) { key = g.nextLong(); }
+        Tensor t = Backends.of(device).random(draw, key, dtype, s);
+        if (t != null) return t;
+        return (draw == Backend.Draw.NORMAL ? randn(g, dtype, s) : rand(g, dtype, s)).to(device);
+    }
+
     static Tensor linspace(double start, double end, int steps, DType dtype) {
         if (steps < 0) throw new IllegalArgumentException("linspace: steps must be >= 0, got " + steps);
         if (!Double.isFinite(start) || !Double.isFinite(end))

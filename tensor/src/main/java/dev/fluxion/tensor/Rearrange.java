@@ -40,7 +40,7 @@ final class Rearrange {
         for (int k : d) {
             int n = x.shape()[k];
             if (n <= 1) continue;
-            out = out.indexSelect(k, Tensor.arange(n - 1, -1, -1).to(x.device()));
+            out = out.indexSelect(k, Tensor.arange(n - 1, -1, -1, DType.INT64, x.device()));
         }
         return out == x ? x.copy() : out;                       // torch.flip always returns a new tensor
     }

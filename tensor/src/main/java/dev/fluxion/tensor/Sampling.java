@@ -93,10 +93,21 @@ final class Sampling {
         return Creation.fromArray(v, n);
     }
 
+    /**
+     * bernoulli on a GPU: u &lt; p for uniforms u made there (float32, float64 for float64 p), so nothing is read
+     * back. The range of p is not checked there (that would wait for the device): p &lt;= 0 and NaN give 0, p &gt;= 1 gives 1.
+     */
+    private static Tensor deviceBernoulli(Tensor p, Generator g) {
+        DType u = p.dtype() == DType.FLOAT64 ? DType.FLOAT64 : DType.FLOAT32;
+        Tensor probs = p.detach();
+        return Creation.random(Backend.Draw.UNIFORM, g, u, p.device(), p.shape()).lt(probs.dtype() == u ? probs : probs.to(u)).to(p.dtype());
+    }
+
     /** 1 with probability p, else 0, for each element of p (in [0, 1]); p's dtype, shape and device. */
     static Tensor bernoulli(Tensor p, Generator g) {
         if (!p.dtype().isFloatingPoint())
             throw new IllegalArgumentException("bernoulli: probabilities must be floating point, got " + p.dtype());
+        if (p.device().kind() != Device.Kind.CPU) return deviceBernoulli(p, g);
         double[] v = p.detach().toDoubleArray();
         for (int i = 0; i < v.length; i++)
             if (!(v[i] >= 0 && v[i] <= 1))

@@ -191,6 +191,8 @@ public class Tensor implements AutoCloseable {
     public static Tensor arange(double start, double end, double step) { return Creation.arange(start, end, step, null); }
     /** start, start + step, ... up to end (excluded), 1-D, of the given dtype. */
     public static Tensor arange(double start, double end, double step, DType dtype) { return Creation.arange(start, end, step, dtype); }
+    /** As {@link #arange(double, double, double, DType)} (dtype null: inferred as there), made on device without a host copy where its backend can. */
+    public static Tensor arange(double start, double end, double step, DType dtype, Device device) { return Creation.arange(start, end, step, dtype, device); }
     /** 0, 1, ..., end - 1 as int64 (as torch.arange(end)). */
     public static Tensor arange(long end) { return Creation.arange(0, end, 1, DType.INT64); }
     /** steps evenly spaced float32 values from start to end, both included. */
@@ -209,6 +211,18 @@ public class Tensor implements AutoCloseable {
     public static Tensor randn(Generator g, int... shape) { return Creation.randn(g, DType.FLOAT32, shape); }
     /** Standard normal samples of the given dtype, drawn from g. */
     public static Tensor randn(Generator g, DType dtype, int... shape) { return Creation.randn(g, dtype, shape); }
+    /**
+     * Uniform on [0, 1) of a float dtype, made on device: on a GPU by its counter-based generator (Philox
+     * 4x32-10) keyed by the next value of g, with no host-to-device copy; on the CPU the values of
+     * {@link #rand(Generator, DType, int...)}. The same seed gives the same values on the same kind of device.
+     */
+    public static Tensor rand(Generator g, DType dtype, Device device, int... shape) { return Creation.random(Backend.Draw.UNIFORM, g, dtype, device, shape); }
+    /** Standard normal of a float dtype, made on device (as {@link #rand(Generator, DType, Device, int...)}). */
+    public static Tensor randn(Generator g, DType dtype, Device device, int... shape) { return Creation.random(Backend.Draw.NORMAL, g, dtype, device, shape); }
+    /** As {@link #rand(Generator, DType, Device, int...)}, from the global generator. */
+    public static Tensor rand(DType dtype, Device device, int... shape) { return Creation.random(Backend.Draw.UNIFORM, Generator.global(), dtype, device, shape); }
+    /** As {@link #randn(Generator, DType, Device, int...)}, from the global generator. */
+    public static Tensor randn(DType dtype, Device device, int... shape) { return Creation.random(Backend.Draw.NORMAL, Generator.global(), dtype, device, shape); }
     /** Uniform integers in [low, high), int64. */
     public static Tensor randint(Generator g, long low, long high, int... shape) { return Creation.randint(g, low, high, shape); }
     /** Uniform on [0, 1), float32, from the global generator ({@link Generator#manualSeed}). */
