@@ -210,10 +210,11 @@ __device__ __forceinline__ void report_index_error(ErrorRecord* err, int code, i
     }
 }
 
-// Range-checks a (possibly negative) index; returns the wrapped index or -1 after recording the error.
+// Range-checks an index into [0, size); returns it, or -1 after recording the error. A negative index is an
+// error, as in PyTorch's index_select, gather and embedding (wrapping it would silently read the last rows).
 __device__ __forceinline__ i64 checked_index(i64 v, i64 size, ErrorRecord* err, int code, int dim) {
-    if (v < -size || v >= size) { report_index_error(err, code, dim, v, size); return -1; }
-    return v < 0 ? v + size : v;
+    if (v < 0 || v >= size) { report_index_error(err, code, dim, v, size); return -1; }
+    return v;
 }
 
 __device__ __forceinline__ i64 load_index(const void* idx, int idxIs64, i64 i) {

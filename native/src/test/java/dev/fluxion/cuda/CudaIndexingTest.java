@@ -26,9 +26,9 @@ class CudaIndexingTest {
         for (DType dt : DType.values())
             for (DType it : new DType[] {DType.INT64, DType.INT32}) {
                 Tensor x = input(g, dt, 6, 5, 4);
-                Tensor idx = Tensor.of(new long[] {0, 5, -1, 2, 2}, 5).to(it);
+                Tensor idx = Tensor.of(new long[] {0, 5, 3, 2, 2}, 5).to(it);
                 assertClose(x.indexSelect(0, idx), x.to(gpu).indexSelect(0, idx.to(gpu)), "indexSelect dim 0 " + dt + " " + it);
-                Tensor idx2 = Tensor.of(new long[] {3, 0, -4}, 3).to(it);
+                Tensor idx2 = Tensor.of(new long[] {3, 0, 1}, 3).to(it);
                 assertClose(x.indexSelect(2, idx2), x.to(gpu).indexSelect(2, idx2.to(gpu)), "indexSelect dim 2 " + dt + " " + it);
                 assertClose(x.transpose(0, 1).indexSelect(1, idx), x.to(gpu).transpose(0, 1).indexSelect(1, idx.to(gpu)), "indexSelect strided " + dt);
             }
@@ -64,5 +64,11 @@ class CudaIndexingTest {
         assertEquals(12.0, x.sum().item());                 // the error was cleared and the device still works
         Tensor g = x.gather(1, Tensor.of(new long[] {0, -9, 1, 2}, 4, 1).to(gpu));
         assertThrows(IndexOutOfBoundsException.class, g::toFloatArray);
+        // a negative index is an error, as on the CPU and in PyTorch (it used to wrap to the last row)
+        Tensor last = x.indexSelect(0, Tensor.of(new long[] {-1}, 1).to(gpu));
+        var neg = assertThrows(IndexOutOfBoundsException.class, last::toFloatArray);
+        assertTrue(neg.getMessage().contains("-1"), neg.getMessage());
+        Tensor row = Tensor.embedding(x, Tensor.of(new long[] {-1}, 1).to(gpu));
+        assertThrows(IndexOutOfBoundsException.class, row::toFloatArray);
     }
 }
