@@ -27,6 +27,22 @@ public final class CpuBackend implements Backend {
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.LinearOp.class, Device.Kind.CPU, CpuLinear.KERNEL);
     }
 
+    /** A fresh contiguous copy of t (for kernels that need packed rows). */
+    static Tensor contiguousCopy(Tensor t) {
+        Tensor c = empty(t.dtype(), t.shape());
+        INSTANCE.copy(t, c);
+        return c;
+    }
+
+    /** t itself when contiguous, else {@link #contiguousCopy}. */
+    static Tensor contiguousOrCopy(Tensor t) { return t.isContiguous() ? t : contiguousCopy(t); }
+
+    /** True when every tensor is float32 in one CPU buffer: what the fused float kernels read; else they step aside. */
+    static boolean float32InOneBuffer(Tensor... ts) {
+        for (Tensor t : ts) if (t.dtype() != DType.FLOAT32 || !CpuStorage.fitsOneBuffer(t)) return false;
+        return true;
+    }
+
     private CpuBackend() {}
 
     @Override public Device device() { return Device.CPU; }

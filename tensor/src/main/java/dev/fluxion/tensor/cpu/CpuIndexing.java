@@ -104,7 +104,7 @@ final class CpuIndexing {
         for (int i = 0; i < k; i++) rows[i] = checked("indexAdd", idx.getLong(i), size, dim);
         Tensor out = CpuBackend.empty(DType.FLOAT32, shape);
         CpuBackend.INSTANCE.copy(x, out);
-        Tensor s = src.isContiguous() ? src : contiguousCopy(src);
+        Tensor s = src.isContiguous() ? src : CpuBackend.contiguousCopy(src);
         java.nio.FloatBuffer o = ((CpuStorage) out.storage()).floats("indexAdd"), in = ((CpuStorage) s.storage()).floats("indexAdd");
         int so = (int) s.offset(), in0 = inner, outerN = outer;
         boolean byOuter = outer >= Parallel.threads() * 4 || inner < 64;
@@ -129,9 +129,4 @@ final class CpuIndexing {
         return out;
     }
 
-    private static Tensor contiguousCopy(Tensor t) {
-        Tensor c = CpuBackend.empty(t.dtype(), t.shape());
-        CpuBackend.INSTANCE.copy(t, c);
-        return c;
-    }
 }

@@ -21,34 +21,22 @@ final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
     private CpuLayerNorm() {}
 
     @Override public FusedOp.Result forward(LayerNormOp op, Tensor[] in) {
-        return fits(in) ? forward(in[0], in[1], in[2], op.eps()) : null;
+        return CpuBackend.float32InOneBuffer(in) ? forward(in[0], in[1], in[2], op.eps()) : null;
     }
 
     @Override public Tensor[] backward(LayerNormOp op, Saved s, Tensor g) {
         if (!s.needsGrad(0) && !s.needsGrad(1)) return null;            // dbias alone: the composed rule is one sum
         Tensor x = s.input(0), mean = s.state(0), rstd = s.state(1);
         Tensor w = s.needsGrad(0) ? s.input(1) : null;
-        if (w == null || !fits(x, w, g, mean, rstd)) return null;
+        if (w == null || !CpuBackend.float32InOneBuffer(x, w, g, mean, rstd)) return null;
         return backward(x, w, g, mean, rstd);
-    }
-
-    static boolean fits(Tensor... ts) {
-        for (Tensor t : ts) if (t.dtype() != DType.FLOAT32 || !CpuStorage.fitsOneBuffer(t)) return false;   // else the composite
-        return true;
-    }
-
-    private static Tensor contiguous(Tensor t) {
-        if (t.isContiguous()) return t;
-        Tensor c = CpuBackend.empty(t.dtype(), t.shape());
-        CpuBackend.INSTANCE.copy(t, c);
-        return c;
     }
 
     private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats("layerNorm"); }
 
     /** y (..., C), mean and rstd [rows]. */
     static FusedOp.Result forward(Tensor x0, Tensor w0, Tensor b0, double eps) {
-        Tensor x = contiguous(x0), w = contiguous(w0), b = contiguous(b0);
+        Tensor x = CpuBackend.contiguousOrCopy(x0), w = CpuBackend.contiguousOrCopy(w0), b = CpuBackend.contiguousOrCopy(b0);
         int c = x.size(-1), rows = (int) (x.numel() / Math.max(c, 1));   // one buffer (fits), so an int
         Tensor y = CpuBackend.empty(DType.FLOAT32, x.shape());
         Tensor meanT = CpuBackend.empty(DType.FLOAT32, new int[] {rows}), rstdT = CpuBackend.empty(DType.FLOAT32, new int[] {rows});
@@ -75,7 +63,7 @@ final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
 
     /** {dx, dweight, dbias} from the saved per-row mean and rstd (rows elements each, any shape). */
     static Tensor[] backward(Tensor x0, Tensor w0, Tensor g0, Tensor mean0, Tensor rstd0) {
-        Tensor x = contiguous(x0), w = contiguous(w0), g = contiguous(g0), meanT = contiguous(mean0), rstdT = contiguous(rstd0);
+        Tensor x = CpuBackend.contiguousOrCopy(x0), w = CpuBackend.contiguousOrCopy(w0), g = CpuBackend.contiguousOrCopy(g0), meanT = CpuBackend.contiguousOrCopy(mean0), rstdT = CpuBackend.contiguousOrCopy(rstd0);
         int c = x.size(-1), rows = (int) (x.numel() / Math.max(c, 1));   // one buffer (fits), so an int
         Tensor dx = CpuBackend.empty(DType.FLOAT32, x.shape());
         FloatBuffer xb = buf(x), gb = buf(g), db = buf(dx), mb = buf(meanT), rb = buf(rstdT);

@@ -21,23 +21,11 @@ final class CpuLinear implements FusedKernel<LinearOp> {
 
     private CpuLinear() {}
 
-    private static boolean fits(Tensor... ts) {
-        for (Tensor t : ts) if (t.dtype() != DType.FLOAT32 || !CpuStorage.fitsOneBuffer(t)) return false;
-        return true;
-    }
-
-    private static Tensor contiguous(Tensor t) {
-        if (t.isContiguous()) return t;
-        Tensor c = CpuBackend.empty(t.dtype(), t.shape());
-        CpuBackend.INSTANCE.copy(t, c);
-        return c;
-    }
-
     private static FloatBuffer buf(Tensor t) { return ((CpuStorage) t.storage()).floats("linear"); }
 
     @Override public FusedOp.Result forward(LinearOp op, Tensor[] in) {
-        if (!fits(in)) return null;
-        Tensor x = contiguous(in[0]), w = in[1], b = contiguous(in[2]);
+        if (!CpuBackend.float32InOneBuffer(in)) return null;
+        Tensor x = CpuBackend.contiguousOrCopy(in[0]), w = in[1], b = CpuBackend.contiguousOrCopy(in[2]);
         int k = w.size(1), n = w.size(0), m = (int) (x.numel() / Math.max(k, 1));
         int[] shape = x.shape();
         shape[shape.length - 1] = n;
@@ -50,30 +38,30 @@ final class CpuLinear implements FusedKernel<LinearOp> {
         for (int r = 0; r < m; r++) yb.put(yo + r * n, bias, 0, n);
         // W as stored: (out, in) row-major is W^T's transpose; a transposed view of a contiguous W is read as is
         boolean wRowMajor = w.stride()[1] == 1 && w.stride()[0] >= k, wColMajor = w.stride()[0] == 1 && w.stride()[1] >= n;
-        if (!wRowMajor && !wColMajor) { w = contiguous(w); wRowMajor = true; }
+        if (!wRowMajor && !wColMajor) { w = CpuBackend.contiguousOrCopy(w); wRowMajor = true; }
         int ldw = (int) (wRowMajor ? w.stride()[0] : w.stride()[1]);
         gemm(false, wRowMajor, m, n, k, x, k, w, ldw, 1f, y);
         return new FusedOp.Result(y);
     }
 
     @Override public Tensor[] backward(LinearOp op, Saved s, Tensor g0) {
-        if (!fits(g0)) return null;
+        if (!CpuBackend.float32InOneBuffer(g0)) return null;
         int n = s.shape(1)[0], k = s.shape(1)[1];
-        Tensor g = contiguous(g0);
+        Tensor g = CpuBackend.contiguousOrCopy(g0);
         int m = (int) (g.numel() / Math.max(n, 1));
         Tensor dx = null, dw = null, db = null;
         if (s.needsGrad(0)) {
             Tensor w = s.input(1);
-            if (!fits(w)) return null;
-            w = contiguous(w);
+            if (!CpuBackend.float32InOneBuffer(w)) return null;
+            w = CpuBackend.contiguousOrCopy(w);
             dx = CpuBackend.empty(DType.FLOAT32, s.shape(0));
             if (m > 0) gemm(false, false, m, k, n, g, n, w, k, 0f, dx);
             else CpuBackend.INSTANCE.fill(dx, 0);
         }
         if (s.needsGrad(1)) {
             Tensor x = s.input(0);
-            if (!fits(x)) return null;
-            x = contiguous(x);
+            if (!CpuBackend.float32InOneBuffer(x)) return null;
+            x = CpuBackend.contiguousOrCopy(x);
             dw = CpuBackend.empty(DType.FLOAT32, new int[] {n, k});
             if (m > 0) gemm(true, false, n, k, m, g, n, x, k, 0f, dw);
             else CpuBackend.INSTANCE.fill(dw, 0);

@@ -36,7 +36,7 @@ final class CpuMatmul {
         if (out.numel() == 0) return out;
         if (k == 0) { CpuBackend.INSTANCE.fill(out, 0); return out; }
         Layout la = layout(m, k, a.stride()[1], a.stride()[2]), lb = layout(k, n, b.stride()[1], b.stride()[2]);
-        Tensor copyA = la == null ? contiguous(a) : null, copyB = lb == null ? contiguous(b) : null;
+        Tensor copyA = la == null ? CpuBackend.contiguousCopy(a) : null, copyB = lb == null ? CpuBackend.contiguousCopy(b) : null;
         try {
             if (copyA != null) { a = copyA; la = layout(m, k, a.stride()[1], a.stride()[2]); }
             if (copyB != null) { b = copyB; lb = layout(k, n, b.stride()[1], b.stride()[2]); }
@@ -83,9 +83,4 @@ final class CpuMatmul {
         return f;
     }
 
-    private static Tensor contiguous(Tensor t) {
-        Tensor c = CpuBackend.empty(t.dtype(), t.shape());
-        CpuBackend.INSTANCE.copy(t, c);
-        return c;
-    }
 }
