@@ -49,12 +49,12 @@ public final class Losses {
     /** Absolute error |x - y| of same-shape tensors, reduced (torch.nn.functional.l1_loss). */
     public static Tensor l1(Tensor prediction, Tensor target, Reduction reduction) { return PointwiseLosses.l1(prediction, target, reduction); }
 
-    /** torch.nn.functional.smooth_l1_loss: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta = 0: l1). */
+    /** torch.nn.functional.smooth_l1_loss: {@code 0.5 d^2 / beta} where {@code |d| < beta}, else |d| - 0.5 beta (beta = 0: l1). */
     public static Tensor smoothL1(Tensor prediction, Tensor target, double beta, Reduction reduction) {
         return PointwiseLosses.smoothL1(prediction, target, beta, reduction);
     }
 
-    /** torch.nn.functional.huber_loss: 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta); delta > 0. */
+    /** torch.nn.functional.huber_loss: {@code 0.5 d^2} where {@code |d| <= delta}, else {@code delta (|d| - 0.5 delta)}; {@code delta > 0}. */
     public static Tensor huber(Tensor prediction, Tensor target, double delta, Reduction reduction) {
         return PointwiseLosses.huber(prediction, target, delta, reduction);
     }

@@ -45,7 +45,7 @@ public interface Schedule {
         return (baseLr, step) -> baseLr * factor.applyAsDouble(step);
     }
 
-    /** baseLr * gamma^(number of milestones <= step), as torch MultiStepLR (a repeated milestone counts twice). */
+    /** baseLr * gamma^(number of milestones {@code <= step}), as torch MultiStepLR (a repeated milestone counts twice). */
     static Schedule multiStep(double gamma, long... milestones) { return new MultiStep(gamma, milestones); }
 
     /** baseLr * gamma^step, as torch ExponentialLR. */

@@ -16,7 +16,7 @@ import java.util.function.IntFunction;
  */
 public interface Dataset<T> {
 
-    /** Sample {@code index}, 0 <= index < size(). */
+    /** Sample {@code index}, {@code 0 <= index < size()}. */
     T get(int index);
 
     /** The number of samples. */

@@ -27,7 +27,7 @@ public final class DistributedSampler implements Sampler {
     private final int numSamples;
     private volatile long epoch;
 
-    /** Refuses numReplicas < 1, a rank outside [0, numReplicas), or a negative size. */
+    /** Refuses {@code numReplicas < 1}, a rank outside [0, numReplicas), or a negative size. */
     public DistributedSampler(int size, int numReplicas, int rank, boolean shuffle, long seed, boolean dropLast) {
         if (size < 0) throw new IllegalArgumentException("DistributedSampler: dataset size must be >= 0, got " + size);
         if (numReplicas < 1) throw new IllegalArgumentException("DistributedSampler: numReplicas must be >= 1, got " + numReplicas);
