@@ -105,14 +105,14 @@ public final class Distributed {
         TcpStoreServer server = null;
         if (env.rank() == 0) {
             try {
-                server = TcpStoreServer.start(new InetSocketAddress(InetAddress.getByName(env.masterAddr()), env.masterPort()), env.token());
+                server = TcpStoreServer.start(new InetSocketAddress(InetAddress.getByName(env.masterAddr()), env.masterPort()), env.token(), env.restartCount());
             } catch (IOException e) {
                 throw new DistributedException("rank 0 cannot host the store: " + e.getMessage(), e);
             }
         }
         TcpStore store = null;
         try {
-            store = TcpStore.connect(env.masterAddr(), env.masterPort(), env.token(), env.timeout(), "rank " + env.rank());
+            store = TcpStore.connect(env.masterAddr(), env.masterPort(), env.token(), env.timeout(), "rank " + env.rank(), env.restartCount());
             var options = TcpProcessGroup.Options.DEFAULT.withTimeout(env.timeout()).withSocketBuffer(env.socketBuffer())
                     .withNamespace("fluxion/restart" + env.restartCount());
             TcpProcessGroup pg = TcpProcessGroup.create(store, env.rank(), env.worldSize(), options);

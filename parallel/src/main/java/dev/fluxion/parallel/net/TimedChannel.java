@@ -35,7 +35,8 @@ public final class TimedChannel implements AutoCloseable {
 
     /**
      * Connects, retrying until the deadline when the connection is refused (the server may not be up yet) or
-     * the network is unreachable (a link between hosts may be down for a moment, as when a job restarts).
+     * the network is unreachable (a link between hosts may be down for a moment, as when a job restarts), or the
+     * connection is reset before it is made (the listener went away; its successor may be starting).
      */
     public static TimedChannel connect(InetSocketAddress address, Deadline deadline, String peer) throws IOException {
         IOException last = null;
@@ -76,7 +77,8 @@ public final class TimedChannel implements AutoCloseable {
     private static boolean retriable(SocketException e) {
         if (e instanceof ConnectException || e instanceof NoRouteToHostException) return true;
         String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
-        return m.contains("unreachable") || m.contains("no route");
+        // reset while connecting: the listener died with this connection in its queue (a restarting rank 0)
+        return m.contains("unreachable") || m.contains("no route") || m.contains("connection reset");
     }
 
     public SocketChannel channel() { return channel; }

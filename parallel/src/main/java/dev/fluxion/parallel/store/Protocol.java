@@ -6,10 +6,14 @@ import java.nio.charset.StandardCharsets;
 /**
  * The store's wire format, plain binary and big-endian: every message is a frame [u32 length][u8 code][body].
  * A request's code is its op; a reply's code is its status. Body fields are byte strings [u32 n][n bytes]
- * and 64-bit integers. A connection must open with HELLO (magic, version, token) before anything else.
+ * and 64-bit integers. A connection must open with HELLO (magic, version, token, generation) before anything else.
+ * The generation is the job's restart count: a store refuses a client of another generation with STALE and its
+ * own generation, so a restarted rank that reaches the previous run's store (still alive for a moment) retries
+ * instead of joining a store that is about to die.
  *
  * <pre>
- * HELLO   magic u32, version u16, token bytes     -> OK | DENIED message
+ * HELLO   magic u32, version u16, token bytes,
+ *         generation u32                          -> OK | DENIED message | STALE generation u32
  * SET     key, value                              -> OK
  * GET     key, timeoutMs i64                      -> OK value | TIMEOUT
  * TRY_GET key                                     -> OK value | NOT_FOUND
@@ -23,17 +27,17 @@ final class Protocol {
     private Protocol() {}
 
     static final int MAGIC = 0x46585354;   // "FXST"
-    static final short VERSION = 1;
+    static final short VERSION = 2;
     static final int MAX_FRAME = 64 << 20;
     static final int MAX_KEY = 4096;
     static final int MAX_TOKEN = 1024;
-    /** The largest HELLO frame body: code, magic, version, token. The only frame a client may send before it is admitted. */
-    static final int MAX_HELLO = 1 + 4 + 2 + 4 + MAX_TOKEN;
+    /** The largest HELLO frame body: code, magic, version, token, generation. The only frame a client may send before it is admitted. */
+    static final int MAX_HELLO = 1 + 4 + 2 + 4 + MAX_TOKEN + 4;
 
     // requests
     static final byte HELLO = 1, SET = 2, GET = 3, TRY_GET = 4, WAIT = 5, ADD = 6, CAS = 7, DELETE = 8;
     // replies
-    static final byte OK = 0, NOT_FOUND = 1, TIMEOUT = 2, DENIED = 3, ERROR = 4;
+    static final byte OK = 0, NOT_FOUND = 1, TIMEOUT = 2, DENIED = 3, ERROR = 4, STALE = 5;
 
     static String opName(byte op) {
         return switch (op) {

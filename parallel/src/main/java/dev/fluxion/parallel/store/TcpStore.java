@@ -39,8 +39,9 @@ public final class TcpStore implements Store {
     private final TimedChannel channel;   // requests on it are serialized by synchronizing on it (views share it)
     private final Deadline cap;           // no call of this client outlives it; null: none (see until)
     private final boolean owner;          // false for a view made by until: closing it leaves the connection open
+    private final int generation;         // the job's restart count this client belongs to (see Protocol)
 
-    private TcpStore(String host, int port, byte[] token, Duration timeout, String who, TimedChannel channel, Deadline cap, boolean owner) {
+    private TcpStore(String host, int port, byte[] token, Duration timeout, String who, TimedChannel channel, Deadline cap, boolean owner, int generation) {
         this.host = host;
         this.port = port;
         this.token = token;
@@ -49,6 +50,7 @@ public final class TcpStore implements Store {
         this.channel = channel;
         this.cap = cap;
         this.owner = owner;
+        this.generation = generation;
     }
 
     /**
@@ -56,40 +58,84 @@ public final class TcpStore implements Store {
      * attempts and is the default wait of later calls; who names this client in messages ("rank 3").
      */
     public static TcpStore connect(String host, int port, byte[] token, Duration timeout, String who) {
+        return connect(host, port, token, timeout, who, 0);
+    }
+
+    /**
+     * As {@link #connect(String, int, byte[], Duration, String)} for one generation of a job (its restart count).
+     * A store of an older generation (the previous run's rank 0, still shutting down) is left and tried again
+     * until the timeout; a store of a newer one means this rank is left over from an earlier run, and fails.
+     */
+    public static TcpStore connect(String host, int port, byte[] token, Duration timeout, String who, int generation) {
         if (token == null || token.length == 0)
             throw new StoreException(who + ": no store token: set FLUXION_STORE_TOKEN to the secret rank 0's store was started with");
         byte[] t = token.clone();
         String where = "the store at " + host + ":" + port;
-        TimedChannel ch;
-        try {
-            ch = TimedChannel.connect(new InetSocketAddress(host, port), Deadline.after(timeout), where);
-        } catch (IOException e) {
-            throw new StoreException(who + ": cannot reach " + where + " within " + Deadline.format(timeout) + " (" + e.getMessage()
-                    + "); is rank 0 running and are MASTER_ADDR/MASTER_PORT right?", e);
-        }
-        TcpStore s = new TcpStore(host, port, t, timeout, who, ch, null, true);
-        try {
-            ByteBuffer reply = s.call(frame(HELLO, MAGIC, VERSION, t), HELLO, Duration.ZERO);
-            byte status = reply.get();
-            if (status == DENIED)
-                throw new StoreException(who + ": " + where + " refused this client: " + new String(bytes(reply, MAX_FRAME, "reason"), StandardCharsets.UTF_8));
-            if (status != OK) throw new StoreException(who + ": " + where + " answered hello with status " + status);
-        } catch (RuntimeException e) {
+        Deadline deadline = Deadline.after(timeout);
+        int staleSeen = -1;   // the generation of an older store this client met and left, if any
+        while (true) {
+            TimedChannel ch;
+            try {
+                ch = TimedChannel.connect(new InetSocketAddress(host, port), deadline, where);
+            } catch (IOException e) {
+                if (staleSeen >= 0) throw stale(who, where, staleSeen, generation, timeout);
+                throw new StoreException(who + ": cannot reach " + where + " within " + Deadline.format(timeout) + " (" + e.getMessage()
+                        + "); is rank 0 running and are MASTER_ADDR/MASTER_PORT right?", e);
+            }
+            TcpStore s = new TcpStore(host, port, t, timeout, who, ch, null, true, generation);
+            int storeGeneration;
+            try {
+                ByteBuffer reply = s.call(frame(HELLO, MAGIC, VERSION, t, generation), HELLO, Duration.ZERO);
+                byte status = reply.get();
+                if (status == OK) return s;
+                if (status == DENIED)
+                    throw new StoreException(who + ": " + where + " refused this client: " + new String(bytes(reply, MAX_FRAME, "reason"), StandardCharsets.UTF_8));
+                if (status != STALE) throw new StoreException(who + ": " + where + " answered hello with status " + status);
+                storeGeneration = reply.getInt();
+            } catch (StoreException e) {
+                ch.close();
+                // reset or closed during the hello (not a refusal): the previous run's rank 0 died with this connection
+                // in its listen queue, or is dying; its successor is on the way, so try again until the timeout
+                if (!(e.getCause() instanceof IOException) || e.getCause() instanceof SocketTimeoutException || deadline.passed()) throw e;
+                pause(deadline, who, generation);
+                continue;
+            } catch (RuntimeException e) {
+                ch.close();
+                throw e;
+            }
             ch.close();
-            throw e;
+            if (storeGeneration > generation)
+                throw new StoreException(who + ": " + where + " serves restart " + storeGeneration + " of the job but this rank belongs to restart "
+                        + generation + ": it is left over from an earlier run");
+            staleSeen = storeGeneration;
+            if (deadline.passed()) throw stale(who, where, storeGeneration, generation, timeout);
+            pause(deadline, who, generation);   // the previous run's store is shutting down
         }
-        return s;
+    }
+
+    private static StoreException stale(String who, String where, int storeGeneration, int generation, Duration timeout) {
+        return new StoreException(who + ": " + where + " still served restart " + storeGeneration + " of the job when the timeout ("
+                + Deadline.format(timeout) + ") passed; this rank belongs to restart " + generation);
+    }
+
+    private static void pause(Deadline deadline, String who, int generation) {
+        try {
+            Thread.sleep(Math.min(100, Math.max(1, deadline.millisLeft())));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreException(who + ": interrupted while waiting for the store of restart " + generation, e);
+        }
     }
 
     /** A second connection to the same store, for another thread. */
-    public TcpStore connectAnother() { return connect(host, port, token, timeout, who); }
+    public TcpStore connectAnother() { return connect(host, port, token, timeout, who, generation); }
 
     /**
      * A view of this client on the same connection whose every call gives up at deadline, however long it would
      * otherwise wait: for work that must end by a fixed time, such as a failure report at the end of an
      * operation's timeout. Closing the view leaves this client open.
      */
-    public TcpStore until(Deadline deadline) { return new TcpStore(host, port, token, timeout, who, channel, deadline, false); }
+    public TcpStore until(Deadline deadline) { return new TcpStore(host, port, token, timeout, who, channel, deadline, false, generation); }
 
     @Override public Duration timeout() { return timeout; }
 

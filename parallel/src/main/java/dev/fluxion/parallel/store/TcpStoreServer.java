@@ -47,15 +47,17 @@ public final class TcpStoreServer implements AutoCloseable {
 
     private final ServerSocketChannel listener;
     private final byte[] token;
+    private final int generation;
     private final Map<String, byte[]> values = new HashMap<>();   // guarded by itself; notifyAll on every change
     private final Set<TimedChannel> clients = ConcurrentHashMap.newKeySet();
     private final LinkedHashSet<TimedChannel> pending = new LinkedHashSet<>();   // not yet admitted, oldest first; guarded by itself
     private final Thread acceptor;
     private volatile boolean closed;
 
-    private TcpStoreServer(ServerSocketChannel listener, byte[] token) {
+    private TcpStoreServer(ServerSocketChannel listener, byte[] token, int generation) {
         this.listener = listener;
         this.token = token.clone();
+        this.generation = generation;
         this.acceptor = new Thread(this::acceptLoop, "fluxion-store-accept");
         acceptor.setDaemon(true);
     }
@@ -64,7 +66,14 @@ public final class TcpStoreServer implements AutoCloseable {
      * Binds address (port 0 picks a free port, see {@link #port()}) and starts serving clients that present
      * token, which must not be empty (a store without one would admit anybody who can reach the port).
      */
-    public static TcpStoreServer start(InetSocketAddress address, byte[] token) throws IOException {
+    public static TcpStoreServer start(InetSocketAddress address, byte[] token) throws IOException { return start(address, token, 0); }
+
+    /**
+     * Starts a store for one generation of a job (its restart count): clients of another generation are refused
+     * with STALE, so restarted ranks never join the previous run's store while it shuts down.
+     */
+    public static TcpStoreServer start(InetSocketAddress address, byte[] token, int generation) throws IOException {
+        if (generation < 0) throw new IllegalArgumentException("store: generation must be >= 0, got " + generation);
         if (token == null || token.length == 0)
             throw new IllegalArgumentException("store: the token is empty; every store needs a secret its clients present (FLUXION_STORE_TOKEN)");
         if (token.length > MAX_TOKEN) throw new IllegalArgumentException("store: the token has " + token.length + " bytes; at most " + MAX_TOKEN);
@@ -76,7 +85,7 @@ public final class TcpStoreServer implements AutoCloseable {
             ch.close();
             throw new IOException("store: cannot listen on " + address + " (" + e.getMessage() + "); is MASTER_PORT in use by another job?", e);
         }
-        TcpStoreServer s = new TcpStoreServer(ch, token);
+        TcpStoreServer s = new TcpStoreServer(ch, token, generation);
         s.acceptor.start();
         return s;
     }
@@ -154,6 +163,12 @@ public final class TcpStoreServer implements AutoCloseable {
         else {
             byte[] given = bytes(hello, MAX_TOKEN, "token");
             if (!MessageDigest.isEqual(given, token)) refusal = "wrong token: this store belongs to another job, or FLUXION_STORE_TOKEN differs between ranks";
+            else if (hello.remaining() < 4) refusal = "hello without a generation";
+            else if (hello.getInt() != generation) {
+                LOG.fine("store: " + ch.peer() + " is of another generation than " + generation);
+                ch.writeFully(frame(STALE, generation), Deadline.after(REPLY_WITHIN));
+                return false;
+            }
         }
         if (refusal != null) {
             refuse(ch, refusal);
