@@ -1,6 +1,7 @@
 package dev.fluxion.tensor.cpu;
 
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.RecursiveAction;
 
 /**
@@ -41,7 +42,30 @@ public final class Parallel {
             return;
         }
         int pieces = (int) Math.min((long) t * 4, (n + grain - 1) / grain);
-        pool.invoke(new Split(body, 0, n, pieces));
+        // The calling thread works instead of parking until the pool is done: it walks down the left edge of
+        // the split tree, handing each right half to the pool, and runs the leftmost piece itself. The pieces
+        // are those of the recursive split (same bounds, so the same bits from kernels that sum per piece).
+        java.util.List<ForkJoinTask<Void>> handed = new java.util.ArrayList<>();
+        long hi = n;
+        Throwable failed = null;
+        try {
+            for (int p = pieces; p > 1; ) {
+                int left = p / 2;
+                long mid = Split.mid(0, hi, p, left);
+                handed.add(pool.submit(new Split(body, mid, hi, p - left)));
+                hi = mid;
+                p = left;
+            }
+            body.run(0, hi);
+        } catch (Throwable e) {
+            failed = e;
+        }
+        for (ForkJoinTask<Void> f : handed) {                  // wait for every handed piece, even after a failure
+            try { f.join(); } catch (Throwable e) { if (failed == null) failed = e; else failed.addSuppressed(e); }
+        }
+        if (failed instanceof RuntimeException r) throw r;
+        if (failed instanceof Error e) throw e;
+        if (failed != null) throw new IllegalStateException("Parallel.forRange: a piece failed", failed);
     }
 
     private static final class Split extends RecursiveAction {
@@ -56,8 +80,13 @@ public final class Parallel {
         @Override protected void compute() {
             if (pieces <= 1) { body.run(lo, hi); return; }
             int leftPieces = pieces / 2;
-            long mid = lo + (hi - lo) / pieces * leftPieces + (hi - lo) % pieces * leftPieces / pieces;
+            long mid = mid(lo, hi, pieces, leftPieces);
             invokeAll(new Split(body, lo, mid, leftPieces), new Split(body, mid, hi, pieces - leftPieces));
+        }
+
+        /** Where [lo, hi) in pieces splits after leftPieces of them: the sizes differ by at most one. */
+        static long mid(long lo, long hi, int pieces, int leftPieces) {
+            return lo + (hi - lo) / pieces * leftPieces + (hi - lo) % pieces * leftPieces / pieces;
         }
     }
 }
