@@ -5,8 +5,8 @@ import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.RecursiveAction;
 
 /**
- * The one thread policy of the CPU backend: a fork-join pool of {@code threads()} workers for Java
- * kernels, and OpenBLAS set to the same count. OpenBLAS runs on the calling thread while the pool is
+ * The one thread policy of the CPU backend: {@code threads()} workers for Java kernels (the calling thread
+ * and a fork-join pool of {@code threads() - 1}), and OpenBLAS set to the same count. OpenBLAS runs on the calling thread while the pool is
  * idle, so the two never compete for cores. Set it with {@code -Dfluxion.threads=N} or
  * {@link #setThreads(int)}; the default is the number of available processors.
  */
@@ -27,7 +27,7 @@ public final class Parallel {
         if (n < 1) throw new IllegalArgumentException("Parallel.setThreads: " + n + " must be >= 1");
         ForkJoinPool old = pool;
         threads = n;
-        pool = new ForkJoinPool(n);
+        pool = new ForkJoinPool(Math.max(1, n - 1));   // forRange's calling thread is the n-th worker
         if (old != null) old.shutdown();
         Blas.setThreads(n);
     }
@@ -42,21 +42,24 @@ public final class Parallel {
             return;
         }
         int pieces = (int) Math.min((long) t * 4, (n + grain - 1) / grain);
-        // The calling thread works instead of parking until the pool is done: it walks down the left edge of
-        // the split tree, handing each right half to the pool, and runs the leftmost piece itself. The pieces
-        // are those of the recursive split (same bounds, so the same bits from kernels that sum per piece).
+        // The calling thread works instead of parking until the pool is done (it is one of the t workers; the
+        // pool has t - 1): it walks down the left edge of the split tree, handing each right half to the pool,
+        // until its own share is about 1/t of the pieces, and runs those pieces itself. The pieces are those
+        // of the recursive split (same bounds, so the same bits from kernels that work per piece).
+        int own = Math.max(1, pieces / t);
         java.util.List<ForkJoinTask<Void>> handed = new java.util.ArrayList<>();
         long hi = n;
         Throwable failed = null;
         try {
-            for (int p = pieces; p > 1; ) {
+            int p = pieces;
+            while (p > own) {
                 int left = p / 2;
                 long mid = Split.mid(0, hi, p, left);
                 handed.add(pool.submit(new Split(body, mid, hi, p - left)));
                 hi = mid;
                 p = left;
             }
-            body.run(0, hi);
+            runPieces(body, 0, hi, p);
         } catch (Throwable e) {
             failed = e;
         }
@@ -66,6 +69,15 @@ public final class Parallel {
         if (failed instanceof RuntimeException r) throw r;
         if (failed instanceof Error e) throw e;
         if (failed != null) throw new IllegalStateException("Parallel.forRange: a piece failed", failed);
+    }
+
+    /** The pieces of the recursive split of [lo, hi) into p, one after another on this thread. */
+    private static void runPieces(RangeBody body, long lo, long hi, int p) {
+        if (p <= 1) { body.run(lo, hi); return; }
+        int left = p / 2;
+        long mid = Split.mid(lo, hi, p, left);
+        runPieces(body, lo, mid, left);
+        runPieces(body, mid, hi, p - left);
     }
 
     private static final class Split extends RecursiveAction {
