@@ -73,7 +73,10 @@ class RuleCoverageTest {
             },
             Im2ColOp.class, () -> GradCheck.check("im2col", x -> new Im2ColOp(WINDOW).apply(x[0]), randn(2, 2, 4, 5)),
             Col2ImOp.class, () -> GradCheck.check("col2im", x -> new Col2ImOp(WINDOW, 2, 2, 4, 5).apply(x[0]), randn(12, 6)),
-            MaxPool2dOp.class, () -> GradCheck.check("max_pool2d", x -> new MaxPool2dOp(Window2d.of(3, 3, 2, 2, 1, 1, 1, 1)).apply(x[0]), randn(2, 2, 5, 5)));
+            MaxPool2dOp.class, () -> GradCheck.check("max_pool2d", x -> new MaxPool2dOp(Window2d.of(3, 3, 2, 2, 1, 1, 1, 1)).apply(x[0]), randn(2, 2, 5, 5)),
+            // output is a constant here (no gradient flows to it): the gradient in grad is the ReLU mask
+            dev.fluxion.tensor.ReluBackwardOp.class, () -> GradCheck.check("threshold_backward",
+                    x -> new dev.fluxion.tensor.ReluBackwardOp().apply(x[0], Tensor.of(new double[] {1, -2, 0, 3, -0.5, 2}, 2, 3)), randn(2, 3)));
 
 
     @Test

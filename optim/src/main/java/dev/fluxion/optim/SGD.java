@@ -1,8 +1,13 @@
 package dev.fluxion.optim;
 
+import dev.fluxion.tensor.Device;
+import dev.fluxion.tensor.SgdUpdate;
 import dev.fluxion.tensor.Tensor;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay, as
@@ -64,15 +69,50 @@ public final class SGD extends Optimizer<SGD.Config, SGD.State> {
 
     @Override protected State init(Tensor param, Config c) { return new State(null); }
 
+    /** The single-tensor reference, by tensor ops ({@link SgdUpdate#compose}). */
     @Override protected State update(Tensor param, Tensor grad, State s, Config c) {
-        Tensor d = c.weightDecay() != 0 ? grad.add(param.mul(c.weightDecay())) : grad;
-        Tensor buf = null;
-        if (c.momentum() != 0) {
-            if (s.momentumBuffer() == null) buf = d.copy();
-            else buf = s.momentumBuffer().mul(c.momentum()).add(c.dampening() != 0 ? d.mul(1 - c.dampening()) : d);
-            d = c.nesterov() ? d.add(buf.mul(c.momentum())) : buf;
+        SgdUpdate.Param p = param(param, grad, s, c);
+        SgdUpdate u = update(c, List.of(p));
+        u.compose(u.tensors());
+        return new State(p.momentumBuffer());
+    }
+
+    /**
+     * The whole group through the backend's fused kernel where it has one (contiguous float32 on the CPU, equal
+     * bits), the reference elsewhere: one multi-tensor {@link SgdUpdate} per device.
+     */
+    @Override protected List<State> stepGroup(GroupStep<Config, State> group) {
+        int n = group.size();
+        SgdUpdate.Param[] ps = new SgdUpdate.Param[n];
+        Map<Device, List<SgdUpdate.Param>> byDevice = new LinkedHashMap<>();
+        for (int k = 0; k < n; k++) {
+            Tensor p = group.params().get(k);
+            State s = group.states().get(k);
+            ps[k] = param(p, group.grads().get(k), s != null ? s : init(p, group.config()), group.config());
+            byDevice.computeIfAbsent(p.device(), d -> new ArrayList<>()).add(ps[k]);
         }
-        param.copy_(param.add(d.mul(-c.lr())));
-        return new State(buf);
+        for (List<SgdUpdate.Param> batch : byDevice.values()) {
+            SgdUpdate u = update(group.config(), batch);
+            u.apply(u.tensors());
+        }
+        List<State> next = new ArrayList<>(n);
+        for (SgdUpdate.Param p : ps) next.add(new State(p.momentumBuffer()));
+        return next;
+    }
+
+    private static SgdUpdate update(Config c, List<SgdUpdate.Param> params) {
+        return new SgdUpdate(c.lr(), c.momentum(), c.dampening(), c.weightDecay(), c.nesterov(), params);
+    }
+
+    /**
+     * One parameter of an update: with momentum, its buffer (written in place), or a new one for its first
+     * step, which the update fills with d as torch's {@code torch.clone(d)}; without momentum, no buffer (a
+     * buffer left from a config with momentum is dropped, as the op path did).
+     */
+    private static SgdUpdate.Param param(Tensor param, Tensor grad, State s, Config c) {
+        if (c.momentum() == 0) return new SgdUpdate.Param(param, grad, null, false);
+        boolean first = s.momentumBuffer() == null;
+        Tensor buf = first ? Tensor.empty(param.dtype(), param.device(), param.shape()) : s.momentumBuffer();
+        return new SgdUpdate.Param(param, grad, buf, first);
     }
 }

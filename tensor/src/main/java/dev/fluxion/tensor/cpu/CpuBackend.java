@@ -25,6 +25,8 @@ public final class CpuBackend implements Backend {
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.MaxPool2dOp.class, Device.Kind.CPU, CpuWindows.MAX_POOL);
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.AttentionOp.class, Device.Kind.CPU, CpuAttention.KERNEL);
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.LinearOp.class, Device.Kind.CPU, CpuLinear.KERNEL);
+        dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.ReluBackwardOp.class, Device.Kind.CPU, CpuReluBackward.KERNEL);
+        dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.SgdUpdate.class, Device.Kind.CPU, CpuSgd.KERNEL);
     }
 
     /** A fresh contiguous copy of t (for kernels that need packed rows). */

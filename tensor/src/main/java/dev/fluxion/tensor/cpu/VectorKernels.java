@@ -254,6 +254,17 @@ final class VectorKernels {
         return i;
     }
 
+    /** y[i] = out[i] <= 0 ? 0 : g[i] (ReLU's backward; NaN out keeps g) over [0, bound); returns bound. */
+    static int reluBackward(float[] g, float[] out, float[] y, int n) {
+        int i = 0, bound = S.loopBound(n);
+        FloatVector zero = FloatVector.zero(S);
+        for (; i < bound; i += S.length()) {
+            VectorMask<Float> off = FloatVector.fromArray(S, out, i).compare(VectorOperators.LE, 0f);
+            FloatVector.fromArray(S, g, i).blend(zero, off).intoArray(y, i);
+        }
+        return i;
+    }
+
     /** y[i] += x[i] over [0, bound); returns bound. */
     static int accumulate(float[] x, float[] y, int n) {
         int i = 0, bound = S.loopBound(n);

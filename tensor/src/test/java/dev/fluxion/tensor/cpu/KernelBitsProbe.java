@@ -35,6 +35,7 @@ public final class KernelBitsProbe {
             for (BinaryOp op : new BinaryOp[] {BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL, BinaryOp.DIV, BinaryOp.MAXIMUM})
                 System.out.println(n + " " + op + " " + crc(binary(op, x, y)));
             System.out.println(n + " lt " + crc(x.lt(y)) + " where " + crc(Tensor.where(x.gt(0), x, y)));
+            System.out.println(n + " threshold_backward " + crc(new dev.fluxion.tensor.ReluBackwardOp().apply(y, x)));
             System.out.println(n + " sum " + crc(x.sum()) + " mean " + crc(x.mean()) + " max " + crc(x.max()) + " norm " + crc(x.norm()));
             Tensor m = n == 37 ? x.reshape(1, 37) : x.narrow(0, 0, n - n % 5).reshape(-1, 5);
             System.out.println(n + " softmax " + crc(m.softmax(-1)) + " logSoftmax " + crc(m.logSoftmax(-1)) + " logsumexp " + crc(m.logsumexp(-1, false)));
