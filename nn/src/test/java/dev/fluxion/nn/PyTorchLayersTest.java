@@ -1,7 +1,6 @@
 package dev.fluxion.nn;
 
 import dev.fluxion.autodiff.Autodiff;
-import dev.fluxion.nn.io.Safetensors;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;
@@ -9,8 +8,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,7 +16,6 @@ import java.util.function.BiFunction;
 import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
@@ -29,21 +25,13 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
  * and the gradients of loss = sum(output * r) must agree within 1e-5 relative to each tensor's scale.
  */
 class PyTorchLayersTest {
-    private static Map<String, Tensor> ref;
+    private static ReferenceFile ref;
 
     @BeforeAll
-    static void load() throws IOException {
-        ref = Safetensors.load(Path.of("src/test/resources/reference/layers.safetensors"));
-    }
+    static void load() { ref = ReferenceFile.load("layers.safetensors"); }
 
     @AfterEach
     void clearTape() { Autodiff.tape().clear(); }
-
-    private static Tensor ref(String name) {
-        Tensor t = ref.get(name);
-        assertNotNull(t, "reference file has no tensor " + name);
-        return t;
-    }
 
     static void assertClose(String what, Tensor expected, Tensor actual) {
         assertTrue(java.util.Arrays.equals(expected.shape(), actual.shape()),
@@ -67,25 +55,25 @@ class PyTorchLayersTest {
             Module m = make.get();
             Map<String, Tensor> state = new LinkedHashMap<>();
             String prefix = name + ".param.";
-            ref.forEach((k, v) -> { if (k.startsWith(prefix)) state.put(k.substring(prefix.length()), v); });
+            ref.tensors().forEach((k, v) -> { if (k.startsWith(prefix)) state.put(k.substring(prefix.length()), v); });
             m.loadStateDict(state);
-            Tensor x = ref(name + ".input");
+            Tensor x = ref.get(name + ".input");
             if (x.dtype() == DType.FLOAT32) x = x.detach().copy().requiresGrad(true);
             Tensor y = m.forward(x);
-            assertClose(name + " output", ref(name + ".output"), y);
-            y.mul(ref(name + ".r")).sum().backward();
-            if (x.requiresGrad()) assertClose(name + " input gradient", ref(name + ".grad.input"), x.grad());
-            m.namedParameters().forEach((p, t) -> assertClose(name + " gradient of " + p, ref(name + ".grad." + p), t.grad()));
+            assertClose(name + " output", ref.get(name + ".output"), y);
+            y.mul(ref.get(name + ".r")).sum().backward();
+            if (x.requiresGrad()) assertClose(name + " input gradient", ref.get(name + ".grad.input"), x.grad());
+            m.namedParameters().forEach((p, t) -> assertClose(name + " gradient of " + p, ref.get(name + ".grad." + p), t.grad()));
         }));
     }
 
     private void loss(String name, BiFunction<Tensor, Tensor, Tensor> fn) {
         tests.add(dynamicTest(name, () -> {
-            Tensor x = ref(name + ".input").detach().copy().requiresGrad(true);
-            Tensor loss = fn.apply(x, ref(name + ".target"));
-            assertEquals(ref(name + ".output").item(), loss.item(), 1e-5 * Math.abs(ref(name + ".output").item()), name + " value");
+            Tensor x = ref.get(name + ".input").detach().copy().requiresGrad(true);
+            Tensor loss = fn.apply(x, ref.get(name + ".target"));
+            assertEquals(ref.get(name + ".output").item(), loss.item(), 1e-5 * Math.abs(ref.get(name + ".output").item()), name + " value");
             loss.backward();
-            assertClose(name + " gradient", ref(name + ".grad.input"), x.grad());
+            assertClose(name + " gradient", ref.get(name + ".grad.input"), x.grad());
         }));
     }
 

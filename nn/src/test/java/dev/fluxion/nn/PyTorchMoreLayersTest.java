@@ -1,7 +1,6 @@
 package dev.fluxion.nn;
 
 import dev.fluxion.autodiff.Autodiff;
-import dev.fluxion.nn.io.Safetensors;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.PadMode;
 import dev.fluxion.tensor.Tensor;
@@ -10,8 +9,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,7 +16,6 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 import static dev.fluxion.nn.PyTorchLayersTest.assertClose;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 /**
@@ -28,21 +24,13 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
  * loss = sum(output * r), and buffers after the forward (running statistics), within 1e-5 of each tensor's scale.
  */
 class PyTorchMoreLayersTest {
-    private static Map<String, Tensor> ref;
+    private static ReferenceFile ref;
 
     @BeforeAll
-    static void load() throws IOException {
-        ref = Safetensors.load(Path.of("src/test/resources/reference/layers2.safetensors"));
-    }
+    static void load() { ref = ReferenceFile.load("layers2.safetensors"); }
 
     @AfterEach
     void clearTape() { Autodiff.tape().clear(); }
-
-    private static Tensor ref(String name) {
-        Tensor t = ref.get(name);
-        assertNotNull(t, "reference file has no tensor " + name);
-        return t;
-    }
 
     private final List<DynamicTest> tests = new ArrayList<>();
 
@@ -53,27 +41,27 @@ class PyTorchMoreLayersTest {
         tests.add(dynamicTest(name, () -> {
             Module m = make.get();
             Map<String, Tensor> state = new LinkedHashMap<>();
-            ref.forEach((k, v) -> {
+            ref.tensors().forEach((k, v) -> {
                 if (k.startsWith(name + ".param.")) state.put(k.substring((name + ".param.").length()), v);
                 if (k.startsWith(name + ".buffer0.")) state.put(k.substring((name + ".buffer0.").length()), v);
             });
             m.loadStateDict(state);
             if (train) m.train(); else m.eval();
-            Tensor x = ref(name + ".input");
+            Tensor x = ref.get(name + ".input");
             if (x.dtype() == DType.FLOAT32) x = x.detach().copy().requiresGrad(true);
             Tensor y = m.forward(x);
-            assertClose(name + " output", ref(name + ".output"), y);
-            y.mul(ref(name + ".r")).sum().backward();
-            if (x.requiresGrad()) assertClose(name + " input gradient", ref(name + ".grad.input"), x.grad());
-            m.namedParameters().forEach((p, t) -> assertClose(name + " gradient of " + p, ref(name + ".grad." + p), t.grad()));
-            m.namedBuffers().forEach((b, t) -> assertClose(name + " buffer " + b, ref(name + ".buffer." + b), t.to(ref(name + ".buffer." + b).dtype())));
+            assertClose(name + " output", ref.get(name + ".output"), y);
+            y.mul(ref.get(name + ".r")).sum().backward();
+            if (x.requiresGrad()) assertClose(name + " input gradient", ref.get(name + ".grad.input"), x.grad());
+            m.namedParameters().forEach((p, t) -> assertClose(name + " gradient of " + p, ref.get(name + ".grad." + p), t.grad()));
+            m.namedBuffers().forEach((b, t) -> assertClose(name + " buffer " + b, ref.get(name + ".buffer." + b), t.to(ref.get(name + ".buffer." + b).dtype())));
         }));
     }
 
     /** A mask stored as NAME.K (float) or NAME.K_bool (int64 0/1), or null. */
     private static Tensor mask(String name, String k) {
-        if (ref.containsKey(name + "." + k + "_bool")) return ref.get(name + "." + k + "_bool").ne(0);
-        return ref.get(name + "." + k);
+        if (ref.tensors().containsKey(name + "." + k + "_bool")) return ref.get(name + "." + k + "_bool").ne(0);
+        return ref.tensors().get(name + "." + k);   // absent: no mask
     }
 
     /** MultiheadAttention on NAME.query/key/value with its masks; loss = sum(output * r) + sum(weights * r2). */
@@ -81,19 +69,19 @@ class PyTorchMoreLayersTest {
         tests.add(dynamicTest(name, () -> {
             MultiheadAttention m = make.get();
             Map<String, Tensor> state = new LinkedHashMap<>();
-            ref.forEach((k, v) -> { if (k.startsWith(name + ".param.")) state.put(k.substring((name + ".param.").length()), v); });
+            ref.tensors().forEach((k, v) -> { if (k.startsWith(name + ".param.")) state.put(k.substring((name + ".param.").length()), v); });
             m.loadStateDict(state);
-            Tensor q = ref(name + ".query").detach().copy().requiresGrad(true);
-            Tensor k = ref(name + ".key").detach().copy().requiresGrad(true);
-            Tensor v = ref(name + ".value").detach().copy().requiresGrad(true);
+            Tensor q = ref.get(name + ".query").detach().copy().requiresGrad(true);
+            Tensor k = ref.get(name + ".key").detach().copy().requiresGrad(true);
+            Tensor v = ref.get(name + ".value").detach().copy().requiresGrad(true);
             var out = m.attend(q, k, v, mask(name, "kpm"), causal ? null : mask(name, "mask"), true, average, causal);
-            assertClose(name + " output", ref(name + ".output"), out.output());
-            assertClose(name + " weights", ref(name + ".weights"), out.weights());
-            out.output().mul(ref(name + ".r")).sum().add(out.weights().mul(ref(name + ".r2")).sum()).backward();
-            assertClose(name + " query gradient", ref(name + ".grad.query"), q.grad());
-            assertClose(name + " key gradient", ref(name + ".grad.key"), k.grad());
-            assertClose(name + " value gradient", ref(name + ".grad.value"), v.grad());
-            m.namedParameters().forEach((p, t) -> assertClose(name + " gradient of " + p, ref(name + ".grad." + p), t.grad()));
+            assertClose(name + " output", ref.get(name + ".output"), out.output());
+            assertClose(name + " weights", ref.get(name + ".weights"), out.weights());
+            out.output().mul(ref.get(name + ".r")).sum().add(out.weights().mul(ref.get(name + ".r2")).sum()).backward();
+            assertClose(name + " query gradient", ref.get(name + ".grad.query"), q.grad());
+            assertClose(name + " key gradient", ref.get(name + ".grad.key"), k.grad());
+            assertClose(name + " value gradient", ref.get(name + ".grad.value"), v.grad());
+            m.namedParameters().forEach((p, t) -> assertClose(name + " gradient of " + p, ref.get(name + ".grad." + p), t.grad()));
         }));
     }
 
@@ -102,22 +90,22 @@ class PyTorchMoreLayersTest {
         tests.add(dynamicTest(name, () -> {
             Recurrent m = make.get();
             Map<String, Tensor> state = new LinkedHashMap<>();
-            ref.forEach((k, v) -> { if (k.startsWith(name + ".param.")) state.put(k.substring((name + ".param.").length()), v); });
+            ref.tensors().forEach((k, v) -> { if (k.startsWith(name + ".param.")) state.put(k.substring((name + ".param.").length()), v); });
             m.loadStateDict(state);
-            Tensor x = ref(name + ".input").detach().copy().requiresGrad(true);
+            Tensor x = ref.get(name + ".input").detach().copy().requiresGrad(true);
             List<Tensor> init = new ArrayList<>();
-            for (int i = 0; ref.containsKey(name + ".init" + i); i++) init.add(ref(name + ".init" + i).detach().copy().requiresGrad(true));
+            for (int i = 0; ref.tensors().containsKey(name + ".init" + i); i++) init.add(ref.get(name + ".init" + i).detach().copy().requiresGrad(true));
             Tensor[] r = m.run(x, init.toArray(new Tensor[0]));
-            assertClose(name + " output", ref(name + ".output"), r[0]);
-            Tensor loss = r[0].mul(ref(name + ".r")).sum();
+            assertClose(name + " output", ref.get(name + ".output"), r[0]);
+            Tensor loss = r[0].mul(ref.get(name + ".r")).sum();
             for (int i = 1; i < r.length; i++) {
-                assertClose(name + " final state " + (i - 1), ref(name + ".state" + (i - 1)), r[i]);
-                loss = loss.add(r[i].mul(ref(name + ".r_state" + (i - 1))).sum());
+                assertClose(name + " final state " + (i - 1), ref.get(name + ".state" + (i - 1)), r[i]);
+                loss = loss.add(r[i].mul(ref.get(name + ".r_state" + (i - 1))).sum());
             }
             loss.backward();
-            assertClose(name + " input gradient", ref(name + ".grad.input"), x.grad());
-            for (int i = 0; i < init.size(); i++) assertClose(name + " initial state " + i + " gradient", ref(name + ".grad.init" + i), init.get(i).grad());
-            m.namedParameters().forEach((p, t) -> assertClose(name + " gradient of " + p, ref(name + ".grad." + p), t.grad()));
+            assertClose(name + " input gradient", ref.get(name + ".grad.input"), x.grad());
+            for (int i = 0; i < init.size(); i++) assertClose(name + " initial state " + i + " gradient", ref.get(name + ".grad.init" + i), init.get(i).grad());
+            m.namedParameters().forEach((p, t) -> assertClose(name + " gradient of " + p, ref.get(name + ".grad." + p), t.grad()));
         }));
     }
 

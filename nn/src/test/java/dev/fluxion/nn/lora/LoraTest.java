@@ -1,5 +1,7 @@
 package dev.fluxion.nn.lora;
 
+import dev.fluxion.nn.ReferenceFile;
+
 import dev.fluxion.autodiff.Autodiff;
 import dev.fluxion.nn.Embedding;
 import dev.fluxion.nn.Functional;
@@ -9,7 +11,6 @@ import dev.fluxion.nn.Linear;
 import dev.fluxion.nn.Module;
 import dev.fluxion.nn.Parameter;
 import dev.fluxion.nn.Sequential;
-import dev.fluxion.nn.io.Safetensors;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Generator;
 import dev.fluxion.tensor.Tensor;
@@ -17,8 +18,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 
@@ -26,7 +25,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,19 +32,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** LoRA layers: PEFT's init and scaling, forward and gradients against PyTorch and a composed reference, merge. */
 class LoraTest {
-    private static Map<String, Tensor> ref;
+    private static ReferenceFile ref;
 
     @BeforeAll
-    static void load() throws IOException { ref = Safetensors.load(Path.of("src/test/resources/reference/lora.safetensors")); }
+    static void load() { ref = ReferenceFile.load("lora.safetensors"); }
 
     @AfterEach
     void clearTape() { Autodiff.tape().clear(); }
-
-    private static Tensor ref(String name) {
-        Tensor t = ref.get(name);
-        assertNotNull(t, "reference file has no tensor " + name);
-        return t;
-    }
 
     static void assertClose(String what, Tensor expected, Tensor actual, double tol) {
         assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");
@@ -94,44 +86,44 @@ class LoraTest {
     @Test
     void linearMatchesPyTorch() {
         Linear base = new Linear(6, 5, true, Init.seed(0));
-        set(base.weight(), ref("linear.weight"));
-        set(base.bias(), ref("linear.bias"));
+        set(base.weight(), ref.get("linear.weight"));
+        set(base.bias(), ref.get("linear.bias"));
         LoraLinear lora = new LoraLinear(base, LoraLayer.DEFAULT, LoraConfig.of(4, 8), Init.seed(1));
         Lora.freezeAllButAdapters(lora);
         Map<String, Parameter> p = lora.adapterParameters(LoraLayer.DEFAULT);
-        set(p.get("lora_A.weight"), ref("linear.A"));
-        set(p.get("lora_B.weight"), ref("linear.B"));
-        Tensor x = ref("linear.x").detach().copy().requiresGrad(true);
+        set(p.get("lora_A.weight"), ref.get("linear.A"));
+        set(p.get("lora_B.weight"), ref.get("linear.B"));
+        Tensor x = ref.get("linear.x").detach().copy().requiresGrad(true);
         Tensor y = lora.forward(x);
-        assertClose("y", ref("linear.y"), y, 1e-5);
-        y.mul(ref("linear.r")).sum().backward();
-        assertClose("grad x", ref("linear.grad.x"), x.grad(), 1e-5);
-        assertClose("grad A", ref("linear.grad.A"), p.get("lora_A.weight").grad(), 1e-5);
-        assertClose("grad B", ref("linear.grad.B"), p.get("lora_B.weight").grad(), 1e-5);
+        assertClose("y", ref.get("linear.y"), y, 1e-5);
+        y.mul(ref.get("linear.r")).sum().backward();
+        assertClose("grad x", ref.get("linear.grad.x"), x.grad(), 1e-5);
+        assertClose("grad A", ref.get("linear.grad.A"), p.get("lora_A.weight").grad(), 1e-5);
+        assertClose("grad B", ref.get("linear.grad.B"), p.get("lora_B.weight").grad(), 1e-5);
         assertNull(base.weight().grad(), "the base is frozen");
 
         LoraLinear rs = new LoraLinear(base, LoraLayer.DEFAULT, LoraConfig.of(4, 8).withRslora(true), Init.seed(1));
-        set(rs.adapterParameters(LoraLayer.DEFAULT).get("lora_A.weight"), ref("linear.A"));
-        set(rs.adapterParameters(LoraLayer.DEFAULT).get("lora_B.weight"), ref("linear.B"));
+        set(rs.adapterParameters(LoraLayer.DEFAULT).get("lora_A.weight"), ref.get("linear.A"));
+        set(rs.adapterParameters(LoraLayer.DEFAULT).get("lora_B.weight"), ref.get("linear.B"));
         assertEquals(4.0, rs.config(LoraLayer.DEFAULT).scaling());
-        assertClose("rsLoRA y", ref("rslora.y"), rs.forward(ref("linear.x")), 1e-5);
+        assertClose("rsLoRA y", ref.get("rslora.y"), rs.forward(ref.get("linear.x")), 1e-5);
     }
 
     @Test
     void embeddingMatchesPyTorch() {
         Embedding base = new Embedding(7, 4, Init.seed(0));
-        set(base.weight(), ref("embedding.weight"));
+        set(base.weight(), ref.get("embedding.weight"));
         LoraEmbedding lora = new LoraEmbedding(base, LoraLayer.DEFAULT, LoraConfig.of(3, 6), Init.seed(1));
         for (float v : lora.adapterParameters(LoraLayer.DEFAULT).get("lora_embedding_A").toFloatArray()) assertEquals(0f, v, "embedding A starts at 0");
         Lora.freezeAllButAdapters(lora);
         Map<String, Parameter> p = lora.adapterParameters(LoraLayer.DEFAULT);
-        set(p.get("lora_embedding_A"), ref("embedding.A"));
-        set(p.get("lora_embedding_B"), ref("embedding.B"));
-        Tensor y = lora.forward(ref("embedding.ids"));
-        assertClose("y", ref("embedding.y"), y, 1e-5);
-        y.mul(ref("embedding.r")).sum().backward();
-        assertClose("grad A", ref("embedding.grad.A"), p.get("lora_embedding_A").grad(), 1e-5);
-        assertClose("grad B", ref("embedding.grad.B"), p.get("lora_embedding_B").grad(), 1e-5);
+        set(p.get("lora_embedding_A"), ref.get("embedding.A"));
+        set(p.get("lora_embedding_B"), ref.get("embedding.B"));
+        Tensor y = lora.forward(ref.get("embedding.ids"));
+        assertClose("y", ref.get("embedding.y"), y, 1e-5);
+        y.mul(ref.get("embedding.r")).sum().backward();
+        assertClose("grad A", ref.get("embedding.grad.A"), p.get("lora_embedding_A").grad(), 1e-5);
+        assertClose("grad B", ref.get("embedding.grad.B"), p.get("lora_embedding_B").grad(), 1e-5);
     }
 
     /** With dropout, against the same formula written with plain ops in float64 and the same random stream. */

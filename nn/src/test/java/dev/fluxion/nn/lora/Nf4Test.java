@@ -1,9 +1,10 @@
 package dev.fluxion.nn.lora;
 
+import dev.fluxion.nn.ReferenceFile;
+
 import dev.fluxion.autodiff.Autodiff;
 import dev.fluxion.nn.Init;
 import dev.fluxion.nn.Linear;
-import dev.fluxion.nn.io.Safetensors;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Generator;
 import dev.fluxion.tensor.Tensor;
@@ -13,13 +14,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,19 +26,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * dequantize-then-matmul.
  */
 class Nf4Test {
-    private static Map<String, Tensor> ref;
+    private static ReferenceFile ref;
 
     @BeforeAll
-    static void load() throws IOException { ref = Safetensors.load(Path.of("src/test/resources/reference/nf4.safetensors")); }
+    static void load() { ref = ReferenceFile.load("nf4.safetensors"); }
 
     @AfterEach
     void clearTape() { Autodiff.tape().clear(); }
-
-    private static Tensor ref(String name) {
-        Tensor t = ref.get(name);
-        assertNotNull(t, "reference file has no tensor " + name);
-        return t;
-    }
 
     private static byte[] bytes(Tensor u8) {
         long[] v = u8.toLongArray();
@@ -58,23 +49,23 @@ class Nf4Test {
 
     @Test
     void dynamicMapIsBitsandbytes() {
-        assertBitsEqual("dynamic map", ref("dynamic_map").toFloatArray(), DynamicMap.CODE);
+        assertBitsEqual("dynamic map", ref.get("dynamic_map").toFloatArray(), DynamicMap.CODE);
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"random", "zeros_odd", "trained", "small"})
     void bytesEqualTheReference(String name) {
-        Tensor w = ref(name + ".weight");
+        Tensor w = ref.get(name + ".weight");
         Nf4Weight plain = Nf4Weight.quantize(w, false), dq = Nf4Weight.quantize(w, true);
-        assertArrayEquals(bytes(ref(name + ".packed")), plain.packed(), "packed NF4 codes");
+        assertArrayEquals(bytes(ref.get(name + ".packed")), plain.packed(), "packed NF4 codes");
         assertArrayEquals(plain.packed(), dq.packed(), "double quantization does not touch the codes");
-        assertBitsEqual("absmax", ref(name + ".absmax").toFloatArray(), plain.rawAbsmax());
-        assertArrayEquals(bytes(ref(name + ".qabsmax")), dq.quantizedAbsmax(), "8-bit absmax codes");
-        assertBitsEqual("nested absmax", ref(name + ".absmax2").toFloatArray(), dq.nestedAbsmax());
-        assertBitsEqual("offset", ref(name + ".offset").toFloatArray(), new float[] {dq.offset()});
-        assertBitsEqual("dequantized (double quant)", ref(name + ".dequant").toFloatArray(), dq.dequantize().toFloatArray());
-        if (ref.containsKey(name + ".dequant_plain"))
-            assertBitsEqual("dequantized (plain)", ref(name + ".dequant_plain").toFloatArray(), plain.dequantize().toFloatArray());
+        assertBitsEqual("absmax", ref.get(name + ".absmax").toFloatArray(), plain.rawAbsmax());
+        assertArrayEquals(bytes(ref.get(name + ".qabsmax")), dq.quantizedAbsmax(), "8-bit absmax codes");
+        assertBitsEqual("nested absmax", ref.get(name + ".absmax2").toFloatArray(), dq.nestedAbsmax());
+        assertBitsEqual("offset", ref.get(name + ".offset").toFloatArray(), new float[] {dq.offset()});
+        assertBitsEqual("dequantized (double quant)", ref.get(name + ".dequant").toFloatArray(), dq.dequantize().toFloatArray());
+        if (ref.tensors().containsKey(name + ".dequant_plain"))
+            assertBitsEqual("dequantized (plain)", ref.get(name + ".dequant_plain").toFloatArray(), plain.dequantize().toFloatArray());
         assertArrayEquals(w.shape(), dq.shape());
     }
 
