@@ -61,6 +61,19 @@ def elementwise(n, reps):
     emit("softmax_4096x1024", 2 * 4 * x.numel() / t / 1e9, "GB/s")
 
 
+def layernorm(reps):
+    x, w, b, g = torch.randn(4096, 1024), torch.randn(1024), torch.randn(1024), torch.randn(4096, 1024)
+    t = median_seconds(lambda: F.layer_norm(x, (1024,), w, b, 1e-5), 3, reps)
+    emit("layernorm_4096x1024", 2 * 4 * x.numel() / t / 1e9, "GB/s")
+    for p in (x, w, b):
+        p.requires_grad_(True)
+
+    def fwd_bwd():
+        x.grad = w.grad = b.grad = None          # as the Java side: no gradient accumulated across calls
+        F.layer_norm(x, (1024,), w, b, 1e-5).backward(g)
+    emit("layernorm_fwd_bwd_4096x1024", median_seconds(fwd_bwd, 3, reps) * 1e3, "ms")
+
+
 def train_step_ms(model, opt, batch_fn, loss_fn, reps):
     x, y = batch_fn()
 
@@ -141,7 +154,7 @@ def adam(reps):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
-    ap.add_argument("--only", default="", help="comma-separated workload groups: gemm,elementwise,mlp,gpt,cnn,adam")
+    ap.add_argument("--only", default="", help="comma-separated workload groups: gemm,elementwise,layernorm,mlp,gpt,cnn,adam")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -149,6 +162,7 @@ if __name__ == "__main__":
     BLAS = blas_name()
     reps = 5 if args.quick else 15
     groups = {"gemm": lambda: gemm([256, 512, 1024, 2048], reps), "elementwise": lambda: elementwise(16 << 20, reps),
+              "layernorm": lambda: layernorm(reps),
               "mlp": lambda: mlp(reps), "gpt": lambda: gpt(reps), "cnn": lambda: cnn(reps), "adam": lambda: adam(reps)}
     wanted = [g for g in (args.only.split(",") if args.only else groups) if g]
     for g in wanted:

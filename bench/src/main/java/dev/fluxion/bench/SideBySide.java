@@ -44,6 +44,8 @@ public final class SideBySide {
             new Workload("gemm_fp32_2048", "GemmBench.tensor", "size=2048", "GFLOP/s", GemmBench.flops(2048) / 1e9),
             new Workload("add_16M", "ElementwiseBench.tensor", "", "GB/s", ElementwiseBench.bytes() / 1e9),
             new Workload("softmax_4096x1024", "SoftmaxBench.tensor", "", "GB/s", SoftmaxBench.bytes() / 1e9),
+            new Workload("layernorm_4096x1024", "LayerNormBench.forward", "", "GB/s", LayerNormBench.bytes() / 1e9),
+            new Workload("layernorm_fwd_bwd_4096x1024", "LayerNormBench.forwardBackward", "", "ms", 0),
             new Workload("mlp_train_step", "TrainStepBench.step", "model=mlp", "ms", 0),
             new Workload("gpt_small_train_step", "TrainStepBench.step", "model=gpt", "ms", 0),
             new Workload("cnn_train_step", "TrainStepBench.step", "model=cnn", "ms", 0),
@@ -57,7 +59,7 @@ public final class SideBySide {
 
     /** Which python groups cover which workloads (to run only what was asked). */
     static final Map<String, String> GROUP = Map.of("gemm", "GemmBench", "elementwise", "ElementwiseBench|SoftmaxBench",
-            "mlp", "TrainStepBench", "gpt", "TrainStepBench", "cnn", "TrainStepBench", "adam", "AdamBench", "allreduce", "AllReduceBench");
+            "layernorm", "LayerNormBench", "mlp", "TrainStepBench", "gpt", "TrainStepBench", "cnn", "TrainStepBench", "adam", "AdamBench", "allreduce", "AllReduceBench");
 
     public static void main(String[] args) throws Exception {
         boolean quick = false;
@@ -106,7 +108,7 @@ public final class SideBySide {
 
     static Map<String, Double> runFluxion(String only, boolean quick) throws Exception {
         List<String> classes = new ArrayList<>();
-        for (String g : only.isEmpty() ? List.of("gemm", "elementwise", "mlp", "adam", "allreduce") : List.of(only.split(","))) {
+        for (String g : only.isEmpty() ? List.of("gemm", "elementwise", "layernorm", "mlp", "adam", "allreduce") : List.of(only.split(","))) {
             if (!GROUP.containsKey(g)) throw new IllegalArgumentException("SideBySide: unknown group " + g + "; known: " + GROUP.keySet());
             for (String c : GROUP.get(g).split("\\|")) if (!classes.contains(c)) classes.add(c);
         }
@@ -197,9 +199,9 @@ public final class SideBySide {
     static String table(List<Map<String, Object>> rows, String device) {
         StringBuilder sb = new StringBuilder();
         sb.append(device).append('\n');
-        sb.append(String.format(Locale.ROOT, "%-22s %12s %12s %8s  %s%n", "workload", "Fluxion", "PyTorch", "ratio", "unit"));
+        sb.append(String.format(Locale.ROOT, "%-27s %12s %12s %8s  %s%n", "workload", "Fluxion", "PyTorch", "ratio", "unit"));
         for (Map<String, Object> r : rows)
-            sb.append(String.format(Locale.ROOT, "%-22s %12s %12s %8s  %s%n", r.get("workload"), num(r.get("fluxion")), num(r.get("pytorch")),
+            sb.append(String.format(Locale.ROOT, "%-27s %12s %12s %8s  %s%n", r.get("workload"), num(r.get("fluxion")), num(r.get("pytorch")),
                     r.get("ratio") == null ? "-" : String.format(Locale.ROOT, "%.2fx", (Double) r.get("ratio")), r.get("unit")));
         sb.append("ratio = Fluxion's speed relative to PyTorch's (> 1: Fluxion is faster; for ms rows it is PyTorch ms / Fluxion ms)");
         return sb.toString();
