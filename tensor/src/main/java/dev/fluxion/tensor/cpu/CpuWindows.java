@@ -203,25 +203,36 @@ final class CpuWindows {
         }
     }
 
-    /** The most common pool, 2x2 without padding: the four elements of each window compared in window order, no loops. */
+    /**
+     * The most common pool, 2x2 without padding: the max and its place (0..3 in window order) of the window at
+     * every flat position of the piece in one pass with no branches (vectorized; windows that straddle a row or
+     * plane end are computed and never read), then each output picks its window's position.
+     */
     private static void maxPlanes2x2(float[] xa, int planes, int sh, int sw, int h, int w, int oh, int ow, float[] ya, long[] ia) {
-        for (int p = 0; p < planes; p++) {
-            int base = p * h * w, out = p * oh * ow;
-            for (int i = 0; i < oh; i++)
-                for (int j = 0; j < ow; j++) {
-                    int at = i * sh * w + j * sw, arg = at;
-                    float best = xa[base + at], v;
-                    v = xa[base + at + 1];
-                    if (v > best || (v != v && best == best)) { best = v; arg = at + 1; }
-                    v = xa[base + at + w];
-                    if (v > best || (v != v && best == best)) { best = v; arg = at + w; }
-                    v = xa[base + at + w + 1];
-                    if (v > best || (v != v && best == best)) { best = v; arg = at + w + 1; }
-                    ya[out + i * ow + j] = best;
-                    ia[out + i * ow + j] = arg;
+        int plane = h * w, n = planes * plane - w - 1;                  // every window's four elements lie inside xa
+        float[] m = new float[n], which = new float[n];
+        for (int q = Simd.ENABLED ? VectorWindows.max2x2(xa, w, m, which, n) : 0; q < n; q++) max2x2At(xa, w, m, which, q);
+        for (int p = 0; p < planes; p++)
+            for (int i = 0, out = p * oh * ow; i < oh; i++)
+                for (int j = 0; j < ow; j++, out++) {
+                    int at = i * sh * w + j * sw, q = p * plane + at, s = (int) which[q];
+                    ya[out] = m[q];
+                    ia[out] = at + (s >> 1) * w + (s & 1);
                 }
-        }
     }
+
+    /** The window at q (top-left) of rows w wide: its max into m[q], its place 0..3 (first in window order, a NaN wins) into which[q]. */
+    static void max2x2At(float[] x, int w, float[] m, float[] which, int q) {
+        float a = x[q], b = x[q + 1], c = x[q + w], d = x[q + w + 1];
+        boolean tb = takes(b, a), td = takes(d, c);
+        float top = tb ? b : a, bottom = td ? d : c;
+        boolean tv = takes(bottom, top);
+        m[q] = tv ? bottom : top;
+        which[q] = tv ? (td ? 3 : 2) : (tb ? 1 : 0);
+    }
+
+    /** Whether v replaces best in a max that keeps the first maximum and lets a NaN win. */
+    private static boolean takes(float v, float best) { return v > best || (v != v && best == best); }
 
     /** Any window: one output row at a time, window element (a, b) outer and output column j inner. */
     private static void maxPlane(Window2d win, float[] xa, int base, int h, int w, int oh, int ow, float[] ya, long[] ia, int out) {

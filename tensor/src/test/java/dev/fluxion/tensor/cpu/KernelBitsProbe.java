@@ -43,6 +43,11 @@ public final class KernelBitsProbe {
         }
         Tensor rows = Tensor.randn(g, 12, 300);
         System.out.println("layerNorm " + crc(rows.layerNorm(Tensor.randn(g, 300), Tensor.randn(g, 300), 1e-5)));
+        float[] pv = Tensor.randint(g, 0, 3, 3 * 5 * 10 * 14).toFloatArray();          // ties, and a NaN
+        pv[77] = Float.NaN;
+        var pool = new dev.fluxion.tensor.MaxPool2dOp(dev.fluxion.tensor.Window2d.of(2, 2, 2, 2, 0, 0, 1, 1));
+        Tensor pooled = pool.apply(Tensor.of(pv, 3, 5, 10, 14));
+        System.out.println("maxPool2x2 " + crc(pooled) + " " + crc(CpuWindows.maxPool(pool.window(), Tensor.of(pv, 3, 5, 10, 14)).state()[0]));
         for (boolean amsgrad : new boolean[] {false, true}) {
             int n = 2048 + 101;
             Tensor p = Tensor.randn(g, n), m = Tensor.zeros(n), v = Tensor.zeros(n), vmax = amsgrad ? Tensor.zeros(n) : null;
