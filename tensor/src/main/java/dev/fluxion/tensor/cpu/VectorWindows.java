@@ -36,8 +36,8 @@ final class VectorWindows {
         return q;
     }
 
-    /** Lanes where v replaces best: v > best, or v is NaN and best is not. */
+    /** Lanes where v replaces best: v > best, or v is NaN and best is not (v != v: test(IS_NAN) is not intrinsified on JDK 17). */
     private static VectorMask<Float> takes(FloatVector v, FloatVector best) {
-        return v.compare(VectorOperators.GT, best).or(v.test(VectorOperators.IS_NAN).andNot(best.test(VectorOperators.IS_NAN)));
+        return v.compare(VectorOperators.GT, best).or(v.compare(VectorOperators.NE, v).andNot(best.compare(VectorOperators.NE, best)));
     }
 }
