@@ -133,6 +133,21 @@ class LinAlgTest {
         assertClose(naive(af.unsqueeze(0), bf.unsqueeze(0)), af.matmul(bf), new Tol(1e-5, 1e-4));
     }
 
+    /** Short, wide products over a long inner dim run as (b^T a^T)^T (CpuMatmul.transposedIsFaster): every layout, and batched. */
+    @ParameterizedTest @EnumSource(value = DType.class, names = {"FLOAT32", "FLOAT64"})
+    void shortWideLongInnerProducts(DType dt) {
+        int m = 3, k = 90, n = 10;
+        Tensor a = wave(dt, m, k), b = wave(dt, k, n);
+        Tol tol = dt == DType.FLOAT32 ? new Tol(1e-5, 1e-4) : new Tol(1e-12, 1e-11);
+        double[] want = naive(a.unsqueeze(0), b.unsqueeze(0));
+        assertClose(want, a.matmul(b), tol);
+        assertClose(want, a.t().contiguous().t().matmul(b), tol);                       // a transposed in memory
+        assertClose(want, a.matmul(b.t().contiguous().t()), tol);                       // b transposed in memory
+        assertClose(want, a.t().contiguous().t().matmul(b.t().contiguous().t()), tol);
+        Tensor a3 = wave(dt, 2, m, k), b3 = wave(dt, 2, k, n);
+        assertClose(naive(a3, b3), a3.matmul(b3), tol);
+    }
+
     @Test void addmm() {
         Tensor input = Tensor.of(new double[] {1, 1, 1, 1}, 2, 2);
         Tensor m1 = Tensor.of(new double[] {1, 2, 3, 4}, 2, 2), m2 = Tensor.of(new double[] {1, 0, 0, 1}, 2, 2);

@@ -40,7 +40,8 @@ final class CpuMatmul {
         try {
             if (copyA != null) { a = copyA; la = layout(m, k, a.stride()[1], a.stride()[2]); }
             if (copyB != null) { b = copyB; lb = layout(k, n, b.stride()[1], b.stride()[2]); }
-            gemm(a, b, out, la, lb, batch, m, n, k, dt);
+            if (transposedIsFaster(m, n, k)) gemmTransposed(a, b, out, la, lb, batch, m, n, k, dt);
+            else gemm(a, b, out, la, lb, batch, m, n, k, dt);
         } finally {
             if (copyA != null) copyA.close();
             if (copyB != null) copyB.close();
@@ -71,6 +72,21 @@ final class CpuMatmul {
         } else {
             Blas.useThreads(1);
             Parallel.forRange(batch, 1, gemms);
+        }
+    }
+
+    /**
+     * A short, wide product over a long inner dim (a convolution's weight gradient: O x C*kh*kw over N*OH*OW):
+     * OpenBLAS runs the transposed problem B^T A^T about 2x faster there (16 x 72 over 2048: 150 -> 80 us), and
+     * the result is small enough that transposing it back costs next to nothing.
+     */
+    static boolean transposedIsFaster(int m, int n, int k) { return m < n && k >= 8L * n && (long) m * n <= 1 << 16; }
+
+    /** out = a b computed as (b^T a^T)^T: the same operands read through flipped layouts, then the small result transposed into out. */
+    private static void gemmTransposed(Tensor a, Tensor b, Tensor out, Layout la, Layout lb, int batch, int m, int n, int k, DType dt) {
+        try (Tensor t = CpuBackend.empty(dt, new int[] {batch, n, m})) {           // (b^T a^T), (batch, n, m)
+            gemm(b, a, t, new Layout(!lb.trans, lb.ld), new Layout(!la.trans, la.ld), batch, n, m, k, dt);
+            CpuBackend.INSTANCE.copy(t.transpose(1, 2), out);
         }
     }
 

@@ -128,6 +128,7 @@ final class CpuWindows {
         Tensor out = CpuBackend.empty(DType.FLOAT32, new int[] {n, c, h, w});
         FloatBuffer xb = buf(out);
         int plane = h * w;
+        boolean shifted = sh == 1 && sw == 1 && ow == w;                     // as in im2col: one run per (row, image)
         Parallel.forRange(c, Math.max(1, Parallel.GRAIN / Math.max(kk * cols, 1)), (from, to) -> {
             float[] ca = new float[cols], xa = new float[n * plane];        // one cols row; this channel's planes of every image
             for (int ci = (int) from; ci < to; ci++) {
@@ -138,6 +139,7 @@ final class CpuWindows {
                     int colOff = b * dw - padLeft, rowOff = a * dh - padTop;
                     int jlo = lo(colOff, sw), jhi = hi(colOff, sw, w, ow);
                     if (jlo >= jhi) continue;
+                    if (shifted) { shiftedAdd(ca, xa, n, h, w, oh, rowOff, colOff, jlo, jhi); continue; }
                     for (int ni = 0; ni < n; ni++)
                         for (int i = 0; i < oh; i++) {
                             int ih = i * sh + rowOff;
@@ -151,6 +153,26 @@ final class CpuWindows {
             }
         });
         return new FusedOp.Result(out);
+    }
+
+    /**
+     * col2im's adjoint of {@link #shiftedRow}: the entries of one cols row that wrapped around (padding) are
+     * zeroed in the scratch copy ca, then each image's run is added to its plane in one loop. The zeros land on
+     * valid positions (x + 0 == x up to the sign of a zero), so every element gets the same sum in the same order as the row-wise loop.
+     */
+    private static void shiftedAdd(float[] ca, float[] xa, int n, int h, int w, int oh, int rowOff, int colOff, int jlo, int jhi) {
+        int ilo = Math.max(0, -rowOff), ihi = Math.min(oh, h - rowOff), plane = h * w;
+        if (ilo >= ihi) return;
+        for (int ni = 0; ni < n; ni++) {
+            for (int i = ilo; i < ihi; i++) {
+                int r = (ni * oh + i) * w;
+                for (int j = 0; j < jlo; j++) ca[r + j] = 0f;
+                for (int j = jhi; j < w; j++) ca[r + j] = 0f;
+            }
+            int src = (ni * oh + ilo) * w, dst = ni * plane + (ilo + rowOff) * w + colOff, len = (ihi - ilo) * w;
+            int t0 = Math.max(0, ni * plane - dst), t1 = Math.min(len, (ni + 1) * plane - dst);   // the ends outside the plane are padding
+            for (int t = t0; t < t1; t++) xa[dst + t] += ca[src + t];
+        }
     }
 
     /** y and the flat argmax per window; parallel over (n, c) planes. Ties keep the first maximum, a NaN wins. */
