@@ -108,12 +108,19 @@ final class CpuWindows {
             int s0 = plane + (ilo + rowOff) * w + colOff, s1 = s0 + (ihi - ilo) * w;
             int c0 = Math.max(s0, plane), c1 = Math.min(s1, plane + h * w);   // the ends outside the plane are padding
             System.arraycopy(xa, c0, row, dst + ilo * w + (c0 - s0), c1 - c0);
-            for (int i = ilo; i < ihi; i++) {                                   // columns that wrapped into the next row
-                int d = dst + i * w;
-                for (int j = 0; j < jlo; j++) row[d + j] = 0f;
-                for (int j = jhi; j < w; j++) row[d + j] = 0f;
-            }
         }
+        zeroWrapped(row, n, oh, w, ilo, ihi, jlo, jhi);
+    }
+
+    /** Zeroes columns [0, jlo) and [jhi, w) of rows [ilo, ihi) of each image's (oh, w) block of a cols row: one short strided loop per column. */
+    private static void zeroWrapped(float[] row, int n, int oh, int w, int ilo, int ihi, int jlo, int jhi) {
+        for (int j = 0; j < jlo; j++) zeroColumn(row, n, oh, w, ilo, ihi, j);
+        for (int j = jhi; j < w; j++) zeroColumn(row, n, oh, w, ilo, ihi, j);
+    }
+
+    private static void zeroColumn(float[] row, int n, int oh, int w, int ilo, int ihi, int j) {
+        for (int ni = 0; ni < n; ni++)
+            for (int i = ilo, at = (ni * oh + ilo) * w + j; i < ihi; i++, at += w) row[at] = 0f;
     }
 
     /** (C*kh*kw, N*OH*OW) -> (N, C, H, W); parallel over channels, each writing only its own planes. */
@@ -163,15 +170,12 @@ final class CpuWindows {
     private static void shiftedAdd(float[] ca, float[] xa, int n, int h, int w, int oh, int rowOff, int colOff, int jlo, int jhi) {
         int ilo = Math.max(0, -rowOff), ihi = Math.min(oh, h - rowOff), plane = h * w;
         if (ilo >= ihi) return;
+        zeroWrapped(ca, n, oh, w, ilo, ihi, jlo, jhi);
         for (int ni = 0; ni < n; ni++) {
-            for (int i = ilo; i < ihi; i++) {
-                int r = (ni * oh + i) * w;
-                for (int j = 0; j < jlo; j++) ca[r + j] = 0f;
-                for (int j = jhi; j < w; j++) ca[r + j] = 0f;
-            }
             int src = (ni * oh + ilo) * w, dst = ni * plane + (ilo + rowOff) * w + colOff, len = (ihi - ilo) * w;
             int t0 = Math.max(0, ni * plane - dst), t1 = Math.min(len, (ni + 1) * plane - dst);   // the ends outside the plane are padding
-            for (int t = t0; t < t1; t++) xa[dst + t] += ca[src + t];
+            int t = t0 + (Simd.ENABLED ? VectorWindows.addInto(ca, src + t0, xa, dst + t0, t1 - t0) : 0);
+            for (; t < t1; t++) xa[dst + t] += ca[src + t];
         }
     }
 

@@ -6,8 +6,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The Vector API body of {@link CpuWindows}' 2x2 max-pool (loaded only when {@link Simd#ENABLED}); each lane
- * does what {@link CpuWindows#max2x2At} does for one position. Blends instead of branches: on changing data the
+ * The Vector API bodies of {@link CpuWindows}' loops (loaded only when {@link Simd#ENABLED}): the 2x2 max-pool, each
+ * lane doing what {@link CpuWindows#max2x2At} does for one position, and col2im's runs of adds. Blends instead of branches: on changing data the
  * branches of the scalar rule mispredict about every other window, which cost 3-5x the arithmetic.
  */
 final class VectorWindows {
@@ -34,6 +34,14 @@ final class VectorWindows {
             topAt.blend(bottomAt, tv).intoArray(which, q);
         }
         return q;
+    }
+
+    /** y[yOff + t] += x[xOff + t] for t in [0, loopBound(len)); returns where it stopped (the same sums as a scalar loop). */
+    static int addInto(float[] x, int xOff, float[] y, int yOff, int len) {
+        int t = 0;
+        for (int bound = S.loopBound(len); t < bound; t += S.length())
+            FloatVector.fromArray(S, y, yOff + t).add(FloatVector.fromArray(S, x, xOff + t)).intoArray(y, yOff + t);
+        return t;
     }
 
     /** Lanes where v replaces best: v > best, or v is NaN and best is not (v != v: test(IS_NAN) is not intrinsified on JDK 17). */
