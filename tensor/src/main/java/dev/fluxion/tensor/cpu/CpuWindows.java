@@ -36,6 +36,13 @@ final class CpuWindows {
         }
     };
 
+    /**
+     * Elements per piece of work: these kernels are copies and compares at about a nanosecond an element, so a
+     * piece below a quarter of a million of them runs faster on the calling thread than handed to a pool worker
+     * (a small CNN's im2col and col2im took about twice as long split over 2 busy cores).
+     */
+    private static final int GRAIN = 4 * Parallel.GRAIN;
+
     private static boolean fits(Tensor t) { return t.dtype() == DType.FLOAT32 && CpuStorage.fitsOneBuffer(t) && small(t.numel()); }
 
     /** Whether n floats fit one buffer and one float[] (what the kernels use); else the composed default runs. */
@@ -75,7 +82,7 @@ final class CpuWindows {
         float[] xa = read(x);
         Tensor out = CpuBackend.empty(DType.FLOAT32, new int[] {rows, cols});
         FloatBuffer ob = buf(out);
-        Parallel.forRange(rows, Math.max(1, Parallel.GRAIN / Math.max(cols, 1)), (from, to) -> {
+        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(cols, 1)), (from, to) -> {
             float[] row = new float[cols];
             for (int r = (int) from; r < to; r++) {
                 int ci = r / kk, a = r % kk / kw, b = r % kw;
@@ -136,7 +143,7 @@ final class CpuWindows {
         FloatBuffer xb = buf(out);
         int plane = h * w;
         boolean shifted = sh == 1 && sw == 1 && ow == w;                     // as in im2col: one run per (row, image)
-        Parallel.forRange(c, Math.max(1, Parallel.GRAIN / Math.max(kk * cols, 1)), (from, to) -> {
+        Parallel.forRange(c, Math.max(1, GRAIN / Math.max(kk * cols, 1)), (from, to) -> {
             float[] ca = new float[cols], xa = new float[n * plane];        // one cols row; this channel's planes of every image
             for (int ci = (int) from; ci < to; ci++) {
                 Arrays.fill(xa, 0f);
@@ -189,7 +196,7 @@ final class CpuWindows {
         Tensor y = CpuBackend.empty(DType.FLOAT32, new int[] {n, c, oh, ow}), idx = CpuBackend.empty(DType.INT64, new int[] {n, c, oh, ow});
         FloatBuffer yb = buf(y);
         LongBuffer ib = longs(idx);
-        Parallel.forRange((long) n * c, Math.max(1, Parallel.GRAIN / Math.max(plane, 1)), (from, to) -> {
+        Parallel.forRange((long) n * c, Math.max(1, GRAIN / Math.max(plane, 1)), (from, to) -> {
             int planes = (int) (to - from);
             float[] xa = new float[planes * plane], ya = new float[planes * outPlane];
             long[] ia = new long[planes * outPlane];
@@ -302,7 +309,7 @@ final class CpuWindows {
         int go = (int) g.offset(), io = (int) idxT.offset();
         Tensor out = CpuBackend.empty(DType.FLOAT32, xShape);
         FloatBuffer db = buf(out);
-        Parallel.forRange(planes, Math.max(1, Parallel.GRAIN / Math.max(plane, 1)), (from, to) -> {
+        Parallel.forRange(planes, Math.max(1, GRAIN / Math.max(plane, 1)), (from, to) -> {
             int count = (int) (to - from);
             float[] ga = new float[count * outPlane], dx = new float[count * plane];
             long[] ia = new long[ga.length];
