@@ -43,6 +43,33 @@ final class CpuWindows {
      */
     private static final int GRAIN = 4 * Parallel.GRAIN;
 
+    /**
+     * Per-thread work arrays, grown as needed up to {@link #CACHED} elements (larger ones are allocated per call):
+     * a training step's pooling and im2col then allocate no heap temporaries. Contents are left from the last use;
+     * each kernel writes or clears what it reads. Slots: 0 input piece, 1 output piece, 2 and 3 the 2x2 pool's
+     * max and place, 4 im2col's whole input.
+     */
+    private static final class Work {
+        static final int CACHED = 1 << 20;
+        private static final ThreadLocal<Work> LOCAL = ThreadLocal.withInitial(Work::new);
+        private final float[][] floats = new float[5][0];
+        private long[] longs = new long[0];
+
+        static float[] floats(int slot, int n) {
+            if (n > CACHED) return new float[n];
+            Work w = LOCAL.get();
+            if (w.floats[slot].length < n) w.floats[slot] = new float[n];
+            return w.floats[slot];
+        }
+
+        static long[] longs(int n) {
+            if (n > CACHED) return new long[n];
+            Work w = LOCAL.get();
+            if (w.longs.length < n) w.longs = new long[n];
+            return w.longs;
+        }
+    }
+
     private static boolean fits(Tensor t) { return t.dtype() == DType.FLOAT32 && CpuStorage.fitsOneBuffer(t) && small(t.numel()); }
 
     /** Whether n floats fit one buffer and one float[] (what the kernels use); else the composed default runs. */
@@ -59,8 +86,9 @@ final class CpuWindows {
             c = CpuBackend.empty(t.dtype(), t.shape());
             CpuBackend.INSTANCE.copy(t, c);
         }
-        float[] a = new float[(int) c.numel()];
-        ((CpuStorage) c.storage()).floats("window").get((int) c.offset(), a, 0, a.length);
+        int n = (int) c.numel();
+        float[] a = Work.floats(4, n);
+        ((CpuStorage) c.storage()).floats("window").get((int) c.offset(), a, 0, n);
         return a;
     }
 
@@ -83,12 +111,12 @@ final class CpuWindows {
         Tensor out = CpuBackend.empty(DType.FLOAT32, new int[] {rows, cols});
         FloatBuffer ob = buf(out);
         Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(cols, 1)), (from, to) -> {
-            float[] row = new float[cols];
+            float[] row = Work.floats(0, cols);
             for (int r = (int) from; r < to; r++) {
                 int ci = r / kk, a = r % kk / kw, b = r % kw;
                 int colOff = b * dw - padLeft, rowOff = a * dh - padTop;    // iw = j*sw + colOff, ih = i*sh + rowOff
                 int jlo = lo(colOff, sw), jhi = hi(colOff, sw, w, ow);
-                Arrays.fill(row, 0f);
+                Arrays.fill(row, 0, cols, 0f);
                 if (jlo < jhi) {
                     if (shifted) shiftedRow(xa, row, ci, c, h, w, oh, n, rowOff, colOff, jlo, jhi);
                     else for (int ni = 0; ni < n; ni++)
@@ -144,9 +172,9 @@ final class CpuWindows {
         int plane = h * w;
         boolean shifted = sh == 1 && sw == 1 && ow == w;                     // as in im2col: one run per (row, image)
         Parallel.forRange(c, Math.max(1, GRAIN / Math.max(kk * cols, 1)), (from, to) -> {
-            float[] ca = new float[cols], xa = new float[n * plane];        // one cols row; this channel's planes of every image
+            float[] ca = Work.floats(0, cols), xa = Work.floats(1, n * plane);   // one cols row; this channel's planes of every image
             for (int ci = (int) from; ci < to; ci++) {
-                Arrays.fill(xa, 0f);
+                Arrays.fill(xa, 0, n * plane, 0f);
                 for (int k = 0; k < kk; k++) {
                     cb.get(co + (ci * kk + k) * cols, ca, 0, cols);
                     int a = k / kw, b = k % kw;
@@ -198,13 +226,13 @@ final class CpuWindows {
         LongBuffer ib = longs(idx);
         Parallel.forRange((long) n * c, Math.max(1, GRAIN / Math.max(plane, 1)), (from, to) -> {
             int planes = (int) (to - from);
-            float[] xa = new float[planes * plane], ya = new float[planes * outPlane];
-            long[] ia = new long[planes * outPlane];
-            xb.get(xo + (int) from * plane, xa, 0, xa.length);
+            float[] xa = Work.floats(0, planes * plane), ya = Work.floats(1, planes * outPlane);
+            long[] ia = Work.longs(planes * outPlane);
+            xb.get(xo + (int) from * plane, xa, 0, planes * plane);
             if (unpadded) maxPlanesUnpadded(win, xa, planes, h, w, oh, ow, ya, ia);
             else for (int p = 0; p < planes; p++) maxPlane(win, xa, p * plane, h, w, oh, ow, ya, ia, p * outPlane);
-            yb.put((int) from * outPlane, ya, 0, ya.length);
-            ib.put((int) from * outPlane, ia, 0, ia.length);
+            yb.put((int) from * outPlane, ya, 0, planes * outPlane);
+            ib.put((int) from * outPlane, ia, 0, planes * outPlane);
         });
         return new FusedOp.Result(y, idx);
     }
@@ -243,7 +271,7 @@ final class CpuWindows {
      */
     private static void maxPlanes2x2(float[] xa, int planes, int sh, int sw, int h, int w, int oh, int ow, float[] ya, long[] ia) {
         int plane = h * w, n = planes * plane - w - 1;                  // every window's four elements lie inside xa
-        float[] m = new float[n], which = new float[n];
+        float[] m = Work.floats(2, n), which = Work.floats(3, n);
         for (int q = Simd.ENABLED ? VectorWindows.max2x2(xa, w, m, which, n) : 0; q < n; q++) max2x2At(xa, w, m, which, q);
         for (int p = 0; p < planes; p++)
             for (int i = 0, out = p * oh * ow; i < oh; i++)
@@ -311,13 +339,14 @@ final class CpuWindows {
         FloatBuffer db = buf(out);
         Parallel.forRange(planes, Math.max(1, GRAIN / Math.max(plane, 1)), (from, to) -> {
             int count = (int) (to - from);
-            float[] ga = new float[count * outPlane], dx = new float[count * plane];
-            long[] ia = new long[ga.length];
-            gb.get(go + (int) from * outPlane, ga, 0, ga.length);
-            ib.get(io + (int) from * outPlane, ia, 0, ia.length);
+            float[] ga = Work.floats(0, count * outPlane), dx = Work.floats(1, count * plane);
+            long[] ia = Work.longs(count * outPlane);
+            gb.get(go + (int) from * outPlane, ga, 0, count * outPlane);
+            ib.get(io + (int) from * outPlane, ia, 0, count * outPlane);
+            Arrays.fill(dx, 0, count * plane, 0f);
             for (int p = 0; p < count; p++)
                 for (int q = 0; q < outPlane; q++) dx[p * plane + (int) ia[p * outPlane + q]] += ga[p * outPlane + q];
-            db.put((int) from * plane, dx, 0, dx.length);
+            db.put((int) from * plane, dx, 0, count * plane);
         });
         return out;
     }

@@ -21,17 +21,20 @@ final class VectorWindows {
      * wins). Left against right within each row, then top against bottom, keeps window order on ties. Returns bound.
      */
     static int max2x2(float[] x, int w, float[] m, float[] which, int n) {
+        // Masks stay local (no helper taking or returning a vector): a call C2 does not inline boxes its vectors.
+        // "v replaces best" is v > best, or v NaN (v != v) and best not (best == best).
         int q = 0, bound = S.loopBound(n);
         FloatVector zero = FloatVector.zero(S), one = FloatVector.broadcast(S, 1f), two = FloatVector.broadcast(S, 2f), three = FloatVector.broadcast(S, 3f);
         for (; q < bound; q += S.length()) {
             FloatVector a = FloatVector.fromArray(S, x, q), b = FloatVector.fromArray(S, x, q + 1);
             FloatVector c = FloatVector.fromArray(S, x, q + w), d = FloatVector.fromArray(S, x, q + w + 1);
-            VectorMask<Float> tb = takes(b, a), td = takes(d, c);
+            VectorMask<Float> aOk = a.compare(VectorOperators.EQ, a), cOk = c.compare(VectorOperators.EQ, c);
+            VectorMask<Float> tb = b.compare(VectorOperators.GT, a).or(b.compare(VectorOperators.NE, b).and(aOk));
+            VectorMask<Float> td = d.compare(VectorOperators.GT, c).or(d.compare(VectorOperators.NE, d).and(cOk));
             FloatVector top = a.blend(b, tb), bottom = c.blend(d, td);
-            FloatVector topAt = zero.blend(one, tb), bottomAt = two.blend(three, td);
-            VectorMask<Float> tv = takes(bottom, top);
+            VectorMask<Float> tv = bottom.compare(VectorOperators.GT, top).or(bottom.compare(VectorOperators.NE, bottom).and(top.compare(VectorOperators.EQ, top)));
             top.blend(bottom, tv).intoArray(m, q);
-            topAt.blend(bottomAt, tv).intoArray(which, q);
+            zero.blend(one, tb).blend(two.blend(three, td), tv).intoArray(which, q);
         }
         return q;
     }
@@ -42,10 +45,5 @@ final class VectorWindows {
         for (int bound = S.loopBound(len); t < bound; t += S.length())
             FloatVector.fromArray(S, y, yOff + t).add(FloatVector.fromArray(S, x, xOff + t)).intoArray(y, yOff + t);
         return t;
-    }
-
-    /** Lanes where v replaces best: v > best, or v is NaN and best is not (v != v: test(IS_NAN) is not intrinsified on JDK 17). */
-    private static VectorMask<Float> takes(FloatVector v, FloatVector best) {
-        return v.compare(VectorOperators.GT, best).or(v.compare(VectorOperators.NE, v).andNot(best.compare(VectorOperators.NE, best)));
     }
 }
