@@ -35,7 +35,9 @@ final class CpuReluBackward {
                 int len = (int) Math.min(Scratch.CHUNK, hi - at);
                 g.get(go + at, ga, 0, len);
                 o.get(oo + at, oa, 0, len);
-                int i = Simd.ENABLED ? VectorKernels.reluBackward(ga, oa, ya, len) : 0;
+                int i = 0;
+                if (NativeKernels.ENABLED) { NativeKernels.reluBackward(ga, oa, ya, len); i = len; }
+                else if (Simd.ENABLED) i = VectorKernels.reluBackward(ga, oa, ya, len);
                 for (; i < len; i++) ya[i] = oa[i] <= 0 ? 0f : ga[i];   // the same choice as a vector lane
                 r.put(ro + at, ya, 0, len);
             }
