@@ -224,6 +224,15 @@ CLONES static void axpy_kernel(float a, const float *x, float *y, int n) {
     _Pragma("GCC ivdep") for (int i = 0; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
 }
 
+/* FloatKernels.addOuter: rows j < n of m (width e) get fma(x[j], y[c], m[j][c]): axpy row by row, in one call. */
+CLONES static void add_outer_kernel(const float *restrict x, int n, const float *restrict y, float *restrict m, int e) {
+    for (int j = 0; j < n; j++) {
+        float xj = x[j];
+        float *row = m + (long) j * e;
+        for (int c = 0; c < e; c++) row[c] = fmaf(xj, y[c], row[c]);
+    }
+}
+
 CLONES static void select_kernel(const float *restrict c, const float *restrict a, const float *restrict b,
                                  float *restrict y, int n) {
     for (int i = 0; i < n; i++) y[i] = c[i] != 0.0f ? a[i] : b[i];
@@ -308,6 +317,12 @@ JNIFN(void, axpy)(JNIEnv *env, jclass c, jfloat a, jfloatArray xa, jint xOff, jf
     axpy_kernel(a, x + xOff, y + yOff, n);
     if (ya != xa) UNPIN(ya, y, 0);
     UNPIN(xa, x, 0);
+}
+
+JNIFN(void, addOuter)(JNIEnv *env, jclass c, jfloatArray xa, jint n, jfloatArray ya, jint yOff, jfloatArray ma, jint e) {
+    float *x = PIN(xa), *y = PIN(ya), *m = PIN(ma);
+    add_outer_kernel(x, n, y + yOff, m, e);
+    UNPIN(ma, m, 0); UNPIN(ya, y, JNI_ABORT); UNPIN(xa, x, JNI_ABORT);
 }
 
 JNIFN(void, select)(JNIEnv *env, jclass c, jfloatArray ca, jfloatArray aa, jfloatArray ba, jfloatArray ya, jint n) {

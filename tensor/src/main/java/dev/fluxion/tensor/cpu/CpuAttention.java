@@ -215,7 +215,7 @@ final class CpuAttention implements FusedKernel<AttentionOp> {
                     if (mask != null) mask.apply(b, i, p, n);
                     for (int j = 0; j < n; j++) p[j] -= l;
                     FloatKernels.unary(UnaryOp.EXP, p, p, n);
-                    if (dvv != null) for (int j = 0; j < n; j++) FloatKernels.axpy(p[j], g, i * e, dv, j * e, e);
+                    if (dvv != null) FloatKernels.addOuter(p, n, g, i * e, dv, e);
                     if (!needQK) continue;
                     System.arraycopy(g, i * e, gt, 0, e);
                     FloatKernels.combineRows(gt, e, vt, 0, s, dp, n);
@@ -226,7 +226,7 @@ final class CpuAttention implements FusedKernel<AttentionOp> {
                         FloatKernels.combineRows(dp, n, k, 0, d, dqRow, d);
                         System.arraycopy(dqRow, 0, dq, i * d, d);
                     }
-                    if (dkv != null) for (int j = 0; j < n; j++) FloatKernels.axpy(dp[j], q, i * d, dk, j * d, d);
+                    if (dkv != null) FloatKernels.addOuter(dp, n, q, i * d, dk, d);
                 }
                 if (dqv != null) dqv.write(b, dq);
                 if (dkv != null) dkv.write(b, dk);

@@ -195,6 +195,15 @@ final class FloatKernels {
         for (; i < n; i++) y[yOff + i] = Math.fma(a, x[xOff + i], y[yOff + i]);
     }
 
+    /**
+     * m[j*e + c] = fma(x[j], y[yOff + c], m[j*e + c]) for j &lt; n, c &lt; e: {@link #axpy} of y into each of the first n
+     * rows of m, in one call (attention's dk and dv accumulate one query row's contribution to every key this way).
+     */
+    static void addOuter(float[] x, int n, float[] y, int yOff, float[] m, int e) {
+        if (NativeKernels.ENABLED) { NativeKernels.addOuter(x, n, y, yOff, m, e); return; }
+        for (int j = 0; j < n; j++) axpy(x[j], y, yOff, m, j * e, e);
+    }
+
     /** Sum of a[i] * b[i] over [0, n), accumulated as {@link #sum} (SUM_LANES float fma chains, added in double). */
     static double dot(float[] a, float[] b, int n) {
         if (NativeKernels.ENABLED) return NativeKernels.dot(a, b, n);

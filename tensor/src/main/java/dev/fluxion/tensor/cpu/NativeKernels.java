@@ -87,6 +87,7 @@ final class NativeKernels {
     static native float max(float[] x, int n);
     static native void combineRows(float[] a, int k, float[] m, int mOff, int ld, float[] y, int n);
     static native void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n);
+    static native void addOuter(float[] x, int n, float[] y, int yOff, float[] m, int e);
     static native void select(float[] cond, float[] a, float[] b, float[] y, int n);
     static native void reluBackward(float[] g, float[] out, float[] y, int n);
     static native void accumulate(float[] x, float[] y, int n);

@@ -128,6 +128,12 @@ class NativeKernelsTest {
             NativeKernels.axpy(0.37f, m, 5, yy, 2, n);
             for (int i = 0; i < n; i++) ref[2 + i] = Math.fma(0.37f, m[5 + i], ref[2 + i]);
             for (int i = 0; i < yy.length; i++) assertSameBits(ref[i], yy[i], "axpy n=" + n + " at " + i);
+            int rows = 5;
+            float[] outer = new float[rows * n], outerRef = new float[rows * n];
+            for (int i = 0; i < outer.length; i++) outerRef[i] = outer[i] = (float) r.nextGaussian();
+            NativeKernels.addOuter(a, rows, m, 7, outer, n);
+            for (int j = 0; j < rows; j++) for (int c = 0; c < n; c++) outerRef[j * n + c] = Math.fma(a[j], m[7 + c], outerRef[j * n + c]);
+            for (int i = 0; i < outer.length; i++) assertSameBits(outerRef[i], outer[i], "addOuter n=" + n + " at " + i);
         }
         int n = 333;
         float[] c = inputs(n, 11), p = inputs(n, 12), q = inputs(n, 13), y = new float[n];
