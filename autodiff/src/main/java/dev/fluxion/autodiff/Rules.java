@@ -60,17 +60,7 @@ final class Rules {
         if (op instanceof Op.Reshape r) return Rule.of(NOTHING, (s, g) -> new Tensor[] {g.reshape(r.from())});
         if (op instanceof Op.Permute p) return Rule.of(NOTHING, (s, g) -> new Tensor[] {g.permute(inverse(p.order()))});
         if (op instanceof Op.Expand e) return Rule.of(NOTHING, (s, g) -> new Tensor[] {g.sumTo(e.from())});
-        if (op instanceof Op.Slice sl) return Rule.of(NOTHING, (s, g) -> {
-            java.util.function.Function<Tensor[], Tensor> scatter = in -> {
-                Tensor gx = zerosOf(s, 0);
-                gx.slice(sl.dim(), sl.start(), sl.end(), sl.step()).copy_(in[0]);
-                return gx;
-            };
-            // in a create-graph pass the in-place copy would cut the graph: record it as an op whose gradient is the slice
-            return new Tensor[] {g.requiresGrad() && Engine.isGradEnabledNow()
-                    ? Autodiff.function("slice_backward", scatter, NOTHING, (in, out, gg) -> new Tensor[] {gg.slice(sl.dim(), sl.start(), sl.end(), sl.step())}, g)
-                    : scatter.apply(new Tensor[] {g})};
-        });
+        if (op instanceof Op.Slice sl) return new SliceRule(sl.dim(), sl.start(), sl.end(), sl.step());
         if (op instanceof Op.Contiguous) return Rule.of(NOTHING, (s, g) -> new Tensor[] {g});
         if (op instanceof Op.IndexSelect is) return Rule.of(inputs(1), (s, g) -> new Tensor[] {zerosOf(s, 0).indexAdd(is.dim(), s.input(1), g), null});
         if (op instanceof Op.IndexAdd a) return Rule.of(inputs(1), (s, g) -> new Tensor[] {g, null, g.indexSelect(a.dim(), s.input(1))});
