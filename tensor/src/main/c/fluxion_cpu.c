@@ -209,6 +209,24 @@ CLONES static float max_kernel(const float *restrict x, int n) {
     return m;
 }
 
+/* FloatKernels.softmaxRow and logSoftmaxRow in one call: the row max (0 when all are -inf), minus it, exp, the
+ * sum as sum_kernel adds, then times 1/sum (softmax) or minus log(sum) (log-softmax; tmp holds the exps). */
+CLONES static void softmax_row_kernel(float *restrict v, int n, int log_softmax, float *restrict tmp) {
+    float max = max_kernel(v, n);
+    if (max == -INFINITY) max = 0.0f;
+    for (int i = 0; i < n; i++) v[i] -= max;
+    float *e = log_softmax ? tmp : v;
+    unary_kernel(U_EXP, v, e, n);
+    double sum = sum_kernel(e, n);
+    if (log_softmax) {
+        float lse = (float) log(sum);
+        for (int i = 0; i < n; i++) v[i] -= lse;
+    } else {
+        float inv = (float) (1 / sum);
+        for (int i = 0; i < n; i++) v[i] *= inv;
+    }
+}
+
 /* FloatKernels.combineRows: y[j] = fma chain over i of a[i] * m[off + i*ld + j], in i order, from +0. */
 CLONES static void combine_rows_kernel(const float *restrict a, int k, const float *restrict m, int ld,
                                        float *restrict y, int n) {
@@ -303,6 +321,13 @@ JNIFN(jfloat, max)(JNIEnv *env, jclass c, jfloatArray xa, jint n) {
     float m = max_kernel(x, n);
     UNPIN(xa, x, JNI_ABORT);
     return m;
+}
+
+JNIFN(void, softmaxRow)(JNIEnv *env, jclass c, jfloatArray va, jint n, jboolean logSoftmax, jfloatArray ta) {
+    float *v = PIN(va), *t = ta == NULL ? NULL : PIN(ta);
+    softmax_row_kernel(v, n, logSoftmax, t);
+    if (t != NULL) UNPIN(ta, t, JNI_ABORT);
+    UNPIN(va, v, 0);
 }
 
 JNIFN(void, combineRows)(JNIEnv *env, jclass c, jfloatArray aa, jint k, jfloatArray ma, jint mOff, jint ld,

@@ -155,6 +155,7 @@ final class FloatKernels {
 
     /** v[0..n) = softmax(v[0..n)): minus the row max (0 when all are -inf), exp, times 1/sum. */
     static void softmaxRow(float[] v, int n) {
+        if (NativeKernels.ENABLED) { NativeKernels.softmaxRow(v, n, false, null); return; }
         float max = max(v, n);
         if (max == Float.NEGATIVE_INFINITY) max = 0;
         for (int i = 0; i < n; i++) v[i] -= max;
@@ -165,6 +166,7 @@ final class FloatKernels {
 
     /** v[0..n) = log_softmax(v[0..n)); tmp: n floats of scratch. */
     static void logSoftmaxRow(float[] v, int n, float[] tmp) {
+        if (NativeKernels.ENABLED) { NativeKernels.softmaxRow(v, n, true, tmp); return; }
         float max = max(v, n);
         if (max == Float.NEGATIVE_INFINITY) max = 0;
         for (int i = 0; i < n; i++) v[i] -= max;

@@ -99,6 +99,27 @@ class NativeKernelsTest {
         return s;
     }
 
+    /** The fused row softmax against the Java steps it replaces (max, subtract, exp, sum, scale), every length to 70. */
+    @Test void softmaxRowsMatchTheJavaSteps() {
+        Random r = new Random(21);
+        for (int n = 1; n <= 70; n++) for (boolean log : new boolean[] {false, true}) {
+            float[] row = new float[n];
+            for (int i = 0; i < n; i++) row[i] = (float) r.nextGaussian() * 5;
+            if (n % 7 == 0) row[0] = Float.NEGATIVE_INFINITY;               // a masked position
+            float[] want = row.clone(), got = row.clone();
+            float max = FloatKernels.scalarMax(want, n);
+            if (max == Float.NEGATIVE_INFINITY) max = 0;
+            for (int i = 0; i < n; i++) want[i] -= max;
+            float[] e = new float[n];
+            for (int i = 0; i < n; i++) e[i] = FloatKernels.lane(UnaryOp.EXP, want[i]);
+            double sum = FloatKernels.scalarSum(e, n, new float[FloatKernels.SUM_LANES]);
+            if (log) { float lse = (float) Math.log(sum); for (int i = 0; i < n; i++) want[i] -= lse; }
+            else { float inv = (float) (1 / sum); for (int i = 0; i < n; i++) want[i] = e[i] * inv; }
+            NativeKernels.softmaxRow(got, n, log, log ? new float[n] : null);
+            for (int i = 0; i < n; i++) assertSameBits(want[i], got[i], (log ? "log_softmax" : "softmax") + " n=" + n + " at " + i);
+        }
+    }
+
     @Test void maxFollowsJavaOnNaNAndSignedZeros() {
         float[][] cases = {{-0f, 0f}, {0f, -0f}, {-0f, -0f}, {-1f, Float.NaN, 3f}, {Float.NEGATIVE_INFINITY}, {}};
         for (float[] c : cases) {
