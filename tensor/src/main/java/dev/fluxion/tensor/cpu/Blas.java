@@ -81,9 +81,16 @@ final class Blas {
     static void sgemmSingle(boolean transA, boolean transB, int m, int n, int k,
                                   FloatBuffer a, int aOff, int lda, FloatBuffer b, int bOff, int ldb,
                                   float beta, FloatBuffer c, int cOff, int ldc) {
+        sgemmSingle(transA, transB, m, n, k, 1f, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    /** C = alpha op(A) op(B) + beta C, one OpenBLAS call on the calling thread. */
+    static void sgemmSingle(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                            FloatBuffer a, int aOff, int lda, FloatBuffer b, int bOff, int ldb,
+                            float beta, FloatBuffer c, int cOff, int ldc) {
         try (FloatPointer pa = new FloatPointer(a); FloatPointer pb = new FloatPointer(b); FloatPointer pc = new FloatPointer(c)) {
             openblas_nolapack.cblas_sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k,
-                    1f, pa.position(aOff), lda, pb.position(bOff), ldb, beta, pc.position(cOff), ldc);
+                    alpha, pa.position(aOff), lda, pb.position(bOff), ldb, beta, pc.position(cOff), ldc);
         }
     }
 
