@@ -281,6 +281,20 @@ CLONES static void adam_kernel(float *restrict p, const float *restrict g, float
     }
 }
 
+/* CpuSgd's loop, in place: the float ops of SgdUpdate.compose in its order (m: momentum buffer or NULL). */
+CLONES static void sgd_kernel(float *restrict p, const float *restrict g, float *restrict m, long n, float wd, float mom,
+                              float omd, float negLr, int decay, int damp, int first, int nesterov) {
+    for (long i = 0; i < n; i++) {
+        float d = decay ? g[i] + p[i] * wd : g[i];
+        if (m) {
+            float next = first ? d : m[i] * mom + (damp ? d * omd : d);
+            m[i] = next;
+            d = nesterov ? d + next * mom : next;
+        }
+        p[i] = p[i] + d * negLr;
+    }
+}
+
 /* ---- JNI entry points: float[] arrays are pinned for the call (chunks of at most a few thousand floats). ---- */
 
 #define JNIFN(ret, name) JNIEXPORT ret JNICALL Java_dev_fluxion_tensor_cpu_NativeKernels_##name
@@ -378,6 +392,12 @@ JNIFN(void, adam)(JNIEnv *env, jclass c, jobject pb, jlong po, jobject gb, jlong
                   jfloat wd, jfloat decay, jboolean l2, jboolean decoupled, jfloat negStep, jfloat bc2) {
     adam_kernel(floats_at(env, pb, po), floats_at(env, gb, go), floats_at(env, mb, mo), floats_at(env, vb, vo),
                 floats_at(env, xb, xo), n, b1, omb1, b2, omb2, eps, wd, decay, l2, decoupled, negStep, bc2);
+}
+
+JNIFN(void, sgd)(JNIEnv *env, jclass c, jobject pb, jlong po, jobject gb, jlong go, jobject mb, jlong mo, jlong n, jfloat wd,
+                 jfloat mom, jfloat omd, jfloat negLr, jboolean decay, jboolean damp, jboolean first, jboolean nesterov) {
+    sgd_kernel(floats_at(env, pb, po), floats_at(env, gb, go), floats_at(env, mb, mo), n, wd, mom, omd, negLr, decay, damp,
+               first, nesterov);
 }
 
 /* The SHA-256 of the sources this library was built from (build-cpu-kernels.sh passes it), so a stale build is refused. */

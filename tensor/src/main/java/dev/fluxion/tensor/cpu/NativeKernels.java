@@ -99,5 +99,9 @@ final class NativeKernels {
                             float b1, float omb1, float b2, float omb2, float eps, float wd, float decay, boolean l2,
                             boolean decoupled, float negStep, float bc2);
 
+    /** CpuSgd's update of elements [0, n) from each element offset, in the direct buffers themselves (m may be null). */
+    static native void sgd(Buffer p, long po, Buffer g, long go, Buffer m, long mo, long n, float wd, float mom, float omd,
+                           float negLr, boolean decay, boolean damp, boolean first, boolean nesterov);
+
     static native String sourcesHash();
 }

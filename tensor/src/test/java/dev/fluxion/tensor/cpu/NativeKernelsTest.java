@@ -196,6 +196,29 @@ class NativeKernelsTest {
         }
     }
 
+    @Test void sgdMatchesTheJavaLoopInPlace() {
+        int n = 777, off = 5;
+        Random r = new Random(19);
+        float[] p = new float[n], g = new float[n], m = new float[n];
+        for (int i = 0; i < n; i++) { p[i] = (float) r.nextGaussian(); g[i] = (float) r.nextGaussian(); m[i] = (float) r.nextGaussian(); }
+        float wd = 0.01f, mom = 0.9f, omd = 0.75f, negLr = -0.1f;
+        for (int flags = 0; flags < 32; flags++) {
+            boolean decay = (flags & 1) != 0, damp = (flags & 2) != 0, first = (flags & 4) != 0, nesterov = (flags & 8) != 0, momentum = (flags & 16) != 0;
+            FloatBuffer pb = direct(p, off), gb = direct(g, off), mb = momentum ? direct(m, off) : null;
+            NativeKernels.sgd(pb, off, gb, off, mb, off, n, wd, mom, omd, negLr, decay, damp, first, nesterov);
+            for (int i = 0; i < n; i++) {                                    // CpuSgd's Java loop
+                float d = decay ? g[i] + p[i] * wd : g[i], next = 0;
+                if (momentum) {
+                    next = first ? d : m[i] * mom + (damp ? d * omd : d);
+                    d = nesterov ? d + next * mom : next;
+                }
+                String at = " at " + i + " (flags " + flags + ")";
+                assertSameBits(p[i] + d * negLr, pb.get(off + i), "param" + at);
+                if (momentum) assertSameBits(next, mb.get(off + i), "momentum" + at);
+            }
+        }
+    }
+
     private static FloatBuffer direct(float[] values, int offset) {
         FloatBuffer b = ByteBuffer.allocateDirect((values.length + offset) * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
         b.put(offset, values, 0, values.length);
