@@ -3,6 +3,7 @@ package dev.fluxion.autodiff;
 import dev.fluxion.tensor.BinaryOp;
 import dev.fluxion.tensor.Op;
 import dev.fluxion.tensor.ReduceOp;
+import dev.fluxion.tensor.ActivationBackwardOp;
 import dev.fluxion.tensor.ReluBackwardOp;
 import dev.fluxion.tensor.Save;
 import dev.fluxion.tensor.Saved;
@@ -95,9 +96,7 @@ final class Rules {
             case TANH -> Rule.of(OUTPUT, (s, g) -> new Tensor[] {g.mul(s.output().mul(s.output()).rsub(1))});
             case SIGMOID -> Rule.of(OUTPUT, (s, g) -> new Tensor[] {g.mul(s.output().mul(s.output().rsub(1)))});
             case RELU -> Rule.of(OUTPUT, (s, g) -> new Tensor[] {new ReluBackwardOp().apply(g, s.output())});   // 0 where x <= 0; NaN passes g, as PyTorch's threshold_backward
-            case GELU -> Rule.of(inputs(0), (s, g) -> new Tensor[] {g.mul(s.input(0).apply(UnaryOp.GELU_GRAD))});
-            case GELU_TANH -> Rule.of(inputs(0), (s, g) -> new Tensor[] {g.mul(s.input(0).apply(UnaryOp.GELU_TANH_GRAD))});
-            case SILU -> Rule.of(inputs(0), (s, g) -> new Tensor[] {g.mul(s.input(0).apply(UnaryOp.SILU_GRAD))});
+            case GELU, GELU_TANH, SILU -> Rule.of(inputs(0), (s, g) -> new Tensor[] {new ActivationBackwardOp(kind).apply(g, s.input(0))});
             case GELU_GRAD, GELU_TANH_GRAD, SILU_GRAD -> Rule.of(NOTHING, (s, g) -> {
                 throw new UnsupportedOperationException("backward: " + kind.opName() + " is a first derivative; second derivatives are not supported");
             });
