@@ -58,7 +58,9 @@ static inline float fx_exp(float x) {
     return x != x ? x : out;
 }
 
-/* ScalarMath.log; the rare lanes outside the normal range take libm's double log, as Java's Math.log. */
+/* ScalarMath.log. Inputs outside the normal range take libm's double log where Java takes Math.log: both exact
+ * on 0, negatives, infinities and NaN; on a denormal the two doubles could differ in the last bit, which changes
+ * the float only when it falls on a rounding boundary (none seen; NativeKernelsTest covers denormals). */
 static inline float fx_log(float x) {
     if (!(x >= 1.17549435e-38f && x < INFINITY)) return (float) log((double) x);
     uint32_t b = bits_of(x);
@@ -209,22 +211,22 @@ CLONES static float max_kernel(const float *restrict x, int n) {
     return m;
 }
 
-/* FloatKernels.softmaxRow and logSoftmaxRow in one call: the row max (0 when all are -inf), minus it, exp, the
- * sum as sum_kernel adds, then times 1/sum (softmax) or minus log(sum) (log-softmax; tmp holds the exps). */
-CLONES static void softmax_row_kernel(float *restrict v, int n, int log_softmax, float *restrict tmp) {
+/* FloatKernels.softmaxRow, or the first part of logSoftmaxRow, in one call: the row max (0 when all are -inf),
+ * minus it, exp, and the sum as sum_kernel adds it, returned; softmax then scales by 1/sum. log-softmax leaves
+ * v = x - max and the exps in tmp: Java takes the log of the sum (Math.log, whose last bit may differ from
+ * libm's) and subtracts it. */
+CLONES static double softmax_row_kernel(float *restrict v, int n, int log_softmax, float *restrict tmp) {
     float max = max_kernel(v, n);
     if (max == -INFINITY) max = 0.0f;
     for (int i = 0; i < n; i++) v[i] -= max;
     float *e = log_softmax ? tmp : v;
     unary_kernel(U_EXP, v, e, n);
     double sum = sum_kernel(e, n);
-    if (log_softmax) {
-        float lse = (float) log(sum);
-        for (int i = 0; i < n; i++) v[i] -= lse;
-    } else {
+    if (!log_softmax) {
         float inv = (float) (1 / sum);
         for (int i = 0; i < n; i++) v[i] *= inv;
     }
+    return sum;
 }
 
 /* FloatKernels.combineRows: y[j] = fma chain over i of a[i] * m[off + i*ld + j], in i order, from +0. */
@@ -337,11 +339,12 @@ JNIFN(jfloat, max)(JNIEnv *env, jclass c, jfloatArray xa, jint n) {
     return m;
 }
 
-JNIFN(void, softmaxRow)(JNIEnv *env, jclass c, jfloatArray va, jint n, jboolean logSoftmax, jfloatArray ta) {
+JNIFN(jdouble, softmaxRow)(JNIEnv *env, jclass c, jfloatArray va, jint n, jboolean logSoftmax, jfloatArray ta) {
     float *v = PIN(va), *t = ta == NULL ? NULL : PIN(ta);
-    softmax_row_kernel(v, n, logSoftmax, t);
+    double sum = softmax_row_kernel(v, n, logSoftmax, t);
     if (t != NULL) UNPIN(ta, t, JNI_ABORT);
     UNPIN(va, v, 0);
+    return sum;
 }
 
 JNIFN(void, combineRows)(JNIEnv *env, jclass c, jfloatArray aa, jint k, jfloatArray ma, jint mOff, jint ld,

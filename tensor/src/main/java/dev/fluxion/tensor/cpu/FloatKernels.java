@@ -166,12 +166,16 @@ final class FloatKernels {
 
     /** v[0..n) = log_softmax(v[0..n)); tmp: n floats of scratch. */
     static void logSoftmaxRow(float[] v, int n, float[] tmp) {
-        if (NativeKernels.ENABLED) { NativeKernels.softmaxRow(v, n, true, tmp); return; }
-        float max = max(v, n);
-        if (max == Float.NEGATIVE_INFINITY) max = 0;
-        for (int i = 0; i < n; i++) v[i] -= max;
-        unary(UnaryOp.EXP, v, tmp, n);
-        float lse = (float) Math.log(sum(tmp, n));
+        double sum;
+        if (NativeKernels.ENABLED) sum = NativeKernels.softmaxRow(v, n, true, tmp);
+        else {
+            float max = max(v, n);
+            if (max == Float.NEGATIVE_INFINITY) max = 0;
+            for (int i = 0; i < n; i++) v[i] -= max;
+            unary(UnaryOp.EXP, v, tmp, n);
+            sum = sum(tmp, n);
+        }
+        float lse = (float) Math.log(sum);
         for (int i = 0; i < n; i++) v[i] -= lse;
     }
 

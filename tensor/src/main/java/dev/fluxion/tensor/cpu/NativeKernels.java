@@ -85,8 +85,11 @@ final class NativeKernels {
     static native double sum(float[] x, int n);
     static native double dot(float[] a, float[] b, int n);
     static native float max(float[] x, int n);
-    /** FloatKernels.softmaxRow, or logSoftmaxRow (tmp: n floats of scratch, null for softmax), in one call. */
-    static native void softmaxRow(float[] v, int n, boolean logSoftmax, float[] tmp);
+    /**
+     * FloatKernels.softmaxRow in one call, or (logSoftmax) its steps up to the sum: v = x - max, the exps in tmp.
+     * Returns the sum of the exps; log-softmax's caller subtracts (float) Math.log(sum) (Java's log, not libm's).
+     */
+    static native double softmaxRow(float[] v, int n, boolean logSoftmax, float[] tmp);
     static native void combineRows(float[] a, int k, float[] m, int mOff, int ld, float[] y, int n);
     static native void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n);
     static native void addOuter(float[] x, int n, float[] y, int yOff, float[] m, int e);
