@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
@@ -146,12 +147,20 @@ public final class Engine implements AutogradEngine {
         for (Entry e : order)
             if (!e.isReleased())
                 for (Object n : e.next()) if (n instanceof Tensor leaf) pendingLeaf.merge(leaf, 1, Integer::sum);
+        // Gradients the engine made itself (sums, slice buffers): nothing else holds them, so more contributions are added in place.
+        Set<Tensor> owned = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         for (Entry e : order) {
             if (e.isReleased()) e.backward(null);  // throws the "already freed" error
             Tensor g = grads.remove(e);
             if (g == null) continue;
             g = TensorHooks.atEntry(e, g, true);
             Object[] next = e.next();
+            if (e.rule() instanceof SliceRule slice && next.length == 1 && next[0] instanceof Entry producer
+                    && g.dtype() == e.dtype(0) && SliceRule.canAccumulate(g)) {
+                sliceInto(slice, e, producer, g, grads, owned);      // one gradient buffer for all the producer's slices
+                if (!retainGraph) e.release();
+                continue;
+            }
             Tensor[] inGrads = e.backward(g);
             for (int i = 0; i < next.length; i++) {
                 Tensor gi = inGrads[i];
@@ -164,11 +173,31 @@ public final class Engine implements AutogradEngine {
                         GradHooks.fire(leaf);
                     }
                 } else if (next[i] instanceof Entry producer && gi != null) {
-                    grads.merge(producer, gi, Tensor::add);
+                    grads.merge(producer, gi, (sum, more) -> accumulate(sum, more, owned));
                 }
             }
             if (!retainGraph) e.release();
         }
+    }
+
+    /** sum + more: in place when the engine owns sum (and not while building a graph of the backward), else a new owned tensor. */
+    private static Tensor accumulate(Tensor sum, Tensor more, Set<Tensor> owned) {
+        if (owned.contains(sum) && sum.dtype() == more.dtype() && java.util.Arrays.equals(sum.shape(), more.shape()) && !isGradEnabledNow())
+            return sum.add_(more);
+        Tensor out = sum.add(more);
+        owned.add(out);
+        return out;
+    }
+
+    /** The slice entry e's gradient g, written into its region of the producer's gradient (made as zeros, or copied if not owned). */
+    private static void sliceInto(SliceRule slice, Entry e, Entry producer, Tensor g, Map<Entry, Tensor> grads, Set<Tensor> owned) {
+        Tensor sum = grads.get(producer);
+        boolean fresh = sum == null;
+        if (fresh) sum = Tensor.zeros(e.dtype(0), e.device(0), e.shape(0));
+        else if (!owned.contains(sum)) sum = sum.copy();
+        slice.addInto(sum, g, fresh);
+        owned.add(sum);
+        grads.put(producer, sum);
     }
 
     /** Entries reachable from start through the next links, latest first. */

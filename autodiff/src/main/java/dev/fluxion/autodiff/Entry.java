@@ -95,6 +95,9 @@ final class Entry implements Saved {
 
     boolean isReleased() { return released; }
 
+    /** This entry's rule (null once released). */
+    Rule rule() { return rule; }
+
     /**
      * As {@link #backward(Tensor)} for the inputs with wanted[i] only: the rule sees needsGrad false for the
      * others (rules that check it skip their work) and their gradients come back null. For split backward.

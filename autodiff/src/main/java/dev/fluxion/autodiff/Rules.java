@@ -3,6 +3,7 @@ package dev.fluxion.autodiff;
 import dev.fluxion.tensor.BinaryOp;
 import dev.fluxion.tensor.Op;
 import dev.fluxion.tensor.ReduceOp;
+import dev.fluxion.tensor.ActivationBackwardOp;
 import dev.fluxion.tensor.ReluBackwardOp;
 import dev.fluxion.tensor.Save;
 import dev.fluxion.tensor.Saved;
@@ -60,17 +61,7 @@ final class Rules {
         if (op instanceof Op.Reshape r) return Rule.of(NOTHING, (s, g) -> new Tensor[] {g.reshape(r.from())});
         if (op instanceof Op.Permute p) return Rule.of(NOTHING, (s, g) -> new Tensor[] {g.permute(inverse(p.order()))});
         if (op instanceof Op.Expand e) return Rule.of(NOTHING, (s, g) -> new Tensor[] {g.sumTo(e.from())});
-        if (op instanceof Op.Slice sl) return Rule.of(NOTHING, (s, g) -> {
-            java.util.function.Function<Tensor[], Tensor> scatter = in -> {
-                Tensor gx = zerosOf(s, 0);
-                gx.slice(sl.dim(), sl.start(), sl.end(), sl.step()).copy_(in[0]);
-                return gx;
-            };
-            // in a create-graph pass the in-place copy would cut the graph: record it as an op whose gradient is the slice
-            return new Tensor[] {g.requiresGrad() && Engine.isGradEnabledNow()
-                    ? Autodiff.function("slice_backward", scatter, NOTHING, (in, out, gg) -> new Tensor[] {gg.slice(sl.dim(), sl.start(), sl.end(), sl.step())}, g)
-                    : scatter.apply(new Tensor[] {g})};
-        });
+        if (op instanceof Op.Slice sl) return new SliceRule(sl.dim(), sl.start(), sl.end(), sl.step());
         if (op instanceof Op.Contiguous) return Rule.of(NOTHING, (s, g) -> new Tensor[] {g});
         if (op instanceof Op.IndexSelect is) return Rule.of(inputs(1), (s, g) -> new Tensor[] {zerosOf(s, 0).indexAdd(is.dim(), s.input(1), g), null});
         if (op instanceof Op.IndexAdd a) return Rule.of(inputs(1), (s, g) -> new Tensor[] {g, null, g.indexSelect(a.dim(), s.input(1))});
@@ -105,9 +96,7 @@ final class Rules {
             case TANH -> Rule.of(OUTPUT, (s, g) -> new Tensor[] {g.mul(s.output().mul(s.output()).rsub(1))});
             case SIGMOID -> Rule.of(OUTPUT, (s, g) -> new Tensor[] {g.mul(s.output().mul(s.output().rsub(1)))});
             case RELU -> Rule.of(OUTPUT, (s, g) -> new Tensor[] {new ReluBackwardOp().apply(g, s.output())});   // 0 where x <= 0; NaN passes g, as PyTorch's threshold_backward
-            case GELU -> Rule.of(inputs(0), (s, g) -> new Tensor[] {g.mul(s.input(0).apply(UnaryOp.GELU_GRAD))});
-            case GELU_TANH -> Rule.of(inputs(0), (s, g) -> new Tensor[] {g.mul(s.input(0).apply(UnaryOp.GELU_TANH_GRAD))});
-            case SILU -> Rule.of(inputs(0), (s, g) -> new Tensor[] {g.mul(s.input(0).apply(UnaryOp.SILU_GRAD))});
+            case GELU, GELU_TANH, SILU -> Rule.of(inputs(0), (s, g) -> new Tensor[] {new ActivationBackwardOp(kind).apply(g, s.input(0))});
             case GELU_GRAD, GELU_TANH_GRAD, SILU_GRAD -> Rule.of(NOTHING, (s, g) -> {
                 throw new UnsupportedOperationException("backward: " + kind.opName() + " is a first derivative; second derivatives are not supported");
             });

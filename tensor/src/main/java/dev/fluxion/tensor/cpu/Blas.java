@@ -15,12 +15,10 @@ final class Blas {
     static final int NO_TRANS = openblas_nolapack.CblasNoTrans;
     static final int TRANS = openblas_nolapack.CblasTrans;
 
-    private static volatile int current = -1;
-
     /**
      * openblas_set_num_threads, looked up once. JavaCPP's blas_set_num_threads looks up four symbols and makes
-     * a function pointer on every call (0.3-0.5 ms; a GPT step switched threads about 20 times); this call
-     * costs well under a microsecond. Null when the symbol is absent: then the preset's call is used.
+     * a function pointer on every call (0.3-0.5 ms); this call costs well under a microsecond. Null when the
+     * symbol is absent: then the preset's call is used.
      */
     private static final SetThreads DIRECT = SetThreads.lookup();
 
@@ -34,32 +32,70 @@ final class Blas {
         }
     }
 
-    static void setThreads(int n) {
-        if (DIRECT != null) DIRECT.call(n);
-        else openblas_nolapack.blas_set_num_threads(n);
-        current = n;
+    /*
+     * OpenBLAS runs one thread per call, always; a large product is split over Parallel's workers instead. Its own
+     * worker threads busy-wait after every GEMM for 2^28 cycles (about 0.1 s: measured 50 ms of CPU time during a
+     * 50 ms sleep after one GEMM), so in a training step, where GEMMs alternate with Java kernels every few
+     * milliseconds, they held one of two cores spinning while the Java kernels ran. With one pool for everything
+     * nothing spins: the fork-join workers park, as PyTorch's OpenMP pool serves both its kernels and its BLAS.
+     */
+    static {
+        if (DIRECT != null) DIRECT.call(1);
+        else openblas_nolapack.blas_set_num_threads(1);
     }
 
-    /** Sets OpenBLAS's thread count only when it changes (the call itself is not free). */
-    static void useThreads(int n) {
-        if (current != n) setThreads(n);
-    }
+    /** Below this many flops a product runs on one thread: the hand-off to the pool would cost more than it saves. */
+    static final long SPLIT_FLOPS = Long.getLong("fluxion.blas.splitFlops", 1L << 22);
 
-    /** The count last set (the preset's blas_get_num_threads only remembers its own setter's value). */
-    static int threads() { return current; }
+    /** Rows or columns per piece are a multiple of this (whole micro-kernel tiles; OpenBLAS's are at most 16 wide). */
+    private static final int ALIGN = 16;
 
-    /** The OpenBLAS build (its runtime kernel choice is not exposed by the preset). */
-    static String config() { return "OpenBLAS 0.3.31 (org.bytedeco:openblas, DYNAMIC_ARCH)"; }
-
-    /** C[cOff..] = A[aOff..] (M x K, op(A)) * B[bOff..] (K x N, op(B)), row-major. */
+    /**
+     * C[cOff..] = A[aOff..] (M x K, op(A)) * B[bOff..] (K x N, op(B)) + beta C, row-major. Large products are
+     * split into blocks of rows of C (or of columns, when C is wide and short), one OpenBLAS call per block, over
+     * {@link Parallel}'s workers. Every element of C is computed by the same kernel over the same k order as in
+     * one call, so the split changes no bits.
+     */
     static void sgemm(boolean transA, boolean transB, int m, int n, int k,
                       FloatBuffer a, int aOff, int lda, FloatBuffer b, int bOff, int ldb,
                       float beta, FloatBuffer c, int cOff, int ldc) {
+        int t = Parallel.threads();
+        if (t == 1 || 2L * m * n * k < SPLIT_FLOPS || (m < 2 * ALIGN && n < 2 * ALIGN)) {
+            sgemmSingle(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            return;
+        }
+        boolean byRows = m >= n || n < 2 * ALIGN;
+        int extent = byRows ? m : n, blocks = (extent + ALIGN - 1) / ALIGN;
+        Parallel.forRange(blocks, (blocks + t - 1) / t, (lo, hi) -> {
+            int from = (int) lo * ALIGN, to = (int) Math.min(extent, hi * ALIGN);
+            if (byRows)              // rows of op(A): rows of A, or its columns when transposed
+                sgemmSingle(transA, transB, to - from, n, k, a, aOff + (transA ? from : from * lda), lda, b, bOff, ldb,
+                        beta, c, cOff + from * ldc, ldc);
+            else                     // columns of op(B): columns of B, or its rows when transposed
+                sgemmSingle(transA, transB, m, to - from, k, a, aOff, lda, b, bOff + (transB ? from * ldb : from), ldb,
+                        beta, c, cOff + from, ldc);
+        });
+    }
+
+    /** One OpenBLAS call on the calling thread. */
+    static void sgemmSingle(boolean transA, boolean transB, int m, int n, int k,
+                                  FloatBuffer a, int aOff, int lda, FloatBuffer b, int bOff, int ldb,
+                                  float beta, FloatBuffer c, int cOff, int ldc) {
+        sgemmSingle(transA, transB, m, n, k, 1f, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    /** C = alpha op(A) op(B) + beta C, one OpenBLAS call on the calling thread. */
+    static void sgemmSingle(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                            FloatBuffer a, int aOff, int lda, FloatBuffer b, int bOff, int ldb,
+                            float beta, FloatBuffer c, int cOff, int ldc) {
         try (FloatPointer pa = new FloatPointer(a); FloatPointer pb = new FloatPointer(b); FloatPointer pc = new FloatPointer(c)) {
             openblas_nolapack.cblas_sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k,
-                    1f, pa.position(aOff), lda, pb.position(bOff), ldb, beta, pc.position(cOff), ldc);
+                    alpha, pa.position(aOff), lda, pb.position(bOff), ldb, beta, pc.position(cOff), ldc);
         }
     }
+
+    /** The OpenBLAS build (its runtime kernel choice is not exposed by the preset). */
+    static String config() { return "OpenBLAS 0.3.31 (org.bytedeco:openblas, DYNAMIC_ARCH)"; }
 
     static void dgemm(boolean transA, boolean transB, int m, int n, int k,
                       DoubleBuffer a, int aOff, int lda, DoubleBuffer b, int bOff, int ldb,

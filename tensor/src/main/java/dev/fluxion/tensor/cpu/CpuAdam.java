@@ -48,6 +48,11 @@ final class CpuAdam {
         float negStep = (float) -h.stepSize(u.step()), bc2 = (float) h.biasCorrection2Sqrt(u.step());
         boolean l2 = h.l2WeightDecay() != 0, decoupled = h.decoupledDecay() != 1;
         Parallel.forRange(n, Parallel.GRAIN, (lo, hi) -> {
+            if (NativeKernels.ENABLED) {                                   // in place, no copies through scratch
+                NativeKernels.adam(p, po + lo, g, go + lo, m, mo + lo, v, vo + lo, vmax, xo + lo, hi - lo,
+                        b1, omb1, b2, omb2, eps, wd, decay, l2, decoupled, negStep, bc2);
+                return;
+            }
             Scratch s = Scratch.get();
             float[] pa = s.fa, ga = s.fb, ma = s.fc, va = s.fd;
             float[] xa = vmax == null ? null : new float[Scratch.CHUNK];

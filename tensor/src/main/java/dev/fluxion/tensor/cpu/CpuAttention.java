@@ -12,12 +12,14 @@ import java.nio.FloatBuffer;
 
 /**
  * The CPU kernel of {@link AttentionOp} for float32 without dropout (causal or not, with or without a
- * bool mask, read in place with its broadcast strides): one query
- * row at a time, scores, softmax and the weighted values stay in a row buffer of S floats, so neither
- * the T x S weights nor a mask nor a scaled copy is ever written as a tensor. The state is the row
- * log-sum-exp (..., T); backward recomputes each row of weights from it (as FlashAttention does) and
- * computes only the gradients of inputs that need one. Work is split over the batch dims (B x H); each
- * piece owns its rows of every output, so the results do not depend on thread timing.
+ * bool mask, read in place with its broadcast strides). Query rows go in blocks of {@link #BLOCK}: the block's
+ * scores are one GEMM (scaled by the GEMM's alpha, only over the keys a causal block can see) into a per-thread
+ * buffer of BLOCK x S floats, each row's softmax is taken in place, and the weighted values are a second GEMM
+ * written straight into the output, so neither the T x S weights nor a mask nor a scaled copy is ever a tensor,
+ * however long the context. The state is the row log-sum-exp (..., T); backward recomputes each block of weights
+ * from it (as FlashAttention does) and computes only the gradients of inputs that need one, each a GEMM. Work is
+ * split over the batch dims (B x H); each piece owns its matrices of every output, and the GEMMs run on one
+ * thread each, so the results do not depend on thread count or timing.
  *
  * <p>q, k, v and the gradient are read in place from any layout whose last dim is contiguous (the
  * (B, H, T, D) views that {@code CausalSelfAttention} makes of its qkv projection need no copy). For 4-dim
@@ -69,6 +71,8 @@ final class CpuAttention implements FusedKernel<AttentionOp> {
         for (Tensor x : ts) {
             if (x.dtype() != DType.FLOAT32 || !(x.storage() instanceof CpuStorage c) || !c.isSingleBuffer()) return false;
             if (x.size(-1) > 1 && x.stride()[x.dim() - 1] != 1) return false;
+            // the GEMMs need a row stride of at least a row (BLAS refuses a smaller leading dimension)
+            if (x.size(-1) == 0 || x.dim() < 2 || x.size(-2) > 1 && x.stride()[x.dim() - 2] < x.size(-1)) return false;
         }
         return true;
     }
@@ -95,12 +99,15 @@ final class CpuAttention implements FusedKernel<AttentionOp> {
                 for (int i = r - 3, rest = b; i >= 0; i--) { off += (rest % shape[i]) * st[i]; rest /= shape[i]; }
                 base[b] = (int) off;
             }
-            return new View(((CpuStorage) x.storage()).floats("attention"), base, (int) st[r - 2], shape[r - 2], shape[r - 1]);
+            int rowStride = shape[r - 2] == 1 ? shape[r - 1] : (int) st[r - 2];   // one row: any stride; BLAS wants >= a row
+            return new View(((CpuStorage) x.storage()).floats("attention"), base, rowStride, shape[r - 2], shape[r - 1]);
         }
 
-        void read(int b, float[] dst) { for (int i = 0; i < rows; i++) buf.get(base[b] + i * rowStride, dst, i * cols, cols); }
-
-        void write(int b, float[] src) { for (int i = 0; i < rows; i++) buf.put(base[b] + i * rowStride, src, i * cols, cols); }
+        /** Zeros matrix b (its rows may be strided apart). */
+        void zero(int b) {
+            float[] zeros = new float[cols];
+            for (int i = 0; i < rows; i++) buf.put(base[b] + i * rowStride, zeros, 0, cols);
+        }
     }
 
     /** A bool mask read in place, broadcast to the scores (..., T, S): where each matrix starts, and its strides. */
@@ -131,60 +138,74 @@ final class CpuAttention implements FusedKernel<AttentionOp> {
         }
     }
 
-    /** m (rows x cols) to mt (cols x rows). */
-    private static void transpose(float[] m, int rows, int cols, float[] mt) {
-        for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) mt[j * rows + i] = m[i * cols + j];
-    }
-
     /** The keys query t may attend: all S, or 0..t when causal (top-left aligned, as PyTorch's is_causal). */
     private static int keys(AttentionOp op, int t, int s) { return op.causal() ? Math.min(t + 1, s) : s; }
 
-    /** scores[0..n) = scale q_t . k_j (q_t scaled first) for the first n keys; qs: D floats of scratch. */
-    private static void scores(float[] q, int t, int d, float scale, float[] kt, int s, int n, float[] qs, float[] out) {
-        for (int i = 0; i < d; i++) qs[i] = q[t * d + i] * scale;
-        FloatKernels.combineRows(qs, d, kt, 0, s, out, n);
+    /** Query rows per block: the scores of one block (BLOCK x S floats) are the most any thread holds. */
+    static final int BLOCK = 64;
+
+    /** Per thread, two direct buffers of scores / weights for the GEMMs (grown when a longer context comes). */
+    private static final ThreadLocal<FloatBuffer[]> SCRATCH = ThreadLocal.withInitial(() -> new FloatBuffer[2]);
+
+    private static FloatBuffer scratch(int slot, int floats) {
+        FloatBuffer[] mine = SCRATCH.get();
+        if (mine[slot] == null || mine[slot].capacity() < floats)
+            mine[slot] = java.nio.ByteBuffer.allocateDirect(Math.max(floats, 1) * 4).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        return mine[slot];
     }
 
+    /** Scores of query rows [t0, t0 + rows) against keys [0, n): sc (rows x n) = scale Q K^T, one GEMM. */
+    private static void scores(View qv, View kv, int b, int t0, int rows, int n, float scale, FloatBuffer sc) {
+        Blas.sgemmSingle(false, true, rows, n, qv.cols, scale, qv.buf, qv.base[b] + t0 * qv.rowStride, qv.rowStride,
+                kv.buf, kv.base[b], kv.rowStride, 0f, sc, 0, n);
+    }
+
+    /**
+     * Per matrix and block of query rows: scores by one GEMM, each row's softmax over the keys it may attend (the
+     * rest 0), and the block's output by a second GEMM written straight into out. The row log-sum-exp is the state.
+     */
     private static void forward(AttentionOp op, View qv, View kv, View vv, View ov, Tensor lseT, Mask mask) {
-        int nb = qv.base.length, t = qv.rows, d = qv.cols, s = kv.rows, e = vv.cols;
+        int nb = qv.base.length, t = qv.rows, s = kv.rows, e = vv.cols;
         float scale = (float) op.scale();
         FloatBuffer lse = ((CpuStorage) lseT.storage()).floats("attention");
         int lseOff = (int) lseT.offset();
         Parallel.forRange(nb, 1, (lo, hi) -> {
-            float[] q = new float[t * d], k = new float[s * d], kt = new float[d * s], v = new float[s * e], o = new float[t * e];
-            float[] row = new float[s], qs = new float[d], acc = new float[e], ls = new float[t];
+            FloatBuffer weights = scratch(0, Math.min(BLOCK, t) * s);
+            float[] row = new float[s];
             for (int b = (int) lo; b < hi; b++) {
-                qv.read(b, q);
-                kv.read(b, k);
-                transpose(k, s, d, kt);
-                vv.read(b, v);
-                for (int i = 0; i < t; i++) {
-                    int n = keys(op, i, s);
-                    scores(q, i, d, scale, kt, s, n, qs, row);
-                    if (mask != null) mask.apply(b, i, row, n);
-                    float max = FloatKernels.max(row, n);
-                    if (max == Float.NEGATIVE_INFINITY) {                 // may attend nothing: NaN, as PyTorch's math path
-                        java.util.Arrays.fill(o, i * e, (i + 1) * e, Float.NaN);
-                        ls[i] = Float.NaN;
-                        continue;
+                for (int t0 = 0; t0 < t; t0 += BLOCK) {
+                    int rows = Math.min(BLOCK, t - t0), n = keys(op, t0 + rows - 1, s);   // the block's last row sees the most keys
+                    scores(qv, kv, b, t0, rows, n, scale, weights);
+                    for (int i = 0; i < rows; i++) {
+                        int ti = t0 + i, ni = keys(op, ti, s);
+                        weights.get(i * n, row, 0, n);
+                        if (mask != null) mask.apply(b, ti, row, ni);
+                        float max = FloatKernels.max(row, ni);
+                        if (max == Float.NEGATIVE_INFINITY) {                 // may attend nothing: NaN, as PyTorch's math path
+                            java.util.Arrays.fill(row, 0, n, Float.NaN);
+                            lse.put(lseOff + b * t + ti, Float.NaN);
+                        } else {
+                            for (int j = 0; j < ni; j++) row[j] -= max;
+                            FloatKernels.unary(UnaryOp.EXP, row, row, ni);
+                            double sum = FloatKernels.sum(row, ni);
+                            float inv = (float) (1 / sum);
+                            for (int j = 0; j < ni; j++) row[j] *= inv;
+                            java.util.Arrays.fill(row, ni, n, 0f);
+                            lse.put(lseOff + b * t + ti, max + (float) Math.log(sum));
+                        }
+                        weights.put(i * n, row, 0, n);
                     }
-                    for (int j = 0; j < n; j++) row[j] -= max;
-                    FloatKernels.unary(UnaryOp.EXP, row, row, n);
-                    double sum = FloatKernels.sum(row, n);
-                    ls[i] = max + (float) Math.log(sum);
-                    FloatKernels.combineRows(row, n, v, 0, e, acc, e);
-                    float inv = (float) (1 / sum);
-                    for (int j = 0; j < e; j++) o[i * e + j] = acc[j] * inv;
+                    Blas.sgemmSingle(false, false, rows, e, n, 1f, weights, 0, n, vv.buf, vv.base[b], vv.rowStride,
+                            0f, ov.buf, ov.base[b] + t0 * ov.rowStride, ov.rowStride);
                 }
-                ov.write(b, o);
-                lse.put(lseOff + b * t, ls, 0, t);
             }
         });
     }
 
     /**
-     * With P recomputed row by row (p_j = exp(scale q_t . k_j - lse_t)): dv_j += p_j g_t, dp_j = g_t . v_j,
-     * ds_j = p_j (dp_j - sum_j p_j dp_j) scale, dq_t = sum_j ds_j k_j, dk_j += ds_j q_t.
+     * Per matrix and block of query rows, with P recomputed from the scores and the row log-sum-exp (as
+     * FlashAttention does): dV += P^T dO, dP = dO V^T, dS = P (dP - rowsum(P dP)) scale, dQ = dS K, dK += dS^T Q,
+     * each a GEMM; only the gradients asked for are computed.
      */
     private static void backward(AttentionOp op, View qv, View kv, View vv, View gv, Tensor lseT, View dqv, View dkv, View dvv, Mask mask) {
         int nb = qv.base.length, t = qv.rows, d = qv.cols, s = kv.rows, e = vv.cols;
@@ -193,44 +214,47 @@ final class CpuAttention implements FusedKernel<AttentionOp> {
         FloatBuffer lse = ((CpuStorage) lseT.storage()).floats("attention");
         int lseOff = (int) lseT.offset();
         Parallel.forRange(nb, 1, (lo, hi) -> {
-            float[] q = new float[t * d], k = new float[s * d], kt = new float[d * s], v = new float[s * e], vt = new float[e * s];
-            float[] g = new float[t * e], dq = new float[t * d], dk = new float[s * d], dv = new float[s * e];
-            float[] p = new float[s], dp = new float[s], tmp = new float[s], qs = new float[d], gt = new float[e], dqRow = new float[d];
+            int cap = Math.min(BLOCK, t) * s;
+            FloatBuffer weights = scratch(0, cap), dScores = scratch(1, cap);
+            float[] p = new float[s], dp = new float[s];
             for (int b = (int) lo; b < hi; b++) {
-                qv.read(b, q);
-                kv.read(b, k);
-                transpose(k, s, d, kt);
-                gv.read(b, g);
-                if (needQK) { vv.read(b, v); transpose(v, s, e, vt); }
-                java.util.Arrays.fill(dk, 0f);
-                java.util.Arrays.fill(dv, 0f);
-                for (int i = 0; i < t; i++) {
-                    int n = keys(op, i, s);
-                    float l = lse.get(lseOff + b * t + i);
-                    if (l != l) {                                         // attended nothing: no gradient flows through it
-                        java.util.Arrays.fill(dq, i * d, (i + 1) * d, 0f);
-                        continue;
+                if (dkv != null) dkv.zero(b);                                   // accumulated over the blocks
+                if (dvv != null) dvv.zero(b);
+                for (int t0 = 0; t0 < t; t0 += BLOCK) {
+                    int rows = Math.min(BLOCK, t - t0), n = keys(op, t0 + rows - 1, s);
+                    scores(qv, kv, b, t0, rows, n, scale, weights);
+                    for (int i = 0; i < rows; i++) {
+                        int ti = t0 + i, ni = keys(op, ti, s);
+                        float l = lse.get(lseOff + b * t + ti);
+                        weights.get(i * n, p, 0, n);
+                        if (l != l) ni = 0;                                      // attended nothing: no gradient flows through it
+                        else {
+                            if (mask != null) mask.apply(b, ti, p, ni);
+                            for (int j = 0; j < ni; j++) p[j] -= l;
+                            FloatKernels.unary(UnaryOp.EXP, p, p, ni);
+                        }
+                        java.util.Arrays.fill(p, ni, n, 0f);
+                        weights.put(i * n, p, 0, n);
                     }
-                    scores(q, i, d, scale, kt, s, n, qs, p);
-                    if (mask != null) mask.apply(b, i, p, n);
-                    for (int j = 0; j < n; j++) p[j] -= l;
-                    FloatKernels.unary(UnaryOp.EXP, p, p, n);
-                    if (dvv != null) for (int j = 0; j < n; j++) FloatKernels.axpy(p[j], g, i * e, dv, j * e, e);
+                    int gAt = gv.base[b] + t0 * gv.rowStride;
+                    if (dvv != null)
+                        Blas.sgemmSingle(true, false, n, e, rows, 1f, weights, 0, n, gv.buf, gAt, gv.rowStride, 1f, dvv.buf, dvv.base[b], dvv.rowStride);
                     if (!needQK) continue;
-                    System.arraycopy(g, i * e, gt, 0, e);
-                    FloatKernels.combineRows(gt, e, vt, 0, s, dp, n);
-                    for (int j = 0; j < n; j++) tmp[j] = p[j] * dp[j];
-                    float pdp = (float) FloatKernels.sum(tmp, n);
-                    for (int j = 0; j < n; j++) dp[j] = p[j] * (dp[j] - pdp) * scale;          // ds, scaled
-                    if (dqv != null) {
-                        FloatKernels.combineRows(dp, n, k, 0, d, dqRow, d);
-                        System.arraycopy(dqRow, 0, dq, i * d, d);
+                    Blas.sgemmSingle(false, true, rows, n, e, 1f, gv.buf, gAt, gv.rowStride, vv.buf, vv.base[b], vv.rowStride, 0f, dScores, 0, n);
+                    for (int i = 0; i < rows; i++) {
+                        weights.get(i * n, p, 0, n);
+                        dScores.get(i * n, dp, 0, n);
+                        float pdp = (float) FloatKernels.dot(p, dp, n);          // zero weights add nothing
+                        for (int j = 0; j < n; j++) dp[j] = p[j] * (dp[j] - pdp) * scale;
+                        dScores.put(i * n, dp, 0, n);
                     }
-                    if (dkv != null) for (int j = 0; j < n; j++) FloatKernels.axpy(dp[j], q, i * d, dk, j * d, d);
+                    if (dqv != null)
+                        Blas.sgemmSingle(false, false, rows, d, n, 1f, dScores, 0, n, kv.buf, kv.base[b], kv.rowStride,
+                                0f, dqv.buf, dqv.base[b] + t0 * dqv.rowStride, dqv.rowStride);
+                    if (dkv != null)
+                        Blas.sgemmSingle(true, false, n, d, rows, 1f, dScores, 0, n, qv.buf, qv.base[b] + t0 * qv.rowStride, qv.rowStride,
+                                1f, dkv.buf, dkv.base[b], dkv.rowStride);
                 }
-                if (dqv != null) dqv.write(b, dq);
-                if (dkv != null) dkv.write(b, dk);
-                if (dvv != null) dvv.write(b, dv);
             }
         });
     }

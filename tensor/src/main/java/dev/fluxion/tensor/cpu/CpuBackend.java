@@ -27,6 +27,7 @@ public final class CpuBackend implements Backend {
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.LinearOp.class, Device.Kind.CPU, CpuLinear.KERNEL);
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.ReluBackwardOp.class, Device.Kind.CPU, CpuReluBackward.KERNEL);
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.SgdUpdate.class, Device.Kind.CPU, CpuSgd.KERNEL);
+        dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.ActivationBackwardOp.class, Device.Kind.CPU, CpuActivationBackward.KERNEL);
         dev.fluxion.tensor.FusedKernels.register(dev.fluxion.tensor.CrossEntropyOp.class, Device.Kind.CPU, CpuCrossEntropy.KERNEL);
     }
 

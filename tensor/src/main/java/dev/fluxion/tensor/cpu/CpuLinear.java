@@ -72,7 +72,6 @@ final class CpuLinear implements FusedKernel<LinearOp> {
 
     /** c = op(a) op(b) + beta c, one GEMM (a, b, c contiguous in one buffer each). */
     private static void gemm(boolean transA, boolean transB, int m, int n, int k, Tensor a, int lda, Tensor b, int ldb, float beta, Tensor c) {
-        Blas.useThreads(2L * m * n * k >= CpuMatmul.SMALL_GEMM_FLOPS ? Parallel.threads() : 1);
         Blas.sgemm(transA, transB, m, n, k, buf(a), (int) a.offset(), lda, buf(b), (int) b.offset(), ldb, beta, buf(c), (int) c.offset(), n);
     }
 }

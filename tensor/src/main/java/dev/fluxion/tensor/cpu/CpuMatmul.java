@@ -54,25 +54,21 @@ final class CpuMatmul {
         // one buffer each (else floats("matmul") fails naming the op), so every element index fits an int
         long bsA = a.stride()[0], bsB = b.stride()[0], offA0 = a.offset(), offB0 = b.offset();
         Layout fa = la, fb = lb;
+        // Small products (attention heads, small layers) run one per worker, whole; a large one is split by Blas.sgemm.
+        boolean several = batch > 1 && 2L * m * n * k < SMALL_GEMM_FLOPS;
         Parallel.RangeBody gemms = (lo, hi) -> {
             for (long i = lo; i < hi; i++) {
                 int offA = (int) (offA0 + i * bsA), offB = (int) (offB0 + i * bsB), offC = (int) (i * m * n);
-                if (dt == DType.FLOAT32)
+                if (dt == DType.FLOAT32 && several)
+                    Blas.sgemmSingle(fa.trans, fb.trans, m, n, k, sa.floats("matmul"), offA, fa.ld, sb.floats("matmul"), offB, fb.ld, 0f, sc.floats("matmul"), offC, n);
+                else if (dt == DType.FLOAT32)
                     Blas.sgemm(fa.trans, fb.trans, m, n, k, sa.floats("matmul"), offA, fa.ld, sb.floats("matmul"), offB, fb.ld, 0f, sc.floats("matmul"), offC, n);
                 else
                     Blas.dgemm(fa.trans, fb.trans, m, n, k, sa.doubles("matmul"), offA, fa.ld, sb.doubles("matmul"), offB, fb.ld, 0.0, sc.doubles("matmul"), offC, n);
             }
         };
-        // OpenBLAS's own threads only pay on large products; on small ones (attention heads, small layers) they
-        // spin and collapse to a few GFLOP/s. Small products run single-threaded, several at once over the pool.
-        long flops = 2L * m * n * k;
-        if (flops >= SMALL_GEMM_FLOPS || Parallel.threads() == 1) {
-            Blas.useThreads(Parallel.threads());
-            gemms.run(0, batch);
-        } else {
-            Blas.useThreads(1);
-            Parallel.forRange(batch, 1, gemms);
-        }
+        if (several) Parallel.forRange(batch, 1, gemms);
+        else gemms.run(0, batch);
     }
 
     /**
@@ -90,7 +86,7 @@ final class CpuMatmul {
         }
     }
 
-    /** Below this many flops per product, one OpenBLAS thread per product is faster than sharing one product. */
+    /** Below this many flops per product, a batch runs one whole product per worker rather than splitting each. */
     static final long SMALL_GEMM_FLOPS = Long.getLong("fluxion.blas.smallGemmFlops", 1L << 24);
 
     private static Tensor widen(Tensor t) {

@@ -45,6 +45,10 @@ final class CpuSgd {
         float wd = (float) h.weightDecay(), mom = (float) h.momentum(), omd = (float) (1 - h.dampening()), negLr = (float) -h.lr();
         boolean decay = h.weightDecay() != 0, damp = h.dampening() != 0, first = u.firstStep(), nesterov = h.nesterov();
         Parallel.forRange(n, Parallel.GRAIN, (lo, hi) -> {
+            if (NativeKernels.ENABLED) {                                   // in place, no copies through scratch
+                NativeKernels.sgd(p, po + lo, g, go + lo, b, bo + lo, hi - lo, wd, mom, omd, negLr, decay, damp, first, nesterov);
+                return;
+            }
             Scratch s = Scratch.get();
             float[] pa = s.fa, ga = s.fb, ba = s.fc;
             for (int at = (int) lo; at < hi; at += Scratch.CHUNK) {

@@ -8,8 +8,9 @@ import static dev.fluxion.tensor.cpu.SpecialFunctions.SQRT_2_OVER_PI;
 
 /**
  * Elementwise kernels over float lanes (float32, float16, bfloat16, int8, uint8, bool), on flat arrays
- * of one chunk. With the Vector API ({@link Simd#ENABLED}) {@link VectorKernels} runs the body and a scalar
- * loop the tail; without it the scalar loop runs everything. The scalar loop computes each element exactly
+ * of one chunk. The C kernels ({@link NativeKernels}) run them where the library loaded; else, with the Vector API
+ * ({@link Simd#ENABLED}), {@link VectorKernels} runs the body and a scalar loop the tail; else the scalar loop
+ * runs everything. The scalar loop computes each element exactly
  * as a vector lane does ({@link #lane}), so both give the same bits, whatever the machine's vector width.
  */
 final class FloatKernels {
@@ -20,7 +21,7 @@ final class FloatKernels {
 
     /** y = op(x). */
     static void unary(UnaryOp op, float[] x, float[] y, int n) {
-        int i = Simd.ENABLED ? VectorKernels.unary(op, x, y, n) : 0;
+        int i = NativeKernels.ENABLED ? NativeKernels.unary(NativeKernels.code(op), x, y, n) : Simd.ENABLED ? VectorKernels.unary(op, x, y, n) : 0;
         for (; i < n; i++) y[i] = lane(op, x[i]);
     }
 
@@ -85,7 +86,7 @@ final class FloatKernels {
     }
 
     static void binary(BinaryOp op, float[] a, float[] b, float[] y, int n) {
-        int i = Simd.ENABLED ? VectorKernels.binary(op, a, b, y, n) : 0;
+        int i = NativeKernels.ENABLED ? NativeKernels.binary(NativeKernels.code(op), a, b, y, n) : Simd.ENABLED ? VectorKernels.binary(op, a, b, y, n) : 0;
         for (; i < n; i++) y[i] = scalar(op, a[i], b[i]);
     }
 
@@ -112,6 +113,7 @@ final class FloatKernels {
      * order in double (one chunk's float sums stay short, the total is kept in double), then the tail in double.
      */
     static double sum(float[] x, int n) {
+        if (NativeKernels.ENABLED) return NativeKernels.sum(x, n);
         float[] acc = Scratch.get().lanes;
         return Simd.ENABLED ? VectorKernels.sum(x, n, acc) : scalarSum(x, n, acc);
     }
@@ -128,7 +130,7 @@ final class FloatKernels {
     }
 
     static float max(float[] x, int n) {
-        return Simd.ENABLED ? VectorKernels.max(x, n) : scalarMax(x, n);
+        return NativeKernels.ENABLED ? NativeKernels.max(x, n) : Simd.ENABLED ? VectorKernels.max(x, n) : scalarMax(x, n);
     }
 
     static float scalarMax(float[] x, int n) {
@@ -139,18 +141,21 @@ final class FloatKernels {
 
     /** y[i] = cond[i] != 0 ? a[i] : b[i]. */
     static void select(float[] cond, float[] a, float[] b, float[] y, int n) {
+        if (NativeKernels.ENABLED) { NativeKernels.select(cond, a, b, y, n); return; }
         int i = Simd.ENABLED ? VectorKernels.select(cond, a, b, y, n) : 0;
         for (; i < n; i++) y[i] = cond[i] != 0 ? a[i] : b[i];
     }
 
     /** y[i] += x[i]. */
     static void accumulate(float[] x, float[] y, int n) {
+        if (NativeKernels.ENABLED) { NativeKernels.accumulate(x, y, n); return; }
         int i = Simd.ENABLED ? VectorKernels.accumulate(x, y, n) : 0;
         for (; i < n; i++) y[i] += x[i];
     }
 
     /** v[0..n) = softmax(v[0..n)): minus the row max (0 when all are -inf), exp, times 1/sum. */
     static void softmaxRow(float[] v, int n) {
+        if (NativeKernels.ENABLED) { NativeKernels.softmaxRow(v, n, false, null); return; }
         float max = max(v, n);
         if (max == Float.NEGATIVE_INFINITY) max = 0;
         for (int i = 0; i < n; i++) v[i] -= max;
@@ -161,11 +166,16 @@ final class FloatKernels {
 
     /** v[0..n) = log_softmax(v[0..n)); tmp: n floats of scratch. */
     static void logSoftmaxRow(float[] v, int n, float[] tmp) {
-        float max = max(v, n);
-        if (max == Float.NEGATIVE_INFINITY) max = 0;
-        for (int i = 0; i < n; i++) v[i] -= max;
-        unary(UnaryOp.EXP, v, tmp, n);
-        float lse = (float) Math.log(sum(tmp, n));
+        double sum;
+        if (NativeKernels.ENABLED) sum = NativeKernels.softmaxRow(v, n, true, tmp);
+        else {
+            float max = max(v, n);
+            if (max == Float.NEGATIVE_INFINITY) max = 0;
+            for (int i = 0; i < n; i++) v[i] -= max;
+            unary(UnaryOp.EXP, v, tmp, n);
+            sum = sum(tmp, n);
+        }
+        float lse = (float) Math.log(sum);
         for (int i = 0; i < n; i++) v[i] -= lse;
     }
 
@@ -175,6 +185,7 @@ final class FloatKernels {
      * K^T), its weighted values (p times V) and their gradients are all this one product.
      */
     static void combineRows(float[] a, int k, float[] m, int mOff, int ld, float[] y, int n) {
+        if (NativeKernels.ENABLED) { NativeKernels.combineRows(a, k, m, mOff, ld, y, n); return; }
         int j = Simd.ENABLED ? VectorKernels.combineRows(a, k, m, mOff, ld, y, n) : 0;
         for (; j < n; j++) {
             float acc = 0;
@@ -185,12 +196,23 @@ final class FloatKernels {
 
     /** y[yOff..yOff+n) = fma(a, x[xOff..xOff+n), y[yOff..]). */
     static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
+        if (NativeKernels.ENABLED) { NativeKernels.axpy(a, x, xOff, y, yOff, n); return; }
         int i = Simd.ENABLED ? VectorKernels.axpy(a, x, xOff, y, yOff, n) : 0;
         for (; i < n; i++) y[yOff + i] = Math.fma(a, x[xOff + i], y[yOff + i]);
     }
 
+    /**
+     * m[j*e + c] = fma(x[j], y[yOff + c], m[j*e + c]) for j &lt; n, c &lt; e: {@link #axpy} of y into each of the first n
+     * rows of m, in one call (attention's dk and dv accumulate one query row's contribution to every key this way).
+     */
+    static void addOuter(float[] x, int n, float[] y, int yOff, float[] m, int e) {
+        if (NativeKernels.ENABLED) { NativeKernels.addOuter(x, n, y, yOff, m, e); return; }
+        for (int j = 0; j < n; j++) axpy(x[j], y, yOff, m, j * e, e);
+    }
+
     /** Sum of a[i] * b[i] over [0, n), accumulated as {@link #sum} (SUM_LANES float fma chains, added in double). */
     static double dot(float[] a, float[] b, int n) {
+        if (NativeKernels.ENABLED) return NativeKernels.dot(a, b, n);
         float[] acc = Scratch.get().lanes;
         if (Simd.ENABLED) return VectorKernels.dot(a, b, n, acc);
         java.util.Arrays.fill(acc, 0f);

@@ -5,9 +5,9 @@ import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.RecursiveAction;
 
 /**
- * The one thread policy of the CPU backend: {@code threads()} workers for Java kernels (the calling thread
- * and a fork-join pool of {@code threads() - 1}), and OpenBLAS set to the same count. OpenBLAS runs on the calling thread while the pool is
- * idle, so the two never compete for cores. Set it with {@code -Dfluxion.threads=N} or
+ * The one thread policy of the CPU backend: {@code threads()} workers (the calling thread and a fork-join pool
+ * of {@code threads() - 1}) for the Java and C kernels and for GEMM too: OpenBLAS runs single-threaded, and
+ * {@link Blas#sgemm} splits a large product over these workers, so no second pool competes for the cores. Set it with {@code -Dfluxion.threads=N} or
  * {@link #setThreads(int)}; the default is the number of available processors.
  */
 public final class Parallel {
@@ -33,7 +33,6 @@ public final class Parallel {
         threads = n;
         pool = new ForkJoinPool(Math.max(1, n - 1));   // forRange's calling thread is the n-th worker
         if (old != null) old.shutdown();
-        Blas.setThreads(n);
     }
 
     interface RangeBody { void run(long lo, long hi); }

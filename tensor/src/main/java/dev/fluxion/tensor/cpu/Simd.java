@@ -20,7 +20,7 @@ final class Simd {
     private static boolean probe() {
         if (!Boolean.parseBoolean(System.getProperty("fluxion.vector", "true"))) return false;
         boolean present = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
-        if (!present) System.err.println(HINT);
+        if (!present && !NativeKernels.ENABLED) System.err.println(HINT);   // the C kernels make the Vector API a fallback
         return present;
     }
 }

@@ -1,0 +1,407 @@
+/*
+ * Fluxion's hot float32 CPU kernels, for the JVM through JNI (dev.fluxion.tensor.cpu.NativeKernels).
+ *
+ * Why native: on JDK 17 C2 compiles the Vector API bodies of these kernels to SIMD only when the profiles and
+ * inlining decisions of a run happen to line up. In a run where other vector code got hot first, the same body
+ * boxes every vector (VectorSupport.store "missing constant: vclass=DecodeN"), allocating hundreds of MB per
+ * GPT step and running 5-20x slower, and no JVM flag a library can set changes that. gcc's auto-vectorised
+ * loops below are the same on every run.
+ *
+ * Every function computes each element with the same IEEE float operations in the same order as the scalar
+ * Java loops (FloatKernels.lane, ScalarMath, CpuAdam's tail), so the results are bitwise equal to the Java
+ * path: compiled with -ffp-contract=off (no fused multiply-add unless written as fmaf, as Math.fma is in Java)
+ * and without -ffast-math. Each kernel is built three times (AVX-512, AVX2+FMA, baseline x86-64) and the
+ * loader picks the one the CPU runs (target_clones); all three give the same bits.
+ */
+#include <jni.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CLONES
+#endif
+
+/* Op codes, as NativeKernels numbers them. */
+enum { U_NEG, U_ABS, U_SQRT, U_RSQRT, U_EXP, U_LOG, U_TANH, U_RELU, U_GELU, U_SIGMOID, U_SILU, U_GELU_TANH,
+       U_GELU_GRAD, U_GELU_TANH_GRAD, U_SILU_GRAD };
+enum { B_ADD, B_SUB, B_MUL, B_DIV, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE };
+
+#define SUM_LANES 16
+
+static const double INV_SQRT2 = 0.7071067811865476, INV_SQRT_2PI = 0.3989422804014327,
+                    SQRT_2_OVER_PI = 0.7978845608028654;
+static const float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+static const float EXP_HI = 88.7228394f, EXP_LO = -87.3365479f, MAGIC = 12582912.0f;
+static const uint32_t MAGIC_BITS = 0x4B400000u;
+static const float SQRTHF = 0.707106781186547524f;
+
+static inline uint32_t bits_of(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float float_of(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+/* ScalarMath.exp */
+static inline float fx_exp(float x) {
+    float xc = x > EXP_LO ? x : EXP_LO;
+    xc = xc < EXP_HI ? xc : EXP_HI;
+    float shifted = xc * LOG2E + MAGIC;
+    float n = shifted - MAGIC;
+    float r = xc - n * LN2_HI - n * LN2_LO;
+    float r2 = r * r;
+    float p = ((((r * 1.9875691500e-4f + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f)
+               * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
+    float y = p * r2 + r + 1.0f;
+    float out = y * float_of((bits_of(shifted) - (MAGIC_BITS - 127u)) << 23);
+    out = x > EXP_HI ? INFINITY : out;
+    out = x < EXP_LO ? 0.0f : out;
+    return x != x ? x : out;
+}
+
+/* ScalarMath.log. Inputs outside the normal range take libm's double log where Java takes Math.log: both exact
+ * on 0, negatives, infinities and NaN; on a denormal the two doubles could differ in the last bit, which changes
+ * the float only when it falls on a rounding boundary (none seen; NativeKernelsTest covers denormals). */
+static inline float fx_log(float x) {
+    if (!(x >= 1.17549435e-38f && x < INFINITY)) return (float) log((double) x);
+    uint32_t b = bits_of(x);
+    int32_t e = (int32_t) (b >> 23) - 126;
+    float m = float_of((b & 0x807fffffu) | 0x3f000000u);
+    float ef = float_of((uint32_t) e + MAGIC_BITS) - MAGIC;
+    if (m < SQRTHF) { ef = ef - 1.0f; m = m + m - 1.0f; } else m = m - 1.0f;
+    float z = m * m;
+    float y = ((((((((m * 7.0376836292e-2f + -1.1514610310e-1f) * m + 1.1676998740e-1f) * m + -1.2420140846e-1f)
+               * m + 1.4249322787e-1f) * m + -1.6668057665e-1f) * m + 2.0000714765e-1f) * m + -2.4999993993e-1f)
+               * m + 3.3333331174e-1f) * m * z;
+    y = y + ef * LN2_LO - z * 0.5f;
+    return m + y + ef * LN2_HI;
+}
+
+/* ScalarMath.tanh, branch-free so the loop vectorises: both halves computed, one kept. */
+static inline float fx_tanh(float x) {
+    float ax = fabsf(x);
+    float z = x * x;
+    float p = (((z * -5.70498872745e-3f + 2.06390887954e-2f) * z + -5.37397155531e-2f) * z + 1.33314422036e-1f)
+              * z + -3.33332819422e-1f;
+    float small = p * z * x + x;
+    float a2 = ax * 2.0f;
+    float e = fx_exp(a2 < EXP_HI ? a2 : EXP_HI);
+    float big = 1.0f - 2.0f / (e + 1.0f);
+    big = x < 0.0f ? -big : big;
+    float out = ax < 0.625f ? small : big;
+    return (x != x || x == 0.0f) ? x : out;
+}
+
+/* ScalarMath.normalCdf */
+static inline float fx_normal_cdf(float x) {
+    float z = fabsf(x) * (float) INV_SQRT2;
+    float t = 1.0f / (z * 0.5f + 1.0f);
+    float poly = ((((((((t * 0.17087277f + -0.82215223f) * t + 1.48851587f) * t + -1.13520398f) * t + 0.27886807f)
+                  * t + -0.18628806f) * t + 0.09678418f) * t + 0.37409196f) * t + 1.00002368f) * t + -1.26551223f;
+    float r = t * fx_exp(-(z * z) + poly);
+    float half = r * 0.5f;
+    return x < 0.0f ? half : 1.0f - half;
+}
+
+/* Java's Math.max(v, 0f): NaN stays NaN, -0 becomes +0. */
+static inline float fx_relu(float v) { return v != v ? v : (v > 0.0f ? v : 0.0f); }
+
+/* One loop per op, so each vectorises on its own; ivdep, not restrict: x and y may be the same array (in place). */
+#define MAP(body) _Pragma("GCC ivdep") for (int i = 0; i < n; i++) { float v = x[i]; y[i] = (body); } return n
+CLONES static int unary_kernel(int op, const float *x, float *y, int n) {   /* x == y allowed (in place) */
+    switch (op) {
+        case U_NEG: MAP(-v);
+        case U_ABS: MAP(fabsf(v));
+        case U_SQRT: MAP(sqrtf(v));
+        case U_RSQRT: MAP(1.0f / sqrtf(v));
+        case U_EXP: MAP(fx_exp(v));
+        case U_LOG: MAP(fx_log(v));
+        case U_TANH: MAP(fx_tanh(v));
+        case U_RELU: MAP(fx_relu(v));
+        case U_GELU: MAP(v * fx_normal_cdf(v));
+        case U_SIGMOID: MAP(1.0f / (fx_exp(-v) + 1.0f));
+        case U_SILU: MAP(v / (fx_exp(-v) + 1.0f));
+        case U_GELU_TANH: {
+            _Pragma("GCC ivdep") for (int i = 0; i < n; i++) {
+                float v = x[i];
+                float twoU = (v * v * 0.044715f + 1.0f) * v * (float) (2 * SQRT_2_OVER_PI);
+                y[i] = v / (fx_exp(-twoU) + 1.0f);
+            }
+            return n;
+        }
+        case U_GELU_GRAD: MAP(fx_normal_cdf(v) + v * (fx_exp(v * v * -0.5f) * (float) INV_SQRT_2PI));
+        case U_GELU_TANH_GRAD: {
+            _Pragma("GCC ivdep") for (int i = 0; i < n; i++) {
+                float v = x[i], v2 = v * v;
+                float twoU = (v2 * 0.044715f + 1.0f) * v * (float) (2 * SQRT_2_OVER_PI);
+                float sg = 1.0f / (fx_exp(-twoU) + 1.0f);
+                float du = (v2 * (3 * 0.044715f) + 1.0f) * (float) SQRT_2_OVER_PI;
+                y[i] = sg + v * 2.0f * sg * (1.0f - sg) * du;
+            }
+            return n;
+        }
+        case U_SILU_GRAD: {
+            _Pragma("GCC ivdep") for (int i = 0; i < n; i++) {
+                float v = x[i], sg = 1.0f / (fx_exp(-v) + 1.0f);
+                y[i] = sg * (v * (1.0f - sg) + 1.0f);
+            }
+            return n;
+        }
+        default: return 0;
+    }
+}
+#undef MAP
+
+#define ZIP(body) for (int i = 0; i < n; i++) { float p = a[i], q = b[i]; y[i] = (body); } return n
+CLONES static int binary_kernel(int op, const float *restrict a, const float *restrict b, float *restrict y, int n) {
+    switch (op) {
+        case B_ADD: ZIP(p + q);
+        case B_SUB: ZIP(p - q);
+        case B_MUL: ZIP(p * q);
+        case B_DIV: ZIP(p / q);
+        case B_EQ: ZIP(p == q ? 1.0f : 0.0f);
+        case B_NE: ZIP(p != q ? 1.0f : 0.0f);
+        case B_LT: ZIP(p < q ? 1.0f : 0.0f);
+        case B_LE: ZIP(p <= q ? 1.0f : 0.0f);
+        case B_GT: ZIP(p > q ? 1.0f : 0.0f);
+        case B_GE: ZIP(p >= q ? 1.0f : 0.0f);
+        default: return 0;
+    }
+}
+#undef ZIP
+
+/* FloatKernels.sum: element i into float accumulator i % 16, the accumulators added in order in double, then the tail. */
+CLONES static double sum_kernel(const float *restrict x, int n) {
+    float acc[SUM_LANES] = {0};
+    int i = 0, bound = n - n % SUM_LANES;
+    for (; i < bound; i += SUM_LANES)
+        for (int j = 0; j < SUM_LANES; j++) acc[j] += x[i + j];
+    double s = 0;
+    for (int j = 0; j < SUM_LANES; j++) s += acc[j];
+    for (; i < n; i++) s += x[i];
+    return s;
+}
+
+/* FloatKernels.dot: 16 float fma chains, added in order in double, then the tail in double. */
+CLONES static double dot_kernel(const float *restrict a, const float *restrict b, int n) {
+    float acc[SUM_LANES] = {0};
+    int i = 0, bound = n - n % SUM_LANES;
+    for (; i < bound; i += SUM_LANES)
+        for (int j = 0; j < SUM_LANES; j++) acc[j] = fmaf(a[i + j], b[i + j], acc[j]);
+    double s = 0;
+    for (int j = 0; j < SUM_LANES; j++) s += acc[j];
+    for (; i < n; i++) s += (double) a[i] * b[i];
+    return s;
+}
+
+/* Java's max over floats: any NaN gives NaN, and +0 beats -0. Sixteen running maxima side by side (a NaN
+ * sticks in its lane) so the loop vectorises; the order does not change a max. */
+static inline float java_max(float a, float b) { return a != a || b != b ? NAN : (a > b ? a : b); }
+
+CLONES static float max_kernel(const float *restrict x, int n) {
+    float acc[SUM_LANES];
+    for (int j = 0; j < SUM_LANES; j++) acc[j] = -INFINITY;
+    int i = 0, bound = n - n % SUM_LANES;
+    for (; i < bound; i += SUM_LANES)
+        for (int j = 0; j < SUM_LANES; j++) { float v = x[i + j]; acc[j] = (v > acc[j] || v != v) ? v : acc[j]; }
+    float m = -INFINITY;
+    for (int j = 0; j < SUM_LANES; j++) m = java_max(m, acc[j]);
+    for (; i < n; i++) m = java_max(m, x[i]);
+    if (m == 0.0f)                                             /* a -0 kept over a +0 that came later */
+        for (i = 0; i < n; i++) if (bits_of(x[i]) == 0u) return 0.0f;
+    return m;
+}
+
+/* FloatKernels.softmaxRow, or the first part of logSoftmaxRow, in one call: the row max (0 when all are -inf),
+ * minus it, exp, and the sum as sum_kernel adds it, returned; softmax then scales by 1/sum. log-softmax leaves
+ * v = x - max and the exps in tmp: Java takes the log of the sum (Math.log, whose last bit may differ from
+ * libm's) and subtracts it. */
+CLONES static double softmax_row_kernel(float *restrict v, int n, int log_softmax, float *restrict tmp) {
+    float max = max_kernel(v, n);
+    if (max == -INFINITY) max = 0.0f;
+    for (int i = 0; i < n; i++) v[i] -= max;
+    float *e = log_softmax ? tmp : v;
+    unary_kernel(U_EXP, v, e, n);
+    double sum = sum_kernel(e, n);
+    if (!log_softmax) {
+        float inv = (float) (1 / sum);
+        for (int i = 0; i < n; i++) v[i] *= inv;
+    }
+    return sum;
+}
+
+/* FloatKernels.combineRows: y[j] = fma chain over i of a[i] * m[off + i*ld + j], in i order, from +0. */
+CLONES static void combine_rows_kernel(const float *restrict a, int k, const float *restrict m, int ld,
+                                       float *restrict y, int n) {
+    for (int j = 0; j < n; j++) y[j] = 0.0f;
+    for (int i = 0; i < k; i++) {
+        float ai = a[i];
+        const float *row = m + (long) i * ld;
+        for (int j = 0; j < n; j++) y[j] = fmaf(ai, row[j], y[j]);
+    }
+}
+
+CLONES static void axpy_kernel(float a, const float *x, float *y, int n) {
+    _Pragma("GCC ivdep") for (int i = 0; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
+}
+
+/* FloatKernels.addOuter: rows j < n of m (width e) get fma(x[j], y[c], m[j][c]): axpy row by row, in one call. */
+CLONES static void add_outer_kernel(const float *restrict x, int n, const float *restrict y, float *restrict m, int e) {
+    for (int j = 0; j < n; j++) {
+        float xj = x[j];
+        float *row = m + (long) j * e;
+        for (int c = 0; c < e; c++) row[c] = fmaf(xj, y[c], row[c]);
+    }
+}
+
+CLONES static void select_kernel(const float *restrict c, const float *restrict a, const float *restrict b,
+                                 float *restrict y, int n) {
+    for (int i = 0; i < n; i++) y[i] = c[i] != 0.0f ? a[i] : b[i];
+}
+
+CLONES static void relu_backward_kernel(const float *restrict g, const float *restrict out, float *restrict y, int n) {
+    for (int i = 0; i < n; i++) y[i] = out[i] <= 0.0f ? 0.0f : g[i];
+}
+
+CLONES static void accumulate_kernel(const float *restrict x, float *restrict y, int n) {
+    for (int i = 0; i < n; i++) y[i] += x[i];
+}
+
+/* CpuAdam's loop, in place over the tensors' own memory: the same float ops as its scalar tail. */
+CLONES static void adam_kernel(float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
+                               float *restrict vmax, long n, float b1, float omb1, float b2, float omb2, float eps,
+                               float wd, float decay, int l2, int decoupled, float negStep, float bc2) {
+    for (long i = 0; i < n; i++) {
+        float pv = p[i], gv = l2 ? g[i] + pv * wd : g[i];
+        float base = decoupled ? pv * decay : pv;
+        float mv = m[i] * b1 + gv * omb1, vv = v[i] * b2 + gv * omb2 * gv;
+        float sel = vv;
+        if (vmax) { float old = vmax[i]; sel = (old != old || vv != vv) ? NAN : (old > vv ? old : vv); vmax[i] = sel; }
+        float denom = sqrtf(sel) / bc2 + eps;
+        p[i] = base + mv * negStep / denom;
+        m[i] = mv;
+        v[i] = vv;
+    }
+}
+
+/* CpuSgd's loop, in place: the float ops of SgdUpdate.compose in its order (m: momentum buffer or NULL). */
+CLONES static void sgd_kernel(float *restrict p, const float *restrict g, float *restrict m, long n, float wd, float mom,
+                              float omd, float negLr, int decay, int damp, int first, int nesterov) {
+    for (long i = 0; i < n; i++) {
+        float d = decay ? g[i] + p[i] * wd : g[i];
+        if (m) {
+            float next = first ? d : m[i] * mom + (damp ? d * omd : d);
+            m[i] = next;
+            d = nesterov ? d + next * mom : next;
+        }
+        p[i] = p[i] + d * negLr;
+    }
+}
+
+/* ---- JNI entry points: float[] arrays are pinned for the call (chunks of at most a few thousand floats). ---- */
+
+#define JNIFN(ret, name) JNIEXPORT ret JNICALL Java_dev_fluxion_tensor_cpu_NativeKernels_##name
+#define PIN(arr) (float *) (*env)->GetPrimitiveArrayCritical(env, arr, NULL)
+#define UNPIN(arr, ptr, mode) (*env)->ReleasePrimitiveArrayCritical(env, arr, ptr, mode)
+
+JNIFN(jint, unary)(JNIEnv *env, jclass c, jint op, jfloatArray xa, jfloatArray ya, jint n) {
+    float *x = PIN(xa), *y = xa == ya ? x : PIN(ya);
+    int done = unary_kernel(op, x, y, n);
+    if (ya != xa) UNPIN(ya, y, 0);
+    UNPIN(xa, x, 0);
+    return done;
+}
+
+JNIFN(jint, binary)(JNIEnv *env, jclass c, jint op, jfloatArray aa, jfloatArray ba, jfloatArray ya, jint n) {
+    float *a = PIN(aa), *b = PIN(ba), *y = PIN(ya);
+    int done = binary_kernel(op, a, b, y, n);
+    UNPIN(ya, y, 0); UNPIN(ba, b, JNI_ABORT); UNPIN(aa, a, JNI_ABORT);
+    return done;
+}
+
+JNIFN(jdouble, sum)(JNIEnv *env, jclass c, jfloatArray xa, jint n) {
+    float *x = PIN(xa);
+    double s = sum_kernel(x, n);
+    UNPIN(xa, x, JNI_ABORT);
+    return s;
+}
+
+JNIFN(jdouble, dot)(JNIEnv *env, jclass c, jfloatArray aa, jfloatArray ba, jint n) {
+    float *a = PIN(aa), *b = PIN(ba);
+    double s = dot_kernel(a, b, n);
+    UNPIN(ba, b, JNI_ABORT); UNPIN(aa, a, JNI_ABORT);
+    return s;
+}
+
+JNIFN(jfloat, max)(JNIEnv *env, jclass c, jfloatArray xa, jint n) {
+    float *x = PIN(xa);
+    float m = max_kernel(x, n);
+    UNPIN(xa, x, JNI_ABORT);
+    return m;
+}
+
+JNIFN(jdouble, softmaxRow)(JNIEnv *env, jclass c, jfloatArray va, jint n, jboolean logSoftmax, jfloatArray ta) {
+    float *v = PIN(va), *t = ta == NULL ? NULL : PIN(ta);
+    double sum = softmax_row_kernel(v, n, logSoftmax, t);
+    if (t != NULL) UNPIN(ta, t, JNI_ABORT);
+    UNPIN(va, v, 0);
+    return sum;
+}
+
+JNIFN(void, combineRows)(JNIEnv *env, jclass c, jfloatArray aa, jint k, jfloatArray ma, jint mOff, jint ld,
+                         jfloatArray ya, jint n) {
+    float *a = PIN(aa), *m = PIN(ma), *y = PIN(ya);
+    combine_rows_kernel(a, k, m + mOff, ld, y, n);
+    UNPIN(ya, y, 0); UNPIN(ma, m, JNI_ABORT); UNPIN(aa, a, JNI_ABORT);
+}
+
+JNIFN(void, axpy)(JNIEnv *env, jclass c, jfloat a, jfloatArray xa, jint xOff, jfloatArray ya, jint yOff, jint n) {
+    float *x = PIN(xa), *y = xa == ya ? x : PIN(ya);
+    axpy_kernel(a, x + xOff, y + yOff, n);
+    if (ya != xa) UNPIN(ya, y, 0);
+    UNPIN(xa, x, 0);
+}
+
+JNIFN(void, addOuter)(JNIEnv *env, jclass c, jfloatArray xa, jint n, jfloatArray ya, jint yOff, jfloatArray ma, jint e) {
+    float *x = PIN(xa), *y = PIN(ya), *m = PIN(ma);
+    add_outer_kernel(x, n, y + yOff, m, e);
+    UNPIN(ma, m, 0); UNPIN(ya, y, JNI_ABORT); UNPIN(xa, x, JNI_ABORT);
+}
+
+JNIFN(void, select)(JNIEnv *env, jclass c, jfloatArray ca, jfloatArray aa, jfloatArray ba, jfloatArray ya, jint n) {
+    float *cd = PIN(ca), *a = PIN(aa), *b = PIN(ba), *y = PIN(ya);
+    select_kernel(cd, a, b, y, n);
+    UNPIN(ya, y, 0); UNPIN(ba, b, JNI_ABORT); UNPIN(aa, a, JNI_ABORT); UNPIN(ca, cd, JNI_ABORT);
+}
+
+JNIFN(void, reluBackward)(JNIEnv *env, jclass c, jfloatArray ga, jfloatArray oa, jfloatArray ya, jint n) {
+    float *g = PIN(ga), *o = PIN(oa), *y = PIN(ya);
+    relu_backward_kernel(g, o, y, n);
+    UNPIN(ya, y, 0); UNPIN(oa, o, JNI_ABORT); UNPIN(ga, g, JNI_ABORT);
+}
+
+JNIFN(void, accumulate)(JNIEnv *env, jclass c, jfloatArray xa, jfloatArray ya, jint n) {
+    float *x = PIN(xa), *y = PIN(ya);
+    accumulate_kernel(x, y, n);
+    UNPIN(ya, y, 0); UNPIN(xa, x, JNI_ABORT);
+}
+
+/* Direct buffers, element offsets: Adam steps elements [lo, hi) of each tensor where it lives. */
+static float *floats_at(JNIEnv *env, jobject buf, jlong off) {
+    return buf == NULL ? NULL : (float *) (*env)->GetDirectBufferAddress(env, buf) + off;
+}
+
+JNIFN(void, adam)(JNIEnv *env, jclass c, jobject pb, jlong po, jobject gb, jlong go, jobject mb, jlong mo, jobject vb,
+                  jlong vo, jobject xb, jlong xo, jlong n, jfloat b1, jfloat omb1, jfloat b2, jfloat omb2, jfloat eps,
+                  jfloat wd, jfloat decay, jboolean l2, jboolean decoupled, jfloat negStep, jfloat bc2) {
+    adam_kernel(floats_at(env, pb, po), floats_at(env, gb, go), floats_at(env, mb, mo), floats_at(env, vb, vo),
+                floats_at(env, xb, xo), n, b1, omb1, b2, omb2, eps, wd, decay, l2, decoupled, negStep, bc2);
+}
+
+JNIFN(void, sgd)(JNIEnv *env, jclass c, jobject pb, jlong po, jobject gb, jlong go, jobject mb, jlong mo, jlong n, jfloat wd,
+                 jfloat mom, jfloat omd, jfloat negLr, jboolean decay, jboolean damp, jboolean first, jboolean nesterov) {
+    sgd_kernel(floats_at(env, pb, po), floats_at(env, gb, go), floats_at(env, mb, mo), n, wd, mom, omd, negLr, decay, damp,
+               first, nesterov);
+}
+
+/* The SHA-256 of the sources this library was built from (build-cpu-kernels.sh passes it), so a stale build is refused. */
+JNIFN(jstring, sourcesHash)(JNIEnv *env, jclass c) { return (*env)->NewStringUTF(env, FLUXION_SOURCES_HASH); }

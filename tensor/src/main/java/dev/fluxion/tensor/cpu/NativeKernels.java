@@ -1,0 +1,110 @@
+package dev.fluxion.tensor.cpu;
+
+import dev.fluxion.tensor.BinaryOp;
+import dev.fluxion.tensor.UnaryOp;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.Buffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * The hot float32 kernels in C ({@code tensor/src/main/c/fluxion_cpu.c}, built into the jar as
+ * {@code libfluxion_cpu.so} for linux-x86_64), used ahead of the Vector API bodies when {@link #ENABLED}.
+ *
+ * <p>Why: on JDK 17, C2 compiles a Vector API loop to SIMD only when the run's profiles and inlining decisions
+ * line up. After other vector code got hot first (a plain add and mul were enough), the same GELU or exp body
+ * boxed every vector: hundreds of MB of garbage per GPT step and 5-20x slower kernels, decided by timing, with
+ * no JVM flag a library could set. The C loops are compiled ahead of time and behave the same on every run.
+ * Each computes every element with the same float operations in the same order as the Java loops, so results
+ * are bitwise equal with or without the library ({@code NativeKernelsTest}).
+ *
+ * <p>{@code -Dfluxion.native=false} turns the library off; on other platforms, or when it is missing, the Java
+ * kernels run (one line on stderr says so where the library should have been).
+ */
+final class NativeKernels {
+    private NativeKernels() {}
+
+    static final boolean ENABLED = load();
+
+    private static final String PLATFORM = "linux-x86_64";
+
+    private static boolean load() {
+        if (!Boolean.parseBoolean(System.getProperty("fluxion.native", "true"))) return false;
+        String os = System.getProperty("os.name", ""), arch = System.getProperty("os.arch", "");
+        if (!os.equals("Linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) return false;
+        String dir = PLATFORM + "/";
+        try (InputStream lib = NativeKernels.class.getResourceAsStream(dir + "libfluxion_cpu.so");
+             InputStream hash = NativeKernels.class.getResourceAsStream(dir + "sources.sha256")) {
+            if (lib == null || hash == null) {
+                System.err.println("Fluxion: this build has no native CPU kernels (libfluxion_cpu.so); the Java kernels run (same results, slower)");
+                return false;
+            }
+            Path tmp = Files.createTempFile("fluxion_cpu", ".so");
+            try {
+                Files.copy(lib, tmp, StandardCopyOption.REPLACE_EXISTING);
+                System.load(tmp.toAbsolutePath().toString());
+            } finally {
+                Files.deleteIfExists(tmp);                                  // mapped already; nothing left behind
+            }
+            String expected = new String(hash.readAllBytes(), StandardCharsets.US_ASCII).trim();
+            if (!expected.equals(sourcesHash()))
+                throw new IllegalStateException("Fluxion: libfluxion_cpu.so was built from other sources (" + sourcesHash()
+                        + ") than this jar's (" + expected + "); rebuild with tensor/src/main/c/build-cpu-kernels.sh");
+            return true;
+        } catch (IOException | UnsatisfiedLinkError e) {
+            System.err.println("Fluxion: the native CPU kernels did not load (" + e + "); the Java kernels run (same results, slower)");
+            return false;
+        }
+    }
+
+    /** The native code of op, or -1 when it has none (the order of the enum in fluxion_cpu.c). */
+    static int code(UnaryOp op) {
+        return switch (op) {
+            case NEG -> 0; case ABS -> 1; case SQRT -> 2; case RSQRT -> 3; case EXP -> 4; case LOG -> 5; case TANH -> 6;
+            case RELU -> 7; case GELU -> 8; case SIGMOID -> 9; case SILU -> 10; case GELU_TANH -> 11; case GELU_GRAD -> 12;
+            case GELU_TANH_GRAD -> 13; case SILU_GRAD -> 14;
+            default -> -1;
+        };
+    }
+
+    static int code(BinaryOp op) {
+        return switch (op) {
+            case ADD -> 0; case SUB -> 1; case MUL -> 2; case DIV -> 3; case EQ -> 4; case NE -> 5; case LT -> 6; case LE -> 7;
+            case GT -> 8; case GE -> 9;
+            default -> -1;
+        };
+    }
+
+    /** y = op(x) over [0, n) (x may be y); returns n, or 0 when the code is unknown. */
+    static native int unary(int code, float[] x, float[] y, int n);
+    static native int binary(int code, float[] a, float[] b, float[] y, int n);
+    static native double sum(float[] x, int n);
+    static native double dot(float[] a, float[] b, int n);
+    static native float max(float[] x, int n);
+    /**
+     * FloatKernels.softmaxRow in one call, or (logSoftmax) its steps up to the sum: v = x - max, the exps in tmp.
+     * Returns the sum of the exps; log-softmax's caller subtracts (float) Math.log(sum) (Java's log, not libm's).
+     */
+    static native double softmaxRow(float[] v, int n, boolean logSoftmax, float[] tmp);
+    static native void combineRows(float[] a, int k, float[] m, int mOff, int ld, float[] y, int n);
+    static native void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n);
+    static native void addOuter(float[] x, int n, float[] y, int yOff, float[] m, int e);
+    static native void select(float[] cond, float[] a, float[] b, float[] y, int n);
+    static native void reluBackward(float[] g, float[] out, float[] y, int n);
+    static native void accumulate(float[] x, float[] y, int n);
+
+    /** CpuAdam's update of elements [0, n) from each element offset, in the direct buffers themselves (vmax may be null). */
+    static native void adam(Buffer p, long po, Buffer g, long go, Buffer m, long mo, Buffer v, long vo, Buffer vmax, long xo, long n,
+                            float b1, float omb1, float b2, float omb2, float eps, float wd, float decay, boolean l2,
+                            boolean decoupled, float negStep, float bc2);
+
+    /** CpuSgd's update of elements [0, n) from each element offset, in the direct buffers themselves (m may be null). */
+    static native void sgd(Buffer p, long po, Buffer g, long go, Buffer m, long mo, long n, float wd, float mom, float omd,
+                           float negLr, boolean decay, boolean damp, boolean first, boolean nesterov);
+
+    static native String sourcesHash();
+}

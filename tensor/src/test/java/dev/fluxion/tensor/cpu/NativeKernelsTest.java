@@ -1,0 +1,229 @@
+package dev.fluxion.tensor.cpu;
+
+import dev.fluxion.tensor.BinaryOp;
+import dev.fluxion.tensor.UnaryOp;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The C kernels give the Java kernels' bits, element for element (NaN payloads aside), on special values
+ * (NaN, infinities, signed zeros, denormals, the ends of exp's range, tanh's 0.625 switch), on random values
+ * over many scales, and on every length around the vector widths, so no vector-body or tail difference hides.
+ * The Java references are the scalar loops that run without the library ({@link FloatKernels#lane} and friends).
+ */
+class NativeKernelsTest {
+    @BeforeAll static void libraryLoaded() {
+        String arch = System.getProperty("os.arch");
+        if (System.getProperty("os.name").equals("Linux") && (arch.equals("amd64") || arch.equals("x86_64")))
+            assertTrue(NativeKernels.ENABLED, "libfluxion_cpu.so must load on linux-x86_64 (the build puts it in the jar)");
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.ENABLED, "no native CPU kernels on this platform");
+    }
+
+    private static float[] inputs(int n, long seed) {
+        Random r = new Random(seed);
+        float[] x = new float[n];
+        float[] specials = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f, 100f, -100f, 1e-40f,
+                -1e-40f, 88.8f, -88f, 88.7228394f, -87.3365479f, 0.6249f, 0.625f, -0.625f, 20f, -9f, Float.MIN_VALUE,
+                Float.MAX_VALUE, -Float.MAX_VALUE, Float.MIN_NORMAL, 1f, -1f};
+        for (int i = 0; i < n; i++) {
+            if (i < specials.length) x[i] = specials[i];
+            else if (i % 3 == 0) x[i] = (float) r.nextGaussian() * 4;
+            else if (i % 3 == 1) x[i] = (float) Math.exp(r.nextGaussian() * 10) * (r.nextBoolean() ? 1 : -1);
+            else x[i] = (r.nextFloat() - 0.5f) * 200;
+        }
+        return x;
+    }
+
+    private static void assertSameBits(float expected, float actual, String what) {
+        if (Float.floatToIntBits(expected) != Float.floatToIntBits(actual))
+            throw new AssertionError(what + ": Java gives " + expected + " (0x" + Integer.toHexString(Float.floatToRawIntBits(expected))
+                    + "), C gives " + actual + " (0x" + Integer.toHexString(Float.floatToRawIntBits(actual)) + ")");
+    }
+
+    @Test void everyUnaryOpMatchesTheJavaLane() {
+        int n = 1 << 15;
+        float[] x = inputs(n, 7), y = new float[n];
+        for (UnaryOp op : UnaryOp.values()) {
+            int code = NativeKernels.code(op);
+            if (code < 0) continue;
+            assertEquals(n, NativeKernels.unary(code, x, y, n), op + " must run natively");
+            for (int i = 0; i < n; i++) assertSameBits(FloatKernels.lane(op, x[i]), y[i], op + "(" + x[i] + ")");
+            float[] inPlace = x.clone();                                     // softmax calls exp in place
+            NativeKernels.unary(code, inPlace, inPlace, n);
+            for (int i = 0; i < n; i++) assertSameBits(y[i], inPlace[i], op + " in place at " + i);
+        }
+    }
+
+    @Test void everyBinaryOpMatchesTheJavaScalar() {
+        int n = 4099;
+        float[] a = inputs(n, 1), b = inputs(n, 2), y = new float[n];
+        for (int i = 0; i < n; i += 5) b[i] = a[i];                          // equal pairs for the comparisons
+        for (BinaryOp op : BinaryOp.values()) {
+            int code = NativeKernels.code(op);
+            if (code < 0) continue;
+            assertEquals(n, NativeKernels.binary(code, a, b, y, n), op + " must run natively");
+            for (int i = 0; i < n; i++) assertSameBits(FloatKernels.scalar(op, a[i], b[i]), y[i], op + "(" + a[i] + ", " + b[i] + ")");
+        }
+    }
+
+    @Test void reductionsMatchAtEveryLength() {
+        Random r = new Random(3);
+        for (int len = 0; len <= 70; len++) check(len, r);
+        for (int len : new int[] {127, 128, 129, 999, 2048}) check(len, r);
+    }
+
+    private static void check(int len, Random r) {
+        float[] x = new float[len], z = new float[len];
+        for (int i = 0; i < len; i++) { x[i] = (float) r.nextGaussian() * (i % 7 == 0 ? 1e4f : 1f); z[i] = (float) r.nextGaussian(); }
+        assertEquals(FloatKernels.scalarSum(x, len, new float[FloatKernels.SUM_LANES]), NativeKernels.sum(x, len), 0.0, "sum of " + len);
+        assertSameBits(FloatKernels.scalarMax(x, len), NativeKernels.max(x, len), "max of " + len);
+        assertEquals(javaDot(x, z, len), NativeKernels.dot(x, z, len), 0.0, "dot of " + len);
+    }
+
+    /** FloatKernels.dot's scalar loop. */
+    private static double javaDot(float[] a, float[] b, int n) {
+        float[] acc = new float[FloatKernels.SUM_LANES];
+        int i = 0, bound = n - n % FloatKernels.SUM_LANES;
+        for (; i < bound; i += FloatKernels.SUM_LANES) for (int j = 0; j < FloatKernels.SUM_LANES; j++) acc[j] = Math.fma(a[i + j], b[i + j], acc[j]);
+        double s = 0;
+        for (float v : acc) s += v;
+        for (; i < n; i++) s += (double) a[i] * b[i];
+        return s;
+    }
+
+    /** The fused row softmax against the Java steps it replaces (max, subtract, exp, sum, scale), every length to 70. */
+    @Test void softmaxRowsMatchTheJavaSteps() {
+        Random r = new Random(21);
+        for (int n = 1; n <= 70; n++) for (boolean log : new boolean[] {false, true}) {
+            float[] row = new float[n];
+            for (int i = 0; i < n; i++) row[i] = (float) r.nextGaussian() * 5;
+            if (n % 7 == 0) row[0] = Float.NEGATIVE_INFINITY;               // a masked position
+            float[] want = row.clone(), got = row.clone();
+            float max = FloatKernels.scalarMax(want, n);
+            if (max == Float.NEGATIVE_INFINITY) max = 0;
+            for (int i = 0; i < n; i++) want[i] -= max;
+            float[] e = new float[n];
+            for (int i = 0; i < n; i++) e[i] = FloatKernels.lane(UnaryOp.EXP, want[i]);
+            double sum = FloatKernels.scalarSum(e, n, new float[FloatKernels.SUM_LANES]);
+            if (log) { float lse = (float) Math.log(sum); for (int i = 0; i < n; i++) want[i] -= lse; }
+            else { float inv = (float) (1 / sum); for (int i = 0; i < n; i++) want[i] = e[i] * inv; }
+            double nativeSum = NativeKernels.softmaxRow(got, n, log, log ? new float[n] : null);
+            assertEquals(sum, nativeSum, 0.0, "sum of the exps, n=" + n);
+            if (log) { float lse = (float) Math.log(nativeSum); for (int i = 0; i < n; i++) got[i] -= lse; }   // as logSoftmaxRow does
+            for (int i = 0; i < n; i++) assertSameBits(want[i], got[i], (log ? "log_softmax" : "softmax") + " n=" + n + " at " + i);
+        }
+    }
+
+    @Test void maxFollowsJavaOnNaNAndSignedZeros() {
+        float[][] cases = {{-0f, 0f}, {0f, -0f}, {-0f, -0f}, {-1f, Float.NaN, 3f}, {Float.NEGATIVE_INFINITY}, {}};
+        for (float[] c : cases) {
+            float[] x = new float[40];                                       // past the 16 lanes, the case at the end
+            java.util.Arrays.fill(x, -5f);
+            System.arraycopy(c, 0, x, 40 - c.length, c.length);
+            if (c.length == 1 && c[0] == Float.NEGATIVE_INFINITY) java.util.Arrays.fill(x, Float.NEGATIVE_INFINITY);
+            assertSameBits(FloatKernels.scalarMax(x, 40), NativeKernels.max(x, 40), "max of " + java.util.Arrays.toString(c));
+        }
+    }
+
+    @Test void attentionProductsSelectAndAccumulateMatch() {
+        Random r = new Random(5);
+        int k = 37, ld = 70;
+        float[] a = inputs(k, 9), m = new float[k * ld + 3];
+        for (int i = 0; i < m.length; i++) m[i] = (float) r.nextGaussian();
+        for (int n : new int[] {1, 15, 16, 17, 63, 64, 67}) {
+            float[] y = new float[n];
+            NativeKernels.combineRows(a, k, m, 3, ld, y, n);
+            for (int j = 0; j < n; j++) {
+                float acc = 0;
+                for (int i = 0; i < k; i++) acc = Math.fma(a[i], m[3 + i * ld + j], acc);
+                assertSameBits(acc, y[j], "combineRows n=" + n + " at " + j);
+            }
+            float[] yy = new float[n + 2], ref = new float[n + 2];
+            for (int i = 0; i < yy.length; i++) ref[i] = yy[i] = (float) r.nextGaussian();
+            NativeKernels.axpy(0.37f, m, 5, yy, 2, n);
+            for (int i = 0; i < n; i++) ref[2 + i] = Math.fma(0.37f, m[5 + i], ref[2 + i]);
+            for (int i = 0; i < yy.length; i++) assertSameBits(ref[i], yy[i], "axpy n=" + n + " at " + i);
+            int rows = 5;
+            float[] outer = new float[rows * n], outerRef = new float[rows * n];
+            for (int i = 0; i < outer.length; i++) outerRef[i] = outer[i] = (float) r.nextGaussian();
+            NativeKernels.addOuter(a, rows, m, 7, outer, n);
+            for (int j = 0; j < rows; j++) for (int c = 0; c < n; c++) outerRef[j * n + c] = Math.fma(a[j], m[7 + c], outerRef[j * n + c]);
+            for (int i = 0; i < outer.length; i++) assertSameBits(outerRef[i], outer[i], "addOuter n=" + n + " at " + i);
+        }
+        int n = 333;
+        float[] c = inputs(n, 11), p = inputs(n, 12), q = inputs(n, 13), y = new float[n];
+        NativeKernels.select(c, p, q, y, n);
+        for (int i = 0; i < n; i++) assertSameBits(c[i] != 0 ? p[i] : q[i], y[i], "select at " + i);
+        NativeKernels.reluBackward(p, c, y, n);
+        for (int i = 0; i < n; i++) assertSameBits(c[i] <= 0 ? 0f : p[i], y[i], "relu backward at " + i);
+        float[] acc = q.clone();
+        NativeKernels.accumulate(p, acc, n);
+        for (int i = 0; i < n; i++) assertSameBits(q[i] + p[i], acc[i], "accumulate at " + i);
+    }
+
+    @Test void adamMatchesTheJavaLoopInPlace() {
+        int n = 1000, off = 3;
+        Random r = new Random(17);
+        float[] p = new float[n], g = new float[n], m = new float[n], v = new float[n], x = new float[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = (float) r.nextGaussian(); g[i] = (float) r.nextGaussian() * 0.1f; m[i] = (float) r.nextGaussian() * 0.01f;
+            v[i] = (float) Math.abs(r.nextGaussian()) * 1e-4f; x[i] = i % 2 == 0 ? v[i] * 2 : 0f;
+        }
+        for (boolean amsgrad : new boolean[] {false, true}) for (boolean l2 : new boolean[] {false, true}) for (boolean dec : new boolean[] {false, true}) {
+            float b1 = 0.9f, omb1 = 0.1f, b2 = 0.999f, omb2 = 1 - 0.999f, eps = 1e-8f, wd = 0.01f, decay = 0.999f, negStep = -1e-3f, bc2 = 0.3f;
+            FloatBuffer pb = direct(p, off), gb = direct(g, off), mb = direct(m, off), vb = direct(v, off), xb = amsgrad ? direct(x, off) : null;
+            NativeKernels.adam(pb, off, gb, off, mb, off, vb, off, xb, off, n, b1, omb1, b2, omb2, eps, wd, decay, l2, dec, negStep, bc2);
+            for (int i = 0; i < n; i++) {                                    // CpuAdam's scalar tail
+                float pv = p[i], gv = l2 ? g[i] + pv * wd : g[i];
+                float base = dec ? pv * decay : pv;
+                float mv = m[i] * b1 + gv * omb1, vv = v[i] * b2 + gv * omb2 * gv;
+                float sel = vv;
+                if (amsgrad) sel = Math.max(x[i], vv);
+                float denom = (float) Math.sqrt(sel) / bc2 + eps;
+                String at = " at " + i + " (amsgrad " + amsgrad + ", l2 " + l2 + ", decoupled " + dec + ")";
+                assertSameBits(base + mv * negStep / denom, pb.get(off + i), "param" + at);
+                assertSameBits(mv, mb.get(off + i), "exp_avg" + at);
+                assertSameBits(vv, vb.get(off + i), "exp_avg_sq" + at);
+                if (amsgrad) assertSameBits(sel, xb.get(off + i), "max_exp_avg_sq" + at);
+            }
+            assertEquals(0f, pb.get(0), "elements before the offset untouched");
+        }
+    }
+
+    @Test void sgdMatchesTheJavaLoopInPlace() {
+        int n = 777, off = 5;
+        Random r = new Random(19);
+        float[] p = new float[n], g = new float[n], m = new float[n];
+        for (int i = 0; i < n; i++) { p[i] = (float) r.nextGaussian(); g[i] = (float) r.nextGaussian(); m[i] = (float) r.nextGaussian(); }
+        float wd = 0.01f, mom = 0.9f, omd = 0.75f, negLr = -0.1f;
+        for (int flags = 0; flags < 32; flags++) {
+            boolean decay = (flags & 1) != 0, damp = (flags & 2) != 0, first = (flags & 4) != 0, nesterov = (flags & 8) != 0, momentum = (flags & 16) != 0;
+            FloatBuffer pb = direct(p, off), gb = direct(g, off), mb = momentum ? direct(m, off) : null;
+            NativeKernels.sgd(pb, off, gb, off, mb, off, n, wd, mom, omd, negLr, decay, damp, first, nesterov);
+            for (int i = 0; i < n; i++) {                                    // CpuSgd's Java loop
+                float d = decay ? g[i] + p[i] * wd : g[i], next = 0;
+                if (momentum) {
+                    next = first ? d : m[i] * mom + (damp ? d * omd : d);
+                    d = nesterov ? d + next * mom : next;
+                }
+                String at = " at " + i + " (flags " + flags + ")";
+                assertSameBits(p[i] + d * negLr, pb.get(off + i), "param" + at);
+                if (momentum) assertSameBits(next, mb.get(off + i), "momentum" + at);
+            }
+        }
+    }
+
+    private static FloatBuffer direct(float[] values, int offset) {
+        FloatBuffer b = ByteBuffer.allocateDirect((values.length + offset) * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        b.put(offset, values, 0, values.length);
+        return b;
+    }
+}
