@@ -50,11 +50,11 @@ final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
             for (int r = (int) lo; r < hi; r++) {
                 xb.get(xo + r * c, row, 0, c);
                 float mean = (float) (FloatKernels.sum(row, c) / c);
-                for (int i = 0; i < c; i++) row[i] -= mean;
+                subtract(row, mean, c);
                 float rstd = (float) (1 / Math.sqrt(FloatKernels.dot(row, row, c) / c + eps));
                 mb.put(mOff + r, mean);
                 rb.put(rOff + r, rstd);
-                for (int i = 0; i < c; i++) row[i] = row[i] * rstd * wa[i] + ba[i];
+                affine(row, rstd, wa, ba, c);
                 yb.put(yOff + r * c, row, 0, c);
             }
         });
@@ -81,15 +81,7 @@ final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
                 for (int r = from; r < to; r++) {
                     xb.get(xo + r * c, xr, 0, c);
                     gb.get(go + r * c, gr, 0, c);
-                    float mean = mb.get(mo + r), rstd = rb.get(ro + r);
-                    for (int i = 0; i < c; i++) {                     // plain float loops: C2 vectorizes them
-                        xhat[i] = (xr[i] - mean) * rstd;
-                        gw[i] = gr[i] * wa[i];
-                        dwp[i] += gr[i] * xhat[i];
-                        dbp[i] += gr[i];
-                    }
-                    float m1 = (float) (FloatKernels.sum(gw, c) / c), m2 = (float) (FloatKernels.dot(gw, xhat, c) / c);
-                    for (int i = 0; i < c; i++) xr[i] = (gw[i] - m1 - xhat[i] * m2) * rstd;
+                    backwardRow(xr, gr, wa, xhat, gw, dwp, dbp, mb.get(mo + r), rb.get(ro + r), c);
                     db.put(dxo + r * c, xr, 0, c);
                 }
             }
@@ -102,5 +94,30 @@ final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
             dbf[i] = (float) sb;
         }
         return new Tensor[] {dx, Tensor.of(dwf, c), Tensor.of(dbf, c)};
+    }
+
+    /** row -= mean; its own small method so C2 vectorizes it (see {@link #backwardRow}). */
+    private static void subtract(float[] row, float mean, int c) {
+        for (int i = 0; i < c; i++) row[i] -= mean;
+    }
+
+    /** row = row rstd w + b, as {@link #subtract}. */
+    private static void affine(float[] row, float rstd, float[] wa, float[] ba, int c) {
+        for (int i = 0; i < c; i++) row[i] = row[i] * rstd * wa[i] + ba[i];
+    }
+
+    /**
+     * One row: dw += g xhat, db += g, and dx (into xr) = (g w - mean(g w) - xhat mean(g w xhat)) rstd. A small
+     * method of one statement per loop, so C2 compiles it on its own and vectorizes each loop; the same loops
+     * inline in the piece lambda, or one loop writing four arrays, ran element by element (the backward was
+     * 4-5x slower). Same operations per element either way.
+     */
+    private static void backwardRow(float[] xr, float[] gr, float[] wa, float[] xhat, float[] gw, float[] dwp, float[] dbp, float mean, float rstd, int c) {
+        for (int i = 0; i < c; i++) xhat[i] = (xr[i] - mean) * rstd;
+        for (int i = 0; i < c; i++) gw[i] = gr[i] * wa[i];
+        for (int i = 0; i < c; i++) dwp[i] += gr[i] * xhat[i];
+        for (int i = 0; i < c; i++) dbp[i] += gr[i];
+        float m1 = (float) (FloatKernels.sum(gw, c) / c), m2 = (float) (FloatKernels.dot(gw, xhat, c) / c);
+        for (int i = 0; i < c; i++) xr[i] = (gw[i] - m1 - xhat[i] * m2) * rstd;
     }
 }
