@@ -15,11 +15,11 @@ import java.nio.LongBuffer;
 import java.util.Arrays;
 
 /**
- * float32 CPU kernels of the sliding-window ops: {@link Im2ColOp} (rows of the input copied with
- * System.arraycopy when the stride is 1), {@link Col2ImOp} (one pass per channel, so threads write
- * disjoint planes and the sums do not depend on timing) and {@link MaxPool2dOp} (value and argmax in one
- * pass; backward adds each gradient at its argmax). Other dtypes and chunked storages run the composed
- * defaults.
+ * float32 CPU kernels of the sliding-window ops: {@link Im2ColOp} (with stride 1 and the input's width, one
+ * shifted copy of each input plane per cols row), {@link Col2ImOp} (one pass per channel, so threads write
+ * disjoint planes and the sums do not depend on timing; the same shifted runs, added) and {@link MaxPool2dOp}
+ * (value and argmax in one pass, a branch-free vectorized 2x2 path; backward adds each gradient at its argmax).
+ * Temporaries are per-thread work arrays. Other dtypes and chunked storages run the composed defaults.
  */
 final class CpuWindows {
     private CpuWindows() {}
