@@ -30,6 +30,7 @@ enum { U_NEG, U_ABS, U_SQRT, U_RSQRT, U_EXP, U_LOG, U_TANH, U_RELU, U_GELU, U_SI
 enum { B_ADD, B_SUB, B_MUL, B_DIV, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE };
 
 #define SUM_LANES 16
+#define BLOCK 2048   /* elements per block of the whole-range entry points: a few arrays of it stay in L1/L2 */
 
 static const double INV_SQRT2 = 0.7071067811865476, INV_SQRT_2PI = 0.3989422804014327,
                     SQRT_2_OVER_PI = 0.7978845608028654;
@@ -151,8 +152,9 @@ CLONES static int unary_kernel(int op, const float *x, float *y, int n) {   /* x
 }
 #undef MAP
 
-#define ZIP(body) for (int i = 0; i < n; i++) { float p = a[i], q = b[i]; y[i] = (body); } return n
-CLONES static int binary_kernel(int op, const float *restrict a, const float *restrict b, float *restrict y, int n) {
+/* ivdep, not restrict: y may be a or b (in place). */
+#define ZIP(body) _Pragma("GCC ivdep") for (int i = 0; i < n; i++) { float p = a[i], q = b[i]; y[i] = (body); } return n
+CLONES static int binary_kernel(int op, const float *a, const float *b, float *y, int n) {
     switch (op) {
         case B_ADD: ZIP(p + q);
         case B_SUB: ZIP(p - q);
@@ -401,6 +403,40 @@ JNIFN(void, sgd)(JNIEnv *env, jclass c, jobject pb, jlong po, jobject gb, jlong 
                  jfloat mom, jfloat omd, jfloat negLr, jboolean decay, jboolean damp, jboolean first, jboolean nesterov) {
     sgd_kernel(floats_at(env, pb, po), floats_at(env, gb, go), floats_at(env, mb, mo), n, wd, mom, omd, negLr, decay, damp,
                first, nesterov);
+}
+
+/* Whole contiguous ranges in the tensors' own direct buffers (element offsets), no copies through Java arrays. */
+
+JNIFN(jlong, unaryAt)(JNIEnv *env, jclass c, jint op, jobject xb, jlong xo, jobject yb, jlong yo, jlong n) {
+    float *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo);
+    for (jlong at = 0; at < n; at += BLOCK) {
+        int len = (int) (n - at < BLOCK ? n - at : BLOCK);
+        if (unary_kernel(op, x + at, y + at, len) == 0) return 0;
+    }
+    return n;
+}
+
+JNIFN(jlong, binaryAt)(JNIEnv *env, jclass c, jint op, jobject ab, jlong ao, jobject bb, jlong bo, jobject yb, jlong yo, jlong n) {
+    float *a = floats_at(env, ab, ao), *b = floats_at(env, bb, bo), *y = floats_at(env, yb, yo);
+    for (jlong at = 0; at < n; at += BLOCK) {
+        int len = (int) (n - at < BLOCK ? n - at : BLOCK);
+        if (binary_kernel(op, a + at, b + at, y + at, len) == 0) return 0;
+    }
+    return n;
+}
+
+/* ActivationBackwardOp: y = g * derivative(x), block by block so the derivative is still in cache for the product. */
+JNIFN(void, gradTimesDerivativeAt)(JNIEnv *env, jclass c, jint op, jobject gb, jlong go, jobject xb, jlong xo, jobject yb, jlong yo, jlong n) {
+    float *g = floats_at(env, gb, go), *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo);
+    for (jlong at = 0; at < n; at += BLOCK) {
+        int len = (int) (n - at < BLOCK ? n - at : BLOCK);
+        unary_kernel(op, x + at, y + at, len);
+        binary_kernel(B_MUL, g + at, y + at, y + at, len);
+    }
+}
+
+JNIFN(void, reluBackwardAt)(JNIEnv *env, jclass c, jobject gb, jlong go, jobject ob, jlong oo, jobject yb, jlong yo, jlong n) {
+    relu_backward_kernel(floats_at(env, gb, go), floats_at(env, ob, oo), floats_at(env, yb, yo), (int) n);
 }
 
 /* The SHA-256 of the sources this library was built from (build-cpu-kernels.sh passes it), so a stale build is refused. */

@@ -106,5 +106,12 @@ final class NativeKernels {
     static native void sgd(Buffer p, long po, Buffer g, long go, Buffer m, long mo, long n, float wd, float mom, float omd,
                            float negLr, boolean decay, boolean damp, boolean first, boolean nesterov);
 
+    /** y = op(x) over whole ranges of direct buffers (element offsets), blocks of 2048 in C; returns n, or 0 for an unknown code. */
+    static native long unaryAt(int code, Buffer x, long xo, Buffer y, long yo, long n);
+    static native long binaryAt(int code, Buffer a, long ao, Buffer b, long bo, Buffer y, long yo, long n);
+    /** y = g * derivative(x) (derivative: a unary code), over a range of direct buffers. */
+    static native void gradTimesDerivativeAt(int code, Buffer g, long go, Buffer x, long xo, Buffer y, long yo, long n);
+    static native void reluBackwardAt(Buffer g, long go, Buffer out, long oo, Buffer y, long yo, long n);
+
     static native String sourcesHash();
 }

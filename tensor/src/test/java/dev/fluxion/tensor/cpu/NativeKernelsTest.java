@@ -221,6 +221,29 @@ class NativeKernelsTest {
         }
     }
 
+    /** The whole-range entry points (direct buffers, offsets, blocks of 2048 and a tail) give the chunk kernels' bits. */
+    @Test void rangesOfDirectBuffersMatchTheArrayKernels() {
+        int n = 2048 * 3 + 77, off = 9;
+        float[] x = inputs(n, 31), g = inputs(n, 32), want = new float[n];
+        FloatBuffer xb = direct(x, off), gb = direct(g, off), yb = direct(new float[n], off);
+        for (UnaryOp op : UnaryOp.values()) {
+            int code = NativeKernels.code(op);
+            if (code < 0) continue;
+            assertEquals(n, NativeKernels.unaryAt(code, xb, off, yb, off, n), op.name());
+            for (int i = 0; i < n; i++) assertSameBits(FloatKernels.lane(op, x[i]), yb.get(off + i), op + " at " + i);
+        }
+        for (BinaryOp op : new BinaryOp[] {BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL, BinaryOp.DIV}) {
+            assertEquals(n, NativeKernels.binaryAt(NativeKernels.code(op), xb, off, gb, off, yb, off, n), op.name());
+            for (int i = 0; i < n; i++) assertSameBits(FloatKernels.scalar(op, x[i], g[i]), yb.get(off + i), op + " at " + i);
+        }
+        for (UnaryOp d : new UnaryOp[] {UnaryOp.GELU_GRAD, UnaryOp.GELU_TANH_GRAD, UnaryOp.SILU_GRAD}) {
+            NativeKernels.gradTimesDerivativeAt(NativeKernels.code(d), gb, off, xb, off, yb, off, n);
+            for (int i = 0; i < n; i++) assertSameBits(g[i] * FloatKernels.lane(d, x[i]), yb.get(off + i), d + " times grad at " + i);
+        }
+        NativeKernels.reluBackwardAt(gb, off, xb, off, yb, off, n);
+        for (int i = 0; i < n; i++) assertSameBits(x[i] <= 0 ? 0f : g[i], yb.get(off + i), "relu backward at " + i);
+    }
+
     private static FloatBuffer direct(float[] values, int offset) {
         FloatBuffer b = ByteBuffer.allocateDirect((values.length + offset) * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
         b.put(offset, values, 0, values.length);
