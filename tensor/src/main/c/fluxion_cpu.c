@@ -439,5 +439,62 @@ JNIFN(void, reluBackwardAt)(JNIEnv *env, jclass c, jobject gb, jlong go, jobject
     relu_backward_kernel(floats_at(env, gb, go), floats_at(env, ob, oo), floats_at(env, yb, yo), (int) n);
 }
 
+/* CpuAttention's row work on a block of scores (rows x n, row-major, in a direct buffer). Row i is query t0 + i; it
+ * sees keys [0, keys) with keys = min(t0 + i + 1, s) when causal, else s (no mask: masked blocks stay in Java). */
+static inline int attn_keys(int causal, int t, int s) { return causal ? (t + 1 < s ? t + 1 : s) : s; }
+
+/* Forward: each row's softmax over its keys, zeros after them; the row max and sum of exps go back to Java
+ * (lse = max + (float) Math.log(sum) there). A row whose max is -inf becomes NaN and its sum NaN. */
+JNIFN(void, attentionSoftmaxRows)(JNIEnv *env, jclass c, jobject sb, jint rows, jint n, jint t0, jboolean causal, jint s,
+                                  jfloatArray maxOut, jdoubleArray sumOut) {
+    float *sc = floats_at(env, sb, 0);
+    float *maxes = (float *) (*env)->GetPrimitiveArrayCritical(env, maxOut, NULL);
+    double *sums = (double *) (*env)->GetPrimitiveArrayCritical(env, sumOut, NULL);
+    for (int i = 0; i < rows; i++) {
+        float *row = sc + (long) i * n;
+        int ni = attn_keys(causal, t0 + i, s);
+        float max = max_kernel(row, ni);
+        maxes[i] = max;
+        if (max == -INFINITY) {
+            for (int j = 0; j < n; j++) row[j] = NAN;
+            sums[i] = NAN;
+            continue;
+        }
+        for (int j = 0; j < ni; j++) row[j] -= max;
+        unary_kernel(U_EXP, row, row, ni);
+        double sum = sum_kernel(row, ni);
+        float inv = (float) (1 / sum);
+        for (int j = 0; j < ni; j++) row[j] *= inv;
+        for (int j = ni; j < n; j++) row[j] = 0.0f;
+        sums[i] = sum;
+    }
+    (*env)->ReleasePrimitiveArrayCritical(env, sumOut, sums, 0);
+    (*env)->ReleasePrimitiveArrayCritical(env, maxOut, maxes, 0);
+}
+
+/* Backward: each row's weights again, p = exp(score - lse) over its keys, zeros after; a NaN lse (the row attended
+ * nothing) gives a row of zeros. lse: the block's rows, from element offset lo of a direct buffer. */
+JNIFN(void, attentionWeightRows)(JNIEnv *env, jclass c, jobject sb, jint rows, jint n, jint t0, jboolean causal, jint s,
+                                 jobject lb, jlong lo) {
+    float *sc = floats_at(env, sb, 0), *lse = floats_at(env, lb, lo);
+    for (int i = 0; i < rows; i++) {
+        float *row = sc + (long) i * n, l = lse[i];
+        int ni = l != l ? 0 : attn_keys(causal, t0 + i, s);
+        for (int j = 0; j < ni; j++) row[j] -= l;
+        unary_kernel(U_EXP, row, row, ni);
+        for (int j = ni; j < n; j++) row[j] = 0.0f;
+    }
+}
+
+/* Backward: dS = P (dP - rowsum(P dP)) scale, row by row, in place over dP (rowsum as FloatKernels.dot adds it). */
+JNIFN(void, attentionScoreGradRows)(JNIEnv *env, jclass c, jobject pb, jobject db, jint rows, jint n, jfloat scale) {
+    float *p = floats_at(env, pb, 0), *d = floats_at(env, db, 0);
+    for (int i = 0; i < rows; i++) {
+        float *pr = p + (long) i * n, *dr = d + (long) i * n;
+        float pdp = (float) dot_kernel(pr, dr, n);
+        for (int j = 0; j < n; j++) dr[j] = pr[j] * (dr[j] - pdp) * scale;
+    }
+}
+
 /* The SHA-256 of the sources this library was built from (build-cpu-kernels.sh passes it), so a stale build is refused. */
 JNIFN(jstring, sourcesHash)(JNIEnv *env, jclass c) { return (*env)->NewStringUTF(env, FLUXION_SOURCES_HASH); }

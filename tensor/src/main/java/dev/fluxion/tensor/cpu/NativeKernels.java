@@ -113,5 +113,12 @@ final class NativeKernels {
     static native void gradTimesDerivativeAt(int code, Buffer g, long go, Buffer x, long xo, Buffer y, long yo, long n);
     static native void reluBackwardAt(Buffer g, long go, Buffer out, long oo, Buffer y, long yo, long n);
 
+    /** CpuAttention's forward row work on a block of scores (rows x n at the start of a direct buffer): see fluxion_cpu.c. */
+    static native void attentionSoftmaxRows(Buffer scores, int rows, int n, int t0, boolean causal, int s, float[] maxOut, double[] sumOut);
+    /** CpuAttention's backward weights from the scores and the rows' log-sum-exp (from element lo of lse). */
+    static native void attentionWeightRows(Buffer scores, int rows, int n, int t0, boolean causal, int s, Buffer lse, long lo);
+    /** dS = P (dP - rowsum(P dP)) scale in place over dP. */
+    static native void attentionScoreGradRows(Buffer weights, Buffer dScores, int rows, int n, float scale);
+
     static native String sourcesHash();
 }

@@ -43,6 +43,15 @@ public final class KernelBitsProbe {
         }
         Tensor rows = Tensor.randn(g, 12, 300);
         System.out.println("layerNorm " + crc(rows.layerNorm(Tensor.randn(g, 300), Tensor.randn(g, 300), 1e-5)));
+        Tensor aq = Tensor.randn(g, 2, 3, 150, 16), ak = Tensor.randn(g, 2, 3, 150, 16), av = Tensor.randn(g, 2, 3, 150, 8);
+        for (boolean causal : new boolean[] {false, true}) {                    // more than one block of 64 query rows
+            var r = CpuAttention.KERNEL.forward(new dev.fluxion.tensor.AttentionOp(0.25, causal, false, false), new Tensor[] {aq, ak, av});
+            System.out.println("attention causal=" + causal + " " + crc(r.output()) + " lse " + crc(r.state()[0]));
+        }
+        for (UnaryOp act : new UnaryOp[] {UnaryOp.GELU, UnaryOp.GELU_TANH, UnaryOp.SILU}) {
+            Tensor x = Tensor.randn(g, 5000), grad = Tensor.randn(g, 5000);
+            System.out.println(act + " backward " + crc(new dev.fluxion.tensor.ActivationBackwardOp(act).apply(grad, x)));
+        }
         for (boolean amsgrad : new boolean[] {false, true}) {
             int n = 2048 + 101;
             Tensor p = Tensor.randn(g, n), m = Tensor.zeros(n), v = Tensor.zeros(n), vmax = amsgrad ? Tensor.zeros(n) : null;

@@ -244,6 +244,52 @@ class NativeKernelsTest {
         for (int i = 0; i < n; i++) assertSameBits(x[i] <= 0 ? 0f : g[i], yb.get(off + i), "relu backward at " + i);
     }
 
+    /** The attention row kernels against CpuAttention's Java row steps, causal and not, over a block that starts at row 70. */
+    @Test void attentionRowsMatchTheJavaSteps() {
+        int rows = 20, n = 90, s = 90, t0 = 70;
+        float scale = 0.3f;
+        Random r = new Random(41);
+        for (boolean causal : new boolean[] {false, true}) {
+            float[] scores = new float[rows * n];
+            for (int i = 0; i < scores.length; i++) scores[i] = (float) r.nextGaussian() * 3;
+            FloatBuffer sb = direct(scores, 0);
+            float[] maxes = new float[rows];
+            double[] sums = new double[rows];
+            NativeKernels.attentionSoftmaxRows(sb, rows, n, t0, causal, s, maxes, sums);
+            float[] lse = new float[rows];
+            for (int i = 0; i < rows; i++) {
+                int ni = causal ? Math.min(t0 + i + 1, s) : s;
+                float[] row = java.util.Arrays.copyOfRange(scores, i * n, i * n + n);
+                float max = FloatKernels.scalarMax(row, ni);
+                for (int j = 0; j < ni; j++) row[j] -= max;
+                for (int j = 0; j < ni; j++) row[j] = FloatKernels.lane(UnaryOp.EXP, row[j]);
+                double sum = FloatKernels.scalarSum(row, ni, new float[FloatKernels.SUM_LANES]);
+                float inv = (float) (1 / sum);
+                for (int j = 0; j < ni; j++) row[j] *= inv;
+                java.util.Arrays.fill(row, ni, n, 0f);
+                assertSameBits(max, maxes[i], "row max " + i);
+                assertEquals(sum, sums[i], 0.0, "row sum " + i);
+                for (int j = 0; j < n; j++) assertSameBits(row[j], sb.get(i * n + j), "softmax causal=" + causal + " at " + i + ", " + j);
+                lse[i] = max + (float) Math.log(sum);
+            }
+            FloatBuffer wb = direct(scores, 0), lb = direct(lse, 3);
+            NativeKernels.attentionWeightRows(wb, rows, n, t0, causal, s, lb, 3);
+            float[] dp = new float[rows * n];
+            for (int i = 0; i < dp.length; i++) dp[i] = (float) r.nextGaussian();
+            FloatBuffer db = direct(dp, 0);
+            NativeKernels.attentionScoreGradRows(wb, db, rows, n, scale);
+            for (int i = 0; i < rows; i++) {
+                int ni = causal ? Math.min(t0 + i + 1, s) : s;
+                float[] p = new float[n];
+                for (int j = 0; j < ni; j++) p[j] = FloatKernels.lane(UnaryOp.EXP, scores[i * n + j] - lse[i]);
+                for (int j = 0; j < n; j++) assertSameBits(p[j], wb.get(i * n + j), "weights causal=" + causal + " at " + i + ", " + j);
+                float[] d = java.util.Arrays.copyOfRange(dp, i * n, i * n + n);
+                float pdp = (float) javaDot(p, d, n);
+                for (int j = 0; j < n; j++) assertSameBits(p[j] * (d[j] - pdp) * scale, db.get(i * n + j), "dS causal=" + causal + " at " + i + ", " + j);
+            }
+        }
+    }
+
     private static FloatBuffer direct(float[] values, int offset) {
         FloatBuffer b = ByteBuffer.allocateDirect((values.length + offset) * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
         b.put(offset, values, 0, values.length);
