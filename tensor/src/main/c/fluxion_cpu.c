@@ -439,6 +439,15 @@ JNIFN(void, reluBackwardAt)(JNIEnv *env, jclass c, jobject gb, jlong go, jobject
     relu_backward_kernel(floats_at(env, gb, go), floats_at(env, ob, oo), floats_at(env, yb, yo), (int) n);
 }
 
+/* CpuReduce.softmax over contiguous rows of direct buffers: each row copied to y, then softmax_row_kernel in place. */
+JNIFN(void, softmaxRowsAt)(JNIEnv *env, jclass c, jobject xb, jlong xo, jobject yb, jlong yo, jlong rows, jint n) {
+    float *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo);
+    for (jlong r = 0; r < rows; r++) {
+        memcpy(y + r * n, x + r * n, (size_t) n * sizeof(float));
+        softmax_row_kernel(y + r * n, n, 0, NULL);
+    }
+}
+
 /* CpuAttention's row work on a block of scores (rows x n, row-major, in a direct buffer). Row i is query t0 + i; it
  * sees keys [0, keys) with keys = min(t0 + i + 1, s) when causal, else s (no mask: masked blocks stay in Java). */
 static inline int attn_keys(int causal, int t, int s) { return causal ? (t + 1 < s ? t + 1 : s) : s; }

@@ -120,5 +120,8 @@ final class NativeKernels {
     /** dS = P (dP - rowsum(P dP)) scale in place over dP. */
     static native void attentionScoreGradRows(Buffer weights, Buffer dScores, int rows, int n, float scale);
 
+    /** softmaxRow over rows [0, rows) of n contiguous floats, read from x and written to y (direct buffers, element offsets). */
+    static native void softmaxRowsAt(Buffer x, long xo, Buffer y, long yo, long rows, int n);
+
     static native String sourcesHash();
 }
