@@ -439,6 +439,25 @@ JNIFN(void, reluBackwardAt)(JNIEnv *env, jclass c, jobject gb, jlong go, jobject
     relu_backward_kernel(floats_at(env, gb, go), floats_at(env, ob, oo), floats_at(env, yb, yo), (int) n);
 }
 
+/* CpuReduce.sumLeading for float32: columns [c0, c0 + m) of a rows x cols matrix summed over the rows into y, the
+ * float partial sums widened to double every 64 rows, in chunks of 2048 columns, as the Java loop does. */
+JNIFN(void, sumLeadingAt)(JNIEnv *env, jclass c, jobject xb, jlong xo, jlong rows, jlong cols, jlong c0, jlong m, jobject yb, jlong yo) {
+    float *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo);
+    float acc[BLOCK];
+    double wide[BLOCK];
+    for (jlong at = c0; at < c0 + m; at += BLOCK) {
+        int len = (int) (c0 + m - at < BLOCK ? c0 + m - at : BLOCK);
+        for (int i = 0; i < len; i++) { acc[i] = 0.0f; wide[i] = 0.0; }
+        for (jlong r = 0; r < rows; r++) {
+            accumulate_kernel(x + r * cols + at, acc, len);
+            if ((r & 63) == 63) {
+                for (int i = 0; i < len; i++) { wide[i] += acc[i]; acc[i] = 0.0f; }
+            }
+        }
+        for (int i = 0; i < len; i++) y[at + i] = (float) (wide[i] + acc[i]);
+    }
+}
+
 /* CpuReduce.softmax over contiguous rows of direct buffers: each row copied to y, then softmax_row_kernel in place. */
 JNIFN(void, softmaxRowsAt)(JNIEnv *env, jclass c, jobject xb, jlong xo, jobject yb, jlong yo, jlong rows, jint n) {
     float *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo);

@@ -126,6 +126,13 @@ final class CpuReduce {
 
     /** out[j] = sum_i x[i * cols + j] for contiguous float-lane x: rows are accumulated with vectors. */
     private static void sumLeading(Tensor x, long rowsN, long cols, Tensor out) {
+        if (NativeKernels.ENABLED && Zip.eligible(x) && Zip.eligible(out)) {     // the same sums, on the buffers themselves
+            java.nio.FloatBuffer xb = ((CpuStorage) x.storage()).floats("sum"), ob = ((CpuStorage) out.storage()).floats("sum");
+            long xo = x.offset(), oo = out.offset();
+            Parallel.forRange(cols, Math.max(256, Parallel.GRAIN / Math.max(rowsN, 1)), (lo, hi) ->
+                    NativeKernels.sumLeadingAt(xb, xo, rowsN, cols, lo, hi - lo, ob, oo));
+            return;
+        }
         Strided in = new Strided(x), o = new Strided(out);
         Parallel.forRange(cols, Math.max(256, Parallel.GRAIN / Math.max(rowsN, 1)), (lo, hi) -> {
             Scratch s = Scratch.get();

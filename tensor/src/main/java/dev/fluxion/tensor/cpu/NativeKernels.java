@@ -123,5 +123,8 @@ final class NativeKernels {
     /** softmaxRow over rows [0, rows) of n contiguous floats, read from x and written to y (direct buffers, element offsets). */
     static native void softmaxRowsAt(Buffer x, long xo, Buffer y, long yo, long rows, int n);
 
+    /** CpuReduce.sumLeading for float32: y[c] = sum over rows of x[r][c], for columns [c0, c0 + m) of a rows x cols matrix. */
+    static native void sumLeadingAt(Buffer x, long xo, long rows, long cols, long c0, long m, Buffer y, long yo);
+
     static native String sourcesHash();
 }

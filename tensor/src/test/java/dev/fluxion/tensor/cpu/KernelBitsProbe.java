@@ -41,6 +41,7 @@ public final class KernelBitsProbe {
             System.out.println(n + " softmax " + crc(m.softmax(-1)) + " logSoftmax " + crc(m.logSoftmax(-1)) + " logsumexp " + crc(m.logsumexp(-1, false)));
             System.out.println(n + " sum0 " + crc(m.sum(0, false)) + " var " + crc(m.var()));
         }
+        System.out.println("sum0 wide " + crc(Tensor.randn(g, 200, 2500).sum(0, false)));   // more than one block of 2048 columns
         Tensor rows = Tensor.randn(g, 12, 300);
         System.out.println("layerNorm " + crc(rows.layerNorm(Tensor.randn(g, 300), Tensor.randn(g, 300), 1e-5)));
         Tensor aq = Tensor.randn(g, 2, 3, 150, 16), ak = Tensor.randn(g, 2, 3, 150, 16), av = Tensor.randn(g, 2, 3, 150, 8);
