@@ -211,5 +211,5 @@ public final class CpuBackend implements Backend {
 
 
     /** The OpenBLAS build and thread count, for the environment check. */
-    public static String blasInfo() { return Blas.config() + ", " + Parallel.threads() + " threads"; }
+    public static String blasInfo() { return Blas.config() + ", one thread per call, large products split over " + Parallel.threads() + " workers"; }
 }
