@@ -36,7 +36,9 @@ if [ -z "$cc" ] || [ ! -f "$jdk/include/jni.h" ]; then
   exit 0
 fi
 # -ffp-contract=off: no fused multiply-add the Java code does not write (bitwise equal results); no -ffast-math.
-"$cc" -O3 -std=c11 -fPIC -shared -ffp-contract=off -fno-math-errno -fvisibility=hidden \
+# -fno-trapping-math: selects may compute both sides (no FP exception is ever observed, values are unchanged);
+# without it gcc leaves the exp/tanh loops scalar on AVX2 (4.4 instead of 1.0 ns per element).
+"$cc" -O3 -std=c11 -fPIC -shared -ffp-contract=off -fno-math-errno -fno-trapping-math -fvisibility=hidden \
   -I"$jdk/include" -I"$jdk/include/linux" -DFLUXION_SOURCES_HASH="\"$hash\"" \
   -Wall -Wextra -Wno-unused-parameter -o "$lib" "$src/fluxion_cpu.c" -lm
 mkdir -p "$prebuilt"

@@ -30,6 +30,7 @@ enum { U_NEG, U_ABS, U_SQRT, U_RSQRT, U_EXP, U_LOG, U_TANH, U_RELU, U_GELU, U_SI
 enum { B_ADD, B_SUB, B_MUL, B_DIV, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE };
 
 #define SUM_LANES 16
+#define BLOCK 2048   /* elements per block of the whole-range entry points: a few arrays of it stay in L1/L2 */
 
 static const double INV_SQRT2 = 0.7071067811865476, INV_SQRT_2PI = 0.3989422804014327,
                     SQRT_2_OVER_PI = 0.7978845608028654;
@@ -151,8 +152,9 @@ CLONES static int unary_kernel(int op, const float *x, float *y, int n) {   /* x
 }
 #undef MAP
 
-#define ZIP(body) for (int i = 0; i < n; i++) { float p = a[i], q = b[i]; y[i] = (body); } return n
-CLONES static int binary_kernel(int op, const float *restrict a, const float *restrict b, float *restrict y, int n) {
+/* ivdep, not restrict: y may be a or b (in place). */
+#define ZIP(body) _Pragma("GCC ivdep") for (int i = 0; i < n; i++) { float p = a[i], q = b[i]; y[i] = (body); } return n
+CLONES static int binary_kernel(int op, const float *a, const float *b, float *y, int n) {
     switch (op) {
         case B_ADD: ZIP(p + q);
         case B_SUB: ZIP(p - q);
@@ -401,6 +403,125 @@ JNIFN(void, sgd)(JNIEnv *env, jclass c, jobject pb, jlong po, jobject gb, jlong 
                  jfloat mom, jfloat omd, jfloat negLr, jboolean decay, jboolean damp, jboolean first, jboolean nesterov) {
     sgd_kernel(floats_at(env, pb, po), floats_at(env, gb, go), floats_at(env, mb, mo), n, wd, mom, omd, negLr, decay, damp,
                first, nesterov);
+}
+
+/* Whole contiguous ranges in the tensors' own direct buffers (element offsets), no copies through Java arrays. */
+
+JNIFN(jlong, unaryAt)(JNIEnv *env, jclass c, jint op, jobject xb, jlong xo, jobject yb, jlong yo, jlong n) {
+    float *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo);
+    for (jlong at = 0; at < n; at += BLOCK) {
+        int len = (int) (n - at < BLOCK ? n - at : BLOCK);
+        if (unary_kernel(op, x + at, y + at, len) == 0) return 0;
+    }
+    return n;
+}
+
+JNIFN(jlong, binaryAt)(JNIEnv *env, jclass c, jint op, jobject ab, jlong ao, jobject bb, jlong bo, jobject yb, jlong yo, jlong n) {
+    float *a = floats_at(env, ab, ao), *b = floats_at(env, bb, bo), *y = floats_at(env, yb, yo);
+    for (jlong at = 0; at < n; at += BLOCK) {
+        int len = (int) (n - at < BLOCK ? n - at : BLOCK);
+        if (binary_kernel(op, a + at, b + at, y + at, len) == 0) return 0;
+    }
+    return n;
+}
+
+/* ActivationBackwardOp: y = g * derivative(x), block by block so the derivative is still in cache for the product. */
+JNIFN(void, gradTimesDerivativeAt)(JNIEnv *env, jclass c, jint op, jobject gb, jlong go, jobject xb, jlong xo, jobject yb, jlong yo, jlong n) {
+    float *g = floats_at(env, gb, go), *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo);
+    for (jlong at = 0; at < n; at += BLOCK) {
+        int len = (int) (n - at < BLOCK ? n - at : BLOCK);
+        unary_kernel(op, x + at, y + at, len);
+        binary_kernel(B_MUL, g + at, y + at, y + at, len);
+    }
+}
+
+JNIFN(void, reluBackwardAt)(JNIEnv *env, jclass c, jobject gb, jlong go, jobject ob, jlong oo, jobject yb, jlong yo, jlong n) {
+    relu_backward_kernel(floats_at(env, gb, go), floats_at(env, ob, oo), floats_at(env, yb, yo), (int) n);
+}
+
+/* CpuReduce.sumLeading for float32: columns [c0, c0 + m) of a rows x cols matrix summed over the rows into y, the
+ * float partial sums widened to double every 64 rows, in chunks of 2048 columns, as the Java loop does. */
+JNIFN(void, sumLeadingAt)(JNIEnv *env, jclass c, jobject xb, jlong xo, jlong rows, jlong cols, jlong c0, jlong m, jobject yb, jlong yo) {
+    float *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo);
+    float acc[BLOCK];
+    double wide[BLOCK];
+    for (jlong at = c0; at < c0 + m; at += BLOCK) {
+        int len = (int) (c0 + m - at < BLOCK ? c0 + m - at : BLOCK);
+        for (int i = 0; i < len; i++) { acc[i] = 0.0f; wide[i] = 0.0; }
+        for (jlong r = 0; r < rows; r++) {
+            accumulate_kernel(x + r * cols + at, acc, len);
+            if ((r & 63) == 63) {
+                for (int i = 0; i < len; i++) { wide[i] += acc[i]; acc[i] = 0.0f; }
+            }
+        }
+        for (int i = 0; i < len; i++) y[at + i] = (float) (wide[i] + acc[i]);
+    }
+}
+
+/* CpuReduce.softmax over contiguous rows of direct buffers: each row copied to y, then softmax_row_kernel in place. */
+JNIFN(void, softmaxRowsAt)(JNIEnv *env, jclass c, jobject xb, jlong xo, jobject yb, jlong yo, jlong rows, jint n) {
+    float *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo);
+    for (jlong r = 0; r < rows; r++) {
+        memcpy(y + r * n, x + r * n, (size_t) n * sizeof(float));
+        softmax_row_kernel(y + r * n, n, 0, NULL);
+    }
+}
+
+/* CpuAttention's row work on a block of scores (rows x n, row-major, in a direct buffer). Row i is query t0 + i; it
+ * sees keys [0, keys) with keys = min(t0 + i + 1, s) when causal, else s (no mask: masked blocks stay in Java). */
+static inline int attn_keys(int causal, int t, int s) { return causal ? (t + 1 < s ? t + 1 : s) : s; }
+
+/* Forward: each row's softmax over its keys, zeros after them; the row max and sum of exps go back to Java
+ * (lse = max + (float) Math.log(sum) there). A row whose max is -inf becomes NaN and its sum NaN. */
+JNIFN(void, attentionSoftmaxRows)(JNIEnv *env, jclass c, jobject sb, jint rows, jint n, jint t0, jboolean causal, jint s,
+                                  jfloatArray maxOut, jdoubleArray sumOut) {
+    float *sc = floats_at(env, sb, 0);
+    float *maxes = (float *) (*env)->GetPrimitiveArrayCritical(env, maxOut, NULL);
+    double *sums = (double *) (*env)->GetPrimitiveArrayCritical(env, sumOut, NULL);
+    for (int i = 0; i < rows; i++) {
+        float *row = sc + (long) i * n;
+        int ni = attn_keys(causal, t0 + i, s);
+        float max = max_kernel(row, ni);
+        maxes[i] = max;
+        if (max == -INFINITY) {
+            for (int j = 0; j < n; j++) row[j] = NAN;
+            sums[i] = NAN;
+            continue;
+        }
+        for (int j = 0; j < ni; j++) row[j] -= max;
+        unary_kernel(U_EXP, row, row, ni);
+        double sum = sum_kernel(row, ni);
+        float inv = (float) (1 / sum);
+        for (int j = 0; j < ni; j++) row[j] *= inv;
+        for (int j = ni; j < n; j++) row[j] = 0.0f;
+        sums[i] = sum;
+    }
+    (*env)->ReleasePrimitiveArrayCritical(env, sumOut, sums, 0);
+    (*env)->ReleasePrimitiveArrayCritical(env, maxOut, maxes, 0);
+}
+
+/* Backward: each row's weights again, p = exp(score - lse) over its keys, zeros after; a NaN lse (the row attended
+ * nothing) gives a row of zeros. lse: the block's rows, from element offset lo of a direct buffer. */
+JNIFN(void, attentionWeightRows)(JNIEnv *env, jclass c, jobject sb, jint rows, jint n, jint t0, jboolean causal, jint s,
+                                 jobject lb, jlong lo) {
+    float *sc = floats_at(env, sb, 0), *lse = floats_at(env, lb, lo);
+    for (int i = 0; i < rows; i++) {
+        float *row = sc + (long) i * n, l = lse[i];
+        int ni = l != l ? 0 : attn_keys(causal, t0 + i, s);
+        for (int j = 0; j < ni; j++) row[j] -= l;
+        unary_kernel(U_EXP, row, row, ni);
+        for (int j = ni; j < n; j++) row[j] = 0.0f;
+    }
+}
+
+/* Backward: dS = P (dP - rowsum(P dP)) scale, row by row, in place over dP (rowsum as FloatKernels.dot adds it). */
+JNIFN(void, attentionScoreGradRows)(JNIEnv *env, jclass c, jobject pb, jobject db, jint rows, jint n, jfloat scale) {
+    float *p = floats_at(env, pb, 0), *d = floats_at(env, db, 0);
+    for (int i = 0; i < rows; i++) {
+        float *pr = p + (long) i * n, *dr = d + (long) i * n;
+        float pdp = (float) dot_kernel(pr, dr, n);
+        for (int j = 0; j < n; j++) dr[j] = pr[j] * (dr[j] - pdp) * scale;
+    }
 }
 
 /* The SHA-256 of the sources this library was built from (build-cpu-kernels.sh passes it), so a stale build is refused. */

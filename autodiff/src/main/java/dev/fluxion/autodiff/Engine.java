@@ -14,7 +14,6 @@ import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
@@ -148,7 +147,7 @@ public final class Engine implements AutogradEngine {
             if (!e.isReleased())
                 for (Object n : e.next()) if (n instanceof Tensor leaf) pendingLeaf.merge(leaf, 1, Integer::sum);
         // Gradients the engine made itself (sums, slice buffers): nothing else holds them, so more contributions are added in place.
-        Set<Tensor> owned = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Map<Tensor, List<SliceRule>> owned = new IdentityHashMap<>();   // value: the slices written into zeros so far, or DENSE
         for (Entry e : order) {
             if (e.isReleased()) e.backward(null);  // throws the "already freed" error
             Tensor g = grads.remove(e);
@@ -180,23 +179,39 @@ public final class Engine implements AutogradEngine {
         }
     }
 
+    /** An owned gradient that got more than slices of zeros: every element may be non-zero. */
+    private static final List<SliceRule> DENSE = List.of();
+
     /** sum + more: in place when the engine owns sum (and not while building a graph of the backward), else a new owned tensor. */
-    private static Tensor accumulate(Tensor sum, Tensor more, Set<Tensor> owned) {
-        if (owned.contains(sum) && sum.dtype() == more.dtype() && java.util.Arrays.equals(sum.shape(), more.shape()) && !isGradEnabledNow())
+    private static Tensor accumulate(Tensor sum, Tensor more, Map<Tensor, List<SliceRule>> owned) {
+        if (owned.containsKey(sum) && sum.dtype() == more.dtype() && java.util.Arrays.equals(sum.shape(), more.shape()) && !isGradEnabledNow()) {
+            owned.put(sum, DENSE);
             return sum.add_(more);
+        }
         Tensor out = sum.add(more);
-        owned.add(out);
+        owned.put(out, DENSE);
         return out;
     }
 
-    /** The slice entry e's gradient g, written into its region of the producer's gradient (made as zeros, or copied if not owned). */
-    private static void sliceInto(SliceRule slice, Entry e, Entry producer, Tensor g, Map<Entry, Tensor> grads, Set<Tensor> owned) {
+    /**
+     * The slice entry e's gradient g, written into its region of the producer's gradient: made as zeros (or copied,
+     * if the engine does not own it). A region that no earlier slice of these zeros touched is copied, not added.
+     */
+    private static void sliceInto(SliceRule slice, Entry e, Entry producer, Tensor g, Map<Entry, Tensor> grads, Map<Tensor, List<SliceRule>> owned) {
         Tensor sum = grads.get(producer);
-        boolean fresh = sum == null;
-        if (fresh) sum = Tensor.zeros(e.dtype(0), e.device(0), e.shape(0));
-        else if (!owned.contains(sum)) sum = sum.copy();
-        slice.addInto(sum, g, fresh);
-        owned.add(sum);
+        List<SliceRule> written = sum == null ? null : owned.get(sum);
+        if (sum == null) {
+            sum = Tensor.zeros(e.dtype(0), e.device(0), e.shape(0));
+            written = new ArrayList<>();
+        } else if (written == null) {
+            sum = sum.copy();
+            written = DENSE;
+        }
+        boolean untouched = written != DENSE;
+        for (SliceRule w : written) untouched &= slice.disjointFrom(w);
+        slice.addInto(sum, g, untouched);
+        if (written != DENSE) written.add(slice);
+        owned.put(sum, written);
         grads.put(producer, sum);
     }
 

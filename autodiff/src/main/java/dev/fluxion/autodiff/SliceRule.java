@@ -34,7 +34,12 @@ final class SliceRule implements Rule {
     /** True when the engine may write this rule's gradient into a shared buffer (not while building a graph of the backward). */
     static boolean canAccumulate(Tensor g) { return !(g.requiresGrad() && Engine.isGradEnabledNow()); }
 
-    /** Adds g into this slice's region of a full-size gradient (fresh zeros: copies). */
+    /** True when this slice and other cannot share an element: both contiguous ranges of one dim that do not meet. */
+    boolean disjointFrom(SliceRule other) {
+        return dim == other.dim && step == 1 && other.step == 1 && (end <= other.start || other.end <= start);
+    }
+
+    /** Adds g into this slice's region of a full-size gradient (fresh: the region still holds zeros, so g is copied). */
     void addInto(Tensor full, Tensor g, boolean fresh) {
         Tensor r = region(full);
         if (fresh) r.copy_(g);

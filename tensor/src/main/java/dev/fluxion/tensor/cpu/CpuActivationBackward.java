@@ -18,7 +18,12 @@ final class CpuActivationBackward {
     static final FusedKernel<ActivationBackwardOp> KERNEL = (op, in) -> {
         if (!Zip.eligible(in[0]) || !Zip.eligible(in[1])) return null;
         UnaryOp derivative = ActivationBackwardOp.derivative(op.activation());
-        return new FusedOp.Result(Zip.floats(op.name(), in[0], in[1], (g, x, y, len) -> {
+        if (NativeKernels.ENABLED) {
+            int code = NativeKernels.code(derivative);
+            return new FusedOp.Result(Zip.floats(op.name(), in[0], in[1],
+                    (Zip.Range) (g, go, x, xo, y, yo, n) -> NativeKernels.gradTimesDerivativeAt(code, g, go, x, xo, y, yo, n)));
+        }
+        return new FusedOp.Result(Zip.floats(op.name(), in[0], in[1], (Zip.Chunk) (g, x, y, len) -> {
             FloatKernels.unary(derivative, x, y, len);
             FloatKernels.binary(BinaryOp.MUL, g, y, y, len);           // grad * derivative, the composed default's order
         }));

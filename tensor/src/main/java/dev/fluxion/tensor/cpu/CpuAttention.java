@@ -171,12 +171,17 @@ final class CpuAttention implements FusedKernel<AttentionOp> {
         int lseOff = (int) lseT.offset();
         Parallel.forRange(nb, 1, (lo, hi) -> {
             FloatBuffer weights = scratch(0, Math.min(BLOCK, t) * s);
-            float[] row = new float[s];
+            float[] row = new float[s], maxes = new float[BLOCK];
+            double[] sums = new double[BLOCK];
             for (int b = (int) lo; b < hi; b++) {
                 for (int t0 = 0; t0 < t; t0 += BLOCK) {
                     int rows = Math.min(BLOCK, t - t0), n = keys(op, t0 + rows - 1, s);   // the block's last row sees the most keys
                     scores(qv, kv, b, t0, rows, n, scale, weights);
-                    for (int i = 0; i < rows; i++) {
+                    if (mask == null && NativeKernels.ENABLED) {                // the same row steps in C, on the buffer itself
+                        NativeKernels.attentionSoftmaxRows(weights, rows, n, t0, op.causal(), s, maxes, sums);
+                        for (int i = 0; i < rows; i++)
+                            lse.put(lseOff + b * t + t0 + i, sums[i] != sums[i] ? Float.NaN : maxes[i] + (float) Math.log(sums[i]));
+                    } else for (int i = 0; i < rows; i++) {
                         int ti = t0 + i, ni = keys(op, ti, s);
                         weights.get(i * n, row, 0, n);
                         if (mask != null) mask.apply(b, ti, row, ni);
@@ -223,7 +228,9 @@ final class CpuAttention implements FusedKernel<AttentionOp> {
                 for (int t0 = 0; t0 < t; t0 += BLOCK) {
                     int rows = Math.min(BLOCK, t - t0), n = keys(op, t0 + rows - 1, s);
                     scores(qv, kv, b, t0, rows, n, scale, weights);
-                    for (int i = 0; i < rows; i++) {
+                    if (mask == null && NativeKernels.ENABLED)
+                        NativeKernels.attentionWeightRows(weights, rows, n, t0, op.causal(), s, lse, lseOff + (long) b * t + t0);
+                    else for (int i = 0; i < rows; i++) {
                         int ti = t0 + i, ni = keys(op, ti, s);
                         float l = lse.get(lseOff + b * t + ti);
                         weights.get(i * n, p, 0, n);
@@ -241,7 +248,8 @@ final class CpuAttention implements FusedKernel<AttentionOp> {
                         Blas.sgemmSingle(true, false, n, e, rows, 1f, weights, 0, n, gv.buf, gAt, gv.rowStride, 1f, dvv.buf, dvv.base[b], dvv.rowStride);
                     if (!needQK) continue;
                     Blas.sgemmSingle(false, true, rows, n, e, 1f, gv.buf, gAt, gv.rowStride, vv.buf, vv.base[b], vv.rowStride, 0f, dScores, 0, n);
-                    for (int i = 0; i < rows; i++) {
+                    if (NativeKernels.ENABLED) NativeKernels.attentionScoreGradRows(weights, dScores, rows, n, scale);
+                    else for (int i = 0; i < rows; i++) {
                         weights.get(i * n, p, 0, n);
                         dScores.get(i * n, dp, 0, n);
                         float pdp = (float) FloatKernels.dot(p, dp, n);          // zero weights add nothing

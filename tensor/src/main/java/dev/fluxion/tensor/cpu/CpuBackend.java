@@ -9,6 +9,8 @@ import dev.fluxion.tensor.Storage;
 import dev.fluxion.tensor.Tensor;
 import dev.fluxion.tensor.UnaryOp;
 
+import java.nio.FloatBuffer;
+
 /**
  * The CPU backend. Elementwise kernels stream chunks of {@link Scratch#CHUNK} elements through per-thread
  * arrays ({@link Strided} gathers any layout into them), compute with {@link FloatKernels} (Vector API)
@@ -57,6 +59,13 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor unary(UnaryOp op, Tensor x) {
         Tensor out = empty(x.dtype(), x.shape());
+        if (NativeKernels.ENABLED && Zip.eligible(x) && NativeKernels.code(op) >= 0) {   // whole ranges in place, no copies
+            FloatBuffer xb = ((CpuStorage) x.storage()).floats(op.opName()), ob = ((CpuStorage) out.storage()).floats(op.opName());
+            long xo = x.offset(), oo = out.offset();
+            int code = NativeKernels.code(op);
+            Parallel.forRange(x.numel(), Parallel.GRAIN, (lo, hi) -> NativeKernels.unaryAt(code, xb, xo + lo, ob, oo + lo, hi - lo));
+            return out;
+        }
         Strided in = new Strided(x), o = new Strided(out);
         boolean wide = x.dtype().computesInDouble();
         Parallel.forRange(in.numel, Parallel.GRAIN, (lo, hi) -> {
@@ -79,6 +88,16 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b) {
         Tensor out = empty(op.isComparison() ? DType.BOOL : a.dtype(), a.shape());
+        if (NativeKernels.ENABLED && !op.isComparison() && NativeKernels.code(op) >= 0 && Zip.eligible(a) && Zip.eligible(b)
+                && java.util.Arrays.equals(a.shape(), b.shape())) {                 // same shapes, no broadcast: whole ranges
+            String name = op.name().toLowerCase(java.util.Locale.ROOT);
+            FloatBuffer ab = ((CpuStorage) a.storage()).floats(name), bb = ((CpuStorage) b.storage()).floats(name),
+                    ob = ((CpuStorage) out.storage()).floats(name);
+            long ao = a.offset(), bo = b.offset(), oo = out.offset();
+            int code = NativeKernels.code(op);
+            Parallel.forRange(a.numel(), Parallel.GRAIN, (lo, hi) -> NativeKernels.binaryAt(code, ab, ao + lo, bb, bo + lo, ob, oo + lo, hi - lo));
+            return out;
+        }
         Strided sa = new Strided(a), sb = new Strided(b), o = new Strided(out);
         boolean wide = a.dtype().computesInDouble();
         Parallel.forRange(sa.numel, Parallel.GRAIN, (lo, hi) -> {
@@ -193,5 +212,5 @@ public final class CpuBackend implements Backend {
 
 
     /** The OpenBLAS build and thread count, for the environment check. */
-    public static String blasInfo() { return Blas.config() + ", " + Parallel.threads() + " threads"; }
+    public static String blasInfo() { return Blas.config() + ", one thread per call, large products split over " + Parallel.threads() + " workers"; }
 }

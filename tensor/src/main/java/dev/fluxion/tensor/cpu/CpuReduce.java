@@ -126,6 +126,13 @@ final class CpuReduce {
 
     /** out[j] = sum_i x[i * cols + j] for contiguous float-lane x: rows are accumulated with vectors. */
     private static void sumLeading(Tensor x, long rowsN, long cols, Tensor out) {
+        if (NativeKernels.ENABLED && Zip.eligible(x) && Zip.eligible(out)) {     // the same sums, on the buffers themselves
+            java.nio.FloatBuffer xb = ((CpuStorage) x.storage()).floats("sum"), ob = ((CpuStorage) out.storage()).floats("sum");
+            long xo = x.offset(), oo = out.offset();
+            Parallel.forRange(cols, Math.max(256, Parallel.GRAIN / Math.max(rowsN, 1)), (lo, hi) ->
+                    NativeKernels.sumLeadingAt(xb, xo, rowsN, cols, lo, hi - lo, ob, oo));
+            return;
+        }
         Strided in = new Strided(x), o = new Strided(out);
         Parallel.forRange(cols, Math.max(256, Parallel.GRAIN / Math.max(rowsN, 1)), (lo, hi) -> {
             Scratch s = Scratch.get();
@@ -158,6 +165,13 @@ final class CpuReduce {
         Tensor out = CpuBackend.empty(x.dtype(), in.shape());
         int len = in.size(-1);
         long rowsN = in.numel() / Math.max(len, 1);
+        if (!log && NativeKernels.ENABLED && len > 0 && Zip.eligible(in)) {        // rows straight from buffer to buffer
+            java.nio.FloatBuffer ib = ((CpuStorage) in.storage()).floats("softmax"), ob = ((CpuStorage) out.storage()).floats("softmax");
+            long io = in.offset(), oo = out.offset();
+            Parallel.forRange(rowsN, Math.max(1, Parallel.GRAIN / len), (lo, hi) ->
+                    NativeKernels.softmaxRowsAt(ib, io + lo * len, ob, oo + lo * len, hi - lo, len));
+            return dim == last ? out : swappedBack(out, x, dim, last);
+        }
         Strided si = new Strided(in), so = new Strided(out);
         boolean wide = x.dtype().computesInDouble();
         Parallel.forRange(rowsN, Math.max(1, Parallel.GRAIN / Math.max(len, 1)), (lo, hi) -> {
@@ -168,7 +182,11 @@ final class CpuReduce {
                 else { si.load(r * len, len, fr); if (log) FloatKernels.logSoftmaxRow(fr, len, tmp); else FloatKernels.softmaxRow(fr, len); so.store(r * len, len, fr); }
             }
         });
-        if (dim == last) return out;
+        return dim == last ? out : swappedBack(out, x, dim, last);
+    }
+
+    /** out (softmax over the swapped last dim) laid out as x again. */
+    private static Tensor swappedBack(Tensor out, Tensor x, int dim, int last) {
         Tensor back = CpuBackend.empty(x.dtype(), x.shape());
         CpuBackend.INSTANCE.copy(swapped(out, dim, last), back);
         return back;

@@ -13,13 +13,14 @@ final class CpuReluBackward {
     private CpuReluBackward() {}
 
     /** Declines (the composed default runs) unless both inputs are contiguous float32 in one CPU buffer. */
-    static final FusedKernel<ReluBackwardOp> KERNEL = (op, in) ->
-            Zip.eligible(in[0]) && Zip.eligible(in[1]) ? new FusedOp.Result(Zip.floats("threshold_backward", in[0], in[1], CpuReluBackward::chunk)) : null;
+    static final FusedKernel<ReluBackwardOp> KERNEL = (op, in) -> {
+        if (!Zip.eligible(in[0]) || !Zip.eligible(in[1])) return null;
+        return new FusedOp.Result(NativeKernels.ENABLED ? Zip.floats(op.name(), in[0], in[1], (Zip.Range) NativeKernels::reluBackwardAt)
+                : Zip.floats(op.name(), in[0], in[1], CpuReluBackward::chunk));
+    };
 
     private static void chunk(float[] g, float[] out, float[] y, int len) {
-        int i = 0;
-        if (NativeKernels.ENABLED) { NativeKernels.reluBackward(g, out, y, len); i = len; }
-        else if (Simd.ENABLED) i = VectorKernels.reluBackward(g, out, y, len);
+        int i = Simd.ENABLED ? VectorKernels.reluBackward(g, out, y, len) : 0;
         for (; i < len; i++) y[i] = out[i] <= 0 ? 0f : g[i];      // the same choice as a vector lane
     }
 }

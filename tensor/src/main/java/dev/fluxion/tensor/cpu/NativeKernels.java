@@ -106,5 +106,25 @@ final class NativeKernels {
     static native void sgd(Buffer p, long po, Buffer g, long go, Buffer m, long mo, long n, float wd, float mom, float omd,
                            float negLr, boolean decay, boolean damp, boolean first, boolean nesterov);
 
+    /** y = op(x) over whole ranges of direct buffers (element offsets), blocks of 2048 in C; returns n, or 0 for an unknown code. */
+    static native long unaryAt(int code, Buffer x, long xo, Buffer y, long yo, long n);
+    static native long binaryAt(int code, Buffer a, long ao, Buffer b, long bo, Buffer y, long yo, long n);
+    /** y = g * derivative(x) (derivative: a unary code), over a range of direct buffers. */
+    static native void gradTimesDerivativeAt(int code, Buffer g, long go, Buffer x, long xo, Buffer y, long yo, long n);
+    static native void reluBackwardAt(Buffer g, long go, Buffer out, long oo, Buffer y, long yo, long n);
+
+    /** CpuAttention's forward row work on a block of scores (rows x n at the start of a direct buffer): see fluxion_cpu.c. */
+    static native void attentionSoftmaxRows(Buffer scores, int rows, int n, int t0, boolean causal, int s, float[] maxOut, double[] sumOut);
+    /** CpuAttention's backward weights from the scores and the rows' log-sum-exp (from element lo of lse). */
+    static native void attentionWeightRows(Buffer scores, int rows, int n, int t0, boolean causal, int s, Buffer lse, long lo);
+    /** dS = P (dP - rowsum(P dP)) scale in place over dP. */
+    static native void attentionScoreGradRows(Buffer weights, Buffer dScores, int rows, int n, float scale);
+
+    /** softmaxRow over rows [0, rows) of n contiguous floats, read from x and written to y (direct buffers, element offsets). */
+    static native void softmaxRowsAt(Buffer x, long xo, Buffer y, long yo, long rows, int n);
+
+    /** CpuReduce.sumLeading for float32: y[c] = sum over rows of x[r][c], for columns [c0, c0 + m) of a rows x cols matrix. */
+    static native void sumLeadingAt(Buffer x, long xo, long rows, long cols, long c0, long m, Buffer y, long yo);
+
     static native String sourcesHash();
 }

@@ -16,6 +16,18 @@ final class Zip {
     /** The kernel over one chunk: y[0, len) from a[0, len) and b[0, len). */
     interface Chunk { void run(float[] a, float[] b, float[] y, int len); }
 
+    /** The kernel over a range of the tensors' own buffers (element offsets), for the C kernels. */
+    interface Range { void run(FloatBuffer a, long ao, FloatBuffer b, long bo, FloatBuffer y, long yo, long n); }
+
+    /** As {@link #floats(String, Tensor, Tensor, Chunk)}, each piece one call on the buffers themselves (no copies). */
+    static Tensor floats(String op, Tensor a, Tensor b, Range kernel) {
+        Tensor y = CpuBackend.empty(DType.FLOAT32, a.shape());
+        FloatBuffer fa = buf(op, a), fb = buf(op, b), fy = buf(op, y);
+        long ao = a.offset(), bo = b.offset(), yo = y.offset();
+        Parallel.forRange(a.numel(), Parallel.GRAIN, (lo, hi) -> kernel.run(fa, ao + lo, fb, bo + lo, fy, yo + lo, hi - lo));
+        return y;
+    }
+
     static boolean eligible(Tensor t) {
         return t.dtype() == DType.FLOAT32 && t.isContiguous() && t.storage() instanceof CpuStorage c && c.isSingleBuffer();
     }

@@ -41,6 +41,7 @@ public final class KernelBitsProbe {
             System.out.println(n + " softmax " + crc(m.softmax(-1)) + " logSoftmax " + crc(m.logSoftmax(-1)) + " logsumexp " + crc(m.logsumexp(-1, false)));
             System.out.println(n + " sum0 " + crc(m.sum(0, false)) + " var " + crc(m.var()));
         }
+        System.out.println("sum0 wide " + crc(Tensor.randn(g, 200, 2500).sum(0, false)));   // more than one block of 2048 columns
         Tensor rows = Tensor.randn(g, 12, 300);
         System.out.println("layerNorm " + crc(rows.layerNorm(Tensor.randn(g, 300), Tensor.randn(g, 300), 1e-5)));
         float[] pv = Tensor.randint(g, 0, 3, 3 * 5 * 10 * 14).toFloatArray();          // ties, and a NaN
@@ -48,6 +49,15 @@ public final class KernelBitsProbe {
         var pool = new dev.fluxion.tensor.MaxPool2dOp(dev.fluxion.tensor.Window2d.of(2, 2, 2, 2, 0, 0, 1, 1));
         Tensor pooled = pool.apply(Tensor.of(pv, 3, 5, 10, 14));
         System.out.println("maxPool2x2 " + crc(pooled) + " " + crc(CpuWindows.maxPool(pool.window(), Tensor.of(pv, 3, 5, 10, 14)).state()[0]));
+        Tensor aq = Tensor.randn(g, 2, 3, 150, 16), ak = Tensor.randn(g, 2, 3, 150, 16), av = Tensor.randn(g, 2, 3, 150, 8);
+        for (boolean causal : new boolean[] {false, true}) {                    // more than one block of 64 query rows
+            var r = CpuAttention.KERNEL.forward(new dev.fluxion.tensor.AttentionOp(0.25, causal, false, false), new Tensor[] {aq, ak, av});
+            System.out.println("attention causal=" + causal + " " + crc(r.output()) + " lse " + crc(r.state()[0]));
+        }
+        for (UnaryOp act : new UnaryOp[] {UnaryOp.GELU, UnaryOp.GELU_TANH, UnaryOp.SILU}) {
+            Tensor x = Tensor.randn(g, 5000), grad = Tensor.randn(g, 5000);
+            System.out.println(act + " backward " + crc(new dev.fluxion.tensor.ActivationBackwardOp(act).apply(grad, x)));
+        }
         for (boolean amsgrad : new boolean[] {false, true}) {
             int n = 2048 + 101;
             Tensor p = Tensor.randn(g, n), m = Tensor.zeros(n), v = Tensor.zeros(n), vmax = amsgrad ? Tensor.zeros(n) : null;

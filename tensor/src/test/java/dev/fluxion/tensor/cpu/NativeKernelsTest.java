@@ -221,6 +221,75 @@ class NativeKernelsTest {
         }
     }
 
+    /** The whole-range entry points (direct buffers, offsets, blocks of 2048 and a tail) give the chunk kernels' bits. */
+    @Test void rangesOfDirectBuffersMatchTheArrayKernels() {
+        int n = 2048 * 3 + 77, off = 9;
+        float[] x = inputs(n, 31), g = inputs(n, 32), want = new float[n];
+        FloatBuffer xb = direct(x, off), gb = direct(g, off), yb = direct(new float[n], off);
+        for (UnaryOp op : UnaryOp.values()) {
+            int code = NativeKernels.code(op);
+            if (code < 0) continue;
+            assertEquals(n, NativeKernels.unaryAt(code, xb, off, yb, off, n), op.name());
+            for (int i = 0; i < n; i++) assertSameBits(FloatKernels.lane(op, x[i]), yb.get(off + i), op + " at " + i);
+        }
+        for (BinaryOp op : new BinaryOp[] {BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL, BinaryOp.DIV}) {
+            assertEquals(n, NativeKernels.binaryAt(NativeKernels.code(op), xb, off, gb, off, yb, off, n), op.name());
+            for (int i = 0; i < n; i++) assertSameBits(FloatKernels.scalar(op, x[i], g[i]), yb.get(off + i), op + " at " + i);
+        }
+        for (UnaryOp d : new UnaryOp[] {UnaryOp.GELU_GRAD, UnaryOp.GELU_TANH_GRAD, UnaryOp.SILU_GRAD}) {
+            NativeKernels.gradTimesDerivativeAt(NativeKernels.code(d), gb, off, xb, off, yb, off, n);
+            for (int i = 0; i < n; i++) assertSameBits(g[i] * FloatKernels.lane(d, x[i]), yb.get(off + i), d + " times grad at " + i);
+        }
+        NativeKernels.reluBackwardAt(gb, off, xb, off, yb, off, n);
+        for (int i = 0; i < n; i++) assertSameBits(x[i] <= 0 ? 0f : g[i], yb.get(off + i), "relu backward at " + i);
+    }
+
+    /** The attention row kernels against CpuAttention's Java row steps, causal and not, over a block that starts at row 70. */
+    @Test void attentionRowsMatchTheJavaSteps() {
+        int rows = 20, n = 90, s = 90, t0 = 70;
+        float scale = 0.3f;
+        Random r = new Random(41);
+        for (boolean causal : new boolean[] {false, true}) {
+            float[] scores = new float[rows * n];
+            for (int i = 0; i < scores.length; i++) scores[i] = (float) r.nextGaussian() * 3;
+            FloatBuffer sb = direct(scores, 0);
+            float[] maxes = new float[rows];
+            double[] sums = new double[rows];
+            NativeKernels.attentionSoftmaxRows(sb, rows, n, t0, causal, s, maxes, sums);
+            float[] lse = new float[rows];
+            for (int i = 0; i < rows; i++) {
+                int ni = causal ? Math.min(t0 + i + 1, s) : s;
+                float[] row = java.util.Arrays.copyOfRange(scores, i * n, i * n + n);
+                float max = FloatKernels.scalarMax(row, ni);
+                for (int j = 0; j < ni; j++) row[j] -= max;
+                for (int j = 0; j < ni; j++) row[j] = FloatKernels.lane(UnaryOp.EXP, row[j]);
+                double sum = FloatKernels.scalarSum(row, ni, new float[FloatKernels.SUM_LANES]);
+                float inv = (float) (1 / sum);
+                for (int j = 0; j < ni; j++) row[j] *= inv;
+                java.util.Arrays.fill(row, ni, n, 0f);
+                assertSameBits(max, maxes[i], "row max " + i);
+                assertEquals(sum, sums[i], 0.0, "row sum " + i);
+                for (int j = 0; j < n; j++) assertSameBits(row[j], sb.get(i * n + j), "softmax causal=" + causal + " at " + i + ", " + j);
+                lse[i] = max + (float) Math.log(sum);
+            }
+            FloatBuffer wb = direct(scores, 0), lb = direct(lse, 3);
+            NativeKernels.attentionWeightRows(wb, rows, n, t0, causal, s, lb, 3);
+            float[] dp = new float[rows * n];
+            for (int i = 0; i < dp.length; i++) dp[i] = (float) r.nextGaussian();
+            FloatBuffer db = direct(dp, 0);
+            NativeKernels.attentionScoreGradRows(wb, db, rows, n, scale);
+            for (int i = 0; i < rows; i++) {
+                int ni = causal ? Math.min(t0 + i + 1, s) : s;
+                float[] p = new float[n];
+                for (int j = 0; j < ni; j++) p[j] = FloatKernels.lane(UnaryOp.EXP, scores[i * n + j] - lse[i]);
+                for (int j = 0; j < n; j++) assertSameBits(p[j], wb.get(i * n + j), "weights causal=" + causal + " at " + i + ", " + j);
+                float[] d = java.util.Arrays.copyOfRange(dp, i * n, i * n + n);
+                float pdp = (float) javaDot(p, d, n);
+                for (int j = 0; j < n; j++) assertSameBits(p[j] * (d[j] - pdp) * scale, db.get(i * n + j), "dS causal=" + causal + " at " + i + ", " + j);
+            }
+        }
+    }
+
     private static FloatBuffer direct(float[] values, int offset) {
         FloatBuffer b = ByteBuffer.allocateDirect((values.length + offset) * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
         b.put(offset, values, 0, values.length);
