@@ -231,30 +231,6 @@ CLONES static double softmax_row_kernel(float *restrict v, int n, int log_softma
     return sum;
 }
 
-/* FloatKernels.combineRows: y[j] = fma chain over i of a[i] * m[off + i*ld + j], in i order, from +0. */
-CLONES static void combine_rows_kernel(const float *restrict a, int k, const float *restrict m, int ld,
-                                       float *restrict y, int n) {
-    for (int j = 0; j < n; j++) y[j] = 0.0f;
-    for (int i = 0; i < k; i++) {
-        float ai = a[i];
-        const float *row = m + (long) i * ld;
-        for (int j = 0; j < n; j++) y[j] = fmaf(ai, row[j], y[j]);
-    }
-}
-
-CLONES static void axpy_kernel(float a, const float *x, float *y, int n) {
-    _Pragma("GCC ivdep") for (int i = 0; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
-}
-
-/* FloatKernels.addOuter: rows j < n of m (width e) get fma(x[j], y[c], m[j][c]): axpy row by row, in one call. */
-CLONES static void add_outer_kernel(const float *restrict x, int n, const float *restrict y, float *restrict m, int e) {
-    for (int j = 0; j < n; j++) {
-        float xj = x[j];
-        float *row = m + (long) j * e;
-        for (int c = 0; c < e; c++) row[c] = fmaf(xj, y[c], row[c]);
-    }
-}
-
 CLONES static void select_kernel(const float *restrict c, const float *restrict a, const float *restrict b,
                                  float *restrict y, int n) {
     for (int i = 0; i < n; i++) y[i] = c[i] != 0.0f ? a[i] : b[i];
@@ -349,36 +325,10 @@ JNIFN(jdouble, softmaxRow)(JNIEnv *env, jclass c, jfloatArray va, jint n, jboole
     return sum;
 }
 
-JNIFN(void, combineRows)(JNIEnv *env, jclass c, jfloatArray aa, jint k, jfloatArray ma, jint mOff, jint ld,
-                         jfloatArray ya, jint n) {
-    float *a = PIN(aa), *m = PIN(ma), *y = PIN(ya);
-    combine_rows_kernel(a, k, m + mOff, ld, y, n);
-    UNPIN(ya, y, 0); UNPIN(ma, m, JNI_ABORT); UNPIN(aa, a, JNI_ABORT);
-}
-
-JNIFN(void, axpy)(JNIEnv *env, jclass c, jfloat a, jfloatArray xa, jint xOff, jfloatArray ya, jint yOff, jint n) {
-    float *x = PIN(xa), *y = xa == ya ? x : PIN(ya);
-    axpy_kernel(a, x + xOff, y + yOff, n);
-    if (ya != xa) UNPIN(ya, y, 0);
-    UNPIN(xa, x, 0);
-}
-
-JNIFN(void, addOuter)(JNIEnv *env, jclass c, jfloatArray xa, jint n, jfloatArray ya, jint yOff, jfloatArray ma, jint e) {
-    float *x = PIN(xa), *y = PIN(ya), *m = PIN(ma);
-    add_outer_kernel(x, n, y + yOff, m, e);
-    UNPIN(ma, m, 0); UNPIN(ya, y, JNI_ABORT); UNPIN(xa, x, JNI_ABORT);
-}
-
 JNIFN(void, select)(JNIEnv *env, jclass c, jfloatArray ca, jfloatArray aa, jfloatArray ba, jfloatArray ya, jint n) {
     float *cd = PIN(ca), *a = PIN(aa), *b = PIN(ba), *y = PIN(ya);
     select_kernel(cd, a, b, y, n);
     UNPIN(ya, y, 0); UNPIN(ba, b, JNI_ABORT); UNPIN(aa, a, JNI_ABORT); UNPIN(ca, cd, JNI_ABORT);
-}
-
-JNIFN(void, reluBackward)(JNIEnv *env, jclass c, jfloatArray ga, jfloatArray oa, jfloatArray ya, jint n) {
-    float *g = PIN(ga), *o = PIN(oa), *y = PIN(ya);
-    relu_backward_kernel(g, o, y, n);
-    UNPIN(ya, y, 0); UNPIN(oa, o, JNI_ABORT); UNPIN(ga, g, JNI_ABORT);
 }
 
 JNIFN(void, accumulate)(JNIEnv *env, jclass c, jfloatArray xa, jfloatArray ya, jint n) {

@@ -179,37 +179,6 @@ final class FloatKernels {
         for (int i = 0; i < n; i++) v[i] -= lse;
     }
 
-    /**
-     * y[0..n) = sum over i < k of a[i] * m[mOff + i*ld + 0..n): a row vector times a k x n block, each output
-     * an fma chain in i order (so the bits do not depend on the vector width). Attention's scores (q times
-     * K^T), its weighted values (p times V) and their gradients are all this one product.
-     */
-    static void combineRows(float[] a, int k, float[] m, int mOff, int ld, float[] y, int n) {
-        if (NativeKernels.ENABLED) { NativeKernels.combineRows(a, k, m, mOff, ld, y, n); return; }
-        int j = Simd.ENABLED ? VectorKernels.combineRows(a, k, m, mOff, ld, y, n) : 0;
-        for (; j < n; j++) {
-            float acc = 0;
-            for (int i = 0; i < k; i++) acc = Math.fma(a[i], m[mOff + i * ld + j], acc);
-            y[j] = acc;
-        }
-    }
-
-    /** y[yOff..yOff+n) = fma(a, x[xOff..xOff+n), y[yOff..]). */
-    static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
-        if (NativeKernels.ENABLED) { NativeKernels.axpy(a, x, xOff, y, yOff, n); return; }
-        int i = Simd.ENABLED ? VectorKernels.axpy(a, x, xOff, y, yOff, n) : 0;
-        for (; i < n; i++) y[yOff + i] = Math.fma(a, x[xOff + i], y[yOff + i]);
-    }
-
-    /**
-     * m[j*e + c] = fma(x[j], y[yOff + c], m[j*e + c]) for j &lt; n, c &lt; e: {@link #axpy} of y into each of the first n
-     * rows of m, in one call (attention's dk and dv accumulate one query row's contribution to every key this way).
-     */
-    static void addOuter(float[] x, int n, float[] y, int yOff, float[] m, int e) {
-        if (NativeKernels.ENABLED) { NativeKernels.addOuter(x, n, y, yOff, m, e); return; }
-        for (int j = 0; j < n; j++) axpy(x[j], y, yOff, m, j * e, e);
-    }
-
     /** Sum of a[i] * b[i] over [0, n), accumulated as {@link #sum} (SUM_LANES float fma chains, added in double). */
     static double dot(float[] a, float[] b, int n) {
         if (NativeKernels.ENABLED) return NativeKernels.dot(a, b, n);

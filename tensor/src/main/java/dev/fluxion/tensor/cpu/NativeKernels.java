@@ -90,11 +90,7 @@ final class NativeKernels {
      * Returns the sum of the exps; log-softmax's caller subtracts (float) Math.log(sum) (Java's log, not libm's).
      */
     static native double softmaxRow(float[] v, int n, boolean logSoftmax, float[] tmp);
-    static native void combineRows(float[] a, int k, float[] m, int mOff, int ld, float[] y, int n);
-    static native void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n);
-    static native void addOuter(float[] x, int n, float[] y, int yOff, float[] m, int e);
     static native void select(float[] cond, float[] a, float[] b, float[] y, int n);
-    static native void reluBackward(float[] g, float[] out, float[] y, int n);
     static native void accumulate(float[] x, float[] y, int n);
 
     /** CpuAdam's update of elements [0, n) from each element offset, in the direct buffers themselves (vmax may be null). */

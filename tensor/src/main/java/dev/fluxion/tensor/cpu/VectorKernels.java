@@ -272,39 +272,6 @@ final class VectorKernels {
         return i;
     }
 
-    /** {@link FloatKernels#combineRows} over [0, loopBound(n)), four column vectors at a time; returns where it stopped. */
-    static int combineRows(float[] a, int k, float[] m, int mOff, int ld, float[] y, int n) {
-        int j = 0, bound = S.loopBound(n);
-        for (; j + 4 * L <= bound; j += 4 * L) {
-            FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
-            for (int i = 0, at = mOff + j; i < k; i++, at += ld) {
-                FloatVector ai = FloatVector.broadcast(S, a[i]);
-                c0 = ai.fma(FloatVector.fromArray(S, m, at), c0);
-                c1 = ai.fma(FloatVector.fromArray(S, m, at + L), c1);
-                c2 = ai.fma(FloatVector.fromArray(S, m, at + 2 * L), c2);
-                c3 = ai.fma(FloatVector.fromArray(S, m, at + 3 * L), c3);
-            }
-            c0.intoArray(y, j);
-            c1.intoArray(y, j + L);
-            c2.intoArray(y, j + 2 * L);
-            c3.intoArray(y, j + 3 * L);
-        }
-        for (; j < bound; j += L) {
-            FloatVector c = FloatVector.zero(S);
-            for (int i = 0, at = mOff + j; i < k; i++, at += ld) c = FloatVector.broadcast(S, a[i]).fma(FloatVector.fromArray(S, m, at), c);
-            c.intoArray(y, j);
-        }
-        return j;
-    }
-
-    /** {@link FloatKernels#axpy} over [0, loopBound(n)); returns where it stopped. */
-    static int axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
-        int i = 0, bound = S.loopBound(n);
-        FloatVector av = FloatVector.broadcast(S, a);
-        for (; i < bound; i += L) av.fma(FloatVector.fromArray(S, x, xOff + i), FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
-        return i;
-    }
-
     /** {@link FloatKernels#dot}: K vectors of L fma lanes side by side, added in lane order in double, then the tail. */
     static double dot(float[] a, float[] b, int n, float[] lanes) {
         int i = 0, bound = n - n % FloatKernels.SUM_LANES;

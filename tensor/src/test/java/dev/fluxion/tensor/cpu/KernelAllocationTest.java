@@ -55,9 +55,6 @@ class KernelAllocationTest {
         kernels.put("sum", () -> sink[0] += (float) FloatKernels.sum(x, N));
         kernels.put("softmaxRow", () -> { System.arraycopy(x, 0, y, 0, 1024); FloatKernels.softmaxRow(y, 1024); });
         kernels.put("accumulate", () -> FloatKernels.accumulate(z, y, N));
-        float[] m = new float[64 * 128], row = new float[128], a = new float[64];
-        kernels.put("combineRows", () -> FloatKernels.combineRows(a, 64, m, 0, 128, row, 128));
-        kernels.put("axpy", () -> FloatKernels.axpy(0.5f, x, 3, y, 0, 64));
         StringBuilder bad = new StringBuilder();
         for (var e : kernels.entrySet()) {
             long bytes = steadyAllocation(e.getValue());

@@ -133,37 +133,11 @@ class NativeKernelsTest {
         }
     }
 
-    @Test void attentionProductsSelectAndAccumulateMatch() {
-        Random r = new Random(5);
-        int k = 37, ld = 70;
-        float[] a = inputs(k, 9), m = new float[k * ld + 3];
-        for (int i = 0; i < m.length; i++) m[i] = (float) r.nextGaussian();
-        for (int n : new int[] {1, 15, 16, 17, 63, 64, 67}) {
-            float[] y = new float[n];
-            NativeKernels.combineRows(a, k, m, 3, ld, y, n);
-            for (int j = 0; j < n; j++) {
-                float acc = 0;
-                for (int i = 0; i < k; i++) acc = Math.fma(a[i], m[3 + i * ld + j], acc);
-                assertSameBits(acc, y[j], "combineRows n=" + n + " at " + j);
-            }
-            float[] yy = new float[n + 2], ref = new float[n + 2];
-            for (int i = 0; i < yy.length; i++) ref[i] = yy[i] = (float) r.nextGaussian();
-            NativeKernels.axpy(0.37f, m, 5, yy, 2, n);
-            for (int i = 0; i < n; i++) ref[2 + i] = Math.fma(0.37f, m[5 + i], ref[2 + i]);
-            for (int i = 0; i < yy.length; i++) assertSameBits(ref[i], yy[i], "axpy n=" + n + " at " + i);
-            int rows = 5;
-            float[] outer = new float[rows * n], outerRef = new float[rows * n];
-            for (int i = 0; i < outer.length; i++) outerRef[i] = outer[i] = (float) r.nextGaussian();
-            NativeKernels.addOuter(a, rows, m, 7, outer, n);
-            for (int j = 0; j < rows; j++) for (int c = 0; c < n; c++) outerRef[j * n + c] = Math.fma(a[j], m[7 + c], outerRef[j * n + c]);
-            for (int i = 0; i < outer.length; i++) assertSameBits(outerRef[i], outer[i], "addOuter n=" + n + " at " + i);
-        }
+    @Test void selectAndAccumulateMatch() {
         int n = 333;
         float[] c = inputs(n, 11), p = inputs(n, 12), q = inputs(n, 13), y = new float[n];
         NativeKernels.select(c, p, q, y, n);
         for (int i = 0; i < n; i++) assertSameBits(c[i] != 0 ? p[i] : q[i], y[i], "select at " + i);
-        NativeKernels.reluBackward(p, c, y, n);
-        for (int i = 0; i < n; i++) assertSameBits(c[i] <= 0 ? 0f : p[i], y[i], "relu backward at " + i);
         float[] acc = q.clone();
         NativeKernels.accumulate(p, acc, n);
         for (int i = 0; i < n; i++) assertSameBits(q[i] + p[i], acc[i], "accumulate at " + i);
