@@ -16,6 +16,7 @@
 #include <jni.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -30,6 +31,10 @@ enum { U_NEG, U_ABS, U_SQRT, U_RSQRT, U_EXP, U_LOG, U_TANH, U_RELU, U_GELU, U_SI
 enum { B_ADD, B_SUB, B_MUL, B_DIV, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE };
 
 #define SUM_LANES 16
+
+/* gcc vector extension: two of these hold the 16 lanes of a sum or max (gcc does not vectorise those loops over a float[16]) */
+typedef float vf8 __attribute__((vector_size(32)));
+typedef int vi8 __attribute__((vector_size(32)));
 #define BLOCK 2048   /* elements per block of the whole-range entry points: a few arrays of it stay in L1/L2 */
 
 static const double INV_SQRT2 = 0.7071067811865476, INV_SQRT_2PI = 0.3989422804014327,
@@ -173,12 +178,18 @@ CLONES static int binary_kernel(int op, const float *a, const float *b, float *y
 
 /* FloatKernels.sum: element i into float accumulator i % 16, the accumulators added in order in double, then the tail. */
 CLONES static double sum_kernel(const float *restrict x, int n) {
-    float acc[SUM_LANES] = {0};
+    vf8 a0 = {0}, a1 = {0};                                    /* accumulators 0..7 and 8..15 */
     int i = 0, bound = n - n % SUM_LANES;
-    for (; i < bound; i += SUM_LANES)
-        for (int j = 0; j < SUM_LANES; j++) acc[j] += x[i + j];
+    for (; i < bound; i += SUM_LANES) {
+        vf8 v0, v1;
+        memcpy(&v0, x + i, sizeof v0);
+        memcpy(&v1, x + i + 8, sizeof v1);
+        a0 += v0;
+        a1 += v1;
+    }
     double s = 0;
-    for (int j = 0; j < SUM_LANES; j++) s += acc[j];
+    for (int j = 0; j < 8; j++) s += a0[j];
+    for (int j = 0; j < 8; j++) s += a1[j];
     for (; i < n; i++) s += x[i];
     return s;
 }
@@ -195,19 +206,31 @@ CLONES static double dot_kernel(const float *restrict a, const float *restrict b
     return s;
 }
 
-/* Java's max over floats: any NaN gives NaN, and +0 beats -0. Sixteen running maxima side by side (a NaN
- * sticks in its lane) so the loop vectorises; the order does not change a max. */
+/* Java's max over floats: any NaN gives NaN, and +0 beats -0. Sixteen running maxima side by side in two vectors
+ * of gcc's vector extension (gcc does not vectorise the same loop over a float[16], 8x slower), the selects as bit
+ * masks and the NaNs counted apart; the order does not change a max. */
 static inline float java_max(float a, float b) { return a != a || b != b ? NAN : (a > b ? a : b); }
 
 CLONES static float max_kernel(const float *restrict x, int n) {
-    float acc[SUM_LANES];
-    for (int j = 0; j < SUM_LANES; j++) acc[j] = -INFINITY;
+    vf8 a0, a1;
+    vi8 nan0 = {0}, nan1 = {0};
+    for (int j = 0; j < 8; j++) { a0[j] = -INFINITY; a1[j] = -INFINITY; }
     int i = 0, bound = n - n % SUM_LANES;
-    for (; i < bound; i += SUM_LANES)
-        for (int j = 0; j < SUM_LANES; j++) { float v = x[i + j]; acc[j] = (v > acc[j] || v != v) ? v : acc[j]; }
+    for (; i < bound; i += SUM_LANES) {
+        vf8 v0, v1;
+        memcpy(&v0, x + i, sizeof v0);
+        memcpy(&v1, x + i + 8, sizeof v1);
+        vi8 g0 = v0 > a0, g1 = v1 > a1;
+        a0 = (vf8) (((vi8) v0 & g0) | ((vi8) a0 & ~g0));
+        a1 = (vf8) (((vi8) v1 & g1) | ((vi8) a1 & ~g1));
+        nan0 |= v0 != v0;
+        nan1 |= v1 != v1;
+    }
     float m = -INFINITY;
-    for (int j = 0; j < SUM_LANES; j++) m = java_max(m, acc[j]);
+    int anyNan = 0;
+    for (int j = 0; j < 8; j++) { m = java_max(m, a0[j]); m = java_max(m, a1[j]); anyNan |= nan0[j] | nan1[j]; }
     for (; i < n; i++) m = java_max(m, x[i]);
+    if (anyNan) return NAN;
     if (m == 0.0f)                                             /* a -0 kept over a +0 that came later */
         for (i = 0; i < n; i++) if (bits_of(x[i]) == 0u) return 0.0f;
     return m;
@@ -220,9 +243,13 @@ CLONES static float max_kernel(const float *restrict x, int n) {
 CLONES static double softmax_row_kernel(float *restrict v, int n, int log_softmax, float *restrict tmp) {
     float max = max_kernel(v, n);
     if (max == -INFINITY) max = 0.0f;
-    for (int i = 0; i < n; i++) v[i] -= max;
     float *e = log_softmax ? tmp : v;
-    unary_kernel(U_EXP, v, e, n);
+    if (log_softmax) {
+        for (int i = 0; i < n; i++) v[i] -= max;
+        unary_kernel(U_EXP, v, e, n);
+    } else {
+        for (int i = 0; i < n; i++) v[i] = fx_exp(v[i] - max);              /* the same two steps in one pass */
+    }
     double sum = sum_kernel(e, n);
     if (!log_softmax) {
         float inv = (float) (1 / sum);
@@ -406,6 +433,53 @@ JNIFN(void, sumLeadingAt)(JNIEnv *env, jclass c, jobject xb, jlong xo, jlong row
         }
         for (int i = 0; i < len; i++) y[at + i] = (float) (wide[i] + acc[i]);
     }
+}
+
+/* CpuLayerNorm.forward over rows [from, to) of c floats: mean (the row sum in double / c, to float), centred row,
+ * rstd = 1 / sqrt(dot(centred, centred) / c + eps) in double, y = centred rstd w + b; the Java row steps, same bits. */
+JNIFN(void, layerNormForwardRows)(JNIEnv *env, jclass c_, jobject xb, jlong xo, jfloatArray wa, jfloatArray ba, jobject yb, jlong yo,
+                                  jobject mb, jlong mo, jobject rb, jlong ro, jlong from, jlong to, jint c, jdouble eps) {
+    float *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo), *means = floats_at(env, mb, mo), *rstds = floats_at(env, rb, ro);
+    float *w = PIN(wa), *b = PIN(ba);
+    for (jlong r = from; r < to; r++) {
+        const float *xr = x + r * c;
+        float *yr = y + r * c;
+        float mean = (float) (sum_kernel(xr, c) / c);
+        for (int i = 0; i < c; i++) yr[i] = xr[i] - mean;
+        float rstd = (float) (1 / sqrt(dot_kernel(yr, yr, c) / c + eps));
+        means[r] = mean;
+        rstds[r] = rstd;
+        for (int i = 0; i < c; i++) yr[i] = yr[i] * rstd * w[i] + b[i];
+    }
+    UNPIN(ba, b, JNI_ABORT);
+    UNPIN(wa, w, JNI_ABORT);
+}
+
+/* CpuLayerNorm.backwardRow over rows [from, to): dw += g xhat and db += g into this piece's partial sums, and
+ * dx = (g w - mean(g w) - xhat mean(g w xhat)) rstd; the Java row steps, same bits. */
+JNIFN(void, layerNormBackwardRows)(JNIEnv *env, jclass c_, jobject xb, jlong xo, jobject gb, jlong go, jfloatArray wa,
+                                   jobject mb, jlong mo, jobject rb, jlong ro, jobject db, jlong dxo, jlong from, jlong to,
+                                   jint c, jfloatArray dwa, jfloatArray dba) {
+    float *x = floats_at(env, xb, xo), *g = floats_at(env, gb, go), *means = floats_at(env, mb, mo), *rstds = floats_at(env, rb, ro);
+    float *dx = floats_at(env, db, dxo);
+    float *scratch = malloc(2 * (size_t) c * sizeof(float));
+    if (scratch == NULL) { (*env)->ThrowNew(env, (*env)->FindClass(env, "java/lang/OutOfMemoryError"), "layer_norm backward scratch"); return; }
+    float *xhat = scratch, *gw = scratch + c;
+    float *w = PIN(wa), *dw = PIN(dwa), *dbias = PIN(dba);
+    for (jlong r = from; r < to; r++) {
+        const float *xr = x + r * c, *gr = g + r * c;
+        float *dxr = dx + r * c, mean = means[r], rstd = rstds[r];
+        for (int i = 0; i < c; i++) xhat[i] = (xr[i] - mean) * rstd;
+        for (int i = 0; i < c; i++) gw[i] = gr[i] * w[i];
+        for (int i = 0; i < c; i++) dw[i] += gr[i] * xhat[i];
+        for (int i = 0; i < c; i++) dbias[i] += gr[i];
+        float m1 = (float) (sum_kernel(gw, c) / c), m2 = (float) (dot_kernel(gw, xhat, c) / c);
+        for (int i = 0; i < c; i++) dxr[i] = (gw[i] - m1 - xhat[i] * m2) * rstd;
+    }
+    UNPIN(dba, dbias, 0);
+    UNPIN(dwa, dw, 0);
+    UNPIN(wa, w, JNI_ABORT);
+    free(scratch);
 }
 
 /* CpuReduce.softmax over contiguous rows of direct buffers: each row copied to y, then softmax_row_kernel in place. */

@@ -46,6 +46,10 @@ final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
         buf(b).get((int) b.offset(), ba, 0, c);
         int xo = (int) x.offset(), yOff = (int) y.offset(), mOff = (int) meanT.offset(), rOff = (int) rstdT.offset();
         Parallel.forRange(rows, Math.max(1, Parallel.GRAIN / Math.max(c, 1)), (lo, hi) -> {
+            if (NativeKernels.ENABLED) {                                   // the same row steps in C, on the buffers
+                NativeKernels.layerNormForwardRows(xb, xo, wa, ba, yb, yOff, mb, mOff, rb, rOff, lo, hi, c, eps);
+                return;
+            }
             float[] row = new float[c];
             for (int r = (int) lo; r < hi; r++) {
                 xb.get(xo + r * c, row, 0, c);
@@ -78,6 +82,10 @@ final class CpuLayerNorm implements FusedKernel<LayerNormOp> {
             for (int p = (int) plo; p < phi; p++) {
                 int from = (int) ((long) rows * p / pieces), to = (int) ((long) rows * (p + 1) / pieces);
                 float[] dwp = dw[p], dbp = dbias[p];
+                if (NativeKernels.ENABLED) {                               // the same row steps in C, on the buffers
+                    NativeKernels.layerNormBackwardRows(xb, xo, gb, go, wa, mb, mo, rb, ro, db, dxo, from, to, c, dwp, dbp);
+                    continue;
+                }
                 for (int r = from; r < to; r++) {
                     xb.get(xo + r * c, xr, 0, c);
                     gb.get(go + r * c, gr, 0, c);

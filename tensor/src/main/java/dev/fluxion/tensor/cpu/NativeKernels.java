@@ -122,5 +122,12 @@ final class NativeKernels {
     /** CpuReduce.sumLeading for float32: y[c] = sum over rows of x[r][c], for columns [c0, c0 + m) of a rows x cols matrix. */
     static native void sumLeadingAt(Buffer x, long xo, long rows, long cols, long c0, long m, Buffer y, long yo);
 
+    /** CpuLayerNorm's forward row steps over rows [from, to) of c floats (direct buffers at element offsets). */
+    static native void layerNormForwardRows(Buffer x, long xo, float[] w, float[] b, Buffer y, long yo, Buffer mean, long mo,
+                                            Buffer rstd, long ro, long from, long to, int c, double eps);
+    /** CpuLayerNorm's backward row steps over rows [from, to); dw and db: this piece's partial sums, added to. */
+    static native void layerNormBackwardRows(Buffer x, long xo, Buffer g, long go, float[] w, Buffer mean, long mo, Buffer rstd, long ro,
+                                             Buffer dx, long dxo, long from, long to, int c, float[] dw, float[] db);
+
     static native String sourcesHash();
 }

@@ -44,6 +44,10 @@ public final class KernelBitsProbe {
         System.out.println("sum0 wide " + crc(Tensor.randn(g, 200, 2500).sum(0, false)));   // more than one block of 2048 columns
         Tensor rows = Tensor.randn(g, 12, 300);
         System.out.println("layerNorm " + crc(rows.layerNorm(Tensor.randn(g, 300), Tensor.randn(g, 300), 1e-5)));
+        Tensor lw = Tensor.randn(g, 300);
+        var ln = CpuLayerNorm.forward(rows, lw, Tensor.randn(g, 300), 1e-5);
+        Tensor[] lg = CpuLayerNorm.backward(rows, lw, Tensor.randn(g, 12, 300), ln.state()[0], ln.state()[1]);
+        System.out.println("layerNorm backward " + crc(lg[0]) + " " + crc(lg[1]) + " " + crc(lg[2]) + " mean " + crc(ln.state()[0]) + " rstd " + crc(ln.state()[1]));
         float[] pv = Tensor.randint(g, 0, 3, 3 * 5 * 10 * 14).toFloatArray();          // ties, and a NaN
         pv[77] = Float.NaN;
         var pool = new dev.fluxion.tensor.MaxPool2dOp(dev.fluxion.tensor.Window2d.of(2, 2, 2, 2, 0, 0, 1, 1));
