@@ -482,6 +482,13 @@ JNIFN(void, layerNormBackwardRows)(JNIEnv *env, jclass c_, jobject xb, jlong xo,
     free(scratch);
 }
 
+/* y[yOff + t] += x[xOff + t] for t in [0, len): col2im's runs (x and y are different arrays). */
+JNIFN(void, addInto)(JNIEnv *env, jclass c, jfloatArray xa, jint xOff, jfloatArray ya, jint yOff, jint len) {
+    float *x = PIN(xa), *y = PIN(ya);
+    accumulate_kernel(x + xOff, y + yOff, len);
+    UNPIN(ya, y, 0); UNPIN(xa, x, JNI_ABORT);
+}
+
 /* CpuReduce.softmax over contiguous rows of direct buffers: each row copied to y, then softmax_row_kernel in place. */
 JNIFN(void, softmaxRowsAt)(JNIEnv *env, jclass c, jobject xb, jlong xo, jobject yb, jlong yo, jlong rows, jint n) {
     float *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo);

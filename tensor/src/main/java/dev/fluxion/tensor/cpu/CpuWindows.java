@@ -209,6 +209,7 @@ final class CpuWindows {
         for (int ni = 0; ni < n; ni++) {
             int src = (ni * oh + ilo) * w, dst = ni * plane + (ilo + rowOff) * w + colOff, len = (ihi - ilo) * w;
             int t0 = Math.max(0, ni * plane - dst), t1 = Math.min(len, (ni + 1) * plane - dst);   // the ends outside the plane are padding
+            if (NativeKernels.ENABLED) { NativeKernels.addInto(ca, src + t0, xa, dst + t0, t1 - t0); continue; }
             int t = t0 + (Simd.ENABLED ? VectorWindows.addInto(ca, src + t0, xa, dst + t0, t1 - t0) : 0);
             for (; t < t1; t++) xa[dst + t] += ca[src + t];
         }

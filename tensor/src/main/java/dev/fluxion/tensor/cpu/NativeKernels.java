@@ -129,5 +129,8 @@ final class NativeKernels {
     static native void layerNormBackwardRows(Buffer x, long xo, Buffer g, long go, float[] w, Buffer mean, long mo, Buffer rstd, long ro,
                                              Buffer dx, long dxo, long from, long to, int c, float[] dw, float[] db);
 
+    /** y[yOff + t] += x[xOff + t] for t in [0, len) (x and y different arrays). */
+    static native void addInto(float[] x, int xOff, float[] y, int yOff, int len);
+
     static native String sourcesHash();
 }
