@@ -54,7 +54,7 @@ import java.util.Map;
  * --device cpu|cuda[:N], --precision bf16|fp32: where a GPU is usable the default run trains there, see {@link GpuCharGpt}.
  */
 public final class CharGpt {
-    /** Every setting of a run; the defaults finish in about two minutes on two CPU cores. */
+    /** Every setting of a run; the defaults finish in about a minute on two CPU cores (1000 steps, about 21,000 tokens per second). */
     record Options(Path data, Path out, int steps, int batch, int context, int layers, int heads, int width, double dropout,
                    double lr, long seed, int evalEvery, int checkpointEvery, boolean resume, int sample, String prompt, int stopAfter) {
         static Options parse(String[] args) {
