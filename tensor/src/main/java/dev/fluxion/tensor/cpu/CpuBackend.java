@@ -60,7 +60,7 @@ public final class CpuBackend implements Backend {
     @Override public Tensor unary(UnaryOp op, Tensor x) {
         Tensor out = empty(x.dtype(), x.shape());
         if (NativeKernels.ENABLED && Zip.eligible(x) && NativeKernels.code(op) >= 0) {   // whole ranges in place, no copies
-            FloatBuffer xb = ((CpuStorage) x.storage()).floats(op.opName()), ob = ((CpuStorage) out.storage()).floats(op.opName());
+            FloatBuffer xb = Zip.buf("unary", x), ob = Zip.buf("unary", out);
             long xo = x.offset(), oo = out.offset();
             int code = NativeKernels.code(op);
             Parallel.forRange(x.numel(), Parallel.GRAIN, (lo, hi) -> NativeKernels.unaryAt(code, xb, xo + lo, ob, oo + lo, hi - lo));
@@ -90,9 +90,7 @@ public final class CpuBackend implements Backend {
         Tensor out = empty(op.isComparison() ? DType.BOOL : a.dtype(), a.shape());
         if (NativeKernels.ENABLED && !op.isComparison() && NativeKernels.code(op) >= 0 && Zip.eligible(a) && Zip.eligible(b)
                 && java.util.Arrays.equals(a.shape(), b.shape())) {                 // same shapes, no broadcast: whole ranges
-            String name = op.name().toLowerCase(java.util.Locale.ROOT);
-            FloatBuffer ab = ((CpuStorage) a.storage()).floats(name), bb = ((CpuStorage) b.storage()).floats(name),
-                    ob = ((CpuStorage) out.storage()).floats(name);
+            FloatBuffer ab = Zip.buf("binary", a), bb = Zip.buf("binary", b), ob = Zip.buf("binary", out);
             long ao = a.offset(), bo = b.offset(), oo = out.offset();
             int code = NativeKernels.code(op);
             Parallel.forRange(a.numel(), Parallel.GRAIN, (lo, hi) -> NativeKernels.binaryAt(code, ab, ao + lo, bb, bo + lo, ob, oo + lo, hi - lo));

@@ -127,7 +127,7 @@ final class CpuReduce {
     /** out[j] = sum_i x[i * cols + j] for contiguous float-lane x: rows are accumulated with vectors. */
     private static void sumLeading(Tensor x, long rowsN, long cols, Tensor out) {
         if (NativeKernels.ENABLED && Zip.eligible(x) && Zip.eligible(out)) {     // the same sums, on the buffers themselves
-            java.nio.FloatBuffer xb = ((CpuStorage) x.storage()).floats("sum"), ob = ((CpuStorage) out.storage()).floats("sum");
+            java.nio.FloatBuffer xb = Zip.buf("sum", x), ob = Zip.buf("sum", out);
             long xo = x.offset(), oo = out.offset();
             Parallel.forRange(cols, Math.max(256, Parallel.GRAIN / Math.max(rowsN, 1)), (lo, hi) ->
                     NativeKernels.sumLeadingAt(xb, xo, rowsN, cols, lo, hi - lo, ob, oo));
@@ -166,7 +166,7 @@ final class CpuReduce {
         int len = in.size(-1);
         long rowsN = in.numel() / Math.max(len, 1);
         if (!log && NativeKernels.ENABLED && len > 0 && Zip.eligible(in)) {        // rows straight from buffer to buffer
-            java.nio.FloatBuffer ib = ((CpuStorage) in.storage()).floats("softmax"), ob = ((CpuStorage) out.storage()).floats("softmax");
+            java.nio.FloatBuffer ib = Zip.buf("softmax", in), ob = Zip.buf("softmax", out);
             long io = in.offset(), oo = out.offset();
             Parallel.forRange(rowsN, Math.max(1, Parallel.GRAIN / len), (lo, hi) ->
                     NativeKernels.softmaxRowsAt(ib, io + lo * len, ob, oo + lo * len, hi - lo, len));

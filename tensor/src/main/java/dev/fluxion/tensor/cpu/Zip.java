@@ -51,5 +51,6 @@ final class Zip {
         return y;
     }
 
-    private static FloatBuffer buf(String op, Tensor t) { return ((CpuStorage) t.storage()).floats(op); }
+    /** t's one float buffer (after {@link #eligible}); op names the caller if it is not one buffer. */
+    static FloatBuffer buf(String op, Tensor t) { return ((CpuStorage) t.storage()).floats(op); }
 }
