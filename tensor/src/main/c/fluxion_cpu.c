@@ -64,6 +64,22 @@ static inline float fx_exp(float x) {
     return x != x ? x : out;
 }
 
+/* fx_exp's bits for an x that is not NaN and not above EXP_HI, as x - max of a row with a finite max (<= 0, or
+ * -inf): the upper clamp and the +inf and NaN selects cannot change such an x's result, and dropping them makes
+ * the softmax exp about 30% cheaper (0.43 -> 0.31 ns per element on AVX-512). */
+static inline float fx_exp_capped(float x) {
+    float xc = x > EXP_LO ? x : EXP_LO;
+    float shifted = xc * LOG2E + MAGIC;
+    float n = shifted - MAGIC;
+    float r = xc - n * LN2_HI - n * LN2_LO;
+    float r2 = r * r;
+    float p = ((((r * 1.9875691500e-4f + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f)
+               * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
+    float y = p * r2 + r + 1.0f;
+    float out = y * float_of((bits_of(shifted) - (MAGIC_BITS - 127u)) << 23);
+    return x < EXP_LO ? 0.0f : out;
+}
+
 /* ScalarMath.log. Inputs outside the normal range take libm's double log where Java takes Math.log: both exact
  * on 0, negatives, infinities and NaN; on a denormal the two doubles could differ in the last bit, which changes
  * the float only when it falls on a rounding boundary (none seen; NativeKernelsTest covers denormals). */
@@ -244,11 +260,14 @@ CLONES static double softmax_row_kernel(float *restrict v, int n, int log_softma
     float max = max_kernel(v, n);
     if (max == -INFINITY) max = 0.0f;
     float *e = log_softmax ? tmp : v;
-    if (log_softmax) {
+    if (max - max != 0.0f) {                             /* max is NaN or +inf: x - max may be NaN; the general exp */
         for (int i = 0; i < n; i++) v[i] -= max;
         unary_kernel(U_EXP, v, e, n);
+    } else if (log_softmax) {
+        for (int i = 0; i < n; i++) v[i] -= max;
+        for (int i = 0; i < n; i++) e[i] = fx_exp_capped(v[i]);
     } else {
-        for (int i = 0; i < n; i++) v[i] = fx_exp(v[i] - max);              /* the same two steps in one pass */
+        for (int i = 0; i < n; i++) v[i] = fx_exp_capped(v[i] - max);       /* the same two steps in one pass */
     }
     double sum = sum_kernel(e, n);
     if (!log_softmax) {
@@ -498,6 +517,11 @@ JNIFN(void, softmaxRowsAt)(JNIEnv *env, jclass c, jobject xb, jlong xo, jobject 
     }
 }
 
+/* row[j] = exp(row[j] - shift) for a finite shift at least the row's max (the row has no NaN or +inf then). */
+CLONES static void exp_minus_capped(float *restrict row, int n, float shift) {
+    for (int j = 0; j < n; j++) row[j] = fx_exp_capped(row[j] - shift);
+}
+
 /* CpuAttention's row work on a block of scores (rows x n, row-major, in a direct buffer). Row i is query t0 + i; it
  * sees keys [0, keys) with keys = min(t0 + i + 1, s) when causal, else s (no mask: masked blocks stay in Java). */
 static inline int attn_keys(int causal, int t, int s) { return causal ? (t + 1 < s ? t + 1 : s) : s; }
@@ -519,8 +543,11 @@ JNIFN(void, attentionSoftmaxRows)(JNIEnv *env, jclass c, jobject sb, jint rows, 
             sums[i] = NAN;
             continue;
         }
-        for (int j = 0; j < ni; j++) row[j] -= max;
-        unary_kernel(U_EXP, row, row, ni);
+        if (max - max == 0.0f) exp_minus_capped(row, ni, max);
+        else {                                                        /* +inf or NaN in the row */
+            for (int j = 0; j < ni; j++) row[j] -= max;
+            unary_kernel(U_EXP, row, row, ni);
+        }
         double sum = sum_kernel(row, ni);
         float inv = (float) (1 / sum);
         for (int j = 0; j < ni; j++) row[j] *= inv;
@@ -539,8 +566,11 @@ JNIFN(void, attentionWeightRows)(JNIEnv *env, jclass c, jobject sb, jint rows, j
     for (int i = 0; i < rows; i++) {
         float *row = sc + (long) i * n, l = lse[i];
         int ni = l != l ? 0 : attn_keys(causal, t0 + i, s);
-        for (int j = 0; j < ni; j++) row[j] -= l;
-        unary_kernel(U_EXP, row, row, ni);
+        if (l - l == 0.0f) exp_minus_capped(row, ni, l);           /* lse >= the row max: every score - lse <= 0 */
+        else {
+            for (int j = 0; j < ni; j++) row[j] -= l;
+            unary_kernel(U_EXP, row, row, ni);
+        }
         for (int j = ni; j < n; j++) row[j] = 0.0f;
     }
 }

@@ -159,7 +159,7 @@ public final class Autodiff {
         int[] every = new int[inputs.length];
         for (int i = 0; i < every.length; i++) every[i] = i;
         Rule keepsAll = Rule.of(Save.inputs(every).withOutput(), (s, g) -> rule.apply(savedInputs(s), s.output(), g));
-        return function(name, forward, keepsAll, inputs);
+        return function(name, forward, Rule.userDefined(keepsAll), inputs);
     }
 
     /**
@@ -173,7 +173,7 @@ public final class Autodiff {
             for (int i = 0; i < in.length; i++) if (save.keepsInput(i)) in[i] = s.input(i);
             return rule.apply(in, save.output() ? s.output() : null, g);
         });
-        return function(name, forward, r, inputs);
+        return function(name, forward, Rule.userDefined(r), inputs);
     }
 
     /** Every input of an entry that saved them all. */

@@ -160,11 +160,13 @@ public final class Engine implements AutogradEngine {
                 if (!retainGraph) e.release();
                 continue;
             }
+            long madeFrom = Tensor.nextSerial();
             Tensor[] inGrads = e.backward(g);
             for (int i = 0; i < next.length; i++) {
                 Tensor gi = inGrads[i];
                 if (next[i] instanceof Tensor leaf) {
                     if (gi != null && TensorHooks.hasHooks(leaf)) hooked.merge(leaf, gi, Tensor::add);   // its hooks see the pass's total
+                    else if (gi != null && leaf.grad() == null && !e.rule().userDefined() && adoptable(gi, madeFrom, inGrads, i)) leaf.setGrad(Scope.escape(gi));
                     else if (gi != null) accumulateLeaf(leaf, gi);
                     if (pendingLeaf.merge(leaf, -1, Integer::sum) == 0) {
                         Tensor total = hooked.remove(leaf);
@@ -230,6 +232,18 @@ public final class Engine implements AutogradEngine {
         }
         out.sort(Comparator.comparingLong((Entry e) -> e.seq).reversed());
         return out;
+    }
+
+    /**
+     * Whether a leaf's first gradient can be the rule's result itself rather than a copy, as PyTorch steals a
+     * gradient buffer nothing else holds: the rule made it during this call (so it is not the seed, an input or a
+     * tensor the rule kept; rules users write are never trusted with this), no other open tensor views its storage, the rule did not return it for another
+     * input too, and no graph of the backward is being built. Saves a pass over every parameter's gradient.
+     */
+    private static boolean adoptable(Tensor gi, long madeFrom, Tensor[] inGrads, int i) {
+        if (gi.serial() < madeFrom || gi.gradFn() != null || isGradEnabledNow() || !gi.ownsStorage()) return false;
+        for (int j = 0; j < inGrads.length; j++) if (j != i && inGrads[j] == gi) return false;
+        return true;
     }
 
     /** Adds g into leaf.grad(); the first gradient is copied so it never aliases a temporary. */

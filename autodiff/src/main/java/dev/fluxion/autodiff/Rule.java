@@ -16,6 +16,21 @@ interface Rule {
     /** One gradient per input, null where none is needed. Runs with recording off. */
     Tensor[] backward(Saved s, Tensor g);
 
+    /**
+     * True for a rule a user wrote ({@link Autodiff#function}): it may keep the gradients it returns, so the
+     * engine never makes one of them a leaf's gradient without copying it.
+     */
+    default boolean userDefined() { return false; }
+
+    /** rule, marked as written by a user. */
+    static Rule userDefined(Rule rule) {
+        return new Rule() {
+            @Override public Save save(boolean[] needsGrad) { return rule.save(needsGrad); }
+            @Override public Tensor[] backward(Saved s, Tensor g) { return rule.backward(s, g); }
+            @Override public boolean userDefined() { return true; }
+        };
+    }
+
     /** The gradient computation alone, for {@link #of}. */
     @FunctionalInterface
     interface Backward { Tensor[] apply(Saved s, Tensor g); }

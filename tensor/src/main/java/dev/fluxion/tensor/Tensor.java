@@ -35,6 +35,28 @@ public class Tensor implements AutoCloseable {
         private int open = 0;
         synchronized void acquire() { open++; }
         synchronized boolean release() { return --open == 0; }
+        synchronized int open() { return open; }
+    }
+
+    private static final java.util.concurrent.atomic.AtomicLong SERIALS = new java.util.concurrent.atomic.AtomicLong();
+    private final long serial = SERIALS.getAndIncrement();
+
+    /**
+     * A number unique to this tensor object within the process, increasing in creation order. A tensor whose
+     * serial is at least {@link #nextSerial()} read before some code ran was made while it ran: the autograd
+     * engine uses this to know that a backward rule's result is new, not the seed or a tensor the rule kept.
+     */
+    public long serial() { return serial; }
+
+    /** The serial the next tensor made will have (or a later one). */
+    public static long nextSerial() { return SERIALS.get(); }
+
+    /**
+     * True when this tensor is the only open (unfreed) tensor over its storage and covers all of it: no view,
+     * reshape or other tensor shares its elements (as a PyTorch tensor whose storage use count is 1).
+     */
+    public boolean ownsStorage() {
+        return freedBy == null && ref.open() == 1 && offset == 0 && isContiguous() && storage.numel() == numel();
     }
 
     Tensor(Storage storage, int[] shape, long[] strides, long offset, StorageRef ref) {

@@ -106,6 +106,10 @@ class NativeKernelsTest {
             float[] row = new float[n];
             for (int i = 0; i < n; i++) row[i] = (float) r.nextGaussian() * 5;
             if (n % 7 == 0) row[0] = Float.NEGATIVE_INFINITY;               // a masked position
+            if (n % 5 == 0) row[1 % n] = 150f;                              // the others fall below exp's range
+            if (n % 11 == 0) row[n / 2] = Float.POSITIVE_INFINITY;          // inf - inf is NaN: the general exp
+            if (n % 13 == 0) row[n - 1] = Float.NaN;
+            if (n % 17 == 0) java.util.Arrays.fill(row, Float.NEGATIVE_INFINITY);   // every position masked
             float[] want = row.clone(), got = row.clone();
             float max = FloatKernels.scalarMax(want, n);
             if (max == Float.NEGATIVE_INFINITY) max = 0;
@@ -226,6 +230,7 @@ class NativeKernelsTest {
         for (boolean causal : new boolean[] {false, true}) {
             float[] scores = new float[rows * n];
             for (int i = 0; i < scores.length; i++) scores[i] = (float) r.nextGaussian() * 3;
+            scores[4 * n] = 200f;                  // row 4's other scores fall below exp's range once the max is subtracted
             FloatBuffer sb = direct(scores, 0);
             float[] maxes = new float[rows];
             double[] sums = new double[rows];
