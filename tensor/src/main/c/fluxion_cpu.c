@@ -437,14 +437,13 @@ JNIFN(void, reluBackwardAt)(JNIEnv *env, jclass c, jobject gb, jlong go, jobject
 
 /* CpuReduce.sumLeading for float32: columns [c0, c0 + m) of a rows x cols matrix summed over the rows into y, the
  * float partial sums widened to double every 64 rows, in chunks of 2048 columns, as the Java loop does. */
-JNIFN(void, sumLeadingAt)(JNIEnv *env, jclass c, jobject xb, jlong xo, jlong rows, jlong cols, jlong c0, jlong m, jobject yb, jlong yo) {
-    float *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo);
+CLONES static void sum_leading_kernel(const float *x, long rows, long cols, long c0, long m, float *y) {
     float acc[BLOCK];
     double wide[BLOCK];
-    for (jlong at = c0; at < c0 + m; at += BLOCK) {
+    for (long at = c0; at < c0 + m; at += BLOCK) {
         int len = (int) (c0 + m - at < BLOCK ? c0 + m - at : BLOCK);
         for (int i = 0; i < len; i++) { acc[i] = 0.0f; wide[i] = 0.0; }
-        for (jlong r = 0; r < rows; r++) {
+        for (long r = 0; r < rows; r++) {
             accumulate_kernel(x + r * cols + at, acc, len);
             if ((r & 63) == 63) {
                 for (int i = 0; i < len; i++) { wide[i] += acc[i]; acc[i] = 0.0f; }
@@ -454,13 +453,15 @@ JNIFN(void, sumLeadingAt)(JNIEnv *env, jclass c, jobject xb, jlong xo, jlong row
     }
 }
 
+JNIFN(void, sumLeadingAt)(JNIEnv *env, jclass c, jobject xb, jlong xo, jlong rows, jlong cols, jlong c0, jlong m, jobject yb, jlong yo) {
+    sum_leading_kernel(floats_at(env, xb, xo), rows, cols, c0, m, floats_at(env, yb, yo));
+}
+
 /* CpuLayerNorm.forward over rows [from, to) of c floats: mean (the row sum in double / c, to float), centred row,
  * rstd = 1 / sqrt(dot(centred, centred) / c + eps) in double, y = centred rstd w + b; the Java row steps, same bits. */
-JNIFN(void, layerNormForwardRows)(JNIEnv *env, jclass c_, jobject xb, jlong xo, jfloatArray wa, jfloatArray ba, jobject yb, jlong yo,
-                                  jobject mb, jlong mo, jobject rb, jlong ro, jlong from, jlong to, jint c, jdouble eps) {
-    float *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo), *means = floats_at(env, mb, mo), *rstds = floats_at(env, rb, ro);
-    float *w = PIN(wa), *b = PIN(ba);
-    for (jlong r = from; r < to; r++) {
+CLONES static void layer_norm_forward_rows(const float *x, const float *w, const float *b, float *y, float *means, float *rstds,
+                                           long from, long to, int c, double eps) {
+    for (long r = from; r < to; r++) {
         const float *xr = x + r * c;
         float *yr = y + r * c;
         float mean = (float) (sum_kernel(xr, c) / c);
@@ -470,8 +471,31 @@ JNIFN(void, layerNormForwardRows)(JNIEnv *env, jclass c_, jobject xb, jlong xo, 
         rstds[r] = rstd;
         for (int i = 0; i < c; i++) yr[i] = yr[i] * rstd * w[i] + b[i];
     }
+}
+
+JNIFN(void, layerNormForwardRows)(JNIEnv *env, jclass c_, jobject xb, jlong xo, jfloatArray wa, jfloatArray ba, jobject yb, jlong yo,
+                                  jobject mb, jlong mo, jobject rb, jlong ro, jlong from, jlong to, jint c, jdouble eps) {
+    float *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo), *means = floats_at(env, mb, mo), *rstds = floats_at(env, rb, ro);
+    float *w = PIN(wa), *b = PIN(ba);
+    layer_norm_forward_rows(x, w, b, y, means, rstds, from, to, c, eps);
     UNPIN(ba, b, JNI_ABORT);
     UNPIN(wa, w, JNI_ABORT);
+}
+
+/* The rows of layerNormBackwardRows below; xhat and gw: c floats of scratch each. */
+CLONES static void layer_norm_backward_rows(const float *x, const float *g, const float *w, const float *means, const float *rstds,
+                                            float *dx, long from, long to, int c, float *restrict dw, float *restrict dbias,
+                                            float *restrict xhat, float *restrict gw) {
+    for (long r = from; r < to; r++) {
+        const float *xr = x + r * c, *gr = g + r * c;
+        float *dxr = dx + r * c, mean = means[r], rstd = rstds[r];
+        for (int i = 0; i < c; i++) xhat[i] = (xr[i] - mean) * rstd;
+        for (int i = 0; i < c; i++) gw[i] = gr[i] * w[i];
+        for (int i = 0; i < c; i++) dw[i] += gr[i] * xhat[i];
+        for (int i = 0; i < c; i++) dbias[i] += gr[i];
+        float m1 = (float) (sum_kernel(gw, c) / c), m2 = (float) (dot_kernel(gw, xhat, c) / c);
+        for (int i = 0; i < c; i++) dxr[i] = (gw[i] - m1 - xhat[i] * m2) * rstd;
+    }
 }
 
 /* CpuLayerNorm.backwardRow over rows [from, to): dw += g xhat and db += g into this piece's partial sums, and
@@ -483,18 +507,8 @@ JNIFN(void, layerNormBackwardRows)(JNIEnv *env, jclass c_, jobject xb, jlong xo,
     float *dx = floats_at(env, db, dxo);
     float *scratch = malloc(2 * (size_t) c * sizeof(float));
     if (scratch == NULL) { (*env)->ThrowNew(env, (*env)->FindClass(env, "java/lang/OutOfMemoryError"), "layer_norm backward scratch"); return; }
-    float *xhat = scratch, *gw = scratch + c;
     float *w = PIN(wa), *dw = PIN(dwa), *dbias = PIN(dba);
-    for (jlong r = from; r < to; r++) {
-        const float *xr = x + r * c, *gr = g + r * c;
-        float *dxr = dx + r * c, mean = means[r], rstd = rstds[r];
-        for (int i = 0; i < c; i++) xhat[i] = (xr[i] - mean) * rstd;
-        for (int i = 0; i < c; i++) gw[i] = gr[i] * w[i];
-        for (int i = 0; i < c; i++) dw[i] += gr[i] * xhat[i];
-        for (int i = 0; i < c; i++) dbias[i] += gr[i];
-        float m1 = (float) (sum_kernel(gw, c) / c), m2 = (float) (dot_kernel(gw, xhat, c) / c);
-        for (int i = 0; i < c; i++) dxr[i] = (gw[i] - m1 - xhat[i] * m2) * rstd;
-    }
+    layer_norm_backward_rows(x, g, w, means, rstds, dx, from, to, c, dw, dbias, scratch, scratch + c);
     UNPIN(dba, dbias, 0);
     UNPIN(dwa, dw, 0);
     UNPIN(wa, w, JNI_ABORT);
@@ -528,11 +542,7 @@ static inline int attn_keys(int causal, int t, int s) { return causal ? (t + 1 <
 
 /* Forward: each row's softmax over its keys, zeros after them; the row max and sum of exps go back to Java
  * (lse = max + (float) Math.log(sum) there). A row whose max is -inf becomes NaN and its sum NaN. */
-JNIFN(void, attentionSoftmaxRows)(JNIEnv *env, jclass c, jobject sb, jint rows, jint n, jint t0, jboolean causal, jint s,
-                                  jfloatArray maxOut, jdoubleArray sumOut) {
-    float *sc = floats_at(env, sb, 0);
-    float *maxes = (float *) (*env)->GetPrimitiveArrayCritical(env, maxOut, NULL);
-    double *sums = (double *) (*env)->GetPrimitiveArrayCritical(env, sumOut, NULL);
+CLONES static void attention_softmax_rows(float *sc, int rows, int n, int t0, int causal, int s, float *maxes, double *sums) {
     for (int i = 0; i < rows; i++) {
         float *row = sc + (long) i * n;
         int ni = attn_keys(causal, t0 + i, s);
@@ -554,15 +564,21 @@ JNIFN(void, attentionSoftmaxRows)(JNIEnv *env, jclass c, jobject sb, jint rows, 
         for (int j = ni; j < n; j++) row[j] = 0.0f;
         sums[i] = sum;
     }
+}
+
+JNIFN(void, attentionSoftmaxRows)(JNIEnv *env, jclass c, jobject sb, jint rows, jint n, jint t0, jboolean causal, jint s,
+                                  jfloatArray maxOut, jdoubleArray sumOut) {
+    float *sc = floats_at(env, sb, 0);
+    float *maxes = (float *) (*env)->GetPrimitiveArrayCritical(env, maxOut, NULL);
+    double *sums = (double *) (*env)->GetPrimitiveArrayCritical(env, sumOut, NULL);
+    attention_softmax_rows(sc, rows, n, t0, causal, s, maxes, sums);
     (*env)->ReleasePrimitiveArrayCritical(env, sumOut, sums, 0);
     (*env)->ReleasePrimitiveArrayCritical(env, maxOut, maxes, 0);
 }
 
 /* Backward: each row's weights again, p = exp(score - lse) over its keys, zeros after; a NaN lse (the row attended
  * nothing) gives a row of zeros. lse: the block's rows, from element offset lo of a direct buffer. */
-JNIFN(void, attentionWeightRows)(JNIEnv *env, jclass c, jobject sb, jint rows, jint n, jint t0, jboolean causal, jint s,
-                                 jobject lb, jlong lo) {
-    float *sc = floats_at(env, sb, 0), *lse = floats_at(env, lb, lo);
+CLONES static void attention_weight_rows(float *sc, int rows, int n, int t0, int causal, int s, const float *lse) {
     for (int i = 0; i < rows; i++) {
         float *row = sc + (long) i * n, l = lse[i];
         int ni = l != l ? 0 : attn_keys(causal, t0 + i, s);
@@ -575,14 +591,23 @@ JNIFN(void, attentionWeightRows)(JNIEnv *env, jclass c, jobject sb, jint rows, j
     }
 }
 
+JNIFN(void, attentionWeightRows)(JNIEnv *env, jclass c, jobject sb, jint rows, jint n, jint t0, jboolean causal, jint s,
+                                 jobject lb, jlong lo) {
+    attention_weight_rows(floats_at(env, sb, 0), rows, n, t0, causal, s, floats_at(env, lb, lo));
+}
+
 /* Backward: dS = P (dP - rowsum(P dP)) scale, row by row, in place over dP (rowsum as FloatKernels.dot adds it). */
-JNIFN(void, attentionScoreGradRows)(JNIEnv *env, jclass c, jobject pb, jobject db, jint rows, jint n, jfloat scale) {
-    float *p = floats_at(env, pb, 0), *d = floats_at(env, db, 0);
+CLONES static void attention_score_grad_rows(const float *p, float *d, int rows, int n, float scale) {
     for (int i = 0; i < rows; i++) {
-        float *pr = p + (long) i * n, *dr = d + (long) i * n;
+        const float *pr = p + (long) i * n;
+        float *dr = d + (long) i * n;
         float pdp = (float) dot_kernel(pr, dr, n);
         for (int j = 0; j < n; j++) dr[j] = pr[j] * (dr[j] - pdp) * scale;
     }
+}
+
+JNIFN(void, attentionScoreGradRows)(JNIEnv *env, jclass c, jobject pb, jobject db, jint rows, jint n, jfloat scale) {
+    attention_score_grad_rows(floats_at(env, pb, 0), floats_at(env, db, 0), rows, n, scale);
 }
 
 /* The SHA-256 of the sources this library was built from (build-cpu-kernels.sh passes it), so a stale build is refused. */

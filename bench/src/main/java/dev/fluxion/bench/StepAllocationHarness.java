@@ -7,7 +7,7 @@ import java.lang.management.ManagementFactory;
 /**
  * Heap bytes and tensor buffers allocated per training step, and the time per step, for TrainStepBench's
  * models (the same step, the same inputs). Heap bytes are summed over all threads (the caller and the
- * fork-join workers), so Vector API code that fell off the fast path and boxes its vectors shows up here as
+ * pool's workers), so Vector API code that fell off the fast path and boxes its vectors shows up here as
  * hundreds of megabytes per step; buffers are the tensor memory the steps took from {@link CpuMemory}
  * (one per tensor that got its own data, views excluded); cpu ms is the process's CPU time per step.
  *

@@ -14,7 +14,7 @@ import java.nio.FloatBuffer;
 /**
  * The CPU backend. Elementwise kernels stream chunks of {@link Scratch#CHUNK} elements through per-thread
  * arrays ({@link Strided} gathers any layout into them), compute with {@link FloatKernels} (Vector API)
- * or {@link DoubleKernels}, and split large tensors over the fork-join pool of {@link Parallel}.
+ * or {@link DoubleKernels}, and split large tensors over the workers of {@link Parallel}.
  */
 public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
