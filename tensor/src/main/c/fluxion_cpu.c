@@ -13,6 +13,7 @@
  * and without -ffast-math. Each kernel is built three times (AVX-512, AVX2+FMA, baseline x86-64) and the
  * loader picks the one the CPU runs (target_clones); all three give the same bits.
  */
+#define _POSIX_C_SOURCE 200112L   /* setenv */
 #include <jni.h>
 #include <math.h>
 #include <stdint.h>
@@ -608,6 +609,24 @@ CLONES static void attention_score_grad_rows(const float *p, float *d, int rows,
 
 JNIFN(void, attentionScoreGradRows)(JNIEnv *env, jclass c, jobject pb, jobject db, jint rows, jint n, jfloat scale) {
     attention_score_grad_rows(floats_at(env, pb, 0), floats_at(env, db, 0), rows, n, scale);
+}
+
+/* setenv(name, value) unless name is set already (true when it set it): OpenBlasCore names OpenBLAS's kernels in
+ * OPENBLAS_CORETYPE before OpenBLAS loads and reads it. */
+JNIFN(jboolean, setEnvIfUnset)(JNIEnv *env, jclass c, jstring name, jstring value) {
+    const char *n = (*env)->GetStringUTFChars(env, name, NULL), *v = (*env)->GetStringUTFChars(env, value, NULL);
+    jboolean set = JNI_FALSE;
+    if (n != NULL && v != NULL && getenv(n) == NULL) set = setenv(n, v, 0) == 0;
+    if (v != NULL) (*env)->ReleaseStringUTFChars(env, value, v);
+    if (n != NULL) (*env)->ReleaseStringUTFChars(env, name, n);
+    return set;
+}
+
+/* The string a C function of no arguments returns (openblas_get_corename, found by JavaCPP's Loader.addressof). */
+JNIFN(jstring, callStringFunction)(JNIEnv *env, jclass c, jlong fn) {
+    const char *(*f)(void) = (const char *(*)(void)) (intptr_t) fn;
+    const char *s = f();
+    return s == NULL ? NULL : (*env)->NewStringUTF(env, s);
 }
 
 /* The SHA-256 of the sources this library was built from (build-cpu-kernels.sh passes it), so a stale build is refused. */

@@ -11,6 +11,9 @@ import java.nio.FloatBuffer;
 final class Blas {
     private Blas() {}
 
+    /** First: OPENBLAS_CORETYPE must be set before anything below loads OpenBLAS. */
+    private static final String ASKED_CORE = OpenBlasCore.ASKED;
+
     static final int ROW_MAJOR = openblas_nolapack.CblasRowMajor;
     static final int NO_TRANS = openblas_nolapack.CblasNoTrans;
     static final int TRANS = openblas_nolapack.CblasTrans;
@@ -95,7 +98,14 @@ final class Blas {
     }
 
     /** The OpenBLAS build (its runtime kernel choice is not exposed by the preset). */
-    static String config() { return "OpenBLAS 0.3.31 (org.bytedeco:openblas, DYNAMIC_ARCH)"; }
+    /** The OpenBLAS build and the kernels it runs (openblas_get_corename), and why when Fluxion chose them. */
+    static String config() {
+        String core = "?";
+        org.bytedeco.javacpp.Pointer fn = org.bytedeco.javacpp.Loader.addressof("openblas_get_corename");
+        if (fn != null && !fn.isNull() && NativeKernels.ENABLED) core = NativeKernels.callStringFunction(fn.address());
+        return "OpenBLAS 0.3.31 (org.bytedeco:openblas, DYNAMIC_ARCH), " + core + " kernels"
+                + (ASKED_CORE == null ? "" : " (" + ASKED_CORE + ")");
+    }
 
     static void dgemm(boolean transA, boolean transB, int m, int n, int k,
                       DoubleBuffer a, int aOff, int lda, DoubleBuffer b, int bOff, int ldb,

@@ -133,4 +133,10 @@ final class NativeKernels {
     static native void addInto(float[] x, int xOff, float[] y, int yOff, int len);
 
     static native String sourcesHash();
+
+    /** setenv(name, value) unless name is set; true when it set it. */
+    static native boolean setEnvIfUnset(String name, String value);
+
+    /** The string the C function at address fn (no arguments, returning const char *) returns. */
+    static native String callStringFunction(long fn);
 }
