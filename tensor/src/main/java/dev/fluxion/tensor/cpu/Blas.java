@@ -102,7 +102,7 @@ final class Blas {
     static String config() {
         String core = "?";
         org.bytedeco.javacpp.Pointer fn = org.bytedeco.javacpp.Loader.addressof("openblas_get_corename");
-        if (fn != null && !fn.isNull() && NativeKernels.ENABLED) core = NativeKernels.callStringFunction(fn.address());
+        if (fn != null && !fn.isNull() && NativeKernels.LOADED) core = NativeKernels.callStringFunction(fn.address());
         return "OpenBLAS 0.3.31 (org.bytedeco:openblas, DYNAMIC_ARCH), " + core + " kernels"
                 + (ASKED_CORE == null ? "" : " (" + ASKED_CORE + ")");
     }

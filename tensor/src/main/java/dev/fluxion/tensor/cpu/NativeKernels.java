@@ -22,18 +22,25 @@ import java.nio.file.StandardCopyOption;
  * Each computes every element with the same float operations in the same order as the Java loops, so results
  * are bitwise equal with or without the library ({@code NativeKernelsTest}).
  *
- * <p>{@code -Dfluxion.native=false} turns the library off; on other platforms, or when it is missing, the Java
+ * <p>{@code -Dfluxion.native=false} turns the C kernels off (the library still loads, see {@link #LOADED}); on other platforms, or when it is missing, the Java
  * kernels run (one line on stderr says so where the library should have been).
  */
 final class NativeKernels {
     private NativeKernels() {}
 
-    static final boolean ENABLED = load();
+    /**
+     * Whether libfluxion_cpu.so is loaded. It loads even under {@code -Dfluxion.native=false}, which only turns
+     * its kernels off: {@link OpenBlasCore} still uses it to pick the same OpenBLAS kernels, so GEMMs give the
+     * same bits with the Java kernels as with the C ones.
+     */
+    static final boolean LOADED = load();
+
+    /** Whether the C kernels run (the library loaded and {@code -Dfluxion.native} is not false). */
+    static final boolean ENABLED = LOADED && Boolean.parseBoolean(System.getProperty("fluxion.native", "true"));
 
     private static final String PLATFORM = "linux-x86_64";
 
     private static boolean load() {
-        if (!Boolean.parseBoolean(System.getProperty("fluxion.native", "true"))) return false;
         String os = System.getProperty("os.name", ""), arch = System.getProperty("os.arch", "");
         if (!os.equals("Linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) return false;
         String dir = PLATFORM + "/";

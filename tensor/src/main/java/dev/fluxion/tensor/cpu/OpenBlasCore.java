@@ -16,7 +16,8 @@ import java.util.List;
  * (measured on a 2-core Zen 4 EPYC). So on that CPU, when {@code OPENBLAS_CORETYPE} is not set, Fluxion sets
  * it to Haswell for its own process. {@code -Dfluxion.blas.core=NAME} asks for NAME on any CPU, and
  * {@code -Dfluxion.blas.core=default} leaves the choice to OpenBLAS. Needs the native kernels library (which
- * sets the variable); without it OpenBLAS chooses.
+ * sets the variable, and loads under {@code -Dfluxion.native=false} too, so the Java kernels get the same GEMMs);
+ * without it OpenBLAS chooses.
  */
 final class OpenBlasCore {
     private OpenBlasCore() {}
@@ -26,7 +27,7 @@ final class OpenBlasCore {
 
     private static String ask() {
         String property = System.getProperty("fluxion.blas.core", "auto");
-        if (property.equals("default") || System.getenv("OPENBLAS_CORETYPE") != null || !NativeKernels.ENABLED) return null;
+        if (property.equals("default") || System.getenv("OPENBLAS_CORETYPE") != null || !NativeKernels.LOADED) return null;
         String core = property.equals("auto") ? (isZen4() ? "Haswell" : null) : property;
         if (core == null) return null;
         if (!NativeKernels.setEnvIfUnset("OPENBLAS_CORETYPE", core)) return null;
