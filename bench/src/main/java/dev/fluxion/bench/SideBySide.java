@@ -130,7 +130,9 @@ public final class SideBySide {
             String param = pk.toString();
             for (Workload w : WORKLOADS) {
                 if (!w.benchmark().equals(bench) || !w.param().equals(param)) continue;
-                double score = r.getPrimaryResult().getScore();           // time per op in the benchmark's unit
+                // time per op in the benchmark's unit: the median of the measurement iterations, as the PyTorch side
+                // takes the median of its timed calls (a mean let one iteration that met a stall move the row by 30%)
+                double score = r.getPrimaryResult().getStatistics().getPercentile(50.0);
                 TimeUnit unit = p.getTimeUnit();
                 double seconds = score * unit.toNanos(1) / 1e9;
                 out.put(w.name(), w.isTime() ? seconds * 1e3 : w.workPerOp() / seconds);
