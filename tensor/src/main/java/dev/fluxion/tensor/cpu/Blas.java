@@ -55,9 +55,12 @@ final class Blas {
 
     /**
      * C[cOff..] = A[aOff..] (M x K, op(A)) * B[bOff..] (K x N, op(B)) + beta C, row-major. Large products are
-     * split into blocks of rows of C (or of columns, when C is wide and short), one OpenBLAS call per block, over
-     * {@link Parallel}'s workers. Every element of C is computed by the same kernel over the same k order as in
-     * one call, so the split changes no bits.
+     * split into blocks of columns of C (of rows when C has too few columns), one OpenBLAS call per block, over
+     * {@link Parallel}'s workers. Columns: every shape measured (square 256 to 2048, the MLP's linear layers) ran
+     * as fast or faster in column halves than in row halves, up to 8% at 256 (one thread per half, alone). The blocks depend only on the shape and the thread count, so a call gives the
+     * same bits every time; with OpenBLAS's Haswell kernels (see {@link OpenBlasCore}) a block can round
+     * differently from the whole product, so another thread count may differ in the last bits, as threaded
+     * OpenBLAS (PyTorch's) does. Its AVX-512 kernels give the bits of one call ({@code BlasSplitTest}).
      */
     static void sgemm(boolean transA, boolean transB, int m, int n, int k,
                       FloatBuffer a, int aOff, int lda, FloatBuffer b, int bOff, int ldb,
@@ -67,7 +70,7 @@ final class Blas {
             sgemmSingle(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
             return;
         }
-        boolean byRows = m >= n || n < 2 * ALIGN;
+        boolean byRows = n < 2 * ALIGN;
         int extent = byRows ? m : n, blocks = (extent + ALIGN - 1) / ALIGN;
         Parallel.forRange(blocks, (blocks + t - 1) / t, (lo, hi) -> {
             int from = (int) lo * ALIGN, to = (int) Math.min(extent, hi * ALIGN);
@@ -97,7 +100,6 @@ final class Blas {
         }
     }
 
-    /** The OpenBLAS build (its runtime kernel choice is not exposed by the preset). */
     /** The OpenBLAS build and the kernels it runs (openblas_get_corename), and why when Fluxion chose them. */
     static String config() {
         String core = "?";

@@ -14,7 +14,9 @@ import java.util.List;
  * 512-bit operation as two 256-bit halves, and OpenBLAS's AVX2 "Haswell" kernels are faster there: 104 against
  * 98 GFLOP/s for one thread at 1024, and 8-9% less time for Fluxion's 1024 and 2048 products on two cores
  * (measured on a 2-core Zen 4 EPYC). So on that CPU, when {@code OPENBLAS_CORETYPE} is not set, Fluxion sets
- * it to Haswell for its own process. {@code -Dfluxion.blas.core=NAME} asks for NAME on any CPU, and
+ * it to Haswell for its own process. The price: with these kernels a product that {@link Blas#sgemm} splits over
+ * the workers can differ in its last bits from one call on the whole (the AVX-512 kernels give the same bits),
+ * so results depend on the thread count, as they do with threaded OpenBLAS. {@code -Dfluxion.blas.core=NAME} asks for NAME on any CPU, and
  * {@code -Dfluxion.blas.core=default} leaves the choice to OpenBLAS. Needs the native kernels library (which
  * sets the variable, and loads under {@code -Dfluxion.native=false} too, so the Java kernels get the same GEMMs);
  * without it OpenBLAS chooses.
