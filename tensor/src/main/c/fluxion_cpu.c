@@ -278,6 +278,21 @@ CLONES static double softmax_row_kernel(float *restrict v, int n, int log_softma
     return sum;
 }
 
+/* softmax_row_kernel's softmax (not log) of row x written to y (other memory): the copy folded into the exp pass,
+ * the same operations per element. */
+CLONES static void softmax_row_into(const float *restrict x, float *restrict y, int n) {
+    float max = max_kernel(x, n);
+    if (max == -INFINITY) max = 0.0f;
+    if (max - max != 0.0f) {                             /* NaN or +inf in the row: the general exp */
+        for (int i = 0; i < n; i++) y[i] = x[i] - max;
+        unary_kernel(U_EXP, y, y, n);
+    } else {
+        for (int i = 0; i < n; i++) y[i] = fx_exp_capped(x[i] - max);
+    }
+    float inv = (float) (1 / sum_kernel(y, n));
+    for (int i = 0; i < n; i++) y[i] *= inv;
+}
+
 CLONES static void select_kernel(const float *restrict c, const float *restrict a, const float *restrict b,
                                  float *restrict y, int n) {
     for (int i = 0; i < n; i++) y[i] = c[i] != 0.0f ? a[i] : b[i];
@@ -553,13 +568,10 @@ JNIFN(void, addInto)(JNIEnv *env, jclass c, jfloatArray xa, jint xOff, jfloatArr
     UNPIN(ya, y, 0); UNPIN(xa, x, JNI_ABORT);
 }
 
-/* CpuReduce.softmax over contiguous rows of direct buffers: each row copied to y, then softmax_row_kernel in place. */
+/* CpuReduce.softmax over contiguous rows of direct buffers (x and y do not overlap), row by row. */
 JNIFN(void, softmaxRowsAt)(JNIEnv *env, jclass c, jobject xb, jlong xo, jobject yb, jlong yo, jlong rows, jint n) {
     float *x = floats_at(env, xb, xo), *y = floats_at(env, yb, yo);
-    for (jlong r = 0; r < rows; r++) {
-        memcpy(y + r * n, x + r * n, (size_t) n * sizeof(float));
-        softmax_row_kernel(y + r * n, n, 0, NULL);
-    }
+    for (jlong r = 0; r < rows; r++) softmax_row_into(x + r * n, y + r * n, n);
 }
 
 /* row[j] = exp(row[j] - shift) for a finite shift at least the row's max (the row has no NaN or +inf then). */

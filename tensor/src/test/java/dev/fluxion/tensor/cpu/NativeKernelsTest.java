@@ -119,7 +119,10 @@ class NativeKernelsTest {
             double sum = FloatKernels.scalarSum(e, n, new float[FloatKernels.SUM_LANES]);
             if (log) { float lse = (float) Math.log(sum); for (int i = 0; i < n; i++) want[i] -= lse; }
             else { float inv = (float) (1 / sum); for (int i = 0; i < n; i++) want[i] = e[i] * inv; }
+            FloatBuffer rowsIn = direct(row, 1), rowsOut = direct(new float[n], 2);      // the buffer-to-buffer path, odd offsets
+            NativeKernels.softmaxRowsAt(rowsIn, 1, rowsOut, 2, 1, n);
             double nativeSum = NativeKernels.softmaxRow(got, n, log, log ? new float[n] : null);
+            if (!log) for (int i = 0; i < n; i++) assertSameBits(got[i], rowsOut.get(2 + i), "softmaxRowsAt n=" + n + " at " + i);
             assertEquals(sum, nativeSum, 0.0, "sum of the exps, n=" + n);
             if (log) { float lse = (float) Math.log(nativeSum); for (int i = 0; i < n; i++) got[i] -= lse; }   // as logSoftmaxRow does
             for (int i = 0; i < n; i++) assertSameBits(want[i], got[i], (log ? "log_softmax" : "softmax") + " n=" + n + " at " + i);
