@@ -561,6 +561,41 @@ JNIFN(void, layerNormBackwardRows)(JNIEnv *env, jclass c_, jobject xb, jlong xo,
     free(scratch);
 }
 
+/* lanes of a where mask is 0, of b where it is all ones (a comparison's result); the casts reinterpret the bits */
+#define SELECT8(mask, b, a) ((vf8) ((((vi8) (b)) & (mask)) | (((vi8) (a)) & ~(mask))))
+
+/* CpuWindows.max2x2At for q in [0, n - n % 8): m[q], the max of x[q], x[q+1], x[q+w], x[q+w+1], and which[q] in 0..3,
+ * the first holding it (a NaN wins); left against right, then top against bottom, as the Java rule. In gcc's vector
+ * extension with the selects as bit masks (gcc left the ?: form scalar). Returns where it stopped. */
+CLONES static int max2x2_kernel(const float *x, int w, float *m, float *which, int n) {
+    int q = 0, bound = n - n % 8;
+    const vi8 one = {1, 1, 1, 1, 1, 1, 1, 1}, two = {2, 2, 2, 2, 2, 2, 2, 2};
+    for (; q < bound; q += 8) {
+        vf8 a, b, c, d;
+        memcpy(&a, x + q, sizeof a);
+        memcpy(&b, x + q + 1, sizeof b);
+        memcpy(&c, x + q + w, sizeof c);
+        memcpy(&d, x + q + w + 1, sizeof d);
+        vi8 tb = (b > a) | ((b != b) & (a == a));               /* takes(b, a): greater, or NaN over a number */
+        vi8 td = (d > c) | ((d != d) & (c == c));
+        vf8 top = SELECT8(tb, b, a), bottom = SELECT8(td, d, c);
+        vi8 tv = (bottom > top) | ((bottom != bottom) & (top == top));
+        vf8 best = SELECT8(tv, bottom, top);
+        vi8 place = (tv & (two + (td & one))) | (~tv & (tb & one));
+        vf8 placef = __builtin_convertvector(place, vf8);
+        memcpy(m + q, &best, sizeof best);
+        memcpy(which + q, &placef, sizeof placef);
+    }
+    return q;
+}
+
+JNIFN(jint, max2x2)(JNIEnv *env, jclass c, jfloatArray xa, jint w, jfloatArray ma, jfloatArray wa, jint n) {
+    float *x = PIN(xa), *m = PIN(ma), *which = PIN(wa);
+    int q = max2x2_kernel(x, w, m, which, n);
+    UNPIN(wa, which, 0); UNPIN(ma, m, 0); UNPIN(xa, x, JNI_ABORT);
+    return q;
+}
+
 /* y[yOff + t] += x[xOff + t] for t in [0, len): col2im's runs (x and y are different arrays). */
 JNIFN(void, addInto)(JNIEnv *env, jclass c, jfloatArray xa, jint xOff, jfloatArray ya, jint yOff, jint len) {
     float *x = PIN(xa), *y = PIN(ya);

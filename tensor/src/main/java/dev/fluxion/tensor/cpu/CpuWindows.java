@@ -273,7 +273,8 @@ final class CpuWindows {
     private static void maxPlanes2x2(float[] xa, int planes, int sh, int sw, int h, int w, int oh, int ow, float[] ya, long[] ia) {
         int plane = h * w, n = planes * plane - w - 1;                  // every window's four elements lie inside xa
         float[] m = Work.floats(2, n), which = Work.floats(3, n);
-        for (int q = Simd.ENABLED ? VectorWindows.max2x2(xa, w, m, which, n) : 0; q < n; q++) max2x2At(xa, w, m, which, q);
+        int start = NativeKernels.ENABLED ? NativeKernels.max2x2(xa, w, m, which, n) : Simd.ENABLED ? VectorWindows.max2x2(xa, w, m, which, n) : 0;
+        for (int q = start; q < n; q++) max2x2At(xa, w, m, which, q);
         for (int p = 0; p < planes; p++)
             for (int i = 0, out = p * oh * ow; i < oh; i++)
                 for (int j = 0; j < ow; j++, out++) {

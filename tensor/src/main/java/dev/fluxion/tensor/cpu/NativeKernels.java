@@ -136,6 +136,9 @@ final class NativeKernels {
     static native void layerNormBackwardRows(Buffer x, long xo, Buffer g, long go, float[] w, Buffer mean, long mo, Buffer rstd, long ro,
                                              Buffer dx, long dxo, long from, long to, int c, float[] dw, float[] db);
 
+    /** CpuWindows.max2x2At for every position q in [0, n - n % 8); returns where it stopped (the caller does the rest). */
+    static native int max2x2(float[] x, int w, float[] m, float[] which, int n);
+
     /** y[yOff + t] += x[xOff + t] for t in [0, len) (x and y different arrays). */
     static native void addInto(float[] x, int xOff, float[] y, int yOff, int len);
 

@@ -6,7 +6,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The Vector API bodies of {@link CpuWindows}' loops (loaded only when {@link Simd#ENABLED}): the 2x2 max-pool, each
+ * The Vector API bodies of {@link CpuWindows}' loops, for when the C kernels ({@link NativeKernels}) are off (loaded
+ * only when {@link Simd#ENABLED}): the 2x2 max-pool, each
  * lane doing what {@link CpuWindows#max2x2At} does for one position, and col2im's runs of adds. Blends instead of branches: on changing data the
  * branches of the scalar rule mispredict about every other window, which cost 3-5x the arithmetic.
  */

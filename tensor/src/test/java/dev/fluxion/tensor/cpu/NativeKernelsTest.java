@@ -272,6 +272,25 @@ class NativeKernelsTest {
         }
     }
 
+    /** The 2x2 max-pool positions against CpuWindows' scalar rule: ties keep the first, a NaN wins, -0 and +0 as Java compares them. */
+    @Test void maxPool2x2MatchesTheScalarRule() {
+        Random r = new Random(5);
+        float[] pool = {0f, -0f, 1f, -1f, 2f, Float.NaN, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY};
+        for (int w : new int[] {2, 3, 8, 17}) {
+            int n = 9 * w + 13;
+            float[] x = new float[n + w + 1];
+            for (int i = 0; i < x.length; i++) x[i] = i % 3 == 0 ? pool[r.nextInt(pool.length)] : (float) r.nextInt(4);
+            float[] m = new float[n], which = new float[n], wantM = new float[n], wantWhich = new float[n];
+            int stop = NativeKernels.max2x2(x, w, m, which, n);
+            assertEquals(n - n % 8, stop, "positions done in C");
+            for (int q = 0; q < n; q++) CpuWindows.max2x2At(x, w, wantM, wantWhich, q);
+            for (int q = 0; q < stop; q++) {
+                assertSameBits(wantM[q], m[q], "max w=" + w + " at " + q);
+                assertEquals(wantWhich[q], which[q], "place w=" + w + " at " + q);
+            }
+        }
+    }
+
     private static FloatBuffer direct(float[] values, int offset) {
         FloatBuffer b = ByteBuffer.allocateDirect((values.length + offset) * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
         b.put(offset, values, 0, values.length);
