@@ -48,26 +48,9 @@ static const float SQRTHF = 0.707106781186547524f;
 static inline uint32_t bits_of(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static inline float float_of(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
-/* ScalarMath.exp */
-static inline float fx_exp(float x) {
-    float xc = x > EXP_LO ? x : EXP_LO;
-    xc = xc < EXP_HI ? xc : EXP_HI;
-    float shifted = xc * LOG2E + MAGIC;
-    float n = shifted - MAGIC;
-    float r = xc - n * LN2_HI - n * LN2_LO;
-    float r2 = r * r;
-    float p = ((((r * 1.9875691500e-4f + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f)
-               * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
-    float y = p * r2 + r + 1.0f;
-    float out = y * float_of((bits_of(shifted) - (MAGIC_BITS - 127u)) << 23);
-    out = x > EXP_HI ? INFINITY : out;
-    out = x < EXP_LO ? 0.0f : out;
-    return x != x ? x : out;
-}
-
-/* fx_exp's bits for an x that is not NaN and not above EXP_HI, as x - max of a row with a finite max (<= 0, or
- * -inf): the upper clamp and the +inf and NaN selects cannot change such an x's result, and dropping them makes
- * the softmax exp about 30% cheaper (0.43 -> 0.31 ns per element on AVX-512). */
+/* ScalarMath.exp for an x that is not NaN and not above EXP_HI, as x - max of a row with a finite max (<= 0, or
+ * -inf). fx_exp below adds the upper clamp and the +inf and NaN selects; without them (such an x cannot reach
+ * them) the softmax exp is about 30% cheaper (0.43 -> 0.31 ns per element on AVX-512). */
 static inline float fx_exp_capped(float x) {
     float xc = x > EXP_LO ? x : EXP_LO;
     float shifted = xc * LOG2E + MAGIC;
@@ -79,6 +62,14 @@ static inline float fx_exp_capped(float x) {
     float y = p * r2 + r + 1.0f;
     float out = y * float_of((bits_of(shifted) - (MAGIC_BITS - 127u)) << 23);
     return x < EXP_LO ? 0.0f : out;
+}
+
+/* ScalarMath.exp: x clamped to [EXP_LO, EXP_HI] (high end first here, the same value), infinity above the range,
+ * NaN kept. */
+static inline float fx_exp(float x) {
+    float out = fx_exp_capped(x < EXP_HI ? x : EXP_HI);     /* NaN becomes EXP_HI here and is put back below */
+    out = x > EXP_HI ? INFINITY : out;
+    return x != x ? x : out;
 }
 
 /* ScalarMath.log. Inputs outside the normal range take libm's double log where Java takes Math.log: both exact
