@@ -166,7 +166,8 @@ public final class Engine implements AutogradEngine {
                 Tensor gi = inGrads[i];
                 if (next[i] instanceof Tensor leaf) {
                     if (gi != null && TensorHooks.hasHooks(leaf)) hooked.merge(leaf, gi, Tensor::add);   // its hooks see the pass's total
-                    else if (gi != null && leaf.grad() == null && !e.rule().userDefined() && adoptable(gi, madeFrom, inGrads, i)) leaf.setGrad(Scope.escape(gi));
+                    else if (gi != null && leaf.grad() == null && !e.rule().userDefined() && adoptable(gi, madeFrom, inGrads, i))
+                        leaf.setGrad(Scope.escape(gi));                     // the rule's fresh result, not copied
                     else if (gi != null) accumulateLeaf(leaf, gi);
                     if (pendingLeaf.merge(leaf, -1, Integer::sum) == 0) {
                         Tensor total = hooked.remove(leaf);
@@ -237,8 +238,9 @@ public final class Engine implements AutogradEngine {
     /**
      * Whether a leaf's first gradient can be the rule's result itself rather than a copy, as PyTorch steals a
      * gradient buffer nothing else holds: the rule made it during this call (so it is not the seed, an input or a
-     * tensor the rule kept; rules users write are never trusted with this), no other open tensor views its storage, the rule did not return it for another
-     * input too, and no graph of the backward is being built. Saves a pass over every parameter's gradient.
+     * tensor the rule kept from before; rules users write are never trusted with this, see the caller), no other
+     * open tensor views its storage, the rule did not return it for another input too, and no graph of the
+     * backward is being built. Saves a pass over every parameter's gradient.
      */
     private static boolean adoptable(Tensor gi, long madeFrom, Tensor[] inGrads, int i) {
         if (gi.serial() < madeFrom || gi.gradFn() != null || isGradEnabledNow() || !gi.ownsStorage()) return false;
@@ -246,7 +248,7 @@ public final class Engine implements AutogradEngine {
         return true;
     }
 
-    /** Adds g into leaf.grad(); the first gradient is copied so it never aliases a temporary. */
+    /** Adds g into leaf.grad(); a first gradient is copied here, so it never aliases a temporary (see {@link #adoptable}). */
     static void accumulateLeaf(Tensor leaf, Tensor g) {
         Tensor current = leaf.grad();
         if (current == null) leaf.setGrad(Scope.escape(g.copy()));
