@@ -154,9 +154,24 @@ public final class CpuMemory {
         return b;
     }
 
+    /** Where every tensor buffer starts: a multiple of this many bytes (a cache line, and one AVX-512 vector). */
+    static final int ALIGNMENT = 64;
+
+    /**
+     * A direct buffer of exactly {@code bytes} bytes whose first byte lies on a {@link #ALIGNMENT} boundary.
+     * allocateDirect's memory comes from malloc, 16 bytes past a page start for large sizes, so every 64-byte
+     * vector the kernels and OpenBLAS's packing read or write would straddle two cache lines (PyTorch's CPU
+     * allocator aligns to 64 bytes for the same reason). The slice keeps the whole allocation alive.
+     */
+    private static ByteBuffer allocateAligned(int bytes) {
+        ByteBuffer raw = ByteBuffer.allocateDirect(bytes + ALIGNMENT - 1);
+        int skip = (ALIGNMENT - raw.alignmentOffset(0, ALIGNMENT)) % ALIGNMENT;
+        return raw.position(skip).limit(skip + bytes).slice().order(ByteOrder.nativeOrder());
+    }
+
     private static ByteBuffer allocateFresh(int cls) {
         try {
-            return ByteBuffer.allocateDirect(cls).order(ByteOrder.nativeOrder());
+            return allocateAligned(cls);
         } catch (OutOfMemoryError first) {
             // the JDK's own retry cannot see our unreachable storages (this pool holds their buffers): find them,
             // drop the cache so the JDK can free those buffers, and try once more
@@ -164,7 +179,7 @@ public final class CpuMemory {
             emptyCache();
             System.gc();
             try {
-                return ByteBuffer.allocateDirect(cls).order(ByteOrder.nativeOrder());
+                return allocateAligned(cls);
             } catch (OutOfMemoryError second) {
                 OutOfMemoryError e = new OutOfMemoryError("CPU tensor memory: cannot allocate " + cls + " bytes with " + IN_USE.get()
                         + " bytes in use by live tensors (raise -XX:MaxDirectMemorySize, or free tensors with close() or a Scope)");
