@@ -150,7 +150,7 @@ final class CpuAttention implements FusedKernel<AttentionOp> {
     private static FloatBuffer scratch(int slot, int floats) {
         FloatBuffer[] mine = SCRATCH.get();
         if (mine[slot] == null || mine[slot].capacity() < floats)
-            mine[slot] = java.nio.ByteBuffer.allocateDirect(Math.max(floats, 1) * 4).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+            mine[slot] = CpuMemory.allocateAligned(Math.max(floats, 1) * 4).asFloatBuffer();   // on a cache line, as tensor memory
         return mine[slot];
     }
 

@@ -163,7 +163,7 @@ public final class CpuMemory {
      * vector the kernels and OpenBLAS's packing read or write would straddle two cache lines (PyTorch's CPU
      * allocator aligns to 64 bytes for the same reason). The slice keeps the whole allocation alive.
      */
-    private static ByteBuffer allocateAligned(int bytes) {
+    static ByteBuffer allocateAligned(int bytes) {
         ByteBuffer raw = ByteBuffer.allocateDirect(bytes + ALIGNMENT - 1);
         int skip = (ALIGNMENT - raw.alignmentOffset(0, ALIGNMENT)) % ALIGNMENT;
         return raw.position(skip).limit(skip + bytes).slice().order(ByteOrder.nativeOrder());
