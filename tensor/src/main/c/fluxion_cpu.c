@@ -244,44 +244,35 @@ CLONES static float max_kernel(const float *restrict x, int n) {
     return m;
 }
 
-/* FloatKernels.softmaxRow, or the first part of logSoftmaxRow, in one call: the row max (0 when all are -inf),
- * minus it, exp, and the sum as sum_kernel adds it, returned; softmax then scales by 1/sum. log-softmax leaves
- * v = x - max and the exps in tmp: Java takes the log of the sum (Math.log, whose last bit may differ from
- * libm's) and subtracts it. */
-CLONES static double softmax_row_kernel(float *restrict v, int n, int log_softmax, float *restrict tmp) {
-    float max = max_kernel(v, n);
+/* softmax of row x written to y (the same row, in place, or other memory): the row max (0 when all are -inf),
+ * exp(x - max), and the sum as sum_kernel adds it, returned; y is scaled by 1/sum. FloatKernels.softmaxRow's
+ * operations per element, and CpuReduce.softmax's buffer-to-buffer rows, the copy folded into the exp pass. */
+CLONES static double softmax_row_into(const float *x, float *y, int n) {
+    float max = max_kernel(x, n);
     if (max == -INFINITY) max = 0.0f;
-    float *e = log_softmax ? tmp : v;
-    if (max - max != 0.0f) {                             /* max is NaN or +inf: x - max may be NaN; the general exp */
-        for (int i = 0; i < n; i++) v[i] -= max;
-        unary_kernel(U_EXP, v, e, n);
-    } else if (log_softmax) {
-        for (int i = 0; i < n; i++) v[i] -= max;
-        for (int i = 0; i < n; i++) e[i] = fx_exp_capped(v[i]);
+    if (max - max != 0.0f) {                             /* NaN or +inf in the row: x - max may be NaN; the general exp */
+        _Pragma("GCC ivdep") for (int i = 0; i < n; i++) y[i] = x[i] - max;
+        unary_kernel(U_EXP, y, y, n);
     } else {
-        for (int i = 0; i < n; i++) v[i] = fx_exp_capped(v[i] - max);       /* the same two steps in one pass */
+        _Pragma("GCC ivdep") for (int i = 0; i < n; i++) y[i] = fx_exp_capped(x[i] - max);
     }
-    double sum = sum_kernel(e, n);
-    if (!log_softmax) {
-        float inv = (float) (1 / sum);
-        for (int i = 0; i < n; i++) v[i] *= inv;
-    }
+    double sum = sum_kernel(y, n);
+    float inv = (float) (1 / sum);
+    for (int i = 0; i < n; i++) y[i] *= inv;
     return sum;
 }
 
-/* softmax_row_kernel's softmax (not log) of row x written to y (other memory): the copy folded into the exp pass,
- * the same operations per element. */
-CLONES static void softmax_row_into(const float *restrict x, float *restrict y, int n) {
-    float max = max_kernel(x, n);
+/* FloatKernels.softmaxRow, or the first part of logSoftmaxRow, in one call. log-softmax leaves v = x - max and
+ * the exps in tmp, and returns their sum: Java takes the log of it (Math.log, whose last bit may differ from
+ * libm's) and subtracts it. */
+CLONES static double softmax_row_kernel(float *restrict v, int n, int log_softmax, float *restrict tmp) {
+    if (!log_softmax) return softmax_row_into(v, v, n);
+    float max = max_kernel(v, n);
     if (max == -INFINITY) max = 0.0f;
-    if (max - max != 0.0f) {                             /* NaN or +inf in the row: the general exp */
-        for (int i = 0; i < n; i++) y[i] = x[i] - max;
-        unary_kernel(U_EXP, y, y, n);
-    } else {
-        for (int i = 0; i < n; i++) y[i] = fx_exp_capped(x[i] - max);
-    }
-    float inv = (float) (1 / sum_kernel(y, n));
-    for (int i = 0; i < n; i++) y[i] *= inv;
+    for (int i = 0; i < n; i++) v[i] -= max;
+    if (max - max != 0.0f) unary_kernel(U_EXP, v, tmp, n);       /* NaN or +inf in the row: the general exp */
+    else for (int i = 0; i < n; i++) tmp[i] = fx_exp_capped(v[i]);
+    return sum_kernel(tmp, n);
 }
 
 CLONES static void select_kernel(const float *restrict c, const float *restrict a, const float *restrict b,

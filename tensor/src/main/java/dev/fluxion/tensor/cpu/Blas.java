@@ -18,23 +18,6 @@ final class Blas {
     static final int NO_TRANS = openblas_nolapack.CblasNoTrans;
     static final int TRANS = openblas_nolapack.CblasTrans;
 
-    /**
-     * openblas_set_num_threads, looked up once. JavaCPP's blas_set_num_threads looks up four symbols and makes
-     * a function pointer on every call (0.3-0.5 ms); this call costs well under a microsecond. Null when the
-     * symbol is absent: then the preset's call is used.
-     */
-    private static final SetThreads DIRECT = SetThreads.lookup();
-
-    private static final class SetThreads extends openblas_nolapack.SetNumThreads {
-        private SetThreads(org.bytedeco.javacpp.Pointer fn) { super(); put(fn); }
-
-        static SetThreads lookup() {
-            org.bytedeco.javacpp.Loader.load(openblas_nolapack.class);
-            org.bytedeco.javacpp.Pointer fn = org.bytedeco.javacpp.Loader.addressof("openblas_set_num_threads");
-            return fn == null || fn.isNull() ? null : new SetThreads(fn);
-        }
-    }
-
     /*
      * OpenBLAS runs one thread per call, always; a large product is split over Parallel's workers instead. Its own
      * worker threads busy-wait after every GEMM for 2^28 cycles (about 0.1 s: measured 50 ms of CPU time during a
@@ -42,10 +25,7 @@ final class Blas {
      * milliseconds, they held one of two cores spinning while the Java kernels ran. With one pool for everything
      * (as PyTorch's OpenMP pool serves both its kernels and its BLAS) a worker spins 50 us at most, then parks.
      */
-    static {
-        if (DIRECT != null) DIRECT.call(1);
-        else openblas_nolapack.blas_set_num_threads(1);
-    }
+    static { openblas_nolapack.blas_set_num_threads(1); }   // once, so the preset's slow call (0.3-0.5 ms) does not matter
 
     /** Below this many flops a product runs on one thread: the hand-off to the pool would cost more than it saves. */
     static final long SPLIT_FLOPS = Long.getLong("fluxion.blas.splitFlops", 1L << 22);
@@ -57,8 +37,8 @@ final class Blas {
      * C[cOff..] = A[aOff..] (M x K, op(A)) * B[bOff..] (K x N, op(B)) + beta C, row-major. Large products are
      * split into blocks of columns of C (of rows when C has too few columns), one OpenBLAS call per block, over
      * {@link Parallel}'s workers. Columns: every shape measured (square 256 to 2048, the MLP's linear layers) ran
-     * as fast or faster in column halves than in row halves, up to 8% at 256 (one thread per half, alone). The blocks depend only on the shape and the thread count, so a call gives the
-     * same bits every time; with OpenBLAS's Haswell kernels (see {@link OpenBlasCore}) a block can round
+     * as fast or faster in column halves than in row halves, up to 8% at 256 (one thread per half, alone). The
+     * blocks depend only on the shape and the thread count, so a call gives the same bits every time; with OpenBLAS's Haswell kernels (see {@link OpenBlasCore}) a block can round
      * differently from the whole product, so another thread count may differ in the last bits, as threaded
      * OpenBLAS (PyTorch's) does. Its AVX-512 kernels give the bits of one call ({@code BlasSplitTest}).
      */

@@ -64,7 +64,7 @@ public final class Parallel {
     }
 
     /** Where [lo, hi) in pieces splits after leftPieces of them: the sizes differ by at most one. */
-    static long mid(long lo, long hi, int pieces, int leftPieces) {
+    private static long mid(long lo, long hi, int pieces, int leftPieces) {
         return lo + (hi - lo) / pieces * leftPieces + (hi - lo) % pieces * leftPieces / pieces;
     }
 }
