@@ -35,12 +35,14 @@ final class CpuLinear implements FusedKernel<LinearOp> {
         float[] bias = new float[n];
         bb.get((int) b.offset(), bias, 0, n);
         int yo = (int) y.offset();
-        for (int r = 0; r < m; r++) yb.put(yo + r * n, bias, 0, n);
+        Blas.Prefill biasRows = (rowFrom, rowTo, colFrom, colTo) -> {
+            for (int r = rowFrom; r < rowTo; r++) yb.put(yo + r * n + colFrom, bias, colFrom, colTo - colFrom);
+        };
         // W as stored: (out, in) row-major is W^T's transpose; a transposed view of a contiguous W is read as is
         boolean wRowMajor = w.stride()[1] == 1 && w.stride()[0] >= k, wColMajor = w.stride()[0] == 1 && w.stride()[1] >= n;
         if (!wRowMajor && !wColMajor) { w = CpuBackend.contiguousOrCopy(w); wRowMajor = true; }
         int ldw = (int) (wRowMajor ? w.stride()[0] : w.stride()[1]);
-        gemm(false, wRowMajor, m, n, k, x, k, w, ldw, 1f, y);
+        Blas.sgemm(false, wRowMajor, m, n, k, buf(x), (int) x.offset(), k, buf(w), (int) w.offset(), ldw, 1f, yb, yo, n, biasRows);
         return new FusedOp.Result(y);
     }
 
@@ -49,29 +51,34 @@ final class CpuLinear implements FusedKernel<LinearOp> {
         int n = s.shape(1)[0], k = s.shape(1)[1];
         Tensor g = CpuBackend.contiguousOrCopy(g0);
         int m = (int) (g.numel() / Math.max(n, 1));
+        Blas.Product inputGrad = null, weightGrad = null;
         Tensor dx = null, dw = null, db = null;
         if (s.needsGrad(0)) {
             Tensor w = s.input(1);
             if (!CpuBackend.float32InOneBuffer(w)) return null;
             w = CpuBackend.contiguousOrCopy(w);
             dx = CpuBackend.empty(DType.FLOAT32, s.shape(0));
-            if (m > 0) gemm(false, false, m, k, n, g, n, w, k, 0f, dx);
-            else CpuBackend.INSTANCE.fill(dx, 0);
+            inputGrad = product(false, false, m, k, n, g, n, w, k, dx);           // dx = g W
         }
         if (s.needsGrad(1)) {
             Tensor x = s.input(0);
             if (!CpuBackend.float32InOneBuffer(x)) return null;
             x = CpuBackend.contiguousOrCopy(x);
             dw = CpuBackend.empty(DType.FLOAT32, new int[] {n, k});
-            if (m > 0) gemm(true, false, n, k, m, g, n, x, k, 0f, dw);
-            else CpuBackend.INSTANCE.fill(dw, 0);
+            weightGrad = product(true, false, n, k, m, g, n, x, k, dw);           // dW = g^T x
         }
+        if (m == 0) {                                                             // no rows: the sums over them are 0
+            if (dx != null) CpuBackend.INSTANCE.fill(dx, 0);
+            if (dw != null) CpuBackend.INSTANCE.fill(dw, 0);
+        } else if (inputGrad != null && weightGrad != null) Blas.sgemmPair(inputGrad, weightGrad);
+        else if (inputGrad != null) inputGrad.run();
+        else if (weightGrad != null) weightGrad.run();
         if (s.needsGrad(2)) db = CpuReduce.reduce(ReduceOp.SUM, g.reshape(m, n), new int[] {0}, false);
         return new Tensor[] {dx, dw, db};
     }
 
-    /** c = op(a) op(b) + beta c, one GEMM (a, b, c contiguous in one buffer each). */
-    private static void gemm(boolean transA, boolean transB, int m, int n, int k, Tensor a, int lda, Tensor b, int ldb, float beta, Tensor c) {
-        Blas.sgemm(transA, transB, m, n, k, buf(a), (int) a.offset(), lda, buf(b), (int) b.offset(), ldb, beta, buf(c), (int) c.offset(), n);
+    /** c = op(a) op(b), to run (a, b, c contiguous in one buffer each). */
+    private static Blas.Product product(boolean transA, boolean transB, int m, int n, int k, Tensor a, int lda, Tensor b, int ldb, Tensor c) {
+        return new Blas.Product(transA, transB, m, n, k, buf(a), (int) a.offset(), lda, buf(b), (int) b.offset(), ldb, 0f, buf(c), (int) c.offset(), n);
     }
 }
