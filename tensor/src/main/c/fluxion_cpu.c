@@ -578,6 +578,34 @@ JNIFN(jint, max2x2)(JNIEnv *env, jclass c, jfloatArray xa, jint w, jfloatArray m
     return q;
 }
 
+/* CpuWindows.maxPoolBackward: planes of dx zeroed, then each gradient added at its window's argmax, in output order
+ * (the Java loop's order, so the same sums). Returns -1, or the first output whose index lies outside its plane
+ * (nothing written then). */
+static long max_pool_backward_planes(const float *g, const int64_t *idx, long planes, int out_plane, int plane, float *dx) {
+    for (long p = 0; p < planes; p++)
+        for (int q = 0; q < out_plane; q++) {
+            int64_t at = idx[p * out_plane + q];
+            if (at < 0 || at >= plane) return p * out_plane + q;
+        }
+    memset(dx, 0, sizeof(float) * (size_t) planes * (size_t) plane);
+    for (long p = 0; p < planes; p++) {
+        float *dp = dx + p * plane;
+        const float *gp = g + p * out_plane;
+        const int64_t *ip = idx + p * out_plane;
+        for (int q = 0; q < out_plane; q++) dp[ip[q]] += gp[q];
+    }
+    return -1;
+}
+
+static int64_t *longs_at(JNIEnv *env, jobject buf, jlong off) {
+    return (int64_t *) (*env)->GetDirectBufferAddress(env, buf) + off;
+}
+
+JNIFN(jlong, maxPoolBackwardAt)(JNIEnv *env, jclass c, jobject gb, jlong go, jobject ib, jlong io, jlong planes, jint outPlane,
+                                jint plane, jobject db, jlong dbo) {
+    return max_pool_backward_planes(floats_at(env, gb, go), longs_at(env, ib, io), planes, outPlane, plane, floats_at(env, db, dbo));
+}
+
 /* y[yOff + t] += x[xOff + t] for t in [0, len): col2im's runs (x and y are different arrays). */
 JNIFN(void, addInto)(JNIEnv *env, jclass c, jfloatArray xa, jint xOff, jfloatArray ya, jint yOff, jint len) {
     float *x = PIN(xa), *y = PIN(ya);

@@ -10,6 +10,7 @@ import dev.fluxion.tensor.Saved;
 import dev.fluxion.tensor.Tensor;
 import dev.fluxion.tensor.Window2d;
 
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.Arrays;
@@ -339,6 +340,14 @@ final class CpuWindows {
         int go = (int) g.offset(), io = (int) idxT.offset();
         Tensor out = CpuBackend.empty(DType.FLOAT32, xShape);
         FloatBuffer db = buf(out);
+        if (NativeKernels.ENABLED) {       // in C, buffer to buffer (no copies through Java arrays)
+            ByteBuffer ibytes = ((CpuStorage) idxT.storage()).bytes("max_pool2d backward");
+            Parallel.forRange(planes, Math.max(1, GRAIN / Math.max(plane, 1)), (from, to) -> {
+                long bad = NativeKernels.maxPoolBackwardAt(gb, go + from * outPlane, ibytes, io + from * outPlane, to - from, outPlane, plane, db, from * plane);
+                if (bad >= 0) throw outsidePlane(ib.get((int) (io + from * outPlane + bad)), from * outPlane + bad, plane);
+            });
+            return out;
+        }
         Parallel.forRange(planes, Math.max(1, GRAIN / Math.max(plane, 1)), (from, to) -> {
             int count = (int) (to - from);
             float[] ga = Work.floats(0, count * outPlane), dx = Work.floats(1, count * plane);
@@ -347,10 +356,19 @@ final class CpuWindows {
             ib.get(io + (int) from * outPlane, ia, 0, count * outPlane);
             Arrays.fill(dx, 0, count * plane, 0f);
             for (int p = 0; p < count; p++)
-                for (int q = 0; q < outPlane; q++) dx[p * plane + (int) ia[p * outPlane + q]] += ga[p * outPlane + q];
+                for (int q = 0; q < outPlane; q++) {
+                    long at = ia[p * outPlane + q];
+                    if (at < 0 || at >= plane) throw outsidePlane(at, from * outPlane + (long) p * outPlane + q, plane);
+                    dx[p * plane + (int) at] += ga[p * outPlane + q];
+                }
             db.put((int) from * plane, dx, 0, count * plane);
         });
         return out;
+    }
+
+    private static IllegalArgumentException outsidePlane(long index, long output, int plane) {
+        return new IllegalArgumentException("max_pool2d backward: index " + index + " of output " + output + " is outside its plane of "
+                + plane + " elements (expected 0 <= index < " + plane + ")");
     }
 
     /** An int64 tensor's storage as longs, native order (a duplicate: the shared buffer's position is not touched). */

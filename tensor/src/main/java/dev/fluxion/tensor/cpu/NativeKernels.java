@@ -139,6 +139,9 @@ final class NativeKernels {
     /** CpuWindows.max2x2At for every position q in [0, n - n % 8); returns where it stopped (the caller does the rest). */
     static native int max2x2(float[] x, int w, float[] m, float[] which, int n);
 
+    /** CpuWindows.maxPoolBackward over planes of direct buffers; -1, or the first output whose index is outside its plane (dx untouched). */
+    static native long maxPoolBackwardAt(Buffer g, long go, Buffer idx, long io, long planes, int outPlane, int plane, Buffer dx, long dxo);
+
     /** y[yOff + t] += x[xOff + t] for t in [0, len) (x and y different arrays). */
     static native void addInto(float[] x, int xOff, float[] y, int yOff, int len);
 

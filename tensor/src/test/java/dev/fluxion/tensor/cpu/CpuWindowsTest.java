@@ -80,4 +80,19 @@ class CpuWindowsTest {
             assertEquals(x.dim(), got.state()[0].dim());
         }
     }
+
+    /** An argmax outside its plane (indices from elsewhere) is refused, naming the index, not written to another plane. */
+    @Test
+    void maxPoolBackwardRefusesAnIndexOutsideThePlane() {
+        int[] s = {2, 3, 4, 4};                                                            // planes of 16, outputs of 4
+        for (long bad : new long[] {16, -1}) {
+            long[] idx = new long[2 * 3 * 4];
+            idx[7] = bad;
+            Tensor gy = Tensor.ones(2, 3, 2, 2);
+            var e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                    () -> CpuWindows.maxPoolBackward(s, Tensor.of(idx, 2, 3, 2, 2), gy));
+            String message = String.valueOf(e.getMessage());
+            org.junit.jupiter.api.Assertions.assertTrue(message.contains(Long.toString(bad)), message);
+        }
+    }
 }
