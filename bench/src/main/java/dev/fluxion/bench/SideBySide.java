@@ -24,12 +24,13 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Fluxion against PyTorch on the same machine in one run: Fluxion's JMH benchmarks, then the same
- * workloads in PyTorch (bench/python/torch_workloads.py, with Debian's OpenBLAS when it is installed),
- * then a table (workload, Fluxion, PyTorch, ratio, unit) also written to bench/results/latest.json.
- * Ratios are "how many times Fluxion's speed": fluxion/pytorch for rates, pytorch/fluxion for times.
+ * Fluxion against PyTorch on the same machine in one run: Fluxion's JMH benchmarks and the same workloads in
+ * PyTorch (bench/python/torch_workloads.py, with Debian's OpenBLAS when it is installed), in rounds that alternate
+ * which side goes first (3 by default, 1 with --quick), then a table (workload, Fluxion, PyTorch, ratio, range,
+ * unit) also written to bench/results/latest.json. Ratios are "how many times Fluxion's speed": fluxion/pytorch
+ * for rates, pytorch/fluxion for times, per round; the table gives their median and range.
  *
- * <pre>mvn -B -q -pl bench -am verify -DskipTests -Pcompare [-Dcompare.args="--quick --only gemm,mlp"]</pre>
+ * <pre>mvn -B -q -pl bench -am verify -DskipTests -Pcompare [-Dcompare.args="--quick --only gemm,mlp --rounds 1"]</pre>
  */
 public final class SideBySide {
     /** A workload both sides run, how to find it among JMH results, and how to turn a JMH score into its unit. */
@@ -64,35 +65,58 @@ public final class SideBySide {
     public static void main(String[] args) throws Exception {
         boolean quick = false;
         String only = "";
+        int rounds = 0;
         Path repo = Path.of(System.getProperty("fluxion.repo", "..")).toAbsolutePath().normalize();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> quick = true;
                 case "--only" -> only = args[++i];
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--repo" -> repo = Path.of(args[++i]).toAbsolutePath().normalize();
-                default -> throw new IllegalArgumentException("SideBySide: unknown argument " + args[i] + " (known: --quick, --only g1,g2, --repo DIR)");
+                default -> throw new IllegalArgumentException("SideBySide: unknown argument " + args[i] + " (known: --quick, --only g1,g2, --rounds N, --repo DIR)");
             }
         }
-        Map<String, Double> fluxion = runFluxion(only, quick);
-        List<JsonNode> torch = runPyTorch(repo, only, quick);
-        List<Map<String, Object>> rows = new ArrayList<>();
-        String torchDevice = torch.stream().filter(n -> n.has("device")).map(n -> n.get("device").asText()).findFirst().orElse("cpu (gloo)");
-        String torchBlas = torch.stream().filter(n -> n.has("blas")).map(n -> n.get("blas").asText()).findFirst().orElse("-");
+        if (rounds == 0) rounds = quick ? 1 : 3;
+        if (rounds < 1) throw new IllegalArgumentException("SideBySide: --rounds " + rounds + " must be >= 1");
+        // Rounds alternate which side goes first (F P, P F, F P, ...): on a shared machine a slow spell then hits
+        // both sides about equally, and the median of the per-round ratios drops a round that met one.
+        List<Map<String, Double>> fluxionRounds = new ArrayList<>(), torchRounds = new ArrayList<>();
+        String torchDevice = "cpu (gloo)", torchBlas = "-";
+        for (int round = 0; round < rounds; round++) {
+            boolean torchFirst = round % 2 == 1;
+            System.out.printf(Locale.ROOT, "side by side: round %d of %d (%s first)%n", round + 1, rounds, torchFirst ? "PyTorch" : "Fluxion");
+            List<JsonNode> torch = null;
+            if (torchFirst) torch = runPyTorch(repo, only, quick);
+            fluxionRounds.add(runFluxion(only, quick));
+            if (!torchFirst) torch = runPyTorch(repo, only, quick);
+            Map<String, Double> values = new LinkedHashMap<>();
+            for (JsonNode n : torch) {
+                values.put(n.get("workload").asText(), n.get("value").asDouble());
+                if (n.has("device")) torchDevice = n.get("device").asText();
+                if (n.has("blas")) torchBlas = n.get("blas").asText();
+            }
+            torchRounds.add(values);
+        }
         String device = "cpu: " + Runtime.getRuntime().availableProcessors() + " cores; Fluxion BLAS: " + CpuBackend.blasInfo()
                 + "; PyTorch " + torchDevice + " BLAS: " + torchBlas;
-        Map<String, JsonNode> torchBy = new LinkedHashMap<>();
-        for (JsonNode n : torch) torchBy.put(n.get("workload").asText(), n);
+        List<Map<String, Object>> rows = new ArrayList<>();
         for (Workload w : WORKLOADS) {
-            Double f = fluxion.get(w.name());
-            JsonNode t = torchBy.get(w.name());
-            if (f == null && t == null) continue;
-            Double p = t == null ? null : t.get("value").asDouble();
-            Double ratio = f == null || p == null ? null : w.isTime() ? p / f : f / p;
+            List<Double> f = new ArrayList<>(), p = new ArrayList<>(), ratios = new ArrayList<>();
+            for (int round = 0; round < rounds; round++) {
+                Double fr = fluxionRounds.get(round).get(w.name()), pr = torchRounds.get(round).get(w.name());
+                if (fr != null) f.add(fr);
+                if (pr != null) p.add(pr);
+                if (fr != null && pr != null) ratios.add(w.isTime() ? pr / fr : fr / pr);
+            }
+            if (f.isEmpty() && p.isEmpty()) continue;
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("workload", w.name());
-            row.put("fluxion", f);
-            row.put("pytorch", p);
-            row.put("ratio", ratio);
+            row.put("fluxion", median(f));
+            row.put("pytorch", median(p));
+            row.put("ratio", median(ratios));
+            row.put("ratio_min", ratios.isEmpty() ? null : java.util.Collections.min(ratios));
+            row.put("ratio_max", ratios.isEmpty() ? null : java.util.Collections.max(ratios));
+            row.put("rounds", ratios.size());
             row.put("unit", w.unit());
             row.put("device", device);
             rows.add(row);
@@ -106,9 +130,18 @@ public final class SideBySide {
         System.out.println("wrote " + out);
     }
 
+    /** The median (the mean of the middle two for an even count); null for none. */
+    static Double median(List<Double> values) {
+        if (values.isEmpty()) return null;
+        List<Double> sorted = new ArrayList<>(values);
+        java.util.Collections.sort(sorted);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
     static Map<String, Double> runFluxion(String only, boolean quick) throws Exception {
         List<String> classes = new ArrayList<>();
-        for (String g : only.isEmpty() ? List.of("gemm", "elementwise", "layernorm", "mlp", "adam", "allreduce") : List.of(only.split(","))) {
+        for (String g : only.isEmpty() ? List.of("gemm", "elementwise", "layernorm", "mlp", "gpt", "cnn", "adam", "allreduce") : List.of(only.split(","))) {
             if (!GROUP.containsKey(g)) throw new IllegalArgumentException("SideBySide: unknown group " + g + "; known: " + GROUP.keySet());
             for (String c : GROUP.get(g).split("\\|")) if (!classes.contains(c)) classes.add(c);
         }
@@ -201,11 +234,16 @@ public final class SideBySide {
     static String table(List<Map<String, Object>> rows, String device) {
         StringBuilder sb = new StringBuilder();
         sb.append(device).append('\n');
-        sb.append(String.format(Locale.ROOT, "%-27s %12s %12s %8s  %s%n", "workload", "Fluxion", "PyTorch", "ratio", "unit"));
-        for (Map<String, Object> r : rows)
-            sb.append(String.format(Locale.ROOT, "%-27s %12s %12s %8s  %s%n", r.get("workload"), num(r.get("fluxion")), num(r.get("pytorch")),
-                    r.get("ratio") == null ? "-" : String.format(Locale.ROOT, "%.2fx", (Double) r.get("ratio")), r.get("unit")));
-        sb.append("ratio = Fluxion's speed relative to PyTorch's (> 1: Fluxion is faster; for ms rows it is PyTorch ms / Fluxion ms)");
+        sb.append(String.format(Locale.ROOT, "%-27s %12s %12s %8s %12s  %s%n", "workload", "Fluxion", "PyTorch", "ratio", "range", "unit"));
+        for (Map<String, Object> r : rows) {
+            Object lo = r.get("ratio_min"), hi = r.get("ratio_max");
+            String range = lo == null || (Integer) r.get("rounds") < 2 ? "-" : String.format(Locale.ROOT, "%.2f-%.2f", (Double) lo, (Double) hi);
+            sb.append(String.format(Locale.ROOT, "%-27s %12s %12s %8s %12s  %s%n", r.get("workload"), num(r.get("fluxion")), num(r.get("pytorch")),
+                    r.get("ratio") == null ? "-" : String.format(Locale.ROOT, "%.2fx", (Double) r.get("ratio")), range, r.get("unit")));
+        }
+        sb.append("ratio = Fluxion's speed relative to PyTorch's (> 1: Fluxion is faster; for ms rows it is PyTorch ms / Fluxion ms):\n"
+                + "the median over the rounds of each round's ratio; range = the lowest and highest round. Fluxion and PyTorch:\n"
+                + "the medians of each side's figures over the rounds.");
         return sb.toString();
     }
 
