@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -114,8 +115,8 @@ public final class SideBySide {
             row.put("fluxion", median(f));
             row.put("pytorch", median(p));
             row.put("ratio", median(ratios));
-            row.put("ratio_min", ratios.isEmpty() ? null : java.util.Collections.min(ratios));
-            row.put("ratio_max", ratios.isEmpty() ? null : java.util.Collections.max(ratios));
+            row.put("ratio_min", ratios.isEmpty() ? null : Collections.min(ratios));
+            row.put("ratio_max", ratios.isEmpty() ? null : Collections.max(ratios));
             row.put("rounds", ratios.size());
             row.put("unit", w.unit());
             row.put("device", device);
@@ -134,7 +135,7 @@ public final class SideBySide {
     static Double median(List<Double> values) {
         if (values.isEmpty()) return null;
         List<Double> sorted = new ArrayList<>(values);
-        java.util.Collections.sort(sorted);
+        Collections.sort(sorted);
         int n = sorted.size();
         return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }

@@ -65,30 +65,34 @@ final class Blas {
             sgemmSingle(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
             return;
         }
+        Product p = new Product(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
         boolean byRows = n < 2 * ALIGN;
         int extent = byRows ? m : n, blocks = (extent + ALIGN - 1) / ALIGN;
         Parallel.forRange(blocks, (blocks + t - 1) / t, (lo, hi) -> {
             int from = (int) lo * ALIGN, to = (int) Math.min(extent, hi * ALIGN);
-            if (byRows) {            // rows of op(A): rows of A, or its columns when transposed
+            if (byRows) {
                 if (prefill != null) prefill.fill(from, to, 0, n);
-                sgemmSingle(transA, transB, to - from, n, k, a, aOff + (transA ? from : from * lda), lda, b, bOff, ldb,
-                        beta, c, cOff + from * ldc, ldc);
-            } else {                 // columns of op(B): columns of B, or its rows when transposed
+                p.runRows(from, to);
+            } else {
                 if (prefill != null) prefill.fill(0, m, from, to);
-                sgemmSingle(transA, transB, m, to - from, k, a, aOff, lda, b, bOff + (transB ? from * ldb : from), ldb,
-                        beta, c, cOff + from, ldc);
+                p.runColumns(from, to);
             }
         });
     }
 
-    /** One product C = op(A) op(B) + beta C, row-major, for {@link #sgemmPair}. */
+    /** One product C = op(A) op(B) + beta C, row-major, and its blocks of rows or columns. */
     record Product(boolean transA, boolean transB, int m, int n, int k, FloatBuffer a, int aOff, int lda,
                    FloatBuffer b, int bOff, int ldb, float beta, FloatBuffer c, int cOff, int ldc) {
         long flops() { return 2L * m * n * k; }
 
         void run() { sgemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc); }
 
-        /** Columns [from, to) of C (the rows of B, or its columns when transposed), on the calling thread. */
+        /** Rows [from, to) of C (the rows of A, or its columns when transposed), on the calling thread. */
+        void runRows(int from, int to) {
+            sgemmSingle(transA, transB, to - from, n, k, a, aOff + (transA ? from : from * lda), lda, b, bOff, ldb, beta, c, cOff + from * ldc, ldc);
+        }
+
+        /** Columns [from, to) of C (the columns of B, or its rows when transposed), on the calling thread. */
         void runColumns(int from, int to) {
             sgemmSingle(transA, transB, m, to - from, k, a, aOff, lda, b, bOff + (transB ? from * ldb : from), ldb, beta, c, cOff + from, ldc);
         }

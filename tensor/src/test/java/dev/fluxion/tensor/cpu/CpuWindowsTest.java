@@ -13,6 +13,8 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The float32 window kernels against the composed defaults of their ops (written with general tensor ops):
@@ -89,10 +91,10 @@ class CpuWindowsTest {
             long[] idx = new long[2 * 3 * 4];
             idx[7] = bad;
             Tensor gy = Tensor.ones(2, 3, 2, 2);
-            var e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+            var e = assertThrows(RuntimeException.class,
                     () -> CpuWindows.maxPoolBackward(s, Tensor.of(idx, 2, 3, 2, 2), gy));
             String message = String.valueOf(e.getMessage());
-            org.junit.jupiter.api.Assertions.assertTrue(message.contains(Long.toString(bad)), message);
+            assertTrue(message.contains(Long.toString(bad)), message);
         }
     }
 }
