@@ -1,4 +1,4 @@
-// Random numbers drawn on the device, and arange.
+// Random numbers drawn on the device (uniform, normal, randint), fused dropout, and arange.
 //   Philox 4x32-10 (Salmon, Moraes, Dror, Shaw: "Parallel random numbers: as easy as 1, 2, 3", SC'11; the
 //   generator of Random123, cuRAND and PyTorch's CUDA ops): a counter-based generator, so element i of a draw
 //   is a pure function of (key, i). Every launch plan, thread order and GPU gives the same values for one key,
@@ -66,6 +66,71 @@ extern "C" __global__ void fx_random(i64 n, int type, void* __restrict__ dst, in
             for (int k = 0; k < 2 && base + k < n; k++) store_double(type, dst, base + k, uniform_for(type, r.v[2 * k], r.v[2 * k + 1]));
         } else {
             for (int k = 0; k < 4 && base + k < n; k++) store_double(type, dst, base + k, uniform_for(type, r.v[k], 0));
+        }
+    }
+}
+
+// ---------------------------------------------------------------- fused dropout
+// One pass instead of rand -> ge -> mul -> where. The uniforms are fx_random's float32 draw for the same key
+// (element i: word i % 4 of group i / 4, (w >> 8) * 2^-24, exact in float), and keep = u >= p with p rounded to
+// float32 on the host, as the composed path's ge(p) against a float32 scalar: the fused and the composed paths
+// keep the same elements. y = keep ? x * scale : 0 with scale rounded to x's dtype and the product taken in the
+// compute type (the composed path's mul by a scalar of x's dtype), so y matches the composed path bit for bit.
+
+// v rounded to T as a fill of T stores it (common.cuh store_double: 16-bit floats via float32).
+template <typename T> __device__ __forceinline__ T round_to(double v) { return from_acc<T>((typename Acc<T>::type)v); }
+
+// x (n logical elements, walked by operand 0 of it unless contiguous) -> y (n, contiguous), mask (n, bool, contiguous).
+template <typename T>
+__device__ __forceinline__ void dropout_fwd(i64 n, const T* __restrict__ x, Iter it, int contiguous, T* __restrict__ y,
+                                            bool* __restrict__ mask, float p, double scale, i64 key) {
+    typedef typename Acc<T>::type C;
+    const C s = to_acc<C>(round_to<T>(scale));
+    const T zero = from_acc<T>((C)0);
+    i64 groups = (n + 3) / 4;
+    FX_GRID_LOOP(g, groups) {
+        Philox4 r = philox_group(g, key);
+        for (int k = 0; k < 4 && g * 4 + k < n; k++) {
+            i64 i = g * 4 + k;
+            bool keep = (float)(r.v[k] >> 8) * 0x1.0p-24f >= p;
+            T v = x[contiguous ? i : iter_offset(it, 0, i)];
+            y[i] = keep ? from_acc<T>(to_acc<C>(v) * s) : zero;   // a dropped NaN or inf gives 0, as where() does
+            mask[i] = keep;
+        }
+    }
+}
+
+// g (n logical elements, operand 0 of it unless contiguous), mask (n, bool, contiguous) -> dx (n, contiguous) = mask ? g * scale : 0.
+template <typename T>
+__device__ __forceinline__ void dropout_bwd(i64 n, const T* __restrict__ g, Iter it, int contiguous, const bool* __restrict__ mask,
+                                            T* __restrict__ dx, double scale) {
+    typedef typename Acc<T>::type C;
+    const C s = to_acc<C>(round_to<T>(scale));
+    const T zero = from_acc<T>((C)0);
+    FX_GRID_LOOP(i, n) dx[i] = mask[i] ? from_acc<T>(to_acc<C>(g[contiguous ? i : iter_offset(it, 0, i)]) * s) : zero;
+}
+
+#define FX_DROPOUT(name, T)                                                                                                  \
+    extern "C" __global__ void fx_dropout_fwd_##name(i64 n, const T* x, Iter it, int contiguous, T* y, bool* mask, float p, \
+                                                     double scale, i64 key) { dropout_fwd<T>(n, x, it, contiguous, y, mask, p, scale, key); } \
+    extern "C" __global__ void fx_dropout_bwd_##name(i64 n, const T* g, Iter it, int contiguous, const bool* mask, T* dx,  \
+                                                     double scale) { dropout_bwd<T>(n, g, it, contiguous, mask, dx, scale); }
+FX_DROPOUT(f32, float) FX_DROPOUT(f64, double) FX_DROPOUT(f16, __half) FX_DROPOUT(bf16, bf16)
+
+// ---------------------------------------------------------------- randint
+// dst (contiguous int64, n elements) = low + floor(w * range / 2^64): the high 64 bits of the 64x64-bit product of
+// a 64-bit random word w and range = high - low (taken as unsigned: 1 .. 2^64 - 1, so any low < high fits and the
+// sum wraps back into [low, high)). Element i takes w = word 2(i % 2) << 32 | word 2(i % 2) + 1 of group i / 2
+// (the float64 uniform's words). Bias: the 2^64 values of w split into range runs of floor(2^64 / range) or one
+// more, so each result's probability is within 1 / 2^64 of 1 / range: a relative bias of at most range / 2^64
+// (5e-10 for a range of 2^32, 1e-13 for a vocabulary of 2^21), far below what a test or a training run can see.
+extern "C" __global__ void fx_randint(i64 n, i64* __restrict__ dst, i64 low, unsigned long long range, i64 key) {
+    i64 groups = (n + 1) / 2;
+    FX_GRID_LOOP(g, groups) {
+        Philox4 r = philox_group(g, key);
+        for (int k = 0; k < 2 && g * 2 + k < n; k++) {
+            unsigned long long w = ((unsigned long long)r.v[2 * k] << 32) | r.v[2 * k + 1];
+            dst[g * 2 + k] = (i64)((unsigned long long)low + __umul64hi(w, range));
         }
     }
 }

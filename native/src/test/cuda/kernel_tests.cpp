@@ -913,6 +913,102 @@ template <typename T> void testRandom(int type) {
         });
 }
 
+// Fused dropout: the mask is fx_random's float32 uniforms >= p (run here for the same key), y = kept ? x * scale : 0
+// with scale rounded to T and the product in the compute type (exact in double for every T: the reference is exact).
+template <typename T>
+void testDropout(const char* fwdName, void (*fwd)(i64, const T*, Iter, int, T*, bool*, float, double, i64), const char* bwdName,
+                 void (*bwd)(i64, const T*, Iter, int, const bool*, T*, double)) {
+    runCase("random", std::string(fwdName) + " / " + bwdName, [&] {
+        const i64 key = (i64)0xD1B54A32D192ED03ULL;
+        const double tie = randomRef(FX_F32, 0, key, 5);            // p equal to element 5's uniform: kept (u >= p, not u > p)
+        for (double p : {0.0, 0.1, 0.25, 0.5, 0.999999, 1.0, tie}) {
+            double scale = p < 1 ? 1 / (1 - p) : 0;                 // the host's: no division by zero at p = 1
+            float pf = (float)p;
+            double s = tod(fromd<T>(scale));
+            // contiguous with NaN/inf/-0 (several blocks, grid-stride loop, a group's tail), odd sizes, transposed (5, 7), empty
+            for (int variant = 0; variant < 5; variant++) {
+                i64 n = variant == 0 ? 4099 : variant == 1 ? 1 : variant == 2 ? 6 : variant == 3 ? 35 : 0;
+                Buf<T> x = values<T>(n ? n : 1, true), g = values<T>(n ? n : 1, true);
+                Iter it = variant == 3 ? iter({5, 7}, {{1, 5}}) : iter({(int)n}, {{1}});
+                int contiguous = variant == 3 ? 0 : 1;
+                auto src = [&](i64 i) { return variant == 3 ? (i % 7) * 5 + i / 7 : i; };
+                Buf<T> y(n ? n : 1, fromd<T>(-7)), dx(n ? n : 1, fromd<T>(-7));
+                Buf<bool> mask(n ? n : 1, true);
+                Buf<float> u(n ? n : 1, -7.0f);
+                if (!run(fwdName, blocksFor((n + 3) / 4), dim3(256), fwd, n, (const T*)x.data(), it, contiguous, y.data(), mask.data(), pf, scale, key)) return;
+                if (!run("fx_random", blocksFor((n + 3) / 4), dim3(256), fx_random, n, (int)FX_F32, (void*)u.data(), 0, key)) return;
+                if (!run(bwdName, blocksFor(n), dim3(256), bwd, n, (const T*)g.data(), it, contiguous, (const bool*)mask.data(), dx.data(), scale)) return;
+                if (n == 0) {
+                    if (tod(y[0]) != -7 || !mask[0] || tod(dx[0]) != -7) failCase("n = 0 wrote an element");
+                    continue;
+                }
+                std::vector<double> wantY(n), wantDx(n);
+                i64 kept = 0;
+                for (i64 i = 0; i < n; i++) {
+                    bool keep = (float)randomRef(FX_F32, 0, key, i) >= pf;     // the documented counter/key mapping
+                    if (mask[i] != keep || mask[i] != (u[i] >= pf)) {
+                        char b[200];
+                        snprintf(b, sizeof b, "p %g, n %lld: mask[%lld] = %d, the mapping says %d, fx_random's uniform %.9g says %d", p, (long long)n,
+                                 (long long)i, (int)mask[i], (int)keep, (double)u[i], (int)(u[i] >= pf));
+                        failCase(b);
+                        return;
+                    }
+                    kept += keep;
+                    wantY[i] = keep ? tod(x[src(i)]) * s : 0;
+                    wantDx[i] = keep ? tod(g[src(i)]) * s : 0;
+                    if (!keep && (tod(y[i]) != 0 || std::signbit(tod(y[i])) || tod(dx[i]) != 0 || std::signbit(tod(dx[i])))) {
+                        failCase("a dropped element is not +0 (p " + std::to_string(p) + ", element " + std::to_string(i) + ")");
+                        return;
+                    }
+                }
+                if (!expect("y", y.data(), wantY, 0, 0) || !expect("dx", dx.data(), wantDx, 0, 0)) return;
+                if (p == tie && n > 5 && !mask[5]) { failCase("p equal to element 5's uniform dropped it (u >= p keeps)"); return; }
+                if (p == 0 && kept != n) { failCase("p = 0 dropped " + std::to_string(n - kept) + " elements"); return; }
+                if (p == 1 && kept != 0) { failCase("p = 1 kept " + std::to_string(kept) + " elements"); return; }
+                // 4099 draws at p: kept fraction 1 - p, standard error <= 0.0078 (5 sigma ~ 0.04)
+                if (n == 4099 && fabs((double)kept / n - (1 - p)) > 0.04) { failCase("p " + std::to_string(p) + ": kept " + std::to_string(kept) + " of 4099"); return; }
+            }
+        }
+    });
+}
+
+// randint: element i = low + high 64 bits of (word 2(i % 2) << 32 | word 2(i % 2) + 1 of group i / 2) * (high - low).
+static void testRandint() {
+    runCase("random", "fx_randint", [&] {
+        const i64 key = (i64)0x2545F4914F6CDD1DULL;
+        const i64 cases[][2] = {{0, 10}, {-5, 3}, {7, 8}, {INT64_MIN, INT64_MAX}, {-(1LL << 62), 1LL << 62}, {1000, 1000 + (1LL << 40)}, {-3, INT64_MAX}};
+        for (auto& c : cases)
+            for (i64 n : {(i64)0, (i64)1, (i64)3, (i64)4099}) {
+                i64 low = c[0], high = c[1];
+                unsigned long long range = (unsigned long long)high - (unsigned long long)low;
+                Buf<i64> d(n ? n : 1, -7);
+                if (!run("fx_randint", blocksFor((n + 1) / 2), dim3(256), fx_randint, n, d.data(), low, range, key)) return;
+                if (n == 0) { if (d[0] != -7) failCase("n = 0 wrote an element"); continue; }
+                int bins[10] = {0};
+                i64 negative = 0;
+                for (i64 i = 0; i < n; i++) {
+                    Philox4 r = philox_group(i / 2, key);
+                    unsigned long long w = ((unsigned long long)r.v[2 * (i % 2)] << 32) | r.v[2 * (i % 2) + 1];
+                    i64 want = (i64)((unsigned long long)low + (unsigned long long)(((unsigned __int128)w * range) >> 64));
+                    char b[200];
+                    if (d[i] != want || d[i] < low || d[i] >= high) {
+                        snprintf(b, sizeof b, "[%lld, %lld): dst[%lld] = %lld, expected %lld", (long long)low, (long long)high, (long long)i, (long long)d[i], (long long)want);
+                        failCase(b);
+                        return;
+                    }
+                    if (high - low == 10) bins[d[i] - low]++;
+                    negative += d[i] < 0;
+                }
+                if (n < 4000) continue;
+                // 4099 draws in 10 values: 410 +- 19 per bin (5 sigma ~ 96); the full int64 range: half negative +- 0.04
+                for (int b = 0; high - low == 10 && b < 10; b++)
+                    if (std::abs(bins[b] - 410) > 96) { failCase("value " + std::to_string(low + b) + " drawn " + std::to_string(bins[b]) + " times of 4099"); return; }
+                if (low == INT64_MIN && fabs((double)negative / n - 0.5) > 0.04) { failCase(std::to_string(negative) + " of 4099 negative over the full int64 range"); return; }
+                if (high - low == 1) for (i64 i = 0; i < n; i++) if (d[i] != low) { failCase("a range of one value drew another"); return; }
+            }
+    });
+}
+
 template <typename T> void testArange(int type) {
     runCase("random", "fx_arange type " + std::to_string(type), [&] {
         const double cases[][3] = {{0, 1, 1000}, {-3, 0.25, 37}, {5, -2, 9}, {0.1, 0.1, 17}};
@@ -1094,6 +1190,9 @@ int main(int argc, char** argv) {
 #ifdef FX_HAS_random
     testPhiloxKat();
     testRandom<float>(FX_F32); testRandom<double>(FX_F64); testRandom<__half>(FX_F16); testRandom<bf16>(FX_BF16);
+#define DROPOUT(name, T) testDropout<T>(KERNEL(fx_dropout_fwd_##name), KERNEL(fx_dropout_bwd_##name));
+    FLOATS(DROPOUT)
+    testRandint();
     testArange<float>(FX_F32); testArange<double>(FX_F64); testArange<__half>(FX_F16); testArange<bf16>(FX_BF16); testArange<i64>(FX_I64);
     testArange<int>(FX_I32); testArange<int8_t>(FX_I8); testArange<uint8_t>(FX_U8); testArange<bool>(FX_BOOL);
 #endif

@@ -71,6 +71,7 @@ class RuleCoverageTest {
                 GradCheck.check("attention masked + dropout", x -> new AttentionOp(0.5, true, true, true).apply(x[0], x[1], x[2], mask, drop),
                         randn(2, 3, 5), randn(2, 4, 5), randn(2, 4, 3));
             },
+            dev.fluxion.tensor.DropoutOp.class, () -> GradCheck.check("dropout", x -> new dev.fluxion.tensor.DropoutOp(0.3, 42).apply(x[0]), randn(4, 6)),
             Im2ColOp.class, () -> GradCheck.check("im2col", x -> new Im2ColOp(WINDOW).apply(x[0]), randn(2, 2, 4, 5)),
             Col2ImOp.class, () -> GradCheck.check("col2im", x -> new Col2ImOp(WINDOW, 2, 2, 4, 5).apply(x[0]), randn(12, 6)),
             MaxPool2dOp.class, () -> GradCheck.check("max_pool2d", x -> new MaxPool2dOp(Window2d.of(3, 3, 2, 2, 1, 1, 1, 1)).apply(x[0]), randn(2, 2, 5, 5)),

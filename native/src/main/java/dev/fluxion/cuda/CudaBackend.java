@@ -86,6 +86,9 @@ public final class CudaBackend implements Backend {
     /** Uniform or normal values made by Philox 4x32-10 on the GPU ({@link CudaRandom}); the tensor API's rand/randn/dropout on CUDA tensors. */
     @Override public Tensor random(Draw draw, long key, DType dtype, int[] shape) { return CudaRandom.random(d, draw, key, dtype, shape); }
 
+    /** int64 integers on [low, high) made by Philox on the GPU (fx_randint): Tensor.randint on a CUDA device. */
+    @Override public Tensor randint(long key, long low, long high, int[] shape) { return CudaRandom.randint(d, key, low, high, shape); }
+
     @Override public Tensor arange(double start, double step, int n, DType dtype) { return CudaRandom.arange(d, start, step, n, dtype); }
 
     @Override public String toString() { return "CudaBackend[" + d.device + ", " + d.name + ", sm_" + d.major + d.minor + "]"; }

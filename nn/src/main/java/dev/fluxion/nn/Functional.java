@@ -3,6 +3,8 @@ package dev.fluxion.nn;
 import dev.fluxion.tensor.AttentionOp;
 import dev.fluxion.tensor.Autocast;
 import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Device;
+import dev.fluxion.tensor.DropoutOp;
 import dev.fluxion.tensor.Generator;
 import dev.fluxion.tensor.PadMode;
 import dev.fluxion.tensor.Shape;
@@ -50,12 +52,17 @@ public final class Functional {
     /** Dropout drawing its mask from the global generator ({@link Generator#manualSeed}). */
     public static Tensor dropout(Tensor x, double p) { return dropout(x, p, Generator.global()); }
 
-    /** Zeroes each element with probability p and scales the rest by 1/(1-p); identity when p == 0. */
+    /**
+     * Zeroes each element with probability p and scales the rest by 1/(1-p); identity when p == 0, zeros when
+     * p == 1. On the CPU the mask comes from the generator's own stream; elsewhere it is one {@link DropoutOp}
+     * keyed by the generator's next value (on a GPU one kernel writing y and a 1-byte mask, one for the backward).
+     */
     public static Tensor dropout(Tensor x, double p, Generator generator) {
-        Checks.probability("dropout", "p", p);
+        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropout: p must be in [0, 1], got " + p);
         if (p == 0) return x;
-        Tensor keep = Tensor.rand(generator, DType.FLOAT32, x.device(), x.shape()).ge(p);   // drawn on x's device
-        return Tensor.where(keep, x.mul(1 / (1 - p)), Tensor.zerosLike(x));
+        if (x.device().kind() != Device.Kind.CPU) return DropoutOp.drawn(p, generator).apply(x);
+        Tensor keep = Tensor.rand(generator, DType.FLOAT32, x.device(), x.shape()).ge(p);
+        return Tensor.where(keep, x.mul(p < 1 ? 1 / (1 - p) : 0), Tensor.zerosLike(x));
     }
 
     /**
@@ -161,9 +168,11 @@ public final class Functional {
             if (dropoutP >= 1) throw new IllegalArgumentException("causalAttention: dropoutP must be in [0, 1), got " + dropoutP);
             int[] scores = q.shape();
             scores[scores.length - 1] = k.size(-2);
-            // the multiplier dropout() would apply to the weights: 0, or 1/(1-p) where kept (same random draws)
-            Tensor keep = Tensor.rand(generator, DType.FLOAT32, q.device(), scores).ge(dropoutP);
-            in.add(keep.to(q.dtype()).mul(1 / (1 - dropoutP)));
+            // the multiplier dropout() would apply to the weights: 0, or 1/(1-p) where kept (same random draws);
+            // off the CPU the fused dropout of ones makes it in one kernel instead of rand, ge, cast and mul
+            Tensor mult = q.device().kind() != Device.Kind.CPU ? DropoutOp.drawn(dropoutP, generator).apply(Tensor.ones(q.dtype(), q.device(), scores))
+                    : Tensor.rand(generator, DType.FLOAT32, q.device(), scores).ge(dropoutP).to(q.dtype()).mul(1 / (1 - dropoutP));
+            in.add(mult);
         }
         return new AttentionOp(1 / Math.sqrt(q.size(-1)), true, mask != null, drop).apply(in.toArray(new Tensor[0]));
     }

@@ -62,6 +62,13 @@ public interface Backend {
     default Tensor random(Draw draw, long key, DType dtype, int[] shape) { return null; }
 
     /**
+     * A new contiguous int64 tensor of shape holding integers uniform on [low, high) (low &lt; high, checked by the
+     * caller; any such pair, up to the whole int64 range), a pure function of key as {@link #random}. Null (the
+     * default) to draw on the host and upload.
+     */
+    default Tensor randint(long key, long low, long high, int[] shape) { return null; }
+
+    /**
      * The 1-D tensor start + i * step for i &lt; n, each value computed in double and converted to dtype (the
      * values of {@code Tensor.arange}), made on this device; null (the default) to build it on the host.
      */

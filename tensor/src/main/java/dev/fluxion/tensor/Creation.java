@@ -80,6 +80,17 @@ final class Creation {
         return (draw == Backend.Draw.NORMAL ? randn(g, dtype, s) : rand(g, dtype, s)).to(device);
     }
 
+    /**
+     * Random values that are a pure function of key, made on device: the backend's device generator, else (the CPU,
+     * a backend without one) the host values of a {@link Generator} seeded with key, uploaded.
+     */
+    static Tensor random(Backend.Draw draw, long key, DType dtype, Device device, int[] shape) {
+        Tensor t = Backends.of(device).random(draw, key, dtype, shape);
+        if (t != null) return t;
+        Generator h = new Generator(key);
+        return (draw == Backend.Draw.NORMAL ? randn(h, dtype, shape) : rand(h, dtype, shape)).to(device);
+    }
+
     static Tensor linspace(double start, double end, int steps, DType dtype) {
         if (steps < 0) throw new IllegalArgumentException("linspace: steps must be >= 0, got " + steps);
         if (!Double.isFinite(start) || !Double.isFinite(end))
@@ -121,6 +132,20 @@ final class Creation {
         long[] v = new long[staged("randint", Shape.numel(Shape.checked("randint", shape)))];
         synchronized (g) { for (int i = 0; i < v.length; i++) v[i] = g.nextLong(low, high); }
         return fromArray(v, shape);
+    }
+
+    /**
+     * As {@link #randint(Generator, long, long, int[])}, made on device: on the CPU those values; elsewhere the backend's
+     * device generator keyed by one value of g's stream (no host values, no upload), else host values uploaded.
+     */
+    static Tensor randint(Generator g, long low, long high, Device device, int[] shape) {
+        if (device.kind() == Device.Kind.CPU) return randint(g, low, high, shape);
+        if (low >= high) throw new IllegalArgumentException("randint: low " + low + " must be less than high " + high);
+        int[] s = Shape.checked("randint", shape).clone();
+        long key;
+        synchronized (g) { key = g.nextLong(); }
+        Tensor t = Backends.of(device).randint(key, low, high, s);
+        return t != null ? t : randint(g, low, high, s).to(device);
     }
 
     private static void requireFloat(String op, DType dtype) {

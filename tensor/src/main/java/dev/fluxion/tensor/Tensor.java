@@ -247,6 +247,8 @@ public class Tensor implements AutoCloseable {
     public static Tensor randn(DType dtype, Device device, int... shape) { return Creation.random(Backend.Draw.NORMAL, Generator.global(), dtype, device, shape); }
     /** Uniform integers in [low, high), int64. */
     public static Tensor randint(Generator g, long low, long high, int... shape) { return Creation.randint(g, low, high, shape); }
+    /** Uniform integers in [low, high), int64, made on device (on a GPU keyed by the next value of g, as {@link #rand(Generator, DType, Device, int...)}). */
+    public static Tensor randint(Generator g, long low, long high, Device device, int... shape) { return Creation.randint(g, low, high, device, shape); }
     /** Uniform on [0, 1), float32, from the global generator ({@link Generator#manualSeed}). */
     public static Tensor rand(int... shape) { return Creation.rand(Generator.global(), DType.FLOAT32, shape); }
     /** Uniform on [0, 1) of the given dtype, from the global generator. */
