@@ -107,6 +107,7 @@ class CudaRandomTest {
         Tensor x = Tensor.ones(DType.FLOAT32, gpu, 64, 64), p = Tensor.full(0.5, DType.FLOAT32, gpu, 64);
         Functional.dropout(x, 0.1, new Generator(1));                      // warm-up
         long syncs = d.hostSyncs(), uploads = d.staging.uploads(), launches = d.kernels.launches("fx_random"), ar = d.kernels.launches("fx_arange");
+        long drop = d.kernels.launches("fx_dropout_fwd");
         Tensor.rand(new Generator(1), DType.FLOAT32, gpu, 100);
         Tensor.randn(new Generator(1), DType.BFLOAT16, gpu, 100);
         p.bernoulli(new Generator(1));
@@ -114,7 +115,8 @@ class CudaRandomTest {
         Tensor.arange(0, 100, 1, DType.INT64, gpu);
         assertEquals(0, d.hostSyncs() - syncs, "host synchronisations");
         assertEquals(0, d.staging.uploads() - uploads, "host-to-device copies");
-        assertEquals(4, d.kernels.launches("fx_random") - launches, "device random draws");
+        assertEquals(3, d.kernels.launches("fx_random") - launches, "device random draws");
+        assertEquals(1, d.kernels.launches("fx_dropout_fwd") - drop, "dropout: one fused kernel (its uniforms drawn inside)");
         assertEquals(1, d.kernels.launches("fx_arange") - ar, "device arange");
     }
 
@@ -153,11 +155,11 @@ class CudaRandomTest {
             };
             step.run();                                                  // warm-up
             first[run] = loss[0].item();
-            long syncs = d.hostSyncs(), draws = d.kernels.launches("fx_random");
+            long syncs = d.hostSyncs(), draws = d.kernels.launches("fx_dropout_fwd");
             uploads[0] = 0;
             for (int i = 0; i < 3; i++) step.run();
             assertEquals(0, d.hostSyncs() - syncs, "host synchronisations in 3 training steps with dropout");
-            assertTrue(d.kernels.launches("fx_random") - draws >= 3 * 5, "dropout masks drawn on the GPU (embedding + 3 per block)");
+            assertTrue(d.kernels.launches("fx_dropout_fwd") - draws >= 3 * 5, "fused dropouts on the GPU (embedding + 3 per block)");
             assertEquals(0, uploads[0], "host-to-device copies in the forward and backward of 3 steps with dropout");
             losses[run] = loss[0].item();
         }

@@ -3,6 +3,7 @@ package dev.fluxion.cuda;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** The Java Philox 4x32-10 that {@link CudaRandomTest} checks the GPU's values against, on Random123's known answers (runs everywhere). */
 class PhiloxReferenceTest {
@@ -11,6 +12,16 @@ class PhiloxReferenceTest {
         assertArrayEquals(new int[] {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}, CudaRandomTest.philox(new int[] {-1, -1, -1, -1}, -1, -1));
         assertArrayEquals(new int[] {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1},
                 CudaRandomTest.philox(new int[] {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, 0xa4093822, 0x299f31d0));
+    }
+
+    @Test void unsignedMultiplyHighIsTheTop64BitsOfTheProduct() {      // CudaDropoutTest's randint reference (fx_randint's __umul64hi)
+        long[] v = {0, 1, 10, -1, Long.MIN_VALUE, Long.MAX_VALUE, 0x9E3779B97F4A7C15L, 1L << 40};
+        java.math.BigInteger two64 = java.math.BigInteger.ONE.shiftLeft(64);
+        for (long a : v)
+            for (long b : v) {
+                java.math.BigInteger ua = new java.math.BigInteger(Long.toUnsignedString(a)), ub = new java.math.BigInteger(Long.toUnsignedString(b));
+                assertEquals(ua.multiply(ub).divide(two64).longValue(), CudaDropoutTest.unsignedMultiplyHigh(a, b), a + " * " + b);
+            }
     }
 
     @Test void groupAndKeyLayoutOfRandomCu() {       // counter {group low, group high, 0, 0}, key {low word, high word}
