@@ -80,18 +80,37 @@ extern "C" __global__ void fx_random(i64 n, int type, void* __restrict__ dst, in
 // v rounded to T as a fill of T stores it (common.cuh store_double: 16-bit floats via float32).
 template <typename T> __device__ __forceinline__ T round_to(double v) { return from_acc<T>((typename Acc<T>::type)v); }
 
+// The four elements of one Philox group, moved as one load or store when the addresses allow.
+template <typename T> struct alignas(4 * sizeof(T)) Quad { T v[4]; };
+struct alignas(4) MaskQuad { bool v[4]; };
+
 // x (n logical elements, walked by operand 0 of it unless contiguous) -> y (n, contiguous), mask (n, bool, contiguous).
+// A thread takes one Philox group (4 elements): whole groups of a contiguous x whose addresses are aligned to the group
+// (uniform over the launch: group g starts at element 4g) move as one 8/16/32-byte load and store and a 4-byte mask store.
 template <typename T>
 __device__ __forceinline__ void dropout_fwd(i64 n, const T* __restrict__ x, Iter it, int contiguous, T* __restrict__ y,
                                             bool* __restrict__ mask, float p, double scale, i64 key) {
     typedef typename Acc<T>::type C;
     const C s = to_acc<C>(round_to<T>(scale));
     const T zero = from_acc<T>((C)0);
+    const bool vec = contiguous && (uintptr_t)x % sizeof(Quad<T>) == 0 && (uintptr_t)y % sizeof(Quad<T>) == 0 && (uintptr_t)mask % 4 == 0;
     i64 groups = (n + 3) / 4;
     FX_GRID_LOOP(g, groups) {
         Philox4 r = philox_group(g, key);
-        for (int k = 0; k < 4 && g * 4 + k < n; k++) {
-            i64 i = g * 4 + k;
+        i64 base = g * 4;
+        if (vec && base + 4 <= n) {
+            Quad<T> in = *(const Quad<T>*)(x + base), out;
+            MaskQuad m;
+            for (int k = 0; k < 4; k++) {
+                m.v[k] = (float)(r.v[k] >> 8) * 0x1.0p-24f >= p;
+                out.v[k] = m.v[k] ? from_acc<T>(to_acc<C>(in.v[k]) * s) : zero;
+            }
+            *(Quad<T>*)(y + base) = out;
+            *(MaskQuad*)(mask + base) = m;
+            continue;
+        }
+        for (int k = 0; k < 4 && base + k < n; k++) {
+            i64 i = base + k;
             bool keep = (float)(r.v[k] >> 8) * 0x1.0p-24f >= p;
             T v = x[contiguous ? i : iter_offset(it, 0, i)];
             y[i] = keep ? from_acc<T>(to_acc<C>(v) * s) : zero;   // a dropped NaN or inf gives 0, as where() does

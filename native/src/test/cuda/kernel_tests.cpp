@@ -913,6 +913,17 @@ template <typename T> void testRandom(int type) {
         });
 }
 
+// An exactly sized array at a 32-byte boundary (the device pool's blocks are 256-byte aligned): the kernels' whole-group
+// loads and stores run where the test means them to, and AddressSanitizer still sees one element past the end.
+template <typename T> struct Aligned {
+    T* p = nullptr;
+    explicit Aligned(size_t n, T v = T()) { if (posix_memalign((void**)&p, 32, std::max<size_t>(n, 1) * sizeof(T)) != 0) abort(); std::fill(p, p + n, v); }
+    Aligned(const Aligned&) = delete;
+    ~Aligned() { free(p); }
+    T* data() { return p; }
+    T& operator[](size_t i) { return p[i]; }
+};
+
 // Fused dropout: the mask is fx_random's float32 uniforms >= p (run here for the same key), y = kept ? x * scale : 0
 // with scale rounded to T and the product in the compute type (exact in double for every T: the reference is exact).
 template <typename T>
@@ -925,17 +936,22 @@ void testDropout(const char* fwdName, void (*fwd)(i64, const T*, Iter, int, T*, 
             double scale = p < 1 ? 1 / (1 - p) : 0;                 // the host's: no division by zero at p = 1
             float pf = (float)p;
             double s = tod(fromd<T>(scale));
-            // contiguous with NaN/inf/-0 (several blocks, grid-stride loop, a group's tail), odd sizes, transposed (5, 7), empty
-            for (int variant = 0; variant < 5; variant++) {
-                i64 n = variant == 0 ? 4099 : variant == 1 ? 1 : variant == 2 ? 6 : variant == 3 ? 35 : 0;
-                Buf<T> x = values<T>(n ? n : 1, true), g = values<T>(n ? n : 1, true);
+            // contiguous with NaN/inf/-0 (several blocks, grid-stride loop, a group's tail; whole groups as one load and store
+            // where aligned), odd sizes, transposed (5, 7), empty, at an odd offset (the scalar path for every group)
+            for (int variant = 0; variant < 6; variant++) {
+                i64 n = variant == 0 ? 4099 : variant == 1 ? 1 : variant == 2 ? 6 : variant == 3 ? 35 : variant == 4 ? 0 : 1029;
+                Buf<T> xv = values<T>(n + 1, true), g = values<T>(n ? n : 1, true);
+                Aligned<T> xb(n + 1);
+                std::copy(xv.data(), xv.data() + n + 1, xb.data());
+                T* x = xb.data() + (variant == 5 ? 1 : 0);              // aligned to a group (8/16/32 bytes), or one element past
                 Iter it = variant == 3 ? iter({5, 7}, {{1, 5}}) : iter({(int)n}, {{1}});
                 int contiguous = variant == 3 ? 0 : 1;
                 auto src = [&](i64 i) { return variant == 3 ? (i % 7) * 5 + i / 7 : i; };
-                Buf<T> y(n ? n : 1, fromd<T>(-7)), dx(n ? n : 1, fromd<T>(-7));
-                Buf<bool> mask(n ? n : 1, true);
+                Aligned<T> y(n ? n : 1, fromd<T>(-7));
+                Buf<T> dx(n ? n : 1, fromd<T>(-7));
+                Aligned<bool> mask(n ? n : 1, true);
                 Buf<float> u(n ? n : 1, -7.0f);
-                if (!run(fwdName, blocksFor((n + 3) / 4), dim3(256), fwd, n, (const T*)x.data(), it, contiguous, y.data(), mask.data(), pf, scale, key)) return;
+                if (!run(fwdName, blocksFor((n + 3) / 4), dim3(256), fwd, n, (const T*)x, it, contiguous, y.data(), mask.data(), pf, scale, key)) return;
                 if (!run("fx_random", blocksFor((n + 3) / 4), dim3(256), fx_random, n, (int)FX_F32, (void*)u.data(), 0, key)) return;
                 if (!run(bwdName, blocksFor(n), dim3(256), bwd, n, (const T*)g.data(), it, contiguous, (const bool*)mask.data(), dx.data(), scale)) return;
                 if (n == 0) {
