@@ -27,6 +27,7 @@ GOALS = {  # case -> (what is compared, minimum ratio)
     "add_fp32_GBs": ("vs Fluxion's own D2D copy", 0.80),
     "mul_scalar_fp32_GBs": ("vs Fluxion's own D2D copy", 0.80),
     "gelu_fp32_GBs": ("vs Fluxion's own D2D copy", 0.80),
+    "dropout_fp32_GBs": ("vs PyTorch", 0.90),          # both native_dropout-shaped: 9 bytes an element, Philox in the kernel
 }
 
 

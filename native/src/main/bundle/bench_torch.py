@@ -2,7 +2,7 @@
 """The PyTorch half of the one-shot GPU comparison (gpu-check.sh; GpuBench.java measures the same cases in Fluxion).
 
 Prints one tab-separated line per case, "case value unit", and writes them to OUT.tsv when given:
-  copy / add / mul-by-scalar / gelu(tanh) GB/s over 1 GiB float32 tensors (bytes read + written),
+  copy / add / mul-by-scalar / gelu(tanh) / dropout GB/s over 1 GiB float32 tensors (bytes read + written),
   torch.matmul 8192^3 TFLOP/s in bfloat16, float16 and float32 (TF32 off, torch's default),
   a GPT-2-small (124M) training step, eager PyTorch (bf16 autocast, AdamW, SDPA attention), tokens/s,
   the CharGpt model (vocab 256, context 64, 3 layers, 4 heads, width 128, batch 16) for --chargpt-steps steps
@@ -117,6 +117,8 @@ def main():
     put("add_fp32_GBs", 3 * n * 4 / seconds(lambda: a + b) / 1e9, "GB/s")
     put("mul_scalar_fp32_GBs", 2 * n * 4 / seconds(lambda: a * 3.0) / 1e9, "GB/s")
     put("gelu_fp32_GBs", 2 * n * 4 / seconds(lambda: F.gelu(a, approximate="tanh")) / 1e9, "GB/s")
+    # training-mode dropout on CUDA is native_dropout: x read, y and a 1-byte bool mask written (9 bytes an element)
+    put("dropout_fp32_GBs", 9 * n / seconds(lambda: F.dropout(a, 0.1, training=True)) / 1e9, "GB/s")
     del a, b
     for dt, name in ((torch.bfloat16, "bf16"), (torch.float16, "fp16"), (torch.float32, "fp32")):
         m = 8192

@@ -149,7 +149,7 @@ if needs_gpu sanitizer; then
   if [ -z "$sanitizer" ]; then
     note "step sanitizer: NOT POSSIBLE (compute-sanitizer not found)"
   elif step sanitizer 60; then
-    for c in dev.fluxion.cuda.CudaFusedTest dev.fluxion.cuda.CudaIndexingTest dev.fluxion.cuda.CudaWindowsTest; do
+    for c in dev.fluxion.cuda.CudaFusedTest dev.fluxion.cuda.CudaIndexingTest dev.fluxion.cuda.CudaWindowsTest dev.fluxion.cuda.CudaDropoutTest; do
       l=$(left); [ "$l" -lt 20 ] && break
       echo "== $c" >>"$results/sanitizer.txt"
       timeout --kill-after=5 $((l - 10)) "$sanitizer" --tool memcheck --target-processes all --print-limit 20 "$fx" test "$c" 2>&1 \

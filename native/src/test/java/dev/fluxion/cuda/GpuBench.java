@@ -1,5 +1,6 @@
 package dev.fluxion.cuda;
 
+import dev.fluxion.nn.Functional;
 import dev.fluxion.nn.Gpt;
 import dev.fluxion.nn.Init;
 import dev.fluxion.nn.Losses;
@@ -23,7 +24,7 @@ import java.util.function.Supplier;
 /**
  * The Fluxion half of the one-shot GPU comparison with PyTorch (gpu-check.sh; bench_torch.py measures the same
  * cases with torch): one tab-separated line per case, {@code case value unit}, on stdout and in the file given.
- * Cases: device-to-device copy and elementwise GB/s (bytes read + written), 8192^3 GEMM TFLOP/s in bfloat16,
+ * Cases: device-to-device copy, elementwise and fused dropout GB/s (bytes read + written), 8192^3 GEMM TFLOP/s in bfloat16,
  * float16 and float32 (no TF32, as torch's default), and a GPT-2-small (124M) training step under bfloat16
  * autocast with AdamW (batch 8 x 1024 tokens) in tokens/s. Not a unit test: timings are printed, not asserted.
  *
@@ -56,6 +57,7 @@ public final class GpuBench {
             row.put("add_fp32_GBs", (3.0 * n * 4) / seconds(be, () -> a.add(b)) / 1e9, "GB/s");
             row.put("mul_scalar_fp32_GBs", (2.0 * n * 4) / seconds(be, () -> a.mul(3.0)) / 1e9, "GB/s");
             row.put("gelu_fp32_GBs", (2.0 * n * 4) / seconds(be, a::gelu) / 1e9, "GB/s");
+            row.put("dropout_fp32_GBs", 9.0 * n / seconds(be, () -> Functional.dropout(a, 0.1, g)) / 1e9, "GB/s");   // x read, y + 1-byte mask written
             a.close();
             b.close();
             CudaBackend.setAllowTf32(false);
