@@ -26,7 +26,7 @@ class KernelNamesTest {
             for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) if (!line.isBlank()) built.add(line.trim());
         }
         List<String> wanted = new ArrayList<>(List.of("fx_copy", "fx_fill", "fx_fill_u64", "fx_adam",
-                "fx_cast_f32_f16", "fx_cast_f32_bf16", "fx_cast_f16_f32", "fx_cast_bf16_f32"));
+                "fx_cast_f32_f16", "fx_cast_f32_bf16", "fx_cast_f16_f32", "fx_cast_bf16_f32", "fx_random", "fx_randint"));
         for (int bytes : new int[] {1, 2, 4, 8})
             for (String f : new String[] {"fx_where_", "fx_index_select_", "fx_gather_"}) wanted.add(f + bytes);
         for (DType t : DType.values()) {
@@ -35,7 +35,7 @@ class KernelNamesTest {
             if (t != DType.BOOL) { wanted.add("fx_unary_" + s); wanted.add("fx_binary_" + s); }
             if (t.isFloatingPoint())
                 for (String f : new String[] {"fx_softmax_", "fx_softmax_bwd_", "fx_cross_entropy_fwd_", "fx_cross_entropy_bwd_", "fx_norm_fwd_",
-                        "fx_norm_bwd_", "fx_sum_partials_", "fx_embedding_bwd_", "fx_gemm_"}) wanted.add(f + s);
+                        "fx_norm_bwd_", "fx_sum_partials_", "fx_embedding_bwd_", "fx_gemm_", "fx_dropout_fwd_", "fx_dropout_bwd_"}) wanted.add(f + s);
         }
         List<String> missing = wanted.stream().filter(n -> !built.contains(n)).toList();
         assertTrue(missing.isEmpty(), "kernels the Java side launches but the fatbin lacks: " + missing);
