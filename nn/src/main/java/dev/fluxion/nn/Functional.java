@@ -170,7 +170,8 @@ public final class Functional {
             scores[scores.length - 1] = k.size(-2);
             // the multiplier dropout() would apply to the weights: 0, or 1/(1-p) where kept (same random draws);
             // off the CPU the fused dropout of ones makes it in one kernel instead of rand, ge, cast and mul
-            Tensor mult = q.device().kind() != Device.Kind.CPU ? DropoutOp.drawn(dropoutP, generator).apply(Tensor.ones(q.dtype(), q.device(), scores))
+            Tensor mult = q.device().kind() != Device.Kind.CPU
+                    ? DropoutOp.drawn(dropoutP, generator).apply(Tensor.ones(q.dtype(), q.device(), scores))
                     : Tensor.rand(generator, DType.FLOAT32, q.device(), scores).ge(dropoutP).to(q.dtype()).mul(1 / (1 - dropoutP));
             in.add(mult);
         }
