@@ -19,7 +19,7 @@ import dev.fluxion.tensor.Window2d;
 /**
  * The CUDA kernels of the fused ops, registered in {@link FusedKernels} when the CUDA backend loads: layer
  * norm and softmax + cross-entropy from {@link Fused}, the Adam/AdamW step from {@link FusedAdam}, im2col, col2im
- * and max pooling (values + argmax, and its backward) from {@link CudaWindows}, dropout from {@link CudaRandom}. The forwards save what the kernels' backwards read
+ * and max pooling (values + argmax, and its backward) from {@link CudaWindows}. The forwards save what the kernels' backwards read
  * (mean and rstd; log-sum-exp), in the accumulator dtype; a backward declines (the op's composed rule
  * runs) when the state came from elsewhere or the arguments are outside what its kernel covers.
  */
@@ -27,6 +27,7 @@ final class CudaFusedKernels {
     private CudaFusedKernels() {}
 
     static void register() {
+        FusedKernels.register(dev.fluxion.tensor.DropoutOp.class, Device.Kind.CUDA, new CudaRandom.Dropout());   // forward and backward in random.cu
         FusedKernels.register(LayerNormOp.class, Device.Kind.CUDA, new LayerNorm());
         FusedKernels.register(CrossEntropyOp.class, Device.Kind.CUDA, new CrossEntropy());
         FusedKernels.register(AdamUpdate.class, Device.Kind.CUDA, (op, in) ->
@@ -36,7 +37,6 @@ final class CudaFusedKernels {
         FusedKernels.register(Col2ImOp.class, Device.Kind.CUDA, (op, in) ->
                 windowed(in[0]) ? new FusedOp.Result(CudaWindows.col2im(in[0], op.n(), op.c(), op.h(), op.w(), geometry(op.window()))) : null);
         FusedKernels.register(MaxPool2dOp.class, Device.Kind.CUDA, new MaxPool());
-        FusedKernels.register(dev.fluxion.tensor.DropoutOp.class, Device.Kind.CUDA, new CudaRandom.Dropout());
     }
 
     /** x (N, C, H, W) -> y (N, C, OH, OW), argmax indices (N, C, OH, OW) int64: the state layout of the op's composed default. */

@@ -24,7 +24,7 @@ import java.util.function.Supplier;
 /**
  * The Fluxion half of the one-shot GPU comparison with PyTorch (gpu-check.sh; bench_torch.py measures the same
  * cases with torch): one tab-separated line per case, {@code case value unit}, on stdout and in the file given.
- * Cases: device-to-device copy, elementwise and fused dropout GB/s (bytes read + written), 8192^3 GEMM TFLOP/s in bfloat16,
+ * Cases: device-to-device copy and elementwise GB/s (bytes read + written), 8192^3 GEMM TFLOP/s in bfloat16,
  * float16 and float32 (no TF32, as torch's default), and a GPT-2-small (124M) training step under bfloat16
  * autocast with AdamW (batch 8 x 1024 tokens) in tokens/s. Not a unit test: timings are printed, not asserted.
  *
