@@ -46,6 +46,13 @@ class CudaDropoutTest {
                     assertArrayEquals(dxComposed.toDoubleArray(), dxFused.toDoubleArray(), what + ": dx, bit for bit");
                     if (p == 1) assertEquals(0.0, dxFused.abs().sum().item(), 0.0, what + ": p = 1 keeps nothing");
                 }
+        for (int[] shape : new int[][] {{0, 5}, {}}) {                      // empty (no launch) and 0-dim (one element)
+            Tensor x = Tensor.full(3, DType.FLOAT32, gpu, shape);
+            var op = new DropoutOp(0.5, 77);
+            FusedOp.Result fused = FusedKernels.forward(op, new Tensor[] {x}), composed = op.compose(new Tensor[] {x});
+            assertArrayEquals(shape, fused.output().shape());
+            assertArrayEquals(composed.output().toFloatArray(), fused.output().toFloatArray(), "shape " + java.util.Arrays.toString(shape));
+        }
     }
 
     @Test void functionalDropoutRunsTheKernelsWithNoHostSyncOrUpload() {

@@ -55,6 +55,15 @@ class DropoutOpTest {
         assertEquals(ref.nextLong(), g.nextLong(), "and only one value was taken");
     }
 
+    @Test void emptyAndZeroDimInputs() {
+        FusedOp.Result empty = FusedKernels.forward(new DropoutOp(0.5, KEY), new Tensor[] {Tensor.zeros(0, 3)});
+        assertArrayEquals(new int[] {0, 3}, empty.output().shape());
+        assertArrayEquals(new int[] {0, 3}, empty.state()[0].shape());
+        Tensor scalar = new DropoutOp(0.5, KEY).apply(Tensor.full(3, DType.FLOAT32, Device.CPU));
+        assertEquals(0, scalar.dim());
+        assertTrue(scalar.item() == 0 || scalar.item() == 6, "a 0-dim input is dropped or doubled, got " + scalar.item());
+    }
+
     @Test void pZeroKeepsAllAndPOneKeepsNothingWithoutDividingByZero() {
         Tensor x = Tensor.of(new float[] {1.5f, Float.NaN, Float.POSITIVE_INFINITY, -2, -0f, 3}, 6);
         assertArrayEquals(x.toFloatArray(), new DropoutOp(0, KEY).apply(x).toFloatArray(), "p = 0: y = x (NaN and inf included)");
