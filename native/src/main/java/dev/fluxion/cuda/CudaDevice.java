@@ -38,6 +38,7 @@ final class CudaDevice {
     final HostStaging staging;
     private volatile CudaBlas blas;
     private volatile Cudnn cudnn;
+    private volatile boolean cudnnTried;
     private final java.util.concurrent.atomic.AtomicLong hostSyncs = new java.util.concurrent.atomic.AtomicLong();
 
     /** Static facts about a GPU, readable without creating a context (for the environment check). */
@@ -103,12 +104,15 @@ final class CudaDevice {
         return b;
     }
 
-    /** The cuDNN handle, created on first use; null when cuDNN is not available on this host. */
+    /** The cuDNN handle, created on first use; null when cuDNN is not available on this host (asked once). */
     Cudnn cudnn() {
         Cudnn c = cudnn;
-        if (c == null && Cudnn.unavailableReason() == null) {
+        if (c == null && !cudnnTried) {
             synchronized (this) {
-                if (cudnn == null) cudnn = Cudnn.create(this);
+                if (!cudnnTried) {
+                    cudnn = Cudnn.create(this);
+                    cudnnTried = true;
+                }
                 c = cudnn;
             }
         }

@@ -20,6 +20,7 @@ import static org.bytedeco.cuda.global.cudnn.CUDNN_DATA_BFLOAT16;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_DATA_DOUBLE;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_DATA_FLOAT;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_DATA_HALF;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_NOT_SUPPORTED;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_SUCCESS;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_TENSOR_NCHW;
 import static org.bytedeco.cuda.global.cudnn.cudnnCreate;
@@ -61,7 +62,7 @@ final class Cudnn implements AutoCloseable {
         if (!enabled) return null;
         Cudnn c = d.cudnn();
         if (c == null && UNAVAILABLE_REPORTED.compareAndSet(false, true))
-            LOG.warning("Fluxion: cuDNN is not available (" + unavailableReason() + "); convolution and average pooling on " + d
+            LOG.warning("Fluxion: cuDNN is not available (" + reason() + "); convolution and average pooling on " + d
                     + " run as im2col + cuBLAS. Run dev.fluxion.cuda.Doctor to see how to install cuDNN 9");
         return c;
     }
@@ -86,15 +87,41 @@ final class Cudnn implements AutoCloseable {
         check(cudnnSetStream(handle, d.stream), "cudnnSetStream on " + d, "");
     }
 
-    /** The handles for d, or null when cuDNN is not available on this host. */
-    static Cudnn create(CudaDevice d) { return unavailableReason() == null ? new Cudnn(d) : null; }
+    /** Why creating a handle failed (the library loaded, cudnnCreate did not), or null. */
+    private static volatile String createFailure;
 
-    /** The plan cached under key, or the one make builds (then cached; the least recently used beyond PLANS is destroyed). Under this lock. */
+    /** The handles for d, or null when cuDNN is not available on this host or its handle cannot be created (kept in {@link #reason()}). */
+    static Cudnn create(CudaDevice d) {
+        if (unavailableReason() != null) return null;
+        try {
+            return new Cudnn(d);
+        } catch (CudaException | LinkageError e) {
+            createFailure = CudaBackendProvider.firstLine(e);
+            return null;
+        }
+    }
+
+    /** Why cuDNN is not used: switched off, not loadable, or its handle failed; null when it is used. */
+    static String reason() {
+        if (!enabled) return "switched off (CudaBackend.setCudnnEnabled(false) or -Dfluxion.cuda.cudnn=false)";
+        String r = unavailableReason();
+        return r != null ? r : createFailure;
+    }
+
+    /**
+     * The plan cached under key, or the one make builds (then cached; the least recently used beyond PLANS is
+     * destroyed); null when cuDNN answers NOT_SUPPORTED while building it (the kernel declines). Under this lock.
+     */
     @SuppressWarnings("unchecked")
     <P extends AutoCloseable> P plan(Object key, java.util.function.Supplier<P> make) {
         AutoCloseable p = plans.get(key);
         if (p == null) {
-            p = make.get();
+            try {
+                p = make.get();
+            } catch (CudaException e) {
+                if (notSupported(e.code())) return null;
+                throw e;
+            }
             plans.put(key, p);
         }
         return (P) p;
@@ -149,6 +176,12 @@ final class Cudnn implements AutoCloseable {
         CudaElementwise.copy(d, t, c);
         return c;
     }
+
+    /**
+     * Whether status is one of cuDNN 9's NOT_SUPPORTED family (3000-3999: this configuration has no kernel here). The
+     * call enqueued nothing, so the kernels decline and the composed default runs instead of failing.
+     */
+    static boolean notSupported(int status) { return status / 1000 == CUDNN_STATUS_NOT_SUPPORTED / 1000; }
 
     /** Throws a {@link CudaException} naming the call, the shapes and cuDNN's description when status is not success. */
     static void check(int status, String call, String shapes) {

@@ -215,18 +215,25 @@ final class CudnnConvolution {
             Tensor y;
             synchronized (dnn) {
                 Plan p = dnn.plan(key, () -> new Plan(key));
-                Algo a = p.forward(dnn);
+                Algo a = p == null ? Algo.NONE : p.forward(dnn);
                 if (a == Algo.NONE) {
                     Fused.release(xc, x);
                     Fused.release(wc, w);
-                    return decline("no forward algorithm with the allowed math for " + p.shapes);
+                    return decline("no forward algorithm with the allowed math for " + key.shapes());
                 }
                 DType dt = x.dtype();
                 Tensor out = y = Tensor.empty(dt, d.device, n, o, oh, ow);
-                run(d, dnn, p, a, "cudnnConvolutionForward", ws -> cudnnConvolutionForward(dnn.handle, dnn.one(dt), p.x, at(xc), p.w, at(wc), p.conv,
-                        a.algo(), Cuda.at(ws), a.workspace(), dnn.zero(dt), p.y, at(out)));
+                boolean ran = run(d, dnn, p, a, "cudnnConvolutionForward", ws -> cudnnConvolutionForward(dnn.handle, dnn.one(dt), p.x, at(xc), p.w, at(wc),
+                        p.conv, a.algo(), Cuda.at(ws), a.workspace(), dnn.zero(dt), p.y, at(out)));
                 Reference.reachabilityFence(xc);
                 Reference.reachabilityFence(wc);
+                if (!ran) {
+                    p.forward = Algo.NONE;                       // not asked again for this plan
+                    y.close();
+                    Fused.release(xc, x);
+                    Fused.release(wc, w);
+                    return decline("cudnnConvolutionForward: not supported for " + p.shapes);
+                }
             }
             Fused.release(xc, x);
             Fused.release(wc, w);
@@ -253,28 +260,34 @@ final class CudnnConvolution {
             Tensor gc = Cudnn.packed(d, g);
             synchronized (dnn) {
                 Plan p = dnn.plan(key, () -> new Plan(key));
-                Algo data = needX ? p.backwardData(dnn) : null, filter = needW ? p.backwardFilter(dnn) : null;
+                Algo data = p == null ? Algo.NONE : needX ? p.backwardData(dnn) : null, filter = p == null ? Algo.NONE : needW ? p.backwardFilter(dnn) : null;
                 if (data == Algo.NONE || filter == Algo.NONE) {
                     Fused.release(gc, g);
-                    return decline("no backward algorithm with the allowed math for " + p.shapes);
+                    return decline("no backward algorithm with the allowed math for " + key.shapes());
                 }
+                boolean ran = true;
                 if (needX) {
-                    Tensor wc = Cudnn.packed(d, s.input(1));
-                    grads[0] = Tensor.empty(dt, d.device, xs);
-                    run(d, dnn, p, data, "cudnnConvolutionBackwardData", ws -> cudnnConvolutionBackwardData(dnn.handle, dnn.one(dt), p.w, at(wc), p.y, at(gc),
-                            p.conv, data.algo(), Cuda.at(ws), data.workspace(), dnn.zero(dt), p.x, at(grads[0])));
+                    Tensor wc = Cudnn.packed(d, s.input(1)), dx = grads[0] = Tensor.empty(dt, d.device, xs);
+                    ran = run(d, dnn, p, data, "cudnnConvolutionBackwardData", ws -> cudnnConvolutionBackwardData(dnn.handle, dnn.one(dt), p.w, at(wc),
+                            p.y, at(gc), p.conv, data.algo(), Cuda.at(ws), data.workspace(), dnn.zero(dt), p.x, at(dx)));
+                    if (!ran) p.backwardData = Algo.NONE;
                     Reference.reachabilityFence(wc);
                     Fused.release(wc, s.input(1));
                 }
-                if (needW) {
-                    Tensor xc = Cudnn.packed(d, s.input(0));
-                    grads[1] = Tensor.empty(dt, d.device, wsh);
-                    run(d, dnn, p, filter, "cudnnConvolutionBackwardFilter", ws -> cudnnConvolutionBackwardFilter(dnn.handle, dnn.one(dt), p.x, at(xc), p.y, at(gc),
-                            p.conv, filter.algo(), Cuda.at(ws), filter.workspace(), dnn.zero(dt), p.w, at(grads[1])));
+                if (needW && ran) {
+                    Tensor xc = Cudnn.packed(d, s.input(0)), dw = grads[1] = Tensor.empty(dt, d.device, wsh);
+                    ran = run(d, dnn, p, filter, "cudnnConvolutionBackwardFilter", ws -> cudnnConvolutionBackwardFilter(dnn.handle, dnn.one(dt), p.x, at(xc),
+                            p.y, at(gc), p.conv, filter.algo(), Cuda.at(ws), filter.workspace(), dnn.zero(dt), p.w, at(dw)));
+                    if (!ran) p.backwardFilter = Algo.NONE;
                     Reference.reachabilityFence(xc);
                     Fused.release(xc, s.input(0));
                 }
                 Reference.reachabilityFence(gc);
+                if (!ran) {                                      // the composed rule computes every gradient
+                    for (Tensor t : grads) if (t != null) t.close();
+                    Fused.release(gc, g);
+                    return decline("cuDNN convolution backward: not supported for " + p.shapes);
+                }
             }
             Fused.release(gc, g);
             if (needB) grads[2] = g.sum(new int[] {0, 2, 3}, false);
@@ -282,14 +295,20 @@ final class CudnnConvolution {
         }
     }
 
-    /** One cuDNN call with algorithm a's math and a workspace from the pool, freed (stream-ordered) right after it is enqueued. */
-    private static void run(CudaDevice d, Cudnn dnn, Plan p, Algo a, String function, java.util.function.LongToIntFunction call) {
+    /**
+     * One cuDNN call with algorithm a's math and a workspace from the pool, freed (stream-ordered) right after it is
+     * enqueued. False when cuDNN answers NOT_SUPPORTED (nothing was enqueued: the caller declines); other errors throw.
+     */
+    private static boolean run(CudaDevice d, Cudnn dnn, Plan p, Algo a, String function, java.util.function.LongToIntFunction call) {
         p.useMath(a);
         long ws = a.workspace() > 0 ? d.allocator.allocate(a.workspace()) : 0;
         try {
             d.makeCurrent();
-            Cudnn.check(call.applyAsInt(ws), function + " (algorithm " + a.algo() + ")", p.shapes);
+            int status = call.applyAsInt(ws);
+            if (Cudnn.notSupported(status)) return false;
+            Cudnn.check(status, function + " (algorithm " + a.algo() + ")", p.shapes);
             dnn.count(function);
+            return true;
         } finally {
             if (ws != 0) d.allocator.free(ws, a.workspace());
         }

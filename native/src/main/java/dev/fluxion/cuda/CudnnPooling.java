@@ -113,10 +113,21 @@ final class CudnnPooling {
             Tensor xc = Cudnn.packed(d, x), y = Tensor.empty(dt, d.device, n, c, oh, ow);
             synchronized (dnn) {
                 Plan p = dnn.plan(key, () -> new Plan(key));
+                if (p == null) {
+                    y.close();
+                    Fused.release(xc, x);
+                    return decline();
+                }
                 d.makeCurrent();
-                Cudnn.check(cudnnPoolingForward(dnn.handle, p.pool, dnn.one(dt), p.x, at(xc), dnn.zero(dt), p.y, at(y)), "cudnnPoolingForward", p.shapes);
-                dnn.count("cudnnPoolingForward");
+                int status = cudnnPoolingForward(dnn.handle, p.pool, dnn.one(dt), p.x, at(xc), dnn.zero(dt), p.y, at(y));
                 Reference.reachabilityFence(xc);
+                if (Cudnn.notSupported(status)) {
+                    y.close();
+                    Fused.release(xc, x);
+                    return decline();
+                }
+                Cudnn.check(status, "cudnnPoolingForward", p.shapes);
+                dnn.count("cudnnPoolingForward");
             }
             Fused.release(xc, x);
             return new FusedOp.Result(y);
@@ -141,11 +152,23 @@ final class CudnnPooling {
             Tensor gc = Cudnn.packed(d, g), dx = Tensor.empty(dt, d.device, xs), scratch = Tensor.empty(dt, d.device, xs);
             synchronized (dnn) {
                 Plan p = dnn.plan(key, () -> new Plan(key));
+                if (p == null) {
+                    dx.close();
+                    scratch.close();
+                    Fused.release(gc, g);
+                    return decline();
+                }
                 d.makeCurrent();
-                Cudnn.check(cudnnPoolingBackward(dnn.handle, p.pool, dnn.one(dt), p.y, at(gc), p.y, at(gc), p.x, at(scratch), dnn.zero(dt), p.x, at(dx)),
-                        "cudnnPoolingBackward", p.shapes);
-                dnn.count("cudnnPoolingBackward");
+                int status = cudnnPoolingBackward(dnn.handle, p.pool, dnn.one(dt), p.y, at(gc), p.y, at(gc), p.x, at(scratch), dnn.zero(dt), p.x, at(dx));
                 Reference.reachabilityFence(gc);
+                if (Cudnn.notSupported(status)) {
+                    dx.close();
+                    scratch.close();
+                    Fused.release(gc, g);
+                    return decline();
+                }
+                Cudnn.check(status, "cudnnPoolingBackward", p.shapes);
+                dnn.count("cudnnPoolingBackward");
             }
             scratch.close();                                   // stream-ordered: after the backward
             Fused.release(gc, g);

@@ -56,7 +56,7 @@ class CudnnTest {
     /** The device and its cuDNN handle; fails with the reason when the GPU host has no cuDNN (the check must not pass without it). */
     private static Cudnn cudnn(Device gpu) {
         Cudnn dnn = Cudnn.of(CudaBackend.of(gpu).cudaDevice());
-        if (dnn == null) fail("cuDNN is not available on this GPU host: " + Cudnn.unavailableReason());
+        if (dnn == null) fail("cuDNN is not available on this GPU host: " + Cudnn.reason());
         return dnn;
     }
 
