@@ -39,6 +39,7 @@ public final class CudaBackend implements Backend {
      */
     public static void setCudnnEnabled(boolean enabled) { Cudnn.setEnabled(enabled); }
 
+    /** Whether convolution and average pooling may use cuDNN (see {@link #setCudnnEnabled}). */
     public static boolean cudnnEnabled() { return Cudnn.enabled(); }
 
     CudaDevice cudaDevice() { return d; }
