@@ -71,13 +71,23 @@ final class Cudnn implements AutoCloseable {
     final cudnnContext handle = new cudnnContext();
     private final FloatPointer oneF = new FloatPointer(1f), zeroF = new FloatPointer(0f);
     private final DoublePointer oneD = new DoublePointer(1.0), zeroD = new DoublePointer(0.0);
-    private final Map<Object, AutoCloseable> plans = new LinkedHashMap<>(16, 0.75f, true) {
+    private final Plans plans = new Plans(PLANS);
+
+    /** Plans by key in access order; beyond capacity the least recently used is closed and dropped. Not thread-safe. */
+    static final class Plans extends LinkedHashMap<Object, AutoCloseable> {
+        private final int capacity;
+
+        Plans(int capacity) {
+            super(16, 0.75f, true);
+            this.capacity = capacity;
+        }
+
         @Override protected boolean removeEldestEntry(Map.Entry<Object, AutoCloseable> eldest) {
-            if (size() <= PLANS) return false;
+            if (size() <= capacity) return false;
             closeQuietly(eldest.getValue());
             return true;
         }
-    };
+    }
     private final Map<String, AtomicLong> calls = new ConcurrentHashMap<>();
 
     Cudnn(CudaDevice d) {
