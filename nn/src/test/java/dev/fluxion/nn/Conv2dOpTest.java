@@ -129,6 +129,18 @@ class Conv2dOpTest {
         ConvolutionGradTest.gradCheck("conv2d second derivative", grad, Tensor.randn(new Generator(16), DType.FLOAT64, 1, 2, 4, 4));
     }
 
+    @Test void onTheCpuNnRecordsTheIm2colPathAndTheFusedOpIsOneEntry() {
+        Tensor x = Tensor.randn(new Generator(17), 1, 2, 5, 5).requiresGrad(true), w = Tensor.randn(new Generator(18), 3, 2, 3, 3).requiresGrad(true);
+        Autodiff.tape().clear();
+        Functional.conv2d(x, w, null, ConvOptions.DEFAULT.withPadding(1));
+        String recorded = Autodiff.tape().toString();
+        assertTrue(recorded.contains("im2col") && !recorded.contains("conv2d"), "the CPU keeps its tuned recorded path:\n" + recorded);
+        Autodiff.tape().clear();
+        new Conv2dOp(Window2d.of(3, 3, 1, 1, 1, 1, 1, 1), 1).apply(x, w);
+        assertEquals(1, Autodiff.tape().size(), "the fused op is one tape entry:\n" + Autodiff.tape());
+        assertTrue(Autodiff.tape().toString().contains("conv2d"), Autodiff.tape().toString());
+    }
+
     @Test void badInputsNameTheOpTheValuesAndTheExpectation() {
         Window2d win = Window2d.of(3, 3, 1, 1, 1, 1, 1, 1);
         Tensor x = Tensor.zeros(1, 4, 5, 5), w = Tensor.zeros(2, 2, 3, 3);
