@@ -36,7 +36,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * bias) in float64 and float32 (TF32 off: true float32 math) and float16/bfloat16 (float accumulation, one output
  * rounding), each with a count of cuDNN calls proving cuDNN ran; asymmetric padding and dilated pooling declining
  * to the composed path and still matching; cuDNN switched off giving the same numbers through im2col + cuBLAS; the
- * plan cache staying bounded; and a conv net training step (conv, avg pool, max pool, linear, cross-entropy, SGD)
+ * plan cache staying bounded; workspaces returned to the pool; a second derivative through the composed rule; and a
+ * conv net training step (conv, avg pool, max pool, linear, cross-entropy, SGD)
  * with no host synchronisation. Skips without a GPU; fails (not skips) on a GPU host without cuDNN.
  *
  * <p>Tolerances, relative to the largest magnitude of the float64 reference computed from the same (rounded)
@@ -155,6 +156,43 @@ class CudnnTest {
         Tensor[] off = run(c, x, w, null, g);
         assertTrue(d.kernels.launches("fx_im2col") > im2col, "off: the window kernels ran");
         for (int i = 0; i < 3; i++) close("cuDNN on vs off " + i, off[i].to(Device.CPU).to(DType.FLOAT64), on[i], 1e-4);
+    }
+
+    @Test void workspacesAndTemporariesGoBackToThePool() {
+        Device gpu = CudaTesting.gpu();
+        Cudnn dnn = cudnn(gpu);
+        CudaBackend be = CudaBackend.of(gpu);
+        Conv c = CONVS[2];
+        Generator gen = new Generator(9);
+        Tensor x = Tensor.randn(gen, DType.FLOAT32, c.x()).to(gpu), w = Tensor.randn(gen, DType.FLOAT32, c.w()).to(gpu), b = Tensor.randn(gen, DType.FLOAT32, 16).to(gpu);
+        Tensor g = Tensor.randn(gen, DType.FLOAT32, 2, 16, 8, 7).to(gpu);
+        try (var scope = Scope.open()) { run(c, x, w, b, g); }      // warm-up: handles, plan
+        be.synchronize();
+        long base = be.memoryStats().inUse(), calls = dnn.calls("cudnnConvolutionBackwardFilter");
+        for (int i = 0; i < 20; i++) try (var scope = Scope.open()) { run(c, x, w, b, g); }
+        be.synchronize();
+        assertEquals(calls + 20, dnn.calls("cudnnConvolutionBackwardFilter"), "cuDNN ran each step");
+        assertEquals(base, be.memoryStats().inUse(), "device bytes after 20 scoped conv steps (workspaces freed): " + be.memoryStats());
+    }
+
+    @Test void aSecondDerivativeThroughTheConvolutionUsesTheComposedRuleAndMatches() {
+        Device gpu = CudaTesting.gpu();
+        cudnn(gpu);
+        Generator gen = new Generator(10);
+        Tensor x = Tensor.randn(gen, DType.FLOAT64, 1, 2, 5, 5), w = Tensor.randn(gen, DType.FLOAT64, 3, 2, 3, 3), r = Tensor.randn(gen, DType.FLOAT64, 1, 2, 5, 5);
+        Tensor[] grads = new Tensor[2];
+        for (int k = 0; k < 2; k++) {
+            Device dev = k == 0 ? Device.CPU : gpu;
+            Tensor xl = x.to(dev).requiresGrad(true), wl = w.to(dev);
+            Tensor y = Functional.conv2d(xl, wl, null, ConvOptions.DEFAULT.withPadding(1));
+            long declined = CudnnConvolution.declined();
+            Tensor gx = Autodiff.grad(new Tensor[] {y.mul(y).sum()}, new Tensor[] {xl}, null, true, true, false)[0];
+            if (k == 1) assertEquals("create-graph backward", CudnnConvolution.lastDecline(), "declined " + (CudnnConvolution.declined() - declined));
+            gx.mul(r.to(dev)).sum().backward();
+            grads[k] = xl.grad();
+            Autodiff.tape().clear();
+        }
+        close("d/dx <d sum(conv(x)^2)/dx, r>", grads[0], grads[1], 1e-10);
     }
 
     @Test void thePlanCacheStaysBounded() {
