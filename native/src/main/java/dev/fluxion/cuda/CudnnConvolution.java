@@ -25,8 +25,8 @@ import static org.bytedeco.cuda.global.cudnn.*;
  * The cuDNN kernel of {@link Conv2dOp} (the legacy convolution API, as PyTorch's Conv_v7.cpp drives it): NCHW
  * descriptors of packed inputs, cross-correlation with the op's padding, stride, dilation and groups;
  * algorithms from cuDNN's heuristics (the _v7 queries: host only, no benchmarking run, no wait for the GPU), the
- * first that succeeds with the allowed math, its workspace from the device's stream-ordered pool and returned to
- * it right after the call. Forward: cudnnConvolutionForward, then the bias by the elementwise add (as PyTorch).
+ * first with status success and the allowed math (the next one when its workspace does not fit or cuDNN refuses
+ * it), its workspace from the device's stream-ordered pool and returned to it right after the call. Forward: cudnnConvolutionForward, then the bias by the elementwise add (as PyTorch).
  * Backward: cudnnConvolutionBackwardData for dx, cudnnConvolutionBackwardFilter for dweight (from the saved x),
  * the bias gradient as the sum of g over N, OH, OW; only what needsGrad asks for.
  *
@@ -67,9 +67,26 @@ final class CudnnConvolution {
         }
     }
 
-    /** One algorithm as the heuristics gave it: the cuDNN enum, its math type and its workspace bytes; NONE when none fits. */
-    record Algo(int algo, int mathType, long workspace) {
-        static final Algo NONE = new Algo(-1, -1, 0);
+    /** One algorithm as the heuristics gave it: the cuDNN enum, its math type and its workspace bytes. */
+    record Algo(int algo, int mathType, long workspace) {}
+
+    /**
+     * The algorithms the heuristics allow for one direction, best first, and the one in use: a later one is taken
+     * when the workspace of the current one does not fit in memory or cuDNN answers NOT_SUPPORTED for it (as PyTorch's
+     * AlgoIterator tries them in turn), and kept from then on.
+     */
+    static final class Candidates {
+        private final java.util.List<Algo> list;
+        private int pick;
+
+        Candidates(java.util.List<Algo> list) { this.list = list; }
+
+        boolean none() { return pick >= list.size(); }
+
+        Algo current() { return list.get(pick); }
+
+        /** Moves to the next algorithm; false when there is none. */
+        boolean next() { return ++pick < list.size(); }
     }
 
     /** The reason to decline a convolution of this geometry and dtype, or null. */
@@ -90,7 +107,7 @@ final class CudnnConvolution {
         cudnnTensorStruct x, y;
         cudnnFilterStruct w;
         cudnnConvolutionStruct conv;
-        Algo forward, backwardData, backwardFilter;
+        Candidates forward, backwardData, backwardFilter;
 
         Plan(Key k) {
             this.key = k;
@@ -134,7 +151,7 @@ final class CudnnConvolution {
             return status == CUDNN_STATUS_SUCCESS && (key.dtype() != DType.FLOAT32 || key.tf32() || math == CUDNN_FMA_MATH);
         }
 
-        Algo forward(Cudnn dnn) {
+        Candidates forward(Cudnn dnn) {
             if (forward != null) return forward;
             resetMath();
             int[] max = new int[1], found = new int[1];
@@ -142,16 +159,17 @@ final class CudnnConvolution {
             try (cudnnConvolutionFwdAlgoPerf_t perf = new cudnnConvolutionFwdAlgoPerf_t(Math.max(1, max[0]))) {
                 Cudnn.check(cudnnGetConvolutionForwardAlgorithm_v7(dnn.handle, x, w, conv, y, Math.max(1, max[0]), found, perf),
                         "cudnnGetConvolutionForwardAlgorithm_v7", shapes);
-                forward = Algo.NONE;
-                for (int i = 0; i < found[0] && forward == Algo.NONE; i++) {
+                java.util.List<Algo> ok = new java.util.ArrayList<>();
+                for (int i = 0; i < found[0]; i++) {
                     cudnnConvolutionFwdAlgoPerf_t p = perf.getPointer(i);
-                    if (allowed(p.status(), p.mathType())) forward = new Algo(p.algo(), p.mathType(), p.memory());
+                    if (allowed(p.status(), p.mathType())) ok.add(new Algo(p.algo(), p.mathType(), p.memory()));
                 }
+                forward = new Candidates(ok);
             }
             return forward;
         }
 
-        Algo backwardData(Cudnn dnn) {
+        Candidates backwardData(Cudnn dnn) {
             if (backwardData != null) return backwardData;
             resetMath();
             int[] max = new int[1], found = new int[1];
@@ -159,16 +177,17 @@ final class CudnnConvolution {
             try (cudnnConvolutionBwdDataAlgoPerf_t perf = new cudnnConvolutionBwdDataAlgoPerf_t(Math.max(1, max[0]))) {
                 Cudnn.check(cudnnGetConvolutionBackwardDataAlgorithm_v7(dnn.handle, w, y, conv, x, Math.max(1, max[0]), found, perf),
                         "cudnnGetConvolutionBackwardDataAlgorithm_v7", shapes);
-                backwardData = Algo.NONE;
-                for (int i = 0; i < found[0] && backwardData == Algo.NONE; i++) {
+                java.util.List<Algo> ok = new java.util.ArrayList<>();
+                for (int i = 0; i < found[0]; i++) {
                     cudnnConvolutionBwdDataAlgoPerf_t p = perf.getPointer(i);
-                    if (allowed(p.status(), p.mathType())) backwardData = new Algo(p.algo(), p.mathType(), p.memory());
+                    if (allowed(p.status(), p.mathType())) ok.add(new Algo(p.algo(), p.mathType(), p.memory()));
                 }
+                backwardData = new Candidates(ok);
             }
             return backwardData;
         }
 
-        Algo backwardFilter(Cudnn dnn) {
+        Candidates backwardFilter(Cudnn dnn) {
             if (backwardFilter != null) return backwardFilter;
             resetMath();
             int[] max = new int[1], found = new int[1];
@@ -176,11 +195,12 @@ final class CudnnConvolution {
             try (cudnnConvolutionBwdFilterAlgoPerf_t perf = new cudnnConvolutionBwdFilterAlgoPerf_t(Math.max(1, max[0]))) {
                 Cudnn.check(cudnnGetConvolutionBackwardFilterAlgorithm_v7(dnn.handle, x, y, conv, w, Math.max(1, max[0]), found, perf),
                         "cudnnGetConvolutionBackwardFilterAlgorithm_v7", shapes);
-                backwardFilter = Algo.NONE;
-                for (int i = 0; i < found[0] && backwardFilter == Algo.NONE; i++) {
+                java.util.List<Algo> ok = new java.util.ArrayList<>();
+                for (int i = 0; i < found[0]; i++) {
                     cudnnConvolutionBwdFilterAlgoPerf_t p = perf.getPointer(i);
-                    if (allowed(p.status(), p.mathType())) backwardFilter = new Algo(p.algo(), p.mathType(), p.memory());
+                    if (allowed(p.status(), p.mathType())) ok.add(new Algo(p.algo(), p.mathType(), p.memory()));
                 }
+                backwardFilter = new Candidates(ok);
             }
             return backwardFilter;
         }
@@ -215,24 +235,23 @@ final class CudnnConvolution {
             Tensor y;
             synchronized (dnn) {
                 Plan p = dnn.plan(key, () -> new Plan(key));
-                Algo a = p == null ? Algo.NONE : p.forward(dnn);
-                if (a == Algo.NONE) {
+                Candidates a = p == null ? null : p.forward(dnn);
+                if (a == null || a.none()) {
                     Fused.release(xc, x);
                     Fused.release(wc, w);
                     return decline("no forward algorithm with the allowed math for " + key.shapes());
                 }
                 DType dt = x.dtype();
                 Tensor out = y = Tensor.empty(dt, d.device, n, o, oh, ow);
-                boolean ran = run(d, dnn, p, a, "cudnnConvolutionForward", ws -> cudnnConvolutionForward(dnn.handle, dnn.one(dt), p.x, at(xc), p.w, at(wc),
-                        p.conv, a.algo(), Cuda.at(ws), a.workspace(), dnn.zero(dt), p.y, at(out)));
+                boolean ran = run(d, dnn, p, a, "cudnnConvolutionForward", (algo, ws) -> cudnnConvolutionForward(dnn.handle, dnn.one(dt), p.x, at(xc),
+                        p.w, at(wc), p.conv, algo.algo(), Cuda.at(ws), algo.workspace(), dnn.zero(dt), p.y, at(out)));
                 Reference.reachabilityFence(xc);
                 Reference.reachabilityFence(wc);
                 if (!ran) {
-                    p.forward = Algo.NONE;                       // not asked again for this plan
                     y.close();
                     Fused.release(xc, x);
                     Fused.release(wc, w);
-                    return decline("cudnnConvolutionForward: not supported for " + p.shapes);
+                    return decline("no forward algorithm could run (NOT_SUPPORTED or its workspace out of memory) for " + p.shapes);
                 }
             }
             Fused.release(xc, x);
@@ -260,25 +279,23 @@ final class CudnnConvolution {
             Tensor gc = Cudnn.packed(d, g);
             synchronized (dnn) {
                 Plan p = dnn.plan(key, () -> new Plan(key));
-                Algo data = p == null ? Algo.NONE : needX ? p.backwardData(dnn) : null, filter = p == null ? Algo.NONE : needW ? p.backwardFilter(dnn) : null;
-                if (data == Algo.NONE || filter == Algo.NONE) {
+                Candidates data = p != null && needX ? p.backwardData(dnn) : null, filter = p != null && needW ? p.backwardFilter(dnn) : null;
+                if (p == null || data != null && data.none() || filter != null && filter.none()) {
                     Fused.release(gc, g);
                     return decline("no backward algorithm with the allowed math for " + key.shapes());
                 }
                 boolean ran = true;
                 if (needX) {
                     Tensor wc = Cudnn.packed(d, s.input(1)), dx = grads[0] = Tensor.empty(dt, d.device, xs);
-                    ran = run(d, dnn, p, data, "cudnnConvolutionBackwardData", ws -> cudnnConvolutionBackwardData(dnn.handle, dnn.one(dt), p.w, at(wc),
-                            p.y, at(gc), p.conv, data.algo(), Cuda.at(ws), data.workspace(), dnn.zero(dt), p.x, at(dx)));
-                    if (!ran) p.backwardData = Algo.NONE;
+                    ran = run(d, dnn, p, data, "cudnnConvolutionBackwardData", (algo, ws) -> cudnnConvolutionBackwardData(dnn.handle, dnn.one(dt), p.w,
+                            at(wc), p.y, at(gc), p.conv, algo.algo(), Cuda.at(ws), algo.workspace(), dnn.zero(dt), p.x, at(dx)));
                     Reference.reachabilityFence(wc);
                     Fused.release(wc, s.input(1));
                 }
                 if (needW && ran) {
                     Tensor xc = Cudnn.packed(d, s.input(0)), dw = grads[1] = Tensor.empty(dt, d.device, wsh);
-                    ran = run(d, dnn, p, filter, "cudnnConvolutionBackwardFilter", ws -> cudnnConvolutionBackwardFilter(dnn.handle, dnn.one(dt), p.x, at(xc),
-                            p.y, at(gc), p.conv, filter.algo(), Cuda.at(ws), filter.workspace(), dnn.zero(dt), p.w, at(dw)));
-                    if (!ran) p.backwardFilter = Algo.NONE;
+                    ran = run(d, dnn, p, filter, "cudnnConvolutionBackwardFilter", (algo, ws) -> cudnnConvolutionBackwardFilter(dnn.handle, dnn.one(dt),
+                            p.x, at(xc), p.y, at(gc), p.conv, algo.algo(), Cuda.at(ws), algo.workspace(), dnn.zero(dt), p.w, at(dw)));
                     Reference.reachabilityFence(xc);
                     Fused.release(xc, s.input(0));
                 }
@@ -286,7 +303,7 @@ final class CudnnConvolution {
                 if (!ran) {                                      // the composed rule computes every gradient
                     for (Tensor t : grads) if (t != null) t.close();
                     Fused.release(gc, g);
-                    return decline("cuDNN convolution backward: not supported for " + p.shapes);
+                    return decline("no backward algorithm could run (NOT_SUPPORTED or its workspace out of memory) for " + p.shapes);
                 }
             }
             Fused.release(gc, g);
@@ -295,23 +312,36 @@ final class CudnnConvolution {
         }
     }
 
+    /** A cuDNN call with an algorithm and the address of its workspace (0 when it needs none); returns the status. */
+    interface Call { int run(Algo algo, long workspace); }
+
     /**
-     * One cuDNN call with algorithm a's math and a workspace from the pool, freed (stream-ordered) right after it is
-     * enqueued. False when cuDNN answers NOT_SUPPORTED (nothing was enqueued: the caller declines); other errors throw.
+     * One cuDNN call with the current algorithm's math and a workspace from the pool, freed (stream-ordered) right
+     * after the call is enqueued. When the workspace does not fit in memory, or cuDNN answers NOT_SUPPORTED (nothing
+     * was enqueued), the next candidate is tried; false when none is left (the caller declines). Other errors throw.
      */
-    private static boolean run(CudaDevice d, Cudnn dnn, Plan p, Algo a, String function, java.util.function.LongToIntFunction call) {
-        p.useMath(a);
-        long ws = a.workspace() > 0 ? d.allocator.allocate(a.workspace()) : 0;
-        try {
-            d.makeCurrent();
-            int status = call.applyAsInt(ws);
-            if (Cudnn.notSupported(status)) return false;
-            Cudnn.check(status, function + " (algorithm " + a.algo() + ")", p.shapes);
-            dnn.count(function);
-            return true;
-        } finally {
-            if (ws != 0) d.allocator.free(ws, a.workspace());
+    private static boolean run(CudaDevice d, Cudnn dnn, Plan p, Candidates c, String function, Call call) {
+        for (; !c.none(); c.next()) {
+            Algo a = c.current();
+            long ws;
+            try {
+                ws = a.workspace() > 0 ? d.allocator.allocate(a.workspace()) : 0;
+            } catch (CudaOutOfMemoryException e) {
+                continue;
+            }
+            try {
+                p.useMath(a);
+                d.makeCurrent();
+                int status = call.run(a, ws);
+                if (Cudnn.notSupported(status)) continue;
+                Cudnn.check(status, function + " (algorithm " + a.algo() + ", math " + a.mathType() + ", workspace " + a.workspace() + " bytes)", p.shapes);
+                dnn.count(function);
+                return true;
+            } finally {
+                if (ws != 0) d.allocator.free(ws, a.workspace());
+            }
         }
+        return false;
     }
 
     private static org.bytedeco.javacpp.Pointer at(Tensor t) { return Cuda.at(CudaElementwise.address(t)); }

@@ -70,6 +70,17 @@ class CudnnRulesTest {
         assertTrue(plans.containsKey(0), "the plan used again stays");
     }
 
+    @Test void candidatesAreTakenInHeuristicOrderUntilNoneIsLeft() {
+        var c = new CudnnConvolution.Candidates(List.of(new CudnnConvolution.Algo(1, 0, 1L << 40), new CudnnConvolution.Algo(0, 0, 0)));
+        assertFalse(c.none());
+        assertEquals(1, c.current().algo(), "the heuristics' first choice");
+        assertTrue(c.next(), "a second one to fall back to (its workspace fits)");
+        assertEquals(0, c.current().algo());
+        assertFalse(c.next());
+        assertTrue(c.none());
+        assertTrue(new CudnnConvolution.Candidates(List.of()).none(), "no algorithm with the allowed math: decline");
+    }
+
     @Test void switchedOffCudnnSaysWhy() {
         boolean was = Cudnn.enabled();
         try {
