@@ -72,6 +72,7 @@ final class Cudnn implements AutoCloseable {
     private final FloatPointer oneF = new FloatPointer(1f), zeroF = new FloatPointer(0f);
     private final DoublePointer oneD = new DoublePointer(1.0), zeroD = new DoublePointer(0.0);
     private final Plans plans = new Plans(PLANS);
+    private final Map<String, AtomicLong> calls = new ConcurrentHashMap<>();
 
     /** Plans by key in access order; beyond capacity the least recently used is closed and dropped. Not thread-safe. */
     static final class Plans extends LinkedHashMap<Object, AutoCloseable> {
@@ -88,7 +89,6 @@ final class Cudnn implements AutoCloseable {
             return true;
         }
     }
-    private final Map<String, AtomicLong> calls = new ConcurrentHashMap<>();
 
     Cudnn(CudaDevice d) {
         this.device = d;
