@@ -229,7 +229,7 @@ final class CudnnConvolution {
             if (why != null) return decline(why);
             CudaDevice d = Fused.device("conv2d", x);
             Cudnn dnn = Cudnn.of(d);
-            if (dnn == null) return decline("cuDNN not available");
+            if (dnn == null) return decline("cuDNN not used: " + Cudnn.reason());
             Key key = new Key(n, x.size(1), x.size(2), x.size(3), o, x.dtype(), win, op.groups(), CudaBackend.allowTf32());
             Tensor xc = Cudnn.packed(d, x), wc = Cudnn.packed(d, w);
             Tensor y;
@@ -272,7 +272,7 @@ final class CudnnConvolution {
             if (why != null) return decline(why);
             CudaDevice d = Fused.device("conv2d backward", g);
             Cudnn dnn = Cudnn.of(d);
-            if (dnn == null) return decline("cuDNN not available");
+            if (dnn == null) return decline("cuDNN not used: " + Cudnn.reason());
             DType dt = g.dtype();
             Key key = new Key(xs[0], xs[1], xs[2], xs[3], wsh[0], dt, win, op.groups(), CudaBackend.allowTf32());
             Tensor[] grads = new Tensor[s.inputCount()];
