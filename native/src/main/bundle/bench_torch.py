@@ -4,6 +4,8 @@
 Prints one tab-separated line per case, "case value unit", and writes them to OUT.tsv when given:
   copy / add / mul-by-scalar / gelu(tanh) / dropout GB/s over 1 GiB float32 tensors (bytes read + written),
   torch.matmul 8192^3 TFLOP/s in bfloat16, float16 and float32 (TF32 off, torch's default),
+  F.conv2d 3x3 forward + backward TFLOP/s (N=64, 64 -> 128 channels, 56x56, padding 1; cuDNN, heuristics as
+  torch.backends.cudnn.benchmark=False, TF32 off) in bfloat16 and float32,
   a GPT-2-small (124M) training step, eager PyTorch (bf16 autocast, AdamW, SDPA attention), tokens/s,
   the CharGpt model (vocab 256, context 64, 3 layers, 4 heads, width 128, batch 16) for --chargpt-steps steps
   with loss.item() every step as CharGpt does, tokens/s.
@@ -125,6 +127,18 @@ def main():
         x, y = torch.randn(m, m, device="cuda", dtype=dt), torch.randn(m, m, device="cuda", dtype=dt)
         put(f"matmul8192_{name}_TFLOPs", 2 * m ** 3 / seconds(lambda: torch.matmul(x, y)) / 1e12, "TFLOP/s")
         del x, y
+    torch.backends.cudnn.allow_tf32 = False      # torch's default is True; Fluxion's conv follows its matmul switch (off)
+    for dt, name in ((torch.bfloat16, "bf16"), (torch.float32, "fp32")):
+        x = torch.randn(64, 64, 56, 56, device="cuda", dtype=dt, requires_grad=True)
+        w = (torch.randn(128, 64, 3, 3, device="cuda", dtype=dt) * 0.05).requires_grad_()
+        gy = torch.randn(64, 128, 56, 56, device="cuda", dtype=dt)
+
+        def conv_step():
+            x.grad, w.grad = None, None
+            F.conv2d(x, w, padding=1).backward(gy)
+
+        put(f"conv3x3_fwdbwd_{name}_TFLOPs", 3 * 2 * 64 * 128 * 56 * 56 * 64 * 9 / seconds(conv_step) / 1e12, "TFLOP/s")
+        del x, w, gy
     put("gpt2_small_bf16_step_tokens_per_s", train_tokens_per_s((50257, 1024, 12, 12, 768), 2 if quick else 8, 10, False), "tokens/s")
     put("chargpt_tokens_per_s", train_tokens_per_s((256, 64, 3, 4, 128), 16, chargpt_steps, True, max_seconds=60.0), "tokens/s")
     if out:

@@ -58,33 +58,38 @@ class RuleCoverageTest {
     private static final Window2d WINDOW = Window2d.of(2, 3, 2, 1, 1, 0, 1, 2);
 
     /** A float64 gradient check for each fused op; a new FusedOp fails here until it gets one. */
-    private static final Map<Class<? extends FusedOp>, Runnable> FUSED_CHECKS = Map.of(
-            LayerNormOp.class, () -> GradCheck.check("layer_norm", x -> new LayerNormOp(1e-5).apply(x[0], x[1], x[2]), randn(3, 5), randn(5), randn(5)),
-            CrossEntropyOp.class, () -> GradCheck.check("cross_entropy", x -> new CrossEntropyOp(3, 0.2).apply(x[0], Tensor.of(new long[] {1, 3, 0}, 3)), randn(3, 4)),
-            dev.fluxion.tensor.LinearOp.class, () -> GradCheck.check("linear", x -> new dev.fluxion.tensor.LinearOp().apply(x[0], x[1], x[2]),
-                    randn(2, 3, 5), randn(4, 5), randn(4)),
-            AttentionOp.class, () -> {
+    private static final Map<Class<? extends FusedOp>, Runnable> FUSED_CHECKS = Map.ofEntries(
+            Map.entry(LayerNormOp.class, () -> GradCheck.check("layer_norm", x -> new LayerNormOp(1e-5).apply(x[0], x[1], x[2]), randn(3, 5), randn(5), randn(5))),
+            Map.entry(CrossEntropyOp.class, () -> GradCheck.check("cross_entropy", x -> new CrossEntropyOp(3, 0.2).apply(x[0], Tensor.of(new long[] {1, 3, 0}, 3)), randn(3, 4))),
+            Map.entry(dev.fluxion.tensor.LinearOp.class, () -> GradCheck.check("linear", x -> new dev.fluxion.tensor.LinearOp().apply(x[0], x[1], x[2]),
+                    randn(2, 3, 5), randn(4, 5), randn(4))),
+            Map.entry(AttentionOp.class, () -> {
                 Tensor mask = Tensor.of(new boolean[] {true, false, true, true, true, true, false, true, true, true, true, true}, 1, 3, 4);
                 Tensor drop = Tensor.of(new double[] {2, 0, 2, 2, 0, 2, 2, 2, 2, 2, 0, 2, 2, 2, 2, 0, 2, 2, 2, 2, 2, 2, 2, 0}, 2, 3, 4);
                 GradCheck.check("attention", x -> new AttentionOp(0.5, false, false, false).apply(x[0], x[1], x[2]), randn(2, 3, 5), randn(2, 4, 5), randn(2, 4, 3));
                 GradCheck.check("attention causal", x -> new AttentionOp(0.5, true, false, false).apply(x[0], x[1], x[2]), randn(2, 3, 5), randn(2, 4, 5), randn(2, 4, 3));
                 GradCheck.check("attention masked + dropout", x -> new AttentionOp(0.5, true, true, true).apply(x[0], x[1], x[2], mask, drop),
                         randn(2, 3, 5), randn(2, 4, 5), randn(2, 4, 3));
-            },
-            dev.fluxion.tensor.DropoutOp.class, () -> GradCheck.check("dropout", x -> new dev.fluxion.tensor.DropoutOp(0.3, 42).apply(x[0]), randn(4, 6)),
-            Im2ColOp.class, () -> GradCheck.check("im2col", x -> new Im2ColOp(WINDOW).apply(x[0]), randn(2, 2, 4, 5)),
-            Col2ImOp.class, () -> GradCheck.check("col2im", x -> new Col2ImOp(WINDOW, 2, 2, 4, 5).apply(x[0]), randn(12, 6)),
-            MaxPool2dOp.class, () -> GradCheck.check("max_pool2d", x -> new MaxPool2dOp(Window2d.of(3, 3, 2, 2, 1, 1, 1, 1)).apply(x[0]), randn(2, 2, 5, 5)),
+            }),
+            Map.entry(dev.fluxion.tensor.DropoutOp.class, () -> GradCheck.check("dropout", x -> new dev.fluxion.tensor.DropoutOp(0.3, 42).apply(x[0]), randn(4, 6))),
+            Map.entry(Im2ColOp.class, () -> GradCheck.check("im2col", x -> new Im2ColOp(WINDOW).apply(x[0]), randn(2, 2, 4, 5))),
+            Map.entry(Col2ImOp.class, () -> GradCheck.check("col2im", x -> new Col2ImOp(WINDOW, 2, 2, 4, 5).apply(x[0]), randn(12, 6))),
+            Map.entry(MaxPool2dOp.class, () -> GradCheck.check("max_pool2d", x -> new MaxPool2dOp(Window2d.of(3, 3, 2, 2, 1, 1, 1, 1)).apply(x[0]), randn(2, 2, 5, 5))),
             // output is a constant here (no gradient flows to it): the gradient in grad is the ReLU mask
-            dev.fluxion.tensor.ReluBackwardOp.class, () -> GradCheck.check("threshold_backward",
-                    x -> new dev.fluxion.tensor.ReluBackwardOp().apply(x[0], Tensor.of(new double[] {1, -2, 0, 3, -0.5, 2}, 2, 3)), randn(2, 3)),
+            Map.entry(dev.fluxion.tensor.ReluBackwardOp.class, () -> GradCheck.check("threshold_backward",
+                    x -> new dev.fluxion.tensor.ReluBackwardOp().apply(x[0], Tensor.of(new double[] {1, -2, 0, 3, -0.5, 2}, 2, 3)), randn(2, 3))),
             // the input is a constant here (no second derivatives): the gradient in grad is the activation's derivative
-            dev.fluxion.tensor.ActivationBackwardOp.class, () -> {
+            Map.entry(dev.fluxion.tensor.ActivationBackwardOp.class, () -> {
                 for (dev.fluxion.tensor.UnaryOp act : new dev.fluxion.tensor.UnaryOp[] {dev.fluxion.tensor.UnaryOp.GELU,
                         dev.fluxion.tensor.UnaryOp.GELU_TANH, dev.fluxion.tensor.UnaryOp.SILU})
                     GradCheck.check(act.opName() + "_backward", x -> new dev.fluxion.tensor.ActivationBackwardOp(act).apply(x[0],
                             Tensor.of(new double[] {1, -2, 0, 3, -0.5, 2}, 2, 3)), randn(2, 3));
-            });
+            }),
+            Map.entry(dev.fluxion.tensor.Conv2dOp.class, () -> {
+                GradCheck.check("conv2d", x -> new dev.fluxion.tensor.Conv2dOp(WINDOW, 2).apply(x[0], x[1], x[2]), randn(2, 4, 4, 5), randn(6, 2, 2, 3), randn(6));
+                GradCheck.check("conv2d without bias", x -> new dev.fluxion.tensor.Conv2dOp(WINDOW, 1).apply(x[0], x[1]), randn(2, 2, 4, 5), randn(3, 2, 2, 3));
+            }),
+            Map.entry(dev.fluxion.tensor.AvgPool2dOp.class, () -> GradCheck.check("avg_pool2d", x -> new dev.fluxion.tensor.AvgPool2dOp(WINDOW).apply(x[0]), randn(2, 2, 4, 5))));
 
 
     @Test
@@ -125,7 +130,7 @@ class RuleCoverageTest {
     }
 
     private static Object defaultOf(Class<?> t) {
-        if (t == int.class) return 0;
+        if (t == int.class) return 1;                                 // a valid size or group count
         if (t == long.class) return 0L;
         if (t == double.class) return 1e-5;                            // a valid eps or smoothing
         if (t == boolean.class) return false;

@@ -33,6 +33,15 @@ public final class CudaBackend implements Backend {
 
     public static boolean allowTf32() { return allowTf32; }
 
+    /**
+     * Lets convolution and average pooling use cuDNN where it is installed (on by default, as PyTorch's
+     * torch.backends.cudnn.enabled; -Dfluxion.cuda.cudnn=false starts with it off). Off, they run as im2col + cuBLAS.
+     */
+    public static void setCudnnEnabled(boolean enabled) { Cudnn.setEnabled(enabled); }
+
+    /** Whether convolution and average pooling may use cuDNN (see {@link #setCudnnEnabled}). */
+    public static boolean cudnnEnabled() { return Cudnn.enabled(); }
+
     CudaDevice cudaDevice() { return d; }
 
     @Override public Device device() { return d.device; }

@@ -37,6 +37,8 @@ final class CudaDevice {
     final DeviceErrors errors;
     final HostStaging staging;
     private volatile CudaBlas blas;
+    private volatile Cudnn cudnn;
+    private volatile boolean cudnnTried;
     private final java.util.concurrent.atomic.AtomicLong hostSyncs = new java.util.concurrent.atomic.AtomicLong();
 
     /** Static facts about a GPU, readable without creating a context (for the environment check). */
@@ -100,6 +102,21 @@ final class CudaDevice {
             }
         }
         return b;
+    }
+
+    /** The cuDNN handle, created on first use; null when cuDNN is not available on this host (asked once). */
+    Cudnn cudnn() {
+        Cudnn c = cudnn;
+        if (c == null && !cudnnTried) {
+            synchronized (this) {
+                if (!cudnnTried) {
+                    cudnn = Cudnn.create(this);
+                    cudnnTried = true;
+                }
+                c = cudnn;
+            }
+        }
+        return c;
     }
 
     /** Waits until every op enqueued so far has run, then throws any error a kernel recorded. */

@@ -1,7 +1,9 @@
 package dev.fluxion.cuda;
 
 import dev.fluxion.tensor.AdamUpdate;
+import dev.fluxion.tensor.AvgPool2dOp;
 import dev.fluxion.tensor.Col2ImOp;
+import dev.fluxion.tensor.Conv2dOp;
 import dev.fluxion.tensor.CrossEntropyOp;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.Device;
@@ -19,7 +21,8 @@ import dev.fluxion.tensor.Window2d;
 /**
  * The CUDA kernels of the fused ops, registered in {@link FusedKernels} when the CUDA backend loads: layer
  * norm and softmax + cross-entropy from {@link Fused}, the Adam/AdamW step from {@link FusedAdam}, im2col, col2im
- * and max pooling (values + argmax, and its backward) from {@link CudaWindows}. The forwards save what the kernels' backwards read
+ * and max pooling (values + argmax, and its backward) from {@link CudaWindows}, convolution and average pooling
+ * from cuDNN ({@link CudnnConvolution}, {@link CudnnPooling}). The forwards save what the kernels' backwards read
  * (mean and rstd; log-sum-exp), in the accumulator dtype; a backward declines (the op's composed rule
  * runs) when the state came from elsewhere or the arguments are outside what its kernel covers.
  */
@@ -37,6 +40,8 @@ final class CudaFusedKernels {
         FusedKernels.register(Col2ImOp.class, Device.Kind.CUDA, (op, in) ->
                 windowed(in[0]) ? new FusedOp.Result(CudaWindows.col2im(in[0], op.n(), op.c(), op.h(), op.w(), geometry(op.window()))) : null);
         FusedKernels.register(MaxPool2dOp.class, Device.Kind.CUDA, new MaxPool());
+        FusedKernels.register(Conv2dOp.class, Device.Kind.CUDA, new CudnnConvolution.Kernel());
+        FusedKernels.register(AvgPool2dOp.class, Device.Kind.CUDA, new CudnnPooling.Kernel());
     }
 
     /** x (N, C, H, W) -> y (N, C, OH, OW), argmax indices (N, C, OH, OW) int64: the state layout of the op's composed default. */

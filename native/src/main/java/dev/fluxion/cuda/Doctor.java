@@ -111,7 +111,8 @@ public final class Doctor {
             org.bytedeco.cuda.global.cublas.cublasGetVersion(v);
             return NativeLibraries.version(v[0]) + ", cuBLASLt " + NativeLibraries.version(org.bytedeco.cuda.global.cublas.cublasLtGetVersion());
         });
-        library("cuDNN", NativeLibraries.CUDNN, org.bytedeco.cuda.global.cudnn.class, () -> NativeLibraries.version(org.bytedeco.cuda.global.cudnn.cudnnGetVersion()));
+        library("cuDNN", NativeLibraries.CUDNN, org.bytedeco.cuda.global.cudnn.class, () -> NativeLibraries.version(org.bytedeco.cuda.global.cudnn.cudnnGetVersion())
+                + (Cudnn.enabled() ? "; conv2d and avg_pool2d run on it" : "; switched off (-Dfluxion.cuda.cudnn=false): conv2d and avg_pool2d use im2col + cuBLAS"));
         library("NCCL", NativeLibraries.NCCL, org.bytedeco.cuda.global.nccl.class, () -> {
             int[] v = new int[1];
             org.bytedeco.cuda.global.nccl.ncclGetVersion(v);

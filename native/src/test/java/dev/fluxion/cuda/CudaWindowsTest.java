@@ -15,7 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The sliding-window kernels of window.cu on a GPU against the CPU: im2col against unfold, col2im as its exact
  * adjoint, a convolution as weight @ im2col (cuBLAS) against the CPU's conv2d, max pooling and its gradient
  * against the CPU's max pool and autodiff, padded / dilated windows through their indices, and the nn-level conv2d +
- * max pool (forward and backward) reaching these kernels through the fused ops' CUDA registrations.
+ * max pool (forward and backward) reaching these kernels through the fused ops' CUDA registrations (with cuDNN
+ * switched off, so that conv2d takes its im2col path).
  */
 @Tag("gpu")
 class CudaWindowsTest {
@@ -89,6 +90,15 @@ class CudaWindowsTest {
 
     @Test void conv2dAndMaxPool2dOnTheGpuRunTheWindowKernelsAndMatchTheCpu() {
         Device gpu = CudaTesting.gpu();
+        CudaBackend.setCudnnEnabled(false);                           // conv2d's composed path: im2col + cuBLAS (CudnnTest covers cuDNN's)
+        try {
+            conv2dAndMaxPool2dThroughTheWindowKernels(gpu);
+        } finally {
+            CudaBackend.setCudnnEnabled(true);
+        }
+    }
+
+    private static void conv2dAndMaxPool2dThroughTheWindowKernels(Device gpu) {
         CudaDevice d = CudaBackend.of(gpu).cudaDevice();
         Generator g = new Generator(6);
         Tensor x = Tensor.randn(g, DType.FLOAT32, 2, 3, 12, 11), w = Tensor.randn(g, DType.FLOAT32, 4, 3, 3, 3), b = Tensor.randn(g, DType.FLOAT32, 4);

@@ -25,7 +25,8 @@ import java.util.function.Supplier;
  * The Fluxion half of the one-shot GPU comparison with PyTorch (gpu-check.sh; bench_torch.py measures the same
  * cases with torch): one tab-separated line per case, {@code case value unit}, on stdout and in the file given.
  * Cases: device-to-device copy and elementwise GB/s (bytes read + written), 8192^3 GEMM TFLOP/s in bfloat16,
- * float16 and float32 (no TF32, as torch's default), and a GPT-2-small (124M) training step under bfloat16
+ * float16 and float32 (no TF32, as torch's default), conv2d 3x3 forward + backward TFLOP/s in bfloat16 and float32
+ * (cuDNN; N=64, 64 -> 128 channels, 56x56), and a GPT-2-small (124M) training step under bfloat16
  * autocast with AdamW (batch 8 x 1024 tokens) in tokens/s. Not a unit test: timings are printed, not asserted.
  *
  * <pre>fluxion-gpu run dev.fluxion.cuda.GpuBench [OUT.tsv] [--quick]</pre>
@@ -68,6 +69,8 @@ public final class GpuBench {
                 x.close();
                 y.close();
             }
+            for (DType dt : new DType[] {DType.BFLOAT16, DType.FLOAT32})
+                row.put("conv3x3_fwdbwd_" + name(dt) + "_TFLOPs", convStep(gpu, be, dt), "TFLOP/s");
             row.put("gpt2_small_bf16_step_tokens_per_s", gpt2Step(gpu, be, quick), "tokens/s");
         }
         System.out.println("  memory: " + be.memoryStats());
@@ -77,6 +80,27 @@ public final class GpuBench {
 
     private static String name(DType dt) {
         return switch (dt) { case BFLOAT16 -> "bf16"; case FLOAT16 -> "fp16"; default -> "fp32"; };
+    }
+
+    /**
+     * conv2d forward + backward (dx and dweight, no bias) on x (64, 64, 56, 56), weight (128, 64, 3, 3), padding 1: cuDNN
+     * through Conv2dOp (TF32 off for float32). FLOPs: 3 x 2 N O OH OW C kh kw (forward, input and weight gradients).
+     */
+    static double convStep(Device gpu, CudaBackend be, DType dt) {
+        Generator g = new Generator(3);
+        Tensor x = Tensor.randn(g, 64, 64, 56, 56).to(gpu).to(dt), w = Tensor.randn(g, 128, 64, 3, 3).to(gpu).to(dt).mul(0.05);
+        Tensor gy = Tensor.randn(g, 64, 128, 56, 56).to(gpu).to(dt);
+        double flops = 3 * 2.0 * 64 * 128 * 56 * 56 * 64 * 9;
+        double s = seconds(be, () -> {
+            Tensor xl = x.detach().requiresGrad(true), wl = w.detach().requiresGrad(true);
+            Tensor y = dev.fluxion.nn.Functional.conv2d(xl, wl, null, 1, 1);
+            y.backward(gy);
+            return y;
+        });
+        x.close();
+        w.close();
+        gy.close();
+        return flops / s / 1e12;
     }
 
     /** A GPT-2-small training step (bf16 autocast, fp32 master weights, AdamW): tokens per second over timed steps. */

@@ -37,6 +37,13 @@ public final class Autograd {
         return any && ENGINE.isEnabled();
     }
 
+    /**
+     * Whether ops run on this thread now would be recorded (grad mode on, outside a fused op's composed forward),
+     * as in a create-graph backward pass. A fused kernel's backward whose result carries no graph declines then,
+     * so that the op's rule, written with ops, gives gradients that can be differentiated again.
+     */
+    public static boolean isRecording() { return ENGINE != null && PAUSED.get()[0] == 0 && ENGINE.isEnabled(); }
+
     /** Records op on the tape when some input requires gradients; returns the output either way. */
     static Tensor record(Op op, Tensor output, Tensor... inputs) {
         if (shouldRecord(inputs)) ENGINE.record(op, output, inputs);

@@ -21,7 +21,7 @@ package dev.fluxion.tensor;
  * noGrad semantics (nothing is recorded), {@code Result.output} is the updated tensor, and a backend
  * registers its fused kernel for it as for any other op: {@link AdamUpdate} is one.
  */
-public sealed interface FusedOp permits LayerNormOp, CrossEntropyOp, AttentionOp, AdamUpdate, Im2ColOp, Col2ImOp, MaxPool2dOp, LinearOp, ReluBackwardOp, ActivationBackwardOp, SgdUpdate, DropoutOp {
+public sealed interface FusedOp permits LayerNormOp, CrossEntropyOp, AttentionOp, AdamUpdate, Im2ColOp, Col2ImOp, MaxPool2dOp, Conv2dOp, AvgPool2dOp, LinearOp, ReluBackwardOp, ActivationBackwardOp, SgdUpdate, DropoutOp {
     /** The op's name in errors and on the printed tape. */
     String name();
 
