@@ -80,6 +80,35 @@ class CudaDropoutTest {
         assertEquals(0.7, kept, 0.005, "kept fraction of 131072");
     }
 
+    /**
+     * Tensor parallelism on a GPU: each rank's ShardedDropout block (and its attention multiplier) is the block of the
+     * mask single-process dropout gives the unsplit tensor there, and both take one value of the generator.
+     */
+    @Test void shardedDropoutOnTheGpuIsTheBlockOfTheUnsplitMask() {
+        Device gpu = CudaTesting.gpu();
+        Tensor x = Tensor.randn(new Generator(8), DType.FLOAT32, 4, 6, 5).to(gpu);
+        Generator single = new Generator(21);
+        float[] full = Functional.dropout(x, 0.3, single).toFloatArray();
+        long next = single.nextLong();
+        for (int rank = 0; rank < 2; rank++) {
+            Generator g = new Generator(21);
+            Tensor block = dev.fluxion.parallel.tensor.ShardedDropout.apply(x.narrow(1, 3 * rank, 3).contiguous(), 0.3, g, 1, group(rank, 2));
+            assertEquals(gpu, block.device());
+            assertArrayEquals(Tensor.of(full, 4, 6, 5).narrow(1, 3 * rank, 3).contiguous().toFloatArray(), block.toFloatArray(), "rank " + rank + "'s block");
+            assertEquals(next, g.nextLong(), "rank " + rank + " took one value of the generator, as the unsplit dropout");
+        }
+    }
+
+    /** A process group of size ranks seen from rank: only rank() and size(), all ShardedDropout asks. */
+    private static dev.fluxion.parallel.ProcessGroup group(int rank, int size) {
+        return (dev.fluxion.parallel.ProcessGroup) java.lang.reflect.Proxy.newProxyInstance(CudaDropoutTest.class.getClassLoader(),
+                new Class<?>[] {dev.fluxion.parallel.ProcessGroup.class}, (proxy, m, args) -> switch (m.getName()) {
+                    case "rank" -> rank;
+                    case "size" -> size;
+                    default -> throw new UnsupportedOperationException(m.getName());
+                });
+    }
+
     @Test void randintIsThePhiloxMappingWithNoHostSyncOrUpload() {
         Device gpu = CudaTesting.gpu();
         CudaDevice d = CudaBackend.of(gpu).cudaDevice();

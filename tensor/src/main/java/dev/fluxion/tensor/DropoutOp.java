@@ -41,10 +41,18 @@ public record DropoutOp(double p, long key) implements FusedOp {
             throw new IllegalArgumentException("dropout: not defined for " + in[0].dtype() + " tensors; cast to a floating dtype first");
     }
 
-    /** The composed path: a keyed float32 draw, ge(p), and where(keep, x * scale, 0). */
+    /**
+     * The mask this op applies to a tensor of shape on device: bool, true where kept (u &gt;= p for the keyed float32
+     * uniforms). Tensor parallelism slices it to give each rank its block of the unsplit tensor's mask.
+     */
+    public Tensor keep(Device device, int... shape) {
+        return Creation.random(Backend.Draw.UNIFORM, key, DType.FLOAT32, device, shape).ge(p);
+    }
+
+    /** The composed path: the keep mask, and where(keep, x * scale, 0). */
     @Override public Result compose(Tensor[] in) {
         Tensor x = in[0];
-        Tensor keep = Creation.random(Backend.Draw.UNIFORM, key, DType.FLOAT32, x.device(), x.shape()).ge(p);   // (x's shape) bool
+        Tensor keep = keep(x.device(), x.shape());
         return new Result(Tensor.where(keep, x.mul(scale()), Tensor.zerosLike(x)), keep);
     }
 

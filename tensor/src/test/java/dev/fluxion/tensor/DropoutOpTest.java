@@ -55,6 +55,12 @@ class DropoutOpTest {
         assertEquals(ref.nextLong(), g.nextLong(), "and only one value was taken");
     }
 
+    @Test void keepIsTheMaskTheOpApplies() {
+        var op = new DropoutOp(0.35, KEY);
+        Tensor mask = FusedKernels.forward(op, new Tensor[] {Tensor.ones(DType.FLOAT32, 5, 8)}).state()[0];
+        assertArrayEquals(bools(mask), bools(op.keep(Device.CPU, 5, 8)), "tensor parallelism slices this mask");
+    }
+
     @Test void emptyAndZeroDimInputs() {
         FusedOp.Result empty = FusedKernels.forward(new DropoutOp(0.5, KEY), new Tensor[] {Tensor.zeros(0, 3)});
         assertArrayEquals(new int[] {0, 3}, empty.output().shape());

@@ -78,7 +78,7 @@ public final class ParallelSelfAttention extends Module {
         if (p > 0) {
             int[] scores = q.shape();                                            // (B, H/n, T, T)
             scores[scores.length - 1] = k.size(-2);
-            Tensor keep = ShardedDropout.keep(scores, p, generator, 1, group).to(q.device());
+            Tensor keep = ShardedDropout.keep(scores, p, generator, 1, group, q.device());
             in.add(keep.to(q.dtype()).mul(1 / (1 - p)));
         }
         return new AttentionOp(1 / Math.sqrt(q.size(-1)), true, mask != null, p > 0).apply(in.toArray(new Tensor[0]));

@@ -3,16 +3,20 @@ package dev.fluxion.parallel.tensor;
 import dev.fluxion.nn.Module;
 import dev.fluxion.parallel.ProcessGroup;
 import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.Device;
+import dev.fluxion.tensor.DropoutOp;
 import dev.fluxion.tensor.Generator;
 import dev.fluxion.tensor.Tensor;
 
 /**
- * Dropout on this rank's block of a tensor split along dim, with the mask the unsplit tensor would get:
- * every rank draws the full mask from the same generator (as the single-process model does, same draws in
- * the same order) and keeps its block. So the masks, and the generator's state afterwards, do not depend on
- * the tensor-parallel degree. It costs drawing the full mask on every rank; a counter-based generator keyed
- * by the element index would avoid that. Used for attention weights split by heads (dim 1 of (B, H, T, T))
- * and for sequence-parallel regions (dim 1 of (B, T, C)).  x: any shape -> same shape.
+ * Dropout on this rank's block of a tensor split along dim, with the mask the unsplit tensor would get: every rank
+ * draws the full mask from the same generator, as the single-process model's dropout does (same draws in the same
+ * order), and keeps its block. So the masks, and the generator's state afterwards, do not depend on the
+ * tensor-parallel degree. On the CPU that is the generator's own stream (as {@code Functional.dropout} there); on
+ * another device it is the keyed device draw of {@link DropoutOp} (one value of the generator per mask, as
+ * {@code Functional.dropout} there), made on the device. It costs drawing the full mask on every rank. Used for
+ * attention weights split by heads (dim 1 of (B, H, T, T)) and for sequence-parallel regions (dim 1 of (B, T, C)).
+ * x: any shape -> same shape.
  */
 public final class ShardedDropout extends Module {
     private final double p;
@@ -34,18 +38,19 @@ public final class ShardedDropout extends Module {
     /** Dropout of x, this rank's block along dim of a tensor n times larger there, with that tensor's mask. */
     public static Tensor apply(Tensor x, double p, Generator generator, int dim, ProcessGroup group) {
         if (p == 0) return x;
-        Tensor keep = keep(x.shape(), p, generator, dim, group).to(x.device());
+        Tensor keep = keep(x.shape(), p, generator, dim, group, x.device());
         return Tensor.where(keep, x.mul(1 / (1 - p)), Tensor.zerosLike(x));
     }
 
     /**
      * This rank's block (along dim, of the given local shape) of the keep mask that Functional.dropout draws for
-     * the full tensor: bool, true where kept. The full mask is drawn, then sliced.
+     * the full tensor on device: bool, true where kept, on device. The full mask is drawn, then sliced.
      */
-    static Tensor keep(int[] localShape, double p, Generator generator, int dim, ProcessGroup group) {
+    static Tensor keep(int[] localShape, double p, Generator generator, int dim, ProcessGroup group, Device device) {
         int[] full = localShape.clone();
         int block = full[dim];
         full[dim] = block * group.size();
+        if (device.kind() != Device.Kind.CPU) return DropoutOp.drawn(p, generator).keep(device, full).narrow(dim, group.rank() * block, block);
         return Tensor.rand(generator, DType.FLOAT32, full).narrow(dim, group.rank() * block, block).ge(p);
     }
 
