@@ -24,6 +24,7 @@
 #include <setjmp.h>
 #include <ucontext.h>
 #include <algorithm>
+#include <type_traits>
 #include <random>
 #include <string>
 #include <vector>
@@ -322,7 +323,10 @@ inline bool launch(const char* name, dim3 grid, dim3 block, void (*body)(void*),
         for (unsigned y = 0; y < grid.y; y++)
             for (unsigned x = 0; x < grid.x; x++) {
                 s.blockIdx = make_uint3(x, y, z);
-                if (!runBlock()) { s.error = std::string(name) + " block (" + std::to_string(x) + "," + std::to_string(y) + "," + std::to_string(z) + "): " + s.error; return false; }
+                if (!runBlock() || !s.error.empty()) {   // a barrier failed, or a thread reported misuse (wmma below)
+                    s.error = std::string(name) + " block (" + std::to_string(x) + "," + std::to_string(y) + "," + std::to_string(z) + "): " + s.error;
+                    return false;
+                }
             }
     return true;
 }
@@ -388,3 +392,77 @@ inline float __fsqrt_rn(float a) { return sqrtf(a); }
 inline unsigned long long __umul64hi(unsigned long long a, unsigned long long b) { return (unsigned long long)(((unsigned __int128)a * b) >> 64); }
 template <typename T> inline T min(T a, T b) { return a < b ? a : b; }
 template <typename T> inline T max(T a, T b) { return a > b ? a : b; }
+
+// ---------------------------------------------------------------- nvcuda::wmma (tensor cores), emulated
+// A minimal nvcuda::wmma for m16n16k16: matrix_a / matrix_b fragments of __half or __nv_bfloat16 (row_major or
+// col_major), float accumulators; fill_fragment, load_matrix_sync, store_matrix_sync, mma_sync. On a GPU a
+// fragment's elements are spread over the warp's 32 lanes in an unspecified layout and each call is warp-collective;
+// here every thread holds the whole 16 x 16 tile (num_elements = 256, element (i, j) at x[i * 16 + j]) and computes
+// the whole product, so every lane holds and stores identical values. This checks the algorithm (which tiles, which
+// pitches and memory layouts, what is summed), NOT the hardware layouts: a kernel that indexed a fragment's x[]
+// would pass here and be wrong on a GPU (go through store_matrix_sync). The calls are not barriers: a lane's load
+// sees only what other lanes stored before a barrier, so a missing __syncwarp between them gives a wrong result.
+// Misuse the hardware leaves undefined fails the launch: a pointer not 32-byte aligned, ldm not a multiple of 16
+// bytes. <mma.h> compiles to nothing under g++ (it is guarded by __CUDACC__), so kernels include it unchanged.
+namespace nvcuda { namespace wmma {
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+enum layout_t { mem_row_major, mem_col_major };
+
+template <typename Use, int M, int N, int K, typename T, typename Layout = void> struct fragment {
+    static_assert(M == 16 && N == 16 && K == 16, "cudasim emulates the m16n16k16 shape only");
+    static const int num_elements = 256;
+    T x[256];
+};
+
+inline float cudasim_f(float v) { return v; }
+inline float cudasim_f(__half v) { return __half2float(v); }
+inline float cudasim_f(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+template <typename T> inline void cudasim_check(const T* p, unsigned ldm, const char* what) {
+    if ((uintptr_t)p % 32 != 0) cudasim::fail(std::string(what) + ": pointer not 32-byte aligned");
+    if (ldm * sizeof(T) % 16 != 0) cudasim::fail(std::string(what) + ": ldm " + std::to_string(ldm) + " is not a multiple of 16 bytes");
+}
+
+template <typename Use, typename T, typename L, typename V> inline void fill_fragment(fragment<Use, 16, 16, 16, T, L>& f, V v) {
+    for (int i = 0; i < 256; i++) f.x[i] = (T)v;
+}
+
+// matrix_a / matrix_b: the layout is the fragment's; element (i, j) at p[i * ldm + j] (row_major) or p[j * ldm + i]
+template <typename Use, typename T, typename L> inline void load_matrix_sync(fragment<Use, 16, 16, 16, T, L>& f, const T* p, unsigned ldm) {
+    static_assert(!std::is_void_v<L>, "an accumulator needs the memory layout argument");
+    cudasim_check(p, ldm, "wmma::load_matrix_sync");
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++) f.x[i * 16 + j] = std::is_same_v<L, row_major> ? p[i * ldm + j] : p[j * ldm + i];
+}
+
+template <typename T> inline void load_matrix_sync(fragment<accumulator, 16, 16, 16, T>& f, const T* p, unsigned ldm, layout_t layout) {
+    cudasim_check(p, ldm, "wmma::load_matrix_sync");
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++) f.x[i * 16 + j] = layout == mem_row_major ? p[i * ldm + j] : p[j * ldm + i];
+}
+
+template <typename T> inline void store_matrix_sync(T* p, const fragment<accumulator, 16, 16, 16, T>& f, unsigned ldm, layout_t layout) {
+    cudasim_check(p, ldm, "wmma::store_matrix_sync");
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++) (layout == mem_row_major ? p[i * ldm + j] : p[j * ldm + i]) = f.x[i * 16 + j];
+}
+
+// d = a b + c in float32 (d may be c); summed in k order (the hardware's order and rounding are its own)
+template <typename T, typename LA, typename LB>
+__attribute__((optimize("O2"))) inline void mma_sync(fragment<accumulator, 16, 16, 16, float>& d, const fragment<matrix_a, 16, 16, 16, T, LA>& a,
+                                                      const fragment<matrix_b, 16, 16, 16, T, LB>& b, const fragment<accumulator, 16, 16, 16, float>& c) {
+    float fa[256], fb[256], r[256];
+    for (int i = 0; i < 256; i++) { fa[i] = cudasim_f(a.x[i]); fb[i] = cudasim_f(b.x[i]); }
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++) {
+            float acc = c.x[i * 16 + j];
+            for (int k = 0; k < 16; k++) acc += fa[i * 16 + k] * fb[k * 16 + j];
+            r[i * 16 + j] = acc;
+        }
+    memcpy(d.x, r, sizeof r);
+}
+}}  // namespace nvcuda::wmma

@@ -1126,6 +1126,10 @@ template <typename T, typename K1, typename K2> void testMaxPool(const char* n1,
 
 // ---------------------------------------------------------------- main
 
+#ifdef FX_HAS_attention
+#include "attention_tests.h"
+#endif
+
 int main(int argc, char** argv) {
     std::string kernelsFile;
     for (int i = 1; i < argc; i++) {
@@ -1211,6 +1215,11 @@ int main(int argc, char** argv) {
     testRandint();
     testArange<float>(FX_F32); testArange<double>(FX_F64); testArange<__half>(FX_F16); testArange<bf16>(FX_BF16); testArange<i64>(FX_I64);
     testArange<int>(FX_I32); testArange<int8_t>(FX_I8); testArange<uint8_t>(FX_U8); testArange<bool>(FX_BOOL);
+#endif
+#ifdef FX_HAS_attention
+#define ATTN(D) testAttention<float, D>(KERNEL(fx_attention_fwd_f32_d##D)); testAttention<double, D>(KERNEL(fx_attention_fwd_f64_d##D)); \
+    testAttention<__half, D>(KERNEL(fx_attention_fwd_f16_d##D)); testAttention<bf16, D>(KERNEL(fx_attention_fwd_bf16_d##D));
+    ATTN(16) ATTN(32) ATTN(64) ATTN(128)
 #endif
 
     if (!kernelsFile.empty()) {    // coverage: the entry points of the sources are exactly those launched

@@ -42,6 +42,7 @@ final class CudaFusedKernels {
         FusedKernels.register(MaxPool2dOp.class, Device.Kind.CUDA, new MaxPool());
         FusedKernels.register(Conv2dOp.class, Device.Kind.CUDA, new CudnnConvolution.Kernel());
         FusedKernels.register(AvgPool2dOp.class, Device.Kind.CUDA, new CudnnPooling.Kernel());
+        FusedKernels.register(dev.fluxion.tensor.AttentionOp.class, Device.Kind.CUDA, new CudaAttention());   // attention.cu: fused forward, lse state
     }
 
     /** x (N, C, H, W) -> y (N, C, OH, OW), argmax indices (N, C, OH, OW) int64: the state layout of the op's composed default. */

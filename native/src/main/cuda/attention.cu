@@ -1,0 +1,264 @@
+// Fused scaled dot-product attention, FlashAttention-2's forward: out = softmax(q k^T scale [causal]) v and the row
+// log-sum-exp of the scaled scores, without the (T, S) weights ever reaching memory. One block per (batch*head, tile
+// of query rows) loops over tiles of keys with the online softmax: a running max m and sum l per row, and an
+// accumulator rescaled by exp(m_old - m_new) whenever the max grows. Causal is top-left aligned (query t sees keys
+// s <= t, as PyTorch's is_causal) and stops at the diagonal tile. dev.fluxion.tensor.AttentionOp's backward
+// recomputes the weights from lse (dev.fluxion.cuda.CudaAttention launches these).
+//   q (BH, T, D), k (BH, S, D), v (BH, S, D), out (BH, T, D): element (b, h, row, col) at b*xB + h*xH + row*xT + col
+//   with bh = b*H + h (the (B, H, T, D) views of a fused qkv projection are read in place; the last dim contiguous)
+//   lse (BH, T): contiguous, in Acc<T> (float32; float64 for float64)
+// Non-finite values as the composed softmax: a NaN score makes its row NaN (out and lse); a row whose scores are all
+// -inf, or one with +inf, is NaN. Keys past S and past the diagonal are skipped, never scored as -inf.
+//
+// Two paths. float16/bfloat16: tensor cores through nvcuda::wmma (m16n16k16, float32 accumulators), 64 query rows
+// by 64 keys per tile, 4 warps of 16 rows; the scores and each 16-column chunk of P v pass through the warp's shared
+// scratch because a fragment's element layout is unspecified. float32/float64: plain FMA tiles of 16 x 16 (the
+// correctness path). The head dim D is a template parameter: 16, 32, 64 or 128, one entry point each.
+#include "common.cuh"
+#include <mma.h>
+
+#define FX_ATTN_LAYOUT(x) i64 x##B, i64 x##H, i64 x##T
+#define FX_ATTN_ARGS(T, C) int heads, int t, int s, const T* __restrict__ q, FX_ATTN_LAYOUT(q), \
+    const T* __restrict__ k, FX_ATTN_LAYOUT(k), const T* __restrict__ v, FX_ATTN_LAYOUT(v), \
+    T* __restrict__ out, FX_ATTN_LAYOUT(o), C* __restrict__ lse, double scale, int causal
+
+// Where matrix bh of a tensor starts.
+__device__ __forceinline__ i64 attn_base(int bh, int heads, i64 sB, i64 sH) { return (i64)(bh / heads) * sB + (i64)(bh % heads) * sH; }
+
+// The query tile of this block: the grid's y runs the diagonal-heavy (last) tiles first, so that causal blocks,
+// whose work grows with the tile index, do not leave a long tail.
+__device__ __forceinline__ int attn_tile() { return (int)(gridDim.y - 1 - blockIdx.y); }
+
+// One step of a row's online softmax over a tile whose largest valid score is mt (NaN scores are dropped from the
+// max and make the row NaN through the sum). Returns the factor that rescales what was accumulated under the old
+// max (0 while nothing was: the old max still -inf) and updates m; *ms is the max to subtract in the exponents
+// (0 while every score is -inf, so that exp(-inf - 0) = 0 and not exp(NaN)).
+template <typename C> __device__ __forceinline__ C attn_online(C& m, C mt, C* ms) {
+    C mNew = mt > m ? mt : m;
+    C alpha = m == -INFINITY ? (C)0 : exp(m - mNew);
+    m = mNew;
+    *ms = mNew == -INFINITY ? (C)0 : mNew;
+    return alpha;
+}
+
+// The row's log-sum-exp; NaN when the row attended only -inf scores (l = 0) or met a NaN or +inf (l NaN).
+template <typename C> __device__ __forceinline__ C attn_lse(C m, C l) { return m == -INFINITY || !(l > 0) ? (C)NAN : m + log(l); }
+
+__device__ __forceinline__ bool attn_valid(int key, int query, int s, int causal) { return key < s && (!causal || key <= query); }
+
+// ---------------------------------------------------------------- float16 / bfloat16: tensor cores (wmma)
+
+// 64 query rows x 64 keys per tile, 128 threads: warp w owns rows 16w..16w+15 of the tile. Static shared memory:
+// K and V tiles (64 x LD each) and per warp a 16 x 64 float scratch: 32 KiB for D = 64 (GPT-2), 48 KiB for D = 128.
+#define FX_ATTN_TC_BR 64
+#define FX_ATTN_TC_BC 64
+#define FX_ATTN_TC_THREADS 128
+
+// Rows [r0, r0 + 64) of a (rows, D) matrix into a (64, LD) tile, 16 bytes per load, zeros past `rows`.
+template <typename T, int D, int LD> __device__ __forceinline__ void attn_load_tile(T* tile, const T* m, i64 rowStride, int r0, int rows) {
+    constexpr int PACKETS = D / 8;                                  // 8 16-bit values per 16 bytes
+    for (int i = threadIdx.x; i < FX_ATTN_TC_BC * PACKETS; i += FX_ATTN_TC_THREADS) {
+        int r = i / PACKETS, c = i - r * PACKETS;
+        uint4 val = make_uint4(0, 0, 0, 0);
+        if (r0 + r < rows) val = *(const uint4*)(m + (i64)(r0 + r) * rowStride + c * 8);
+        *(uint4*)(tile + r * LD + c * 8) = val;
+    }
+}
+
+template <typename T, int D> __device__ void attention_fwd_tc(FX_ATTN_ARGS(T, float)) {
+    using namespace nvcuda;
+    constexpr int BR = FX_ATTN_TC_BR, BC = FX_ATTN_TC_BC;
+    constexpr int LD = D == 128 ? D : D + 8;            // tile row pitch: 16 bytes of padding against bank conflicts where 48 KiB allow
+    constexpr int KD = D / 16, KC = BC / 16;            // 16-wide steps over D and over the keys
+    __shared__ __align__(32) T sK[BC * LD];             // keys; first the block's queries
+    __shared__ __align__(32) T sV[BC * LD];
+    __shared__ __align__(32) float sW[4][16 * BC];      // per warp: the scores (float), then P (T, first half) and a P v chunk (float, second half)
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, r = lane >> 1, half = lane & 1;
+    int q0 = attn_tile() * BR, b = blockIdx.x, row = q0 + warp * 16 + r;
+    const T* qb = q + attn_base(b, heads, qB, qH);
+    const T* kb = k + attn_base(b, heads, kB, kH);
+    const T* vb = v + attn_base(b, heads, vB, vH);
+    float sc = (float)scale;
+
+    // the warp's 16 query rows as matrix_a fragments, kept in registers for every key tile (staged through sK)
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> qa[KD];
+    attn_load_tile<T, D, LD>(sK, qb, qT, q0, t);
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < KD; kk++) wmma::load_matrix_sync(qa[kk], sK + warp * 16 * LD + kk * 16, LD);
+    __syncthreads();
+
+    // this lane: row r of the warp's 16; its i-th score of a tile is column half*32 + (i + lane) % 32, its i-th value
+    // of each 16-column output chunk column half*8 + (i + oRot) % 8: rotated per lane so that the lanes' reads of the
+    // scratch (rows 64 or 16 floats apart, a multiple of the 32 banks) fall in 32 different banks
+    float o[D / 2];
+#pragma unroll
+    for (int i = 0; i < D / 2; i++) o[i] = 0;
+    float m = -INFINITY, l = 0;
+    int oRot = lane >> 2;
+    float* scratch = sW[warp];
+    T* pw = (T*)scratch;                                // P: 16 x BC values of T
+    float* chunk = scratch + 16 * BC / 2;               // a 16 x 16 float chunk of P v, behind P
+    int kEnd = causal ? min(s, q0 + BR) : s;
+    for (int k0 = 0; k0 < kEnd; k0 += BC) {
+        attn_load_tile<T, D, LD>(sK, kb, kT, k0, s);
+        attn_load_tile<T, D, LD>(sV, vb, vT, k0, s);
+        __syncthreads();
+        // scores of the warp's rows: S = Q K^T, K^T read as a col_major matrix_b straight from the K tile
+#pragma unroll
+        for (int n = 0; n < KC; n++) {
+            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+            wmma::fill_fragment(acc, 0.0f);
+#pragma unroll
+            for (int kk = 0; kk < KD; kk++) {
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> kf;
+                wmma::load_matrix_sync(kf, sK + n * 16 * LD + kk * 16, LD);
+                wmma::mma_sync(acc, qa[kk], kf, acc);
+            }
+            wmma::store_matrix_sync(scratch + n * 16, acc, BC, wmma::mem_row_major);
+        }
+        __syncwarp();
+        float p[32], mt = -INFINITY;
+#pragma unroll
+        for (int i = 0; i < 32; i++) {
+            int c = half * 32 + ((i + lane) & 31);
+            p[i] = attn_valid(k0 + c, row, s, causal) ? scratch[r * BC + c] * sc : -INFINITY;
+            mt = p[i] > mt ? p[i] : mt;                 // NaN dropped here, kept in p
+        }
+        float other = __shfl_xor_sync(0xffffffffu, mt, 1);
+        mt = other > mt ? other : mt;
+        float ms, alpha = attn_online(m, mt, &ms), sum = 0;
+#pragma unroll
+        for (int i = 0; i < 32; i++) {
+            int c = half * 32 + ((i + lane) & 31);
+            p[i] = attn_valid(k0 + c, row, s, causal) ? exp(p[i] - ms) : 0.0f;
+            sum += p[i];
+        }
+        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+        l = l * alpha + sum;
+        __syncwarp();                                   // every lane has read its scores before P overwrites them
+#pragma unroll
+        for (int i = 0; i < 32; i++) pw[r * BC + half * 32 + ((i + lane) & 31)] = from_acc<T>(p[i]);
+#pragma unroll
+        for (int i = 0; i < D / 2; i++) o[i] *= alpha;
+        __syncwarp();
+        // o += P V, one 16-column chunk at a time through the scratch
+#pragma unroll
+        for (int j = 0; j < KD; j++) {
+            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+            wmma::fill_fragment(acc, 0.0f);
+#pragma unroll
+            for (int kk = 0; kk < KC; kk++) {
+                wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> pf;
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> vf;
+                wmma::load_matrix_sync(pf, pw + kk * 16, BC);
+                wmma::load_matrix_sync(vf, sV + kk * 16 * LD + j * 16, LD);
+                wmma::mma_sync(acc, pf, vf, acc);
+            }
+            wmma::store_matrix_sync(chunk, acc, 16, wmma::mem_row_major);
+            __syncwarp();
+#pragma unroll
+            for (int i = 0; i < 8; i++) o[j * 8 + i] += chunk[r * 16 + half * 8 + ((i + oRot) & 7)];
+            __syncwarp();                               // read before the next chunk is stored
+        }
+        __syncthreads();                                // every warp is done with the K and V tiles
+    }
+
+    if (row < t) {
+        float ls = attn_lse(m, l), inv = ls == ls ? 1.0f / l : NAN;
+        T* ob = out + attn_base(b, heads, oB, oH) + (i64)row * oT;
+#pragma unroll
+        for (int j = 0; j < KD; j++) {
+            __align__(16) T packet[8];
+#pragma unroll
+            for (int i = 0; i < 8; i++) packet[(i + oRot) & 7] = from_acc<T>(o[j * 8 + i] * inv);
+            *(uint4*)(ob + j * 16 + half * 8) = *(const uint4*)packet;
+        }
+        if (half == 0) lse[(i64)b * t + row] = ls;
+    }
+}
+
+// ---------------------------------------------------------------- float32 / float64: FMA tiles
+
+// 16 query rows x 16 keys per tile, 128 threads: thread i accumulates row i / 8, columns i % 8 + 8j of the output.
+// Static shared memory at most 34 KiB (float64, D = 128).
+#define FX_ATTN_FMA_BR 16
+#define FX_ATTN_FMA_BC 16
+#define FX_ATTN_FMA_THREADS 128
+
+template <typename C, int D> __device__ __forceinline__ void attn_load_rows(C* tile, const C* m, i64 rowStride, int r0, int rows, int n) {
+    for (int i = threadIdx.x; i < n * D; i += FX_ATTN_FMA_THREADS) {
+        int r = i / D, c = i - r * D;
+        tile[i] = r0 + r < rows ? m[(i64)(r0 + r) * rowStride + c] : (C)0;
+    }
+}
+
+template <typename C, int D> __device__ void attention_fwd_fma(FX_ATTN_ARGS(C, C)) {
+    constexpr int BR = FX_ATTN_FMA_BR, BC = FX_ATTN_FMA_BC, OC = D / 8;
+    __shared__ C sQ[BR * D];
+    __shared__ C sKV[BC * D];                           // the key tile, then the value tile
+    __shared__ C sP[BR * BC];                           // scores, then weights
+    __shared__ C sAlpha[BR], sM[BR], sL[BR];
+    int q0 = attn_tile() * BR, b = blockIdx.x, tid = threadIdx.x, orow = tid / 8, ocol = tid % 8;
+    const C* kb = k + attn_base(b, heads, kB, kH);
+    const C* vb = v + attn_base(b, heads, vB, vH);
+    attn_load_rows<C, D>(sQ, q + attn_base(b, heads, qB, qH), qT, q0, t, BR);
+    if (tid < BR) { sM[tid] = -INFINITY; sL[tid] = 0; }
+    C o[OC];
+    for (int i = 0; i < OC; i++) o[i] = 0;
+    C sc = (C)scale;
+    int kEnd = causal ? min(s, q0 + BR) : s;
+    for (int k0 = 0; k0 < kEnd; k0 += BC) {
+        attn_load_rows<C, D>(sKV, kb, kT, k0, s, BC);
+        __syncthreads();
+        for (int e = tid; e < BR * BC; e += FX_ATTN_FMA_THREADS) {
+            int r = e / BC, c = e - r * BC;
+            C acc = 0;
+            for (int d = 0; d < D; d++) acc += sQ[r * D + d] * sKV[c * D + d];
+            sP[e] = acc * sc;
+        }
+        __syncthreads();
+        attn_load_rows<C, D>(sKV, vb, vT, k0, s, BC);
+        if (tid < BR) {                                 // row tid's online softmax step
+            int query = q0 + tid;
+            C mt = -INFINITY, m = sM[tid], ms;
+            for (int c = 0; c < BC; c++) if (attn_valid(k0 + c, query, s, causal)) mt = sP[tid * BC + c] > mt ? sP[tid * BC + c] : mt;
+            C alpha = attn_online(m, mt, &ms), sum = 0;
+            for (int c = 0; c < BC; c++) {
+                C p = attn_valid(k0 + c, query, s, causal) ? exp(sP[tid * BC + c] - ms) : (C)0;
+                sP[tid * BC + c] = p;
+                sum += p;
+            }
+            sM[tid] = m;
+            sL[tid] = sL[tid] * alpha + sum;
+            sAlpha[tid] = alpha;
+        }
+        __syncthreads();
+        C alpha = sAlpha[orow];
+        for (int i = 0; i < OC; i++) {
+            C acc = o[i] * alpha;
+            for (int c = 0; c < BC; c++) acc += sP[orow * BC + c] * sKV[c * D + ocol + 8 * i];
+            o[i] = acc;
+        }
+        __syncthreads();                                // the next tile overwrites sKV and sP
+    }
+    __syncthreads();                                    // sM, sL when no key tile ran (s = 0 is declined by the host)
+    int row = q0 + orow;
+    if (row < t) {
+        C ls = attn_lse(sM[orow], sL[orow]), inv = ls == ls ? (C)1 / sL[orow] : (C)NAN;
+        C* ob = out + attn_base(b, heads, oB, oH) + (i64)row * oT;
+        for (int i = 0; i < OC; i++) ob[ocol + 8 * i] = o[i] * inv;
+        if (ocol == 0) lse[(i64)b * t + row] = ls;
+    }
+}
+
+// grid (BH, ceil(T / BR)); block FX_ATTN_TC_THREADS (16-bit) or FX_ATTN_FMA_THREADS (float32, float64)
+#define FX_ATTN_TC(name, T, D) \
+    extern "C" __global__ void fx_attention_fwd_##name##_d##D(FX_ATTN_ARGS(T, float)) { \
+        attention_fwd_tc<T, D>(heads, t, s, q, qB, qH, qT, k, kB, kH, kT, v, vB, vH, vT, out, oB, oH, oT, lse, scale, causal); }
+#define FX_ATTN_FMA(name, T, D) \
+    extern "C" __global__ void fx_attention_fwd_##name##_d##D(FX_ATTN_ARGS(T, T)) { \
+        attention_fwd_fma<T, D>(heads, t, s, q, qB, qH, qT, k, kB, kH, kT, v, vB, vH, vT, out, oB, oH, oT, lse, scale, causal); }
+#define FX_ATTN_ALL(D) FX_ATTN_TC(f16, __half, D) FX_ATTN_TC(bf16, bf16, D) FX_ATTN_FMA(f32, float, D) FX_ATTN_FMA(f64, double, D)
+
+FX_ATTN_ALL(16) FX_ATTN_ALL(32) FX_ATTN_ALL(64) FX_ATTN_ALL(128)

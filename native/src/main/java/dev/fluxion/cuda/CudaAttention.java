@@ -1,0 +1,122 @@
+package dev.fluxion.cuda;
+
+import dev.fluxion.tensor.AttentionOp;
+import dev.fluxion.tensor.Autocast;
+import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.FusedKernel;
+import dev.fluxion.tensor.FusedOp;
+import dev.fluxion.tensor.Tensor;
+
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * The CUDA kernel of {@link AttentionOp}'s forward: attention.cu's fused kernel (FlashAttention-2's forward: an
+ * online softmax over tiles of keys, so the (..., T, S) weights never reach memory), one launch. It covers no mask,
+ * no dropout, a head dim D = E of 16, 32, 64 or 128, and every float dtype (float16 and bfloat16 on tensor cores);
+ * otherwise it declines and the op's composed path runs. Its state is the row log-sum-exp (..., T) in the
+ * accumulator dtype (float32; float64 for float64), from which the op's composed backward recomputes the weights:
+ * no P is kept between forward and backward.
+ *
+ * <p>q, k, v of 4 dims (B, H, T, D) are read in place with their strides when the last dim is contiguous (the views
+ * that {@code CausalSelfAttention} makes of its qkv projection need no copy; the tensor-core path also needs 16-byte
+ * aligned rows, else a contiguous copy is made). The output is allocated (B, T, H, E) and returned as a (B, H, T, E)
+ * view, so the caller's transpose(1, 2).reshape(B, T, C) is a view too.
+ */
+final class CudaAttention implements FusedKernel<AttentionOp> {
+    /** Head dims with an entry point (fx_attention_fwd_&lt;dtype&gt;_d&lt;D&gt;). */
+    static final int[] HEAD_DIMS = {16, 32, 64, 128};
+    /** Query rows per block: the tensor-core tiles (float16, bfloat16) and the FMA tiles (float32, float64). */
+    static final int TC_ROWS = 64, FMA_ROWS = 16, THREADS = 128;
+
+    @Override public FusedOp.Result forward(AttentionOp op, Tensor[] in) {
+        Tensor q = in[0], k = in[1], v = in[2];
+        if (!covers(op, q, k, v)) return null;
+        CudaDevice d = Fused.device("attention", q);
+        DType dt = q.dtype();
+        int r = q.dim(), t = q.size(-2), s = k.size(-2), dim = q.size(-1);
+        int[] lseShape = Arrays.copyOf(q.shape(), r - 1);
+        Tensor out = allocate(d, dt, q.shape(), v.size(-1)), lse = Tensor.empty(Codes.accumulator(dt), d.device, lseShape);
+        if (q.numel() == 0) return new FusedOp.Result(out, lse);
+        boolean tc = dt == DType.FLOAT16 || dt == DType.BFLOAT16;
+        Tensor qc = readable(d, q, tc), kc = readable(d, k, tc), vc = readable(d, v, tc);
+        if (qc == null || kc == null || vc == null) {
+            Fused.release(qc, q);
+            Fused.release(kc, k);
+            Fused.release(vc, v);
+            return null;
+        }
+        Layout lq = Layout.of(qc), lk = Layout.of(kc), lv = Layout.of(vc), lo = Layout.of(out);
+        int rows = tc ? TC_ROWS : FMA_ROWS;
+        KernelArgs args = KernelArgs.start().i32(lq.heads).i32(t).i32(s);
+        lq.add(args, qc);
+        lk.add(args, kc);
+        lv.add(args, vc);
+        lo.add(args, out);
+        d.kernels.launch("fx_attention_fwd_" + Codes.suffix(dt) + "_d" + dim, lq.matrices, (t + rows - 1) / rows, 1, THREADS, 1, 1,
+                args.ptr(lse).f64(op.scale()).i32(op.causal() ? 1 : 0));
+        Fused.release(qc, q);
+        Fused.release(kc, k);
+        Fused.release(vc, v);
+        return new FusedOp.Result(out, lse);
+    }
+
+    /** No mask or dropout, D = E with an entry point, a float dtype, keys to attend, and the dtype the composition would give. */
+    static boolean covers(AttentionOp op, Tensor q, Tensor k, Tensor v) {
+        if (op.masked() || op.dropout()) return false;
+        DType dt = q.dtype();
+        int dim = q.size(-1);
+        if (!dt.isFloatingPoint() || v.size(-1) != dim || Arrays.stream(HEAD_DIMS).noneMatch(x -> x == dim)) return false;
+        if (k.size(-2) == 0) return false;                                   // nothing to attend: the composition's NaN rows
+        if ((q.size(-2) + FMA_ROWS - 1) / FMA_ROWS > 65535) return false;    // grid y holds the query tiles
+        // under autocast the composition runs its GEMMs in the scope's dtype (never float64): run only where that is q's
+        Optional<DType> ac = Autocast.current();
+        return ac.isEmpty() || dt == DType.FLOAT64 || dt == ac.get();
+    }
+
+    /** t itself when the kernel can read it in place, else a contiguous copy; null when even that does not fit (an unaligned offset). */
+    private static Tensor readable(CudaDevice d, Tensor t, boolean aligned16) {
+        Tensor c = fits(t, aligned16) ? t : CudaReduce.contiguous(d, t.dim() > 4 ? t.contiguous() : t);
+        if (fits(c, aligned16)) return c;
+        Fused.release(c, t);
+        return null;
+    }
+
+    /** Last dim contiguous, the batch dims expressible as (b, h) strides, and (tensor cores) rows on 16-byte boundaries. */
+    private static boolean fits(Tensor t, boolean aligned16) {
+        int r = t.dim();
+        long[] st = t.stride();
+        if (st[r - 1] != 1 || r > 4 && !t.isContiguous()) return false;
+        if (!aligned16) return true;
+        long bytes = t.dtype().byteSize();
+        if ((CudaStorage.of(t).address() + t.offset() * bytes) % 16 != 0) return false;
+        for (int i = 0; i < r - 1; i++) if (st[i] * bytes % 16 != 0) return false;
+        return true;
+    }
+
+    /** (..., T, E) like q; for 4 dims stored as (B, T, H, E) and returned as the (B, H, T, E) view. */
+    private static Tensor allocate(CudaDevice d, DType dt, int[] qShape, int e) {
+        int[] shape = qShape.clone();
+        shape[shape.length - 1] = e;
+        if (shape.length != 4) return Tensor.empty(dt, d.device, shape);
+        return Tensor.empty(dt, d.device, shape[0], shape[2], shape[1], e).transpose(1, 2);
+    }
+
+    /** Matrix bh = b * heads + h of a tensor starts at b * this.b + h * this.h; its rows are this.t apart (elements). */
+    private record Layout(int matrices, int heads, long b, long h, long t) {
+        static Layout of(Tensor x) {
+            int r = x.dim();
+            int[] sh = x.shape();
+            long[] st = x.stride();
+            long rowStride = st[r - 2];
+            if (r == 4) return new Layout(sh[0] * sh[1], sh[1], st[0], st[1], rowStride);
+            if (r == 3) return new Layout(sh[0], 1, st[0], 0, rowStride);
+            int n = 1;                                                        // 2 dims: one matrix; more than 4: contiguous
+            for (int i = 0; i < r - 2; i++) n *= sh[i];
+            return new Layout(n, 1, (long) sh[r - 2] * sh[r - 1], 0, rowStride);
+        }
+
+        /** The kernel's pointer and FX_ATTN_LAYOUT of x. */
+        void add(KernelArgs args, Tensor x) { args.ptr(x).i64(b).i64(h).i64(t); }
+    }
+}
