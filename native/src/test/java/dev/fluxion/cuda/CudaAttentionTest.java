@@ -55,7 +55,7 @@ class CudaAttentionTest {
                         Tensor[] want = reference(op, q, k, v);
                         CudaTesting.assertClose(want[0].to(dt), r.output(), tol(dt), tol(dt), what + ": out");
                         assertEquals(Codes.accumulator(dt), r.state()[0].dtype(), what + ": lse dtype");
-                        double lt = dt == DType.FLOAT64 ? 1e-11 : 1e-5;
+                        double lt = dt == DType.FLOAT64 ? 1e-11 : dt == DType.FLOAT32 ? 2e-5 : 1e-4;   // tensor cores' float32 sums round their own way
                         CudaTesting.assertClose(want[1].to(Codes.accumulator(dt)), r.state()[0], lt, lt, what + ": lse");
                     }
     }
