@@ -404,6 +404,8 @@ template <typename T> inline T max(T a, T b) { return a > b ? a : b; }
 // sees only what other lanes stored before a barrier, so a missing __syncwarp between them gives a wrong result.
 // Misuse the hardware leaves undefined fails the launch: a pointer not 32-byte aligned, ldm not a multiple of 16
 // bytes. <mma.h> compiles to nothing under g++ (it is guarded by __CUDACC__), so kernels include it unchanged.
+// the emulation runs at -O2 inside the -O0 test build (a launch makes thousands of these calls per thread)
+#define CUDASIM_O2 __attribute__((optimize("O2")))
 namespace nvcuda { namespace wmma {
 struct matrix_a {};
 struct matrix_b {};
@@ -418,34 +420,45 @@ template <typename Use, int M, int N, int K, typename T, typename Layout = void>
     T x[256];
 };
 
-inline float cudasim_f(float v) { return v; }
-inline float cudasim_f(__half v) { return __half2float(v); }
-inline float cudasim_f(__nv_bfloat16 v) { return __bfloat162float(v); }
+// 16-bit to float by bits (CUDA's own conversions, compiled at -O0 here, would take most of a test run's time)
+#define CUDASIM_FAST __attribute__((optimize("O2"), always_inline))
+CUDASIM_FAST inline float cudasim_f(float v) { return v; }
+CUDASIM_FAST inline float cudasim_f(__nv_bfloat16 v) {
+    uint16_t h; memcpy(&h, &v, 2);
+    uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f;
+}
+CUDASIM_FAST inline float cudasim_f(__half v) {
+    uint16_t h; memcpy(&h, &v, 2);
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = h >> 10 & 0x1f, m = h & 0x3ff, u;
+    if (e == 0) { float f = (float)m * 5.9604644775390625e-8f; return sign ? -f : f; }   // zero, subnormal: m * 2^-24
+    u = e == 0x1f ? sign | 0x7f800000u | m << 13 : sign | (e + 112) << 23 | m << 13;    // inf/NaN, normal
+    float f; memcpy(&f, &u, 4); return f;
+}
 
 template <typename T> inline void cudasim_check(const T* p, unsigned ldm, const char* what) {
     if ((uintptr_t)p % 32 != 0) cudasim::fail(std::string(what) + ": pointer not 32-byte aligned");
     if (ldm * sizeof(T) % 16 != 0) cudasim::fail(std::string(what) + ": ldm " + std::to_string(ldm) + " is not a multiple of 16 bytes");
 }
 
-template <typename Use, typename T, typename L, typename V> inline void fill_fragment(fragment<Use, 16, 16, 16, T, L>& f, V v) {
+template <typename Use, typename T, typename L, typename V> CUDASIM_O2 inline void fill_fragment(fragment<Use, 16, 16, 16, T, L>& f, V v) {
     for (int i = 0; i < 256; i++) f.x[i] = (T)v;
 }
 
 // matrix_a / matrix_b: the layout is the fragment's; element (i, j) at p[i * ldm + j] (row_major) or p[j * ldm + i]
-template <typename Use, typename T, typename L> inline void load_matrix_sync(fragment<Use, 16, 16, 16, T, L>& f, const T* p, unsigned ldm) {
+template <typename Use, typename T, typename L> CUDASIM_O2 inline void load_matrix_sync(fragment<Use, 16, 16, 16, T, L>& f, const T* p, unsigned ldm) {
     static_assert(!std::is_void_v<L>, "an accumulator needs the memory layout argument");
     cudasim_check(p, ldm, "wmma::load_matrix_sync");
     for (int i = 0; i < 16; i++)
         for (int j = 0; j < 16; j++) f.x[i * 16 + j] = std::is_same_v<L, row_major> ? p[i * ldm + j] : p[j * ldm + i];
 }
 
-template <typename T> inline void load_matrix_sync(fragment<accumulator, 16, 16, 16, T>& f, const T* p, unsigned ldm, layout_t layout) {
+template <typename T> CUDASIM_O2 inline void load_matrix_sync(fragment<accumulator, 16, 16, 16, T>& f, const T* p, unsigned ldm, layout_t layout) {
     cudasim_check(p, ldm, "wmma::load_matrix_sync");
     for (int i = 0; i < 16; i++)
         for (int j = 0; j < 16; j++) f.x[i * 16 + j] = layout == mem_row_major ? p[i * ldm + j] : p[j * ldm + i];
 }
 
-template <typename T> inline void store_matrix_sync(T* p, const fragment<accumulator, 16, 16, 16, T>& f, unsigned ldm, layout_t layout) {
+template <typename T> CUDASIM_O2 inline void store_matrix_sync(T* p, const fragment<accumulator, 16, 16, 16, T>& f, unsigned ldm, layout_t layout) {
     cudasim_check(p, ldm, "wmma::store_matrix_sync");
     for (int i = 0; i < 16; i++)
         for (int j = 0; j < 16; j++) (layout == mem_row_major ? p[i * ldm + j] : p[j * ldm + i]) = f.x[i * 16 + j];
@@ -453,7 +466,7 @@ template <typename T> inline void store_matrix_sync(T* p, const fragment<accumul
 
 // d = a b + c in float32 (d may be c); summed in k order (the hardware's order and rounding are its own)
 template <typename T, typename LA, typename LB>
-__attribute__((optimize("O2"))) inline void mma_sync(fragment<accumulator, 16, 16, 16, float>& d, const fragment<matrix_a, 16, 16, 16, T, LA>& a,
+CUDASIM_O2 inline void mma_sync(fragment<accumulator, 16, 16, 16, float>& d, const fragment<matrix_a, 16, 16, 16, T, LA>& a,
                                                       const fragment<matrix_b, 16, 16, 16, T, LB>& b, const fragment<accumulator, 16, 16, 16, float>& c) {
     float fa[256], fb[256], r[256];
     for (int i = 0; i < 256; i++) { fa[i] = cudasim_f(a.x[i]); fb[i] = cudasim_f(b.x[i]); }

@@ -1220,6 +1220,11 @@ int main(int argc, char** argv) {
 #define ATTN(D) testAttention<float, D>(KERNEL(fx_attention_fwd_f32_d##D)); testAttention<double, D>(KERNEL(fx_attention_fwd_f64_d##D)); \
     testAttention<__half, D>(KERNEL(fx_attention_fwd_f16_d##D)); testAttention<bf16, D>(KERNEL(fx_attention_fwd_bf16_d##D));
     ATTN(16) ATTN(32) ATTN(64) ATTN(128)
+#define ATTN_BWD(D) testAttentionBackward<float, D>(KERNEL(fx_attention_bwd_prep_f32), KERNEL(fx_attention_bwd_f32_d##D)); \
+    testAttentionBackward<double, D>(KERNEL(fx_attention_bwd_prep_f64), KERNEL(fx_attention_bwd_f64_d##D)); \
+    testAttentionBackward<__half, D>(KERNEL(fx_attention_bwd_prep_f16), KERNEL(fx_attention_bwd_f16_d##D)); \
+    testAttentionBackward<bf16, D>(KERNEL(fx_attention_bwd_prep_bf16), KERNEL(fx_attention_bwd_bf16_d##D));
+    ATTN_BWD(16) ATTN_BWD(32) ATTN_BWD(64) ATTN_BWD(128)
 #endif
 
     if (!kernelsFile.empty()) {    // coverage: the entry points of the sources are exactly those launched

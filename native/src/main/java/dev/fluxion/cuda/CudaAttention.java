@@ -2,21 +2,27 @@ package dev.fluxion.cuda;
 
 import dev.fluxion.tensor.AttentionOp;
 import dev.fluxion.tensor.Autocast;
+import dev.fluxion.tensor.Autograd;
 import dev.fluxion.tensor.DType;
 import dev.fluxion.tensor.FusedKernel;
 import dev.fluxion.tensor.FusedOp;
+import dev.fluxion.tensor.Saved;
 import dev.fluxion.tensor.Tensor;
 
 import java.util.Arrays;
 import java.util.Optional;
 
 /**
- * The CUDA kernel of {@link AttentionOp}'s forward: attention.cu's fused kernel (FlashAttention-2's forward: an
- * online softmax over tiles of keys, so the (..., T, S) weights never reach memory), one launch. It covers no mask,
- * no dropout, a head dim D = E of 16, 32, 64 or 128, and every float dtype (float16 and bfloat16 on tensor cores);
- * otherwise it declines and the op's composed path runs. Its state is the row log-sum-exp (..., T) in the
- * accumulator dtype (float32; float64 for float64), from which the op's composed backward recomputes the weights:
- * no P is kept between forward and backward.
+ * The CUDA kernels of {@link AttentionOp}: attention.cu's fused forward and backward (FlashAttention-2's: an online
+ * softmax over tiles of keys, so the (..., T, S) weights never reach memory, and a backward that recomputes them tile
+ * by tile from the row log-sum-exp). They cover no mask, no dropout, a head dim D = E of 16, 32, 64 or 128, and every
+ * float dtype (float16 and bfloat16 on tensor cores); otherwise they decline and the op's composed path runs. The
+ * state is the row log-sum-exp (..., T) in the accumulator dtype (float32; float64 for float64), which the op's
+ * composed backward also reads, then the output itself (the backward's rowsum(dO * O)): no P is kept.
+ *
+ * <p>Backward is two launches, a prep (rowsum(dO * O), the dQ accumulator zeroed) and one block per tile of keys
+ * (dK and dV in registers, dQ summed over the key tiles by atomicAdd in the accumulator dtype, then cast for 16-bit);
+ * it declines while autograd records (a create-graph pass differentiates the composed rule) and when the state is P.
  *
  * <p>q, k, v of 4 dims (B, H, T, D) are read in place with their strides when the last dim is contiguous (the views
  * that {@code CausalSelfAttention} makes of its qkv projection need no copy; the tensor-core path also needs 16-byte
@@ -58,7 +64,63 @@ final class CudaAttention implements FusedKernel<AttentionOp> {
         Fused.release(qc, q);
         Fused.release(kc, k);
         Fused.release(vc, v);
-        return new FusedOp.Result(out, lse);
+        return new FusedOp.Result(out, lse, out);
+    }
+
+    @Override public Tensor[] backward(AttentionOp op, Saved saved, Tensor gOut) {
+        if (op.masked() || op.dropout() || Autograd.isRecording()) return null;
+        Tensor q = saved.input(0), k = saved.input(1), v = saved.input(2), lse = saved.state(0);
+        DType dt = q.dtype(), acc = Codes.accumulator(dt);
+        if (lse.dim() != q.dim() - 1 || lse.dtype() != acc || !lse.isContiguous() || !covers(op, q, k, v)) return null;   // state P: the composed forward ran
+        int t = q.size(-2), s = k.size(-2), dim = q.size(-1);
+        boolean tc = dt == DType.FLOAT16 || dt == DType.BFLOAT16;
+        int keys = tc ? TC_ROWS : dt.byteSize() * dim > 512 ? 8 : FMA_ROWS;   // keys per block (attention.cu's BC)
+        if ((s + keys - 1) / keys > 65535) return null;
+        CudaDevice d = Fused.device("attention backward", q);
+        Tensor out = saved.state(1), g = gOut.dtype() == dt ? gOut : gOut.to(dt);
+        Tensor dqAcc = Tensor.empty(acc, d.device, q.shape()), dl = Tensor.empty(acc, d.device, lse.shape());
+        Tensor dk, dv;
+        if (q.numel() == 0) {                                               // no queries: nothing reaches the keys
+            dk = Tensor.zeros(dt, d.device, k.shape());
+            dv = Tensor.zeros(dt, d.device, v.shape());
+        } else {
+            dk = allocate(d, dt, k.shape(), dim);
+            dv = allocate(d, dt, v.shape(), dim);
+            Tensor qc = readable(d, q, tc), kc = readable(d, k, tc), vc = readable(d, v, tc), gc = readable(d, g, tc), oc = readable(d, out, tc);
+            if (qc == null || kc == null || vc == null || gc == null || oc == null) {
+                for (Tensor x : new Tensor[] {dqAcc, dl, dk, dv}) x.close();
+                for (Tensor[] pair : new Tensor[][] {{qc, q}, {kc, k}, {vc, v}, {gc, g}, {oc, out}}) Fused.release(pair[0], pair[1]);
+                return null;
+            }
+            Layout lq = Layout.of(qc), lk = Layout.of(kc), lv = Layout.of(vc), lg = Layout.of(gc), lo = Layout.of(oc), ldk = Layout.of(dk), ldv = Layout.of(dv);
+            KernelArgs prep = KernelArgs.start().i32(lq.heads).i32(t).i32(dim);
+            lg.add(prep, gc);
+            lo.add(prep, oc);
+            d.kernels.launch("fx_attention_bwd_prep_" + Codes.suffix(dt), lq.matrices, Math.min((t + 3) / 4, 65535), 1, THREADS, 1, 1,
+                    prep.ptr(dl).ptr(dqAcc));
+            KernelArgs args = KernelArgs.start().i32(lq.heads).i32(t).i32(s);
+            lq.add(args, qc);
+            lk.add(args, kc);
+            lv.add(args, vc);
+            lg.add(args, gc);
+            args.ptr(lse).ptr(dl);
+            ldk.add(args, dk);
+            ldv.add(args, dv);
+            d.kernels.launch("fx_attention_bwd_" + Codes.suffix(dt) + "_d" + dim, lq.matrices, (s + keys - 1) / keys, 1, THREADS, 1, 1,
+                    args.ptr(dqAcc).f64(op.scale()).i32(op.causal() ? 1 : 0).i32(op.causal() && t > s ? 1 : 0));
+            for (Tensor[] pair : new Tensor[][] {{qc, q}, {kc, k}, {vc, v}, {gc, g}, {oc, out}}) Fused.release(pair[0], pair[1]);
+        }
+        dl.close();
+        Tensor dq = dqAcc;
+        if (acc != dt) {
+            dq = dqAcc.to(dt);
+            dqAcc.close();
+        }
+        Tensor[] grads = new Tensor[saved.inputCount()];
+        grads[0] = saved.needsGrad(0) ? dq : null;
+        grads[1] = saved.needsGrad(1) ? dk : null;
+        grads[2] = saved.needsGrad(2) ? dv : null;
+        return grads;
     }
 
     /** No mask or dropout, D = E with an entry point, a float dtype, keys to attend, and the dtype the composition would give. */

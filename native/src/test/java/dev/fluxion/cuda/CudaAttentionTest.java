@@ -18,8 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The fused attention forward (attention.cu, {@link CudaAttention}) on a GPU: output and row log-sum-exp against
  * the composed op in float64 on the CPU for every dtype, head dim, causal or not, T != S; the (B, H, T, D) views of
- * a packed qkv projection read in place; declines (mask, dropout, other head dims); gradients through the composed
- * backward from the kernel's lse; no host synchronisation; no P-sized allocation.
+ * a packed qkv projection read in place; declines (mask, dropout, other head dims); gradients of the fused backward
+ * against float64 on the CPU (causal with T > S); no host synchronisation; no P-sized allocation.
  */
 @Tag("gpu")
 class CudaAttentionTest {
@@ -94,25 +94,29 @@ class CudaAttentionTest {
         }
     }
 
-    @Test void gradientsFromTheLseMatchFloat64WithNoHostSyncAndNoP() {
+    @Test void fusedBackwardMatchesFloat64WithNoHostSyncAndNoP() {
         Device gpu = CudaTesting.gpu();
         CudaBackend be = CudaBackend.of(gpu);
-        for (DType dt : CudaTesting.FLOATS) {
+        for (DType dt : CudaTesting.FLOATS)
+            for (int[] c : new int[][] {{1, 50, 40, 32}, {0, 33, 70, 64}, {1, 130, 130, 128}}) {   // causal, T, S, D
+            String what = dt + (c[0] == 1 ? " causal" : "") + " T " + c[1] + " S " + c[2] + " D " + c[3];
             Generator g = new Generator(7);
-            Tensor q = CudaTesting.input(g, dt, 2, 3, 50, 32), k = CudaTesting.input(g, dt, 2, 3, 40, 32), v = CudaTesting.input(g, dt, 2, 3, 40, 32);
-            Tensor gy = CudaTesting.input(g, dt, 2, 3, 50, 32);
-            var op = new AttentionOp(0.2, true, false, false);
+            Tensor q = CudaTesting.input(g, dt, 2, 3, c[1], c[3]), k = CudaTesting.input(g, dt, 2, 3, c[2], c[3]), v = CudaTesting.input(g, dt, 2, 3, c[2], c[3]);
+            Tensor gy = CudaTesting.input(g, dt, 2, 3, c[1], c[3]);
+            var op = new AttentionOp(1 / Math.sqrt(c[3]), c[0] == 1, false, false);
             Tensor[] cpu = {q.to(DType.FLOAT64).requiresGrad(true), k.to(DType.FLOAT64).requiresGrad(true), v.to(DType.FLOAT64).requiresGrad(true)};
             op.apply(cpu).backward(gy.to(DType.FLOAT64));
             Tensor[] dev = {q.to(gpu).requiresGrad(true), k.to(gpu).requiresGrad(true), v.to(gpu).requiresGrad(true)};
             Tensor gyDev = gy.to(gpu);
             op.apply(dev).backward(gyDev);                                    // warm-up: kernels loaded, pool grown
             dev = new Tensor[] {q.to(gpu).requiresGrad(true), k.to(gpu).requiresGrad(true), v.to(gpu).requiresGrad(true)};
-            long syncs = be.hostSyncCount();
+            long syncs = be.hostSyncCount(), bwd = be.cudaDevice().kernels.launches("fx_attention_bwd_");
             op.apply(dev).backward(gyDev);
-            assertEquals(0, be.hostSyncCount() - syncs, dt + ": host synchronisations in attention forward + backward");
+            assertEquals(0, be.hostSyncCount() - syncs, what + ": host synchronisations in attention forward + backward");
+            assertEquals(2, be.cudaDevice().kernels.launches("fx_attention_bwd_") - bwd, what + ": the fused backward ran (prep + one kernel)");
+            // 16-bit: P and dS are rounded to the dtype before their GEMMs (FlashAttention does the same)
             double tl = dt == DType.FLOAT64 ? 1e-9 : dt == DType.FLOAT32 ? 1e-4 : dt == DType.FLOAT16 ? 2e-2 : 1e-1;
-            for (int i = 0; i < 3; i++) CudaTesting.assertClose(cpu[i].grad().to(dt), dev[i].grad(), tl, tl, dt + ": gradient of input " + i);
+            for (int i = 0; i < 3; i++) CudaTesting.assertClose(cpu[i].grad().to(dt), dev[i].grad(), tl, tl, what + ": gradient of input " + i);
         }
         // a long context: the forward allocates the output and lse, never the (B, H, T, T) weights
         int h = 4, t = 2048;

@@ -36,7 +36,10 @@ class KernelNamesTest {
             if (t.isFloatingPoint())
                 for (String f : new String[] {"fx_softmax_", "fx_softmax_bwd_", "fx_cross_entropy_fwd_", "fx_cross_entropy_bwd_", "fx_norm_fwd_",
                         "fx_norm_bwd_", "fx_sum_partials_", "fx_embedding_bwd_", "fx_gemm_", "fx_dropout_fwd_", "fx_dropout_bwd_"}) wanted.add(f + s);
-            if (t.isFloatingPoint()) for (int d : CudaAttention.HEAD_DIMS) wanted.add("fx_attention_fwd_" + s + "_d" + d);
+            if (t.isFloatingPoint()) {
+                wanted.add("fx_attention_bwd_prep_" + s);
+                for (int d : CudaAttention.HEAD_DIMS) { wanted.add("fx_attention_fwd_" + s + "_d" + d); wanted.add("fx_attention_bwd_" + s + "_d" + d); }
+            }
         }
         List<String> missing = wanted.stream().filter(n -> !built.contains(n)).toList();
         assertTrue(missing.isEmpty(), "kernels the Java side launches but the fatbin lacks: " + missing);
