@@ -6,6 +6,7 @@ Prints one tab-separated line per case, "case value unit", and writes them to OU
   torch.matmul 8192^3 TFLOP/s in bfloat16, float16 and float32 (TF32 off, torch's default),
   F.conv2d 3x3 forward + backward TFLOP/s (N=64, 64 -> 128 channels, 56x56, padding 1; cuDNN, heuristics as
   torch.backends.cudnn.benchmark=False, TF32 off) in bfloat16 and float32,
+  causal F.scaled_dot_product_attention forward + backward TFLOP/s, bfloat16, (8, 12, 1024, 64) (flash),
   a GPT-2-small (124M) training step, eager PyTorch (bf16 autocast, AdamW, SDPA attention), tokens/s,
   the CharGpt model (vocab 256, context 64, 3 layers, 4 heads, width 128, batch 16) for --chargpt-steps steps
   with loss.item() every step as CharGpt does, tokens/s.
@@ -139,6 +140,18 @@ def main():
 
         put(f"conv3x3_fwdbwd_{name}_TFLOPs", 3 * 2 * 64 * 128 * 56 * 56 * 64 * 9 / seconds(conv_step) / 1e12, "TFLOP/s")
         del x, w, gy
+    # causal attention forward + backward, bf16, (8, 12, 1024, 64): SDPA (flash); FLOPs as GpuBench's (4 B H T^2 D
+    # forward, 2.5x that backward, halved for causal)
+    q, k, v, gy = (torch.randn(8, 12, 1024, 64, device="cuda", dtype=torch.bfloat16) for _ in range(4))
+    for x in (q, k, v):
+        x.requires_grad_()
+
+    def attention_step():
+        q.grad, k.grad, v.grad = None, None, None
+        F.scaled_dot_product_attention(q, k, v, is_causal=True).backward(gy)
+
+    put("attention_causal_fwdbwd_bf16_TFLOPs", 3.5 * 4 * 8 * 12 * 1024 * 1024 * 64 / 2 / seconds(attention_step) / 1e12, "TFLOP/s")
+    del q, k, v, gy
     put("gpt2_small_bf16_step_tokens_per_s", train_tokens_per_s((50257, 1024, 12, 12, 768), 2 if quick else 8, 10, False), "tokens/s")
     put("chargpt_tokens_per_s", train_tokens_per_s((256, 64, 3, 4, 128), 16, chargpt_steps, True, max_seconds=60.0), "tokens/s")
     if out:

@@ -26,7 +26,8 @@ import java.util.function.Supplier;
  * cases with torch): one tab-separated line per case, {@code case value unit}, on stdout and in the file given.
  * Cases: device-to-device copy and elementwise GB/s (bytes read + written), 8192^3 GEMM TFLOP/s in bfloat16,
  * float16 and float32 (no TF32, as torch's default), conv2d 3x3 forward + backward TFLOP/s in bfloat16 and float32
- * (cuDNN; N=64, 64 -> 128 channels, 56x56), and a GPT-2-small (124M) training step under bfloat16
+ * (cuDNN; N=64, 64 -> 128 channels, 56x56), causal attention forward + backward TFLOP/s in bfloat16 (8, 12, 1024, 64:
+ * GPT-2 small's), and a GPT-2-small (124M) training step under bfloat16
  * autocast with AdamW (batch 8 x 1024 tokens) in tokens/s. Not a unit test: timings are printed, not asserted.
  *
  * <pre>fluxion-gpu run dev.fluxion.cuda.GpuBench [OUT.tsv] [--quick]</pre>
@@ -71,6 +72,7 @@ public final class GpuBench {
             }
             for (DType dt : new DType[] {DType.BFLOAT16, DType.FLOAT32})
                 row.put("conv3x3_fwdbwd_" + name(dt) + "_TFLOPs", convStep(gpu, be, dt), "TFLOP/s");
+            row.put("attention_causal_fwdbwd_bf16_TFLOPs", attentionStep(gpu, be), "TFLOP/s");
             row.put("gpt2_small_bf16_step_tokens_per_s", gpt2Step(gpu, be, quick), "tokens/s");
         }
         System.out.println("  memory: " + be.memoryStats());
@@ -101,6 +103,27 @@ public final class GpuBench {
         w.close();
         gy.close();
         return flops / s / 1e12;
+    }
+
+    /**
+     * Causal attention forward + backward, bfloat16, q, k, v (8, 12, 1024, 64) (GPT-2 small's): AttentionOp, the fused
+     * kernels of attention.cu. FLOPs as FlashAttention's papers count them: 4 B H T^2 D forward, 2.5 times that backward,
+     * halved for causal.
+     */
+    static double attentionStep(Device gpu, CudaBackend be) {
+        Generator g = new Generator(4);
+        int b = 8, h = 12, t = 1024, d = 64;
+        Tensor q = Tensor.randn(g, b, h, t, d).to(gpu).to(DType.BFLOAT16), k = Tensor.randn(g, b, h, t, d).to(gpu).to(DType.BFLOAT16);
+        Tensor v = Tensor.randn(g, b, h, t, d).to(gpu).to(DType.BFLOAT16), gy = Tensor.randn(g, b, h, t, d).to(gpu).to(DType.BFLOAT16);
+        var op = new dev.fluxion.tensor.AttentionOp(1 / Math.sqrt(d), true, false, false);
+        double s = seconds(be, () -> {
+            Tensor ql = q.detach().requiresGrad(true), kl = k.detach().requiresGrad(true), vl = v.detach().requiresGrad(true);
+            Tensor y = op.apply(ql, kl, vl);
+            y.backward(gy);
+            return y;
+        });
+        for (Tensor x : new Tensor[] {q, k, v, gy}) x.close();
+        return 3.5 * 4.0 * b * h * t * t * d / 2 / s / 1e12;
     }
 
     /** A GPT-2-small training step (bf16 autocast, fp32 master weights, AdamW): tokens per second over timed steps. */
