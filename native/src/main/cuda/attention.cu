@@ -259,7 +259,8 @@ template <typename C, int D> __device__ void attention_fwd_fma(FX_ATTN_ARGS(C, C
 // see its keys, accumulating its dK and dV rows in registers; dQ is summed over the key tiles by atomicAdd into an
 // Acc<T> buffer dqAcc (BH, T, D) that the prep kernel zeroed. zeroNan (the composed rule's guard where a query may
 // attend nothing): a query row whose lse is NaN contributes nothing to any gradient and gets dQ = 0.
-//   dO (BH, T, D), O (BH, T, D): laid out as q; dk (BH, S, D), dv (BH, S, D): as k; lse, Dl (BH, T), dqAcc: contiguous
+//   dO (BH, T, D), O (BH, T, D): laid out as q; dk (BH, S, D), dv (BH, S, D): one layout for both (30 arguments: the
+//   launcher's limit is 32); lse, Dl (BH, T), dqAcc (BH, T, D): contiguous
 
 // Dl = rowsum(dO * O) per query row (one warp a row) in Acc<T>, and dqAcc zeroed; block x = bh, y strides over the rows.
 template <typename T> __device__ void attention_bwd_prep(int heads, int t, int d, const T* __restrict__ g, FX_ATTN_LAYOUT(g),
@@ -279,7 +280,7 @@ template <typename T> __device__ void attention_bwd_prep(int heads, int t, int d
 
 #define FX_ATTN_BWD_ARGS(T, C) int heads, int t, int s, const T* __restrict__ q, FX_ATTN_LAYOUT(q), \
     const T* __restrict__ k, FX_ATTN_LAYOUT(k), const T* __restrict__ v, FX_ATTN_LAYOUT(v), const T* __restrict__ g, FX_ATTN_LAYOUT(g), \
-    const C* __restrict__ lse, const C* __restrict__ dl, T* __restrict__ dk, FX_ATTN_LAYOUT(dk), T* __restrict__ dv, FX_ATTN_LAYOUT(dv), \
+    const C* __restrict__ lse, const C* __restrict__ dl, T* __restrict__ dk, T* __restrict__ dv, FX_ATTN_LAYOUT(dk), \
     C* __restrict__ dqAcc, double scale, int causal, int zeroNan
 
 // The first query a key tile [k0, ...) can be seen by: causal queries t >= k0 only.
@@ -432,7 +433,7 @@ template <typename T, int D> __device__ void attention_bwd_tc(FX_ATTN_BWD_ARGS(T
 
     // dK_w (scaled) and dV_w through the chunk scratch, 16 bytes a store
     T* dkb = dk + attn_base(b, heads, dkB, dkH);
-    T* dvb = dv + attn_base(b, heads, dvB, dvH);
+    T* dvb = dv + attn_base(b, heads, dkB, dkH);
 #pragma unroll
     for (int j = 0; j < KD; j++)
         for (int which = 0; which < 2; which++) {
@@ -443,7 +444,7 @@ template <typename T, int D> __device__ void attention_bwd_tc(FX_ATTN_BWD_ARGS(T
                 float f = which ? 1.0f : sc;
 #pragma unroll
                 for (int i = 0; i < 8; i++) packet[i] = from_acc<T>(sC[warp][r * 16 + half * 8 + i] * f);
-                *(uint4*)((which ? dvb + (i64)key * dvT : dkb + (i64)key * dkT) + j * 16 + half * 8) = *(const uint4*)packet;
+                *(uint4*)((which ? dvb : dkb) + (i64)key * dkT + j * 16 + half * 8) = *(const uint4*)packet;
             }
             __syncwarp();
         }
@@ -506,7 +507,7 @@ template <typename C, int D> __device__ void attention_bwd_fma(FX_ATTN_BWD_ARGS(
     int key = k0 + krow;
     if (key < s) {
         C* dkr0 = dk + attn_base(b, heads, dkB, dkH) + (i64)key * dkT;
-        C* dvr0 = dv + attn_base(b, heads, dvB, dvH) + (i64)key * dvT;
+        C* dvr0 = dv + attn_base(b, heads, dkB, dkH) + (i64)key * dkT;
         for (int i = 0; i < OC; i++) { dkr0[kcol + TPR * i] = dkr[i] * sc; dvr0[kcol + TPR * i] = dvr[i]; }
     }
 }
@@ -524,8 +525,8 @@ template <typename C, int D> __device__ void attention_bwd_fma(FX_ATTN_BWD_ARGS(
 // backward: grid (BH, ceil(S / 64)) for 16-bit, (BH, ceil(S / BC)) for float32/float64; 128 threads
 #define FX_ATTN_BWD(name, T, C, path, D) \
     extern "C" __global__ void fx_attention_bwd_##name##_d##D(FX_ATTN_BWD_ARGS(T, C)) { \
-        attention_bwd_##path<T, D>(heads, t, s, q, qB, qH, qT, k, kB, kH, kT, v, vB, vH, vT, g, gB, gH, gT, lse, dl, dk, dkB, dkH, dkT, \
-                                   dv, dvB, dvH, dvT, dqAcc, scale, causal, zeroNan); }
+        attention_bwd_##path<T, D>(heads, t, s, q, qB, qH, qT, k, kB, kH, kT, v, vB, vH, vT, g, gB, gH, gT, lse, dl, dk, dv, dkB, dkH, dkT, \
+                                   dqAcc, scale, causal, zeroNan); }
 // prep: grid (BH, min(ceil(T / 4), 65535)), 128 threads (a warp a row)
 #define FX_ATTN_PREP(name, T) \
     extern "C" __global__ void fx_attention_bwd_prep_##name(int heads, int t, int d, const T* g, FX_ATTN_LAYOUT(g), const T* o, FX_ATTN_LAYOUT(o), \

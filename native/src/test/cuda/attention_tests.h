@@ -247,7 +247,7 @@ template <typename T, int D, typename P, typename K> void testAttentionBackward(
             dim3 grid(bh, (s + bc - 1) / bc);
             if (!run(name, grid, dim3(128), kernel, h, t, s, (const T*)qp, lq.B, lq.H, lq.T, (const T*)kp, lk.B, lk.H, lk.T,
                      (const T*)vp, lk.B, lk.H, lk.T, (const T*)gb.data(), lo.B, lo.H, lo.T, (const C*)lseC.data(), (const C*)dl.data(),
-                     dkp, lk.B, lk.H, lk.T, dvp, lk.B, lk.H, lk.T, dq.data(), scale, ac.causal ? 1 : 0, zeroNan ? 1 : 0)) return;
+                     dkp, dvp, lk.B, lk.H, lk.T, dq.data(), scale, ac.causal ? 1 : 0, zeroNan ? 1 : 0)) return;
             std::vector<T> gotK((size_t)bh * s * D), gotV((size_t)bh * s * D);
             for (int b = 0; b < ac.batch; b++)
                 for (int hh = 0; hh < h; hh++)

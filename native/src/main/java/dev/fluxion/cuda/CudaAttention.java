@@ -43,7 +43,7 @@ final class CudaAttention implements FusedKernel<AttentionOp> {
         int r = q.dim(), t = q.size(-2), s = k.size(-2), dim = q.size(-1);
         int[] lseShape = Arrays.copyOf(q.shape(), r - 1);
         Tensor out = allocate(d, dt, q.shape(), v.size(-1)), lse = Tensor.empty(Codes.accumulator(dt), d.device, lseShape);
-        if (q.numel() == 0) return new FusedOp.Result(out, lse);
+        if (q.numel() == 0) return new FusedOp.Result(out, lse, out);
         boolean tc = dt == DType.FLOAT16 || dt == DType.BFLOAT16;
         Tensor qc = readable(d, q, tc), kc = readable(d, k, tc), vc = readable(d, v, tc);
         if (qc == null || kc == null || vc == null) {
@@ -92,7 +92,7 @@ final class CudaAttention implements FusedKernel<AttentionOp> {
                 for (Tensor[] pair : new Tensor[][] {{qc, q}, {kc, k}, {vc, v}, {gc, g}, {oc, out}}) Fused.release(pair[0], pair[1]);
                 return null;
             }
-            Layout lq = Layout.of(qc), lk = Layout.of(kc), lv = Layout.of(vc), lg = Layout.of(gc), lo = Layout.of(oc), ldk = Layout.of(dk), ldv = Layout.of(dv);
+            Layout lq = Layout.of(qc), lk = Layout.of(kc), lv = Layout.of(vc), lg = Layout.of(gc), lo = Layout.of(oc), ldk = Layout.of(dk);
             KernelArgs prep = KernelArgs.start().i32(lq.heads).i32(t).i32(dim);
             lg.add(prep, gc);
             lo.add(prep, oc);
@@ -104,8 +104,7 @@ final class CudaAttention implements FusedKernel<AttentionOp> {
             lv.add(args, vc);
             lg.add(args, gc);
             args.ptr(lse).ptr(dl);
-            ldk.add(args, dk);
-            ldv.add(args, dv);
+            args.ptr(dk).ptr(dv).i64(ldk.b).i64(ldk.h).i64(ldk.t);              // dk and dv share one layout
             d.kernels.launch("fx_attention_bwd_" + Codes.suffix(dt) + "_d" + dim, lq.matrices, (s + keys - 1) / keys, 1, THREADS, 1, 1,
                     args.ptr(dqAcc).f64(op.scale()).i32(op.causal() ? 1 : 0).i32(op.causal() && t > s ? 1 : 0));
             for (Tensor[] pair : new Tensor[][] {{qc, q}, {kc, k}, {vc, v}, {gc, g}, {oc, out}}) Fused.release(pair[0], pair[1]);
