@@ -26,7 +26,7 @@ import java.util.Optional;
  *
  * <p>q, k, v of 4 dims (B, H, T, D) are read in place with their strides when the last dim is contiguous (the views
  * that {@code CausalSelfAttention} makes of its qkv projection need no copy; the tensor-core path also needs 16-byte
- * aligned rows, else a contiguous copy is made). The output is allocated (B, T, H, E) and returned as a (B, H, T, E)
+ * aligned rows; other layouts are copied first). The output is allocated (B, T, H, E) and returned as a (B, H, T, E)
  * view, so the caller's transpose(1, 2).reshape(B, T, C) is a view too.
  */
 final class CudaAttention implements FusedKernel<AttentionOp> {
@@ -46,12 +46,6 @@ final class CudaAttention implements FusedKernel<AttentionOp> {
         if (q.numel() == 0) return new FusedOp.Result(out, lse, out);
         boolean tc = dt == DType.FLOAT16 || dt == DType.BFLOAT16;
         Tensor qc = readable(d, q, tc), kc = readable(d, k, tc), vc = readable(d, v, tc);
-        if (qc == null || kc == null || vc == null) {
-            Fused.release(qc, q);
-            Fused.release(kc, k);
-            Fused.release(vc, v);
-            return null;
-        }
         Layout lq = Layout.of(qc), lk = Layout.of(kc), lv = Layout.of(vc), lo = Layout.of(out);
         int rows = tc ? TC_ROWS : FMA_ROWS;
         KernelArgs args = KernelArgs.start().i32(lq.heads).i32(t).i32(s);
@@ -87,11 +81,6 @@ final class CudaAttention implements FusedKernel<AttentionOp> {
             dk = allocate(d, dt, k.shape(), dim);
             dv = allocate(d, dt, v.shape(), dim);
             Tensor qc = readable(d, q, tc), kc = readable(d, k, tc), vc = readable(d, v, tc), gc = readable(d, g, tc), oc = readable(d, out, tc);
-            if (qc == null || kc == null || vc == null || gc == null || oc == null) {
-                for (Tensor x : new Tensor[] {dqAcc, dl, dk, dv}) x.close();
-                for (Tensor[] pair : new Tensor[][] {{qc, q}, {kc, k}, {vc, v}, {gc, g}, {oc, out}}) Fused.release(pair[0], pair[1]);
-                return null;
-            }
             Layout lq = Layout.of(qc), lk = Layout.of(kc), lv = Layout.of(vc), lg = Layout.of(gc), lo = Layout.of(oc), ldk = Layout.of(dk);
             KernelArgs prep = KernelArgs.start().i32(lq.heads).i32(t).i32(dim);
             lg.add(prep, gc);
@@ -135,12 +124,12 @@ final class CudaAttention implements FusedKernel<AttentionOp> {
         return ac.isEmpty() || dt == DType.FLOAT64 || dt == ac.get();
     }
 
-    /** t itself when the kernel can read it in place, else a contiguous copy; null when even that does not fit (an unaligned offset). */
+    /** t itself when the kernel can read it in place, else a fresh contiguous copy (the pool's blocks are 256-byte aligned). */
     private static Tensor readable(CudaDevice d, Tensor t, boolean aligned16) {
-        Tensor c = fits(t, aligned16) ? t : CudaReduce.contiguous(d, t.dim() > 4 ? t.contiguous() : t);
-        if (fits(c, aligned16)) return c;
-        Fused.release(c, t);
-        return null;
+        if (fits(t, aligned16)) return t;
+        Tensor c = Tensor.empty(t.dtype(), d.device, t.shape());
+        CudaElementwise.copy(d, t, c);
+        return c;
     }
 
     /** Last dim contiguous, the batch dims expressible as (b, h) strides, and (tensor cores) rows on 16-byte boundaries. */

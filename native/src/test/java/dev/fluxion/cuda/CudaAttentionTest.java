@@ -78,6 +78,22 @@ class CudaAttentionTest {
         }
     }
 
+    @Test void copiesViewsItCannotReadInPlace() {
+        Device gpu = CudaTesting.gpu();
+        CudaDevice d = CudaBackend.of(gpu).cudaDevice();
+        int n = 2 * 3 * 40 * 32;
+        for (DType dt : CudaTesting.FLOATS) {
+            // q one element into its buffer (not 16-byte aligned for 16-bit), k transposed in its last two dims
+            Tensor q = CudaTesting.input(new Generator(6), dt, n + 1).to(gpu).narrow(0, 1, n).reshape(2, 3, 40, 32);
+            Tensor k = CudaTesting.input(new Generator(7), dt, 2, 3, 32, 40).to(gpu).transpose(2, 3), v = CudaTesting.input(new Generator(8), dt, 2, 3, 40, 32).to(gpu);
+            var op = new AttentionOp(0.2, false, false, false);
+            long fwd = d.kernels.launches("fx_attention_fwd_");
+            FusedOp.Result r = FusedKernels.forward(op, new Tensor[] {q, k, v});
+            assertEquals(1, d.kernels.launches("fx_attention_fwd_") - fwd, dt + ": the kernel ran on copies");
+            CudaTesting.assertClose(reference(op, q, k, v)[0].to(dt), r.output(), tol(dt), tol(dt), dt + ": out");
+        }
+    }
+
     @Test void declinesMasksDropoutAndOtherHeadDims() {
         Device gpu = CudaTesting.gpu();
         Tensor q = Tensor.randn(new Generator(1), DType.FLOAT32, 2, 8, 64).to(gpu);
