@@ -40,6 +40,7 @@ final class CudaFusedKernels {
         FusedKernels.register(Col2ImOp.class, Device.Kind.CUDA, (op, in) ->
                 windowed(in[0]) ? new FusedOp.Result(CudaWindows.col2im(in[0], op.n(), op.c(), op.h(), op.w(), geometry(op.window()))) : null);
         FusedKernels.register(MaxPool2dOp.class, Device.Kind.CUDA, new MaxPool());
+        FusedKernels.register(dev.fluxion.tensor.LinearOp.class, Device.Kind.CUDA, new CublasLt.LinearKernel());
         FusedKernels.register(Conv2dOp.class, Device.Kind.CUDA, new CudnnConvolution.Kernel());
         FusedKernels.register(AvgPool2dOp.class, Device.Kind.CUDA, new CudnnPooling.Kernel());
     }
