@@ -133,6 +133,28 @@ class CudaFusedTest {
         }
     }
 
+    /** ReLU's threshold_backward and the GELU/SiLU backwards on the GPU: one fx_act_bwd launch each, the composed path's bits. */
+    @Test void activationBackwardsAreOneKernelWithTheComposedBits() {
+        CudaDevice d = CudaBackend.of(gpu).cudaDevice();
+        Generator g = new Generator(48);
+        for (DType dt : FLOATS)
+            for (boolean transposed : new boolean[] {false, true}) {
+                Tensor grad = input(g, dt, 33, 70).to(gpu), x = input(g, dt, 70, 33).to(gpu);
+                x = transposed ? x.transpose(0, 1) : x.transpose(0, 1).contiguous();
+                java.util.List<dev.fluxion.tensor.FusedOp> ops = new java.util.ArrayList<>(java.util.List.of(new dev.fluxion.tensor.ReluBackwardOp()));
+                for (dev.fluxion.tensor.UnaryOp act : new dev.fluxion.tensor.UnaryOp[] {dev.fluxion.tensor.UnaryOp.GELU,
+                        dev.fluxion.tensor.UnaryOp.GELU_TANH, dev.fluxion.tensor.UnaryOp.SILU})
+                    ops.add(new dev.fluxion.tensor.ActivationBackwardOp(act));
+                for (dev.fluxion.tensor.FusedOp op : ops) {
+                    String what = op.name() + " " + dt + (transposed ? " transposed x" : "");
+                    long launches = d.kernels.launches("fx_act_bwd");
+                    Tensor fused = dev.fluxion.tensor.FusedKernels.forward(op, new Tensor[] {grad, x}).output();
+                    assertEquals(1, d.kernels.launches("fx_act_bwd") - launches, what + ": one fused launch");
+                    assertArrayEquals(op.compose(new Tensor[] {grad, x}).output().toDoubleArray(), fused.toDoubleArray(), what + ": the composed bits");
+                }
+            }
+    }
+
     /** nn's linear with a bias on the GPU: one cuBLASLt call with the bias in its epilogue, the gradients from the op's rule. */
     @Test void linearOpRunsCublasLtWithTheBiasInTheEpilogue() {
         Generator g = new Generator(47);
