@@ -202,3 +202,31 @@ extern "C" __global__ void fx_where_1(i64 n, const bool* c, const uint8_t* a, co
 extern "C" __global__ void fx_where_2(i64 n, const bool* c, const uint16_t* a, const uint16_t* b, uint16_t* y, Iter it) { where_kernel(n, c, a, b, y, it); }
 extern "C" __global__ void fx_where_4(i64 n, const bool* c, const uint32_t* a, const uint32_t* b, uint32_t* y, Iter it) { where_kernel(n, c, a, b, y, it); }
 extern "C" __global__ void fx_where_8(i64 n, const bool* c, const uint64_t* a, const uint64_t* b, uint64_t* y, Iter it) { where_kernel(n, c, a, b, y, it); }
+
+// ---------------------------------------------------------------- fused activation backward
+// The kernels of the tensor module's ReluBackwardOp and ActivationBackwardOp: dx from the gradient and x in one pass,
+// where the composed paths write a mask or derivative tensor and run a second kernel over it. act: ACT_RELU (x is
+// ReLU's output: x <= 0 ? +0 : grad, so a NaN output passes the gradient, as PyTorch's threshold_backward), ACT_GELU,
+// ACT_GELU_TANH, ACT_SILU (grad * act'(x), the derivative rounded to T before the product, as the composed path's
+// derivative tensor is: the same bits). grad and x: operands 0 and 1 of it, read in place when contiguous != 0 (both
+// contiguous); dx: contiguous.
+enum { ACT_RELU = 0, ACT_GELU, ACT_GELU_TANH, ACT_SILU };
+
+template <typename T>
+__device__ void act_backward_kernel(int act, i64 n, const T* __restrict__ g, const T* __restrict__ x, T* __restrict__ dx, Iter it, int contiguous) {
+    typedef typename Acc<T>::type C;
+    const int derivative = act == ACT_GELU ? U_GELU_GRAD : act == ACT_GELU_TANH ? U_GELU_TANH_GRAD : U_SILU_GRAD;
+    FX_GRID_LOOP(i, n) {
+        i64 og = i, ox = i;
+        if (!contiguous) iter_offset2(it, i, og, ox);
+        C xc = to_acc<C>(x[ox]);
+        if (act == ACT_RELU) dx[i] = xc <= (C)0 ? from_acc<T>((C)0) : g[og];
+        else dx[i] = from_acc<T>(to_acc<C>(g[og]) * to_acc<C>(from_acc<T>(unary_op(derivative, xc))));
+    }
+}
+
+#define FX_ACT_BWD(name, T)                                                                                               \
+    extern "C" __global__ void fx_act_bwd_##name(int act, i64 n, const T* g, const T* x, T* dx, Iter it, int contiguous) { \
+        act_backward_kernel<T>(act, n, g, x, dx, it, contiguous);                                                        \
+    }
+FX_ACT_BWD(f32, float) FX_ACT_BWD(f64, double) FX_ACT_BWD(f16, __half) FX_ACT_BWD(bf16, bf16)

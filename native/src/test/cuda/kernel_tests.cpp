@@ -234,6 +234,36 @@ template <typename T, typename O> void testBinary(const char* name, void (*k)(in
     }
 }
 
+// fx_act_bwd: ReLU's threshold_backward and grad * act'(x) (the derivative rounded to T first), contiguous, at an odd
+// offset, and with x transposed; NaN, +-inf, +-0 among the values.
+template <typename T> void testActBackward(const char* name, void (*k)(int, i64, const T*, const T*, T*, Iter, int)) {
+    const int derivative[] = {0, U_GELU_GRAD, U_GELU_TANH_GRAD, U_SILU_GRAD};
+    for (int act = ACT_RELU; act <= ACT_SILU; act++) {
+        runCase("elementwise", std::string(name) + " act " + std::to_string(act), [&] {
+            Buf<T> G = values<T>(61, true), X = values<T>(61, true);
+            for (int variant = 0; variant < 4; variant++) {       // contiguous, odd offset, x transposed, empty
+                i64 n = variant == 2 ? 35 : variant == 3 ? 0 : 60;
+                const T* g = variant == 1 ? G.data() + 1 : G.data();
+                const T* x = variant == 1 ? X.data() + 1 : X.data();
+                Iter it = variant == 2 ? iter({5, 7}, {{7, 1}, {1, 5}}) : iter({(int)n}, {{1}, {1}});
+                Buf<T> dx(n);
+                std::vector<double> want(n);
+                for (i64 i = 0; i < n; i++) {
+                    i64 ix = variant == 2 ? (i % 7) * 5 + i / 7 : i;
+                    double gv = tod(g[i]), xv = tod(x[ix]);
+                    if (act == ACT_RELU) want[i] = xv <= 0 ? 0.0 : gv;
+                    else want[i] = gv * tod(fromd<T>(unaryRef(derivative[act], xv)));
+                }
+                if (!run(name, blocksFor(n), dim3(256), k, act, n, g, x, dx.data(), it, variant == 2 ? 0 : 1)) return;
+                if (!expect("dx", dx.data(), want, rtol<T>(), 1e-5 + rtol<T>())) return;
+                if (act == ACT_RELU)                                  // a dropped element is +0, never -0
+                    for (i64 i = 0; i < n; i++)
+                        if (want[i] == 0 && tod(x[variant == 2 ? (i % 7) * 5 + i / 7 : i]) <= 0 && std::signbit(tod(dx[i]))) { failCase("dx[" + std::to_string(i) + "] is -0"); return; }
+            }
+        });
+    }
+}
+
 template <typename S> void testWhere(const char* name, void (*k)(i64, const bool*, const S*, const S*, S*, Iter)) {
     runCase("elementwise", name, [&] {
         // y [3, 6] = cond [3, 1] ? a [3, 6] : b [1, 6]
@@ -1160,6 +1190,8 @@ int main(int argc, char** argv) {
     testBinary<int8_t, bool>(KERNEL(fx_compare_i8), cops); testBinary<uint8_t, bool>(KERNEL(fx_compare_u8), cops);
     testBinary<bool, bool>(KERNEL(fx_compare_bool), cops);
     testWhere<uint8_t>(KERNEL(fx_where_1)); testWhere<uint16_t>(KERNEL(fx_where_2)); testWhere<uint32_t>(KERNEL(fx_where_4)); testWhere<uint64_t>(KERNEL(fx_where_8));
+    testActBackward<float>(KERNEL(fx_act_bwd_f32)); testActBackward<double>(KERNEL(fx_act_bwd_f64));
+    testActBackward<__half>(KERNEL(fx_act_bwd_f16)); testActBackward<bf16>(KERNEL(fx_act_bwd_bf16));
 #endif
 #ifdef FX_HAS_copy
     testCopy();

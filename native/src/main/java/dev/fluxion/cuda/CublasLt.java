@@ -1,6 +1,10 @@
 package dev.fluxion.cuda;
 
 import dev.fluxion.tensor.DType;
+import dev.fluxion.tensor.FusedKernel;
+import dev.fluxion.tensor.FusedOp;
+import dev.fluxion.tensor.LinearOp;
+import dev.fluxion.tensor.Saved;
 import dev.fluxion.tensor.Tensor;
 import org.bytedeco.cuda.cublas.cublasLtMatmulDescOpaque_t;
 import org.bytedeco.cuda.cublas.cublasLtMatmulHeuristicResult_t;
@@ -98,8 +102,12 @@ public final class CublasLt {
         int compute = dt == DType.FLOAT32 && CudaBackend.allowTf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
         d.makeCurrent();
         // Column-major view: D [N, M] = op_T(W^T stored [K, N]) * op_N(X^T stored [K, M]); the bias runs along D's rows (N).
+        long ya = CudaElementwise.address(y);
+        int epilogueCode = bc == null ? epilogue.plain : epilogue.withBias;
+        HeuristicKey key = new HeuristicKey(d.device, dt, m, n, k, epilogueCode, compute, alignment(CudaElementwise.address(wc)),
+                alignment(CudaElementwise.address(xc)), alignment(ya));
         try (PointerPointer<?> pp = new PointerPointer<>(1); IntPointer iv = new IntPointer(1); LongPointer lv = new LongPointer(1);
-             cublasLtMatmulHeuristicResult_t heuristic = new cublasLtMatmulHeuristicResult_t(); IntPointer found = new IntPointer(1)) {
+             IntPointer found = new IntPointer(1)) {
             CudaBlas.check(cublasLtMatmulDescCreate(pp, compute, 0 /* CUDA_R_32F scale */), "cublasLtMatmulDescCreate");
             cublasLtMatmulDescOpaque_t desc = new cublasLtMatmulDescOpaque_t(pp.get(0));
             cublasLtMatrixLayoutOpaque_t la = null, lb = null, lc = null;
@@ -107,29 +115,36 @@ public final class CublasLt {
             try {
                 set(desc, CUBLASLT_MATMUL_DESC_TRANSA, iv.put(CUBLAS_OP_T));
                 set(desc, CUBLASLT_MATMUL_DESC_TRANSB, iv.put(CUBLAS_OP_N));
-                set(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, iv.put(bc == null ? epilogue.plain : epilogue.withBias));
+                set(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, iv.put(epilogueCode));
                 if (bc != null)
                     CudaBlas.check(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, lv.put(CudaElementwise.address(bc)), 8), "bias pointer");
                 la = layout(pp, type, k, n, k);
                 lb = layout(pp, type, k, m, k);
                 lc = layout(pp, type, n, m, n);
-                CudaBlas.check(cublasLtMatmulPreferenceCreate(pp), "cublasLtMatmulPreferenceCreate");
-                pref = new cublasLtMatmulPreferenceOpaque_t(pp.get(0));
-                CudaBlas.check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, lv.put(CudaBlas.WORKSPACE_BYTES), 8),
-                        "workspace preference");
-                // cuBLASLt assumes 256-byte aligned matrices unless told otherwise; a view with an offset may not be
-                long ya = CudaElementwise.address(y);
-                int[][] aligns = {{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, alignment(CudaElementwise.address(wc))},
-                        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, alignment(CudaElementwise.address(xc))},
-                        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, alignment(ya)}, {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, alignment(ya)}};
-                for (int[] a : aligns)
-                    CudaBlas.check(cublasLtMatmulPreferenceSetAttribute(pref, a[0], iv.put(a[1]), 4), "alignment preference " + a[0] + " = " + a[1]);
-                CudaBlas.check(cublasLtMatmulAlgoGetHeuristic(blas.lt, desc, la, lb, lc, lc, pref, 1, heuristic, found), "cublasLtMatmulAlgoGetHeuristic");
-                if (found.get() == 0)
-                    throw new CudaException("CublasLt.linear: cuBLASLt has no algorithm for " + dt + " [" + m + ", " + k + "] x [" + n + ", " + k + "]^T with " + epilogue, 0);
+                cublasLtMatmulHeuristicResult_t heuristic = HEURISTICS.get(key);
+                if (heuristic == null) {
+                    CudaBlas.check(cublasLtMatmulPreferenceCreate(pp), "cublasLtMatmulPreferenceCreate");
+                    pref = new cublasLtMatmulPreferenceOpaque_t(pp.get(0));
+                    CudaBlas.check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, lv.put(CudaBlas.WORKSPACE_BYTES), 8),
+                            "workspace preference");
+                    // cuBLASLt assumes 256-byte aligned matrices unless told otherwise; a view with an offset may not be
+                    int[][] aligns = {{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, key.alignW()}, {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, key.alignX()},
+                            {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, key.alignY()}, {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, key.alignY()}};
+                    for (int[] a : aligns)
+                        CudaBlas.check(cublasLtMatmulPreferenceSetAttribute(pref, a[0], iv.put(a[1]), 4), "alignment preference " + a[0] + " = " + a[1]);
+                    heuristic = new cublasLtMatmulHeuristicResult_t();
+                    CudaBlas.check(cublasLtMatmulAlgoGetHeuristic(blas.lt, desc, la, lb, lc, lc, pref, 1, heuristic, found), "cublasLtMatmulAlgoGetHeuristic");
+                    if (found.get() == 0) {
+                        heuristic.close();
+                        throw new CudaException("CublasLt.linear: cuBLASLt has no algorithm for " + dt + " [" + m + ", " + k + "] x [" + n + ", " + k + "]^T with " + epilogue, 0);
+                    }
+                    if (HEURISTICS.size() >= HEURISTICS_MAX) HEURISTICS.clear();     // a bound, not an LRU: a model's shapes repeat
+                    HEURISTICS.put(key, heuristic);
+                }
                 CudaBlas.check(cublasLtMatmul(blas.lt, desc, blas.one(dt), Cuda.at(CudaElementwise.address(wc)), la, Cuda.at(CudaElementwise.address(xc)), lb,
                         blas.zero(dt), Cuda.at(CudaElementwise.address(y)), lc, Cuda.at(CudaElementwise.address(y)), lc, heuristic.algo(),
                         Cuda.at(blas.workspace), CudaBlas.WORKSPACE_BYTES, d.stream), "cublasLtMatmul on " + d);
+                LINEAR_CALLS.increment();
                 Reference.reachabilityFence(xc);
                 Reference.reachabilityFence(wc);
                 Reference.reachabilityFence(bc);
@@ -145,6 +160,38 @@ public final class CublasLt {
         Fused.release(wc, weight);
         Fused.release(bc, bias);
         return y;
+    }
+
+    /** What the heuristic's choice depends on: the call's shapes, epilogue, math and the alignments it was promised. */
+    private record HeuristicKey(dev.fluxion.tensor.Device device, DType dt, int m, int n, int k, int epilogue, int compute, int alignW, int alignX, int alignY) {}
+
+    /** The heuristic's choice per key: a training loop asks cuBLASLt once per layer shape, not once per call. */
+    private static final java.util.Map<HeuristicKey, cublasLtMatmulHeuristicResult_t> HEURISTICS = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final int HEURISTICS_MAX = 512;
+
+    /** linear calls so far, all devices (tests prove the fused path ran). */
+    static final java.util.concurrent.atomic.LongAdder LINEAR_CALLS = new java.util.concurrent.atomic.LongAdder();
+
+    /**
+     * The CUDA kernel of the tensor module's {@link LinearOp} (registered in {@link CudaFusedKernels}): the forward is
+     * one {@link #linear} call, the bias added in the GEMM's epilogue instead of a second pass over the output;
+     * x (..., in) is viewed as rows. The backward declines: the op's rule (dx = g W, dweight = g^T x, dbias = column
+     * sums of g) runs as cuBLAS GEMMs and one reduction. Declines for float64, an empty inner dimension, or without
+     * cuBLAS (the composed matmul + add then runs).
+     */
+    static final class LinearKernel implements FusedKernel<LinearOp> {
+        @Override public FusedOp.Result forward(LinearOp op, Tensor[] in) {
+            Tensor x = in[0], w = in[1], b = in[2];
+            DType dt = x.dtype();
+            if (dt != DType.FLOAT32 && dt != DType.FLOAT16 && dt != DType.BFLOAT16 || w.size(1) == 0) return null;
+            if (Fused.device("linear", x).blas() == null) return null;
+            int[] shape = x.shape();
+            shape[shape.length - 1] = w.size(0);
+            Tensor y = linear(x.reshape(-1, w.size(1)), w, b, Epilogue.NONE);
+            return new FusedOp.Result(y.reshape(shape));
+        }
+
+        @Override public Tensor[] backward(LinearOp op, Saved saved, Tensor g) { return null; }
     }
 
     /** Alignment the bias pointer of an epilogue is given (16 bytes: one vector load). */

@@ -49,6 +49,36 @@ final class CudaElementwise {
         return y;
     }
 
+    // activations of elementwise.cu's fx_act_bwd
+    static final int ACT_RELU = 0, ACT_GELU = 1, ACT_GELU_TANH = 2, ACT_SILU = 3;
+
+    /**
+     * The kernel of ReluBackwardOp (act ACT_RELU, x = ReLU's output) and ActivationBackwardOp (GELU, GELU_TANH, SILU:
+     * grad * act'(x)): one pass, the composed path's bits. Null (the composed path runs) for other dtypes or when
+     * grad and x differ in dtype.
+     */
+    static dev.fluxion.tensor.FusedOp.Result activationBackward(String op, int act, Tensor grad, Tensor x) {
+        DType dt = grad.dtype();
+        if (x.dtype() != dt || dt != DType.FLOAT32 && dt != DType.FLOAT64 && dt != DType.FLOAT16 && dt != DType.BFLOAT16) return null;
+        CudaDevice d = Fused.device(op, grad);
+        Tensor dx = Tensor.empty(dt, d.device, grad.shape());
+        long n = grad.numel();
+        if (n == 0) return new dev.fluxion.tensor.FusedOp.Result(dx);
+        Iter it = Iter.of(grad.shape(), grad.stride(), x.stride());
+        d.kernels.launch("fx_act_bwd_" + Codes.suffix(dt), n,
+                KernelArgs.start().i32(act).i64(n).ptr(grad).ptr(x).ptr(dx).iter(it).i32(it.contiguous(0) && it.contiguous(1) ? 1 : 0));
+        return new dev.fluxion.tensor.FusedOp.Result(dx);
+    }
+
+    static int activationCode(dev.fluxion.tensor.UnaryOp activation) {
+        return switch (activation) {
+            case GELU -> ACT_GELU;
+            case GELU_TANH -> ACT_GELU_TANH;
+            case SILU -> ACT_SILU;
+            default -> throw new IllegalArgumentException("activation_backward: no CUDA kernel for " + activation.opName());
+        };
+    }
+
     static Tensor where(CudaDevice d, Tensor cond, Tensor a, Tensor b) {
         Tensor y = Tensor.empty(a.dtype(), d.device, a.shape());
         long n = a.numel();

@@ -22,7 +22,9 @@ import dev.fluxion.tensor.Window2d;
  * The CUDA kernels of the fused ops, registered in {@link FusedKernels} when the CUDA backend loads: layer
  * norm and softmax + cross-entropy from {@link Fused}, the Adam/AdamW step from {@link FusedAdam}, im2col, col2im
  * and max pooling (values + argmax, and its backward) from {@link CudaWindows}, convolution and average pooling
- * from cuDNN ({@link CudnnConvolution}, {@link CudnnPooling}). The forwards save what the kernels' backwards read
+ * from cuDNN ({@link CudnnConvolution}, {@link CudnnPooling}), dropout from {@link CudaRandom}, linear with its bias
+ * in cuBLASLt's epilogue ({@link CublasLt}), and the ReLU and GELU/SiLU backwards as one elementwise kernel each
+ * ({@link CudaElementwise#activationBackward}). The forwards save what the kernels' backwards read
  * (mean and rstd; log-sum-exp), in the accumulator dtype; a backward declines (the op's composed rule
  * runs) when the state came from elsewhere or the arguments are outside what its kernel covers.
  */
@@ -40,9 +42,14 @@ final class CudaFusedKernels {
         FusedKernels.register(Col2ImOp.class, Device.Kind.CUDA, (op, in) ->
                 windowed(in[0]) ? new FusedOp.Result(CudaWindows.col2im(in[0], op.n(), op.c(), op.h(), op.w(), geometry(op.window()))) : null);
         FusedKernels.register(MaxPool2dOp.class, Device.Kind.CUDA, new MaxPool());
+        FusedKernels.register(dev.fluxion.tensor.LinearOp.class, Device.Kind.CUDA, new CublasLt.LinearKernel());
+        FusedKernels.register(dev.fluxion.tensor.ReluBackwardOp.class, Device.Kind.CUDA, (op, in) ->
+                CudaElementwise.activationBackward(op.name(), CudaElementwise.ACT_RELU, in[0], in[1]));
+        FusedKernels.register(dev.fluxion.tensor.ActivationBackwardOp.class, Device.Kind.CUDA, (op, in) ->
+                CudaElementwise.activationBackward(op.name(), CudaElementwise.activationCode(op.activation()), in[0], in[1]));
         FusedKernels.register(Conv2dOp.class, Device.Kind.CUDA, new CudnnConvolution.Kernel());
         FusedKernels.register(AvgPool2dOp.class, Device.Kind.CUDA, new CudnnPooling.Kernel());
-        FusedKernels.register(dev.fluxion.tensor.AttentionOp.class, Device.Kind.CUDA, new CudaAttention());   // attention.cu: fused forward, lse state
+        FusedKernels.register(dev.fluxion.tensor.AttentionOp.class, Device.Kind.CUDA, new CudaAttention());   // attention.cu: fused forward and backward
     }
 
     /** x (N, C, H, W) -> y (N, C, OH, OW), argmax indices (N, C, OH, OW) int64: the state layout of the op's composed default. */

@@ -11,6 +11,8 @@ import org.junit.jupiter.api.Test;
 import static dev.fluxion.cuda.CudaTesting.FLOATS;
 import static dev.fluxion.cuda.CudaTesting.assertClose;
 import static dev.fluxion.cuda.CudaTesting.input;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** The fused kernels against float64 compositions of primitive ops on the CPU. */
 @Tag("gpu")
@@ -128,6 +130,50 @@ class CudaFusedTest {
                     dout.to(F64).reshape(300, dim).mul(keep));
             Tensor dw = Fused.embeddingBackward(ids.to(gpu), dout.to(gpu), vocab, 0);
             assertClose(ref.to(dt), dw, tol(dt) * 2, tol(dt) * 4, "embedding backward " + dt);
+        }
+    }
+
+    /** ReLU's threshold_backward and the GELU/SiLU backwards on the GPU: one fx_act_bwd launch each, the composed path's bits. */
+    @Test void activationBackwardsAreOneKernelWithTheComposedBits() {
+        CudaDevice d = CudaBackend.of(gpu).cudaDevice();
+        Generator g = new Generator(48);
+        for (DType dt : FLOATS)
+            for (boolean transposed : new boolean[] {false, true}) {
+                Tensor grad = input(g, dt, 33, 70).to(gpu), x = input(g, dt, 70, 33).to(gpu);
+                x = transposed ? x.transpose(0, 1) : x.transpose(0, 1).contiguous();
+                java.util.List<dev.fluxion.tensor.FusedOp> ops = new java.util.ArrayList<>(java.util.List.of(new dev.fluxion.tensor.ReluBackwardOp()));
+                for (dev.fluxion.tensor.UnaryOp act : new dev.fluxion.tensor.UnaryOp[] {dev.fluxion.tensor.UnaryOp.GELU,
+                        dev.fluxion.tensor.UnaryOp.GELU_TANH, dev.fluxion.tensor.UnaryOp.SILU})
+                    ops.add(new dev.fluxion.tensor.ActivationBackwardOp(act));
+                for (dev.fluxion.tensor.FusedOp op : ops) {
+                    String what = op.name() + " " + dt + (transposed ? " transposed x" : "");
+                    long launches = d.kernels.launches("fx_act_bwd");
+                    Tensor fused = dev.fluxion.tensor.FusedKernels.forward(op, new Tensor[] {grad, x}).output();
+                    assertEquals(1, d.kernels.launches("fx_act_bwd") - launches, what + ": one fused launch");
+                    assertArrayEquals(op.compose(new Tensor[] {grad, x}).output().toDoubleArray(), fused.toDoubleArray(), what + ": the composed bits");
+                }
+            }
+    }
+
+    /** nn's linear with a bias on the GPU: one cuBLASLt call with the bias in its epilogue, the gradients from the op's rule. */
+    @Test void linearOpRunsCublasLtWithTheBiasInTheEpilogue() {
+        Generator g = new Generator(47);
+        for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT16, DType.BFLOAT16}) {
+            Tensor x = input(g, dt, 3, 20, 96), w = input(g, dt, 48, 96), b = input(g, dt, 48), gy = input(g, dt, 3, 20, 48);
+            Tensor ref = x.to(F64).matmul(w.to(F64).t()).add(b.to(F64));
+            double t = dt == DType.FLOAT32 ? 1e-4 : dt == DType.FLOAT16 ? 2e-2 : 1.5e-1;
+            Tensor xg = x.to(gpu).requiresGrad(true), wg = w.to(gpu).requiresGrad(true), bg = b.to(gpu).requiresGrad(true);
+            long calls = CublasLt.LINEAR_CALLS.sum();
+            Tensor y = dev.fluxion.nn.Functional.linear(xg, wg, bg);
+            assertEquals(1, CublasLt.LINEAR_CALLS.sum() - calls, dt + ": one cuBLASLt linear call");
+            assertArrayEquals(new int[] {3, 20, 48}, y.shape());
+            assertClose(ref.to(dt), y, t, t, "linear op " + dt);
+            y.backward(gy.to(gpu));
+            Tensor g2 = gy.to(F64).reshape(60, 48);
+            assertClose(gy.to(F64).matmul(w.to(F64)).to(dt), xg.grad(), t, t, "dx " + dt);
+            assertClose(g2.t().matmul(x.to(F64).reshape(60, 96)).to(dt), wg.grad(), t, t * 4, "dweight " + dt);
+            assertClose(g2.sum(0, false).to(dt), bg.grad(), t, t * 4, "dbias " + dt);
+            dev.fluxion.autodiff.Autodiff.tape().clear();
         }
     }
 
