@@ -9,7 +9,9 @@ import dev.fluxion.tensor.FusedOp;
 import dev.fluxion.tensor.Saved;
 import dev.fluxion.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -46,15 +48,9 @@ final class CudaAttention implements FusedKernel<AttentionOp> {
         if (q.numel() == 0) return new FusedOp.Result(out, lse, out);
         boolean tc = dt == DType.FLOAT16 || dt == DType.BFLOAT16;
         Tensor qc = readable(d, q, tc), kc = readable(d, k, tc), vc = readable(d, v, tc);
-        Layout lq = Layout.of(qc), lk = Layout.of(kc), lv = Layout.of(vc), lo = Layout.of(out);
         int rows = tc ? TC_ROWS : FMA_ROWS;
-        KernelArgs args = KernelArgs.start().i32(lq.heads).i32(t).i32(s);
-        lq.add(args, qc);
-        lk.add(args, kc);
-        lv.add(args, vc);
-        lo.add(args, out);
-        d.kernels.launch("fx_attention_fwd_" + Codes.suffix(dt) + "_d" + dim, lq.matrices, (t + rows - 1) / rows, 1, THREADS, 1, 1,
-                args.ptr(lse).f64(op.scale()).i32(op.causal() ? 1 : 0));
+        d.kernels.launch("fx_attention_fwd_" + Codes.suffix(dt) + "_d" + dim, Layout.of(qc).matrices, (t + rows - 1) / rows, 1, THREADS, 1, 1,
+                marshal(forwardArgs(op, qc, kc, vc, out, lse)));
         Fused.release(qc, q);
         Fused.release(kc, k);
         Fused.release(vc, v);
@@ -81,21 +77,11 @@ final class CudaAttention implements FusedKernel<AttentionOp> {
             dk = allocate(d, dt, k.shape(), dim);
             dv = allocate(d, dt, v.shape(), dim);
             Tensor qc = readable(d, q, tc), kc = readable(d, k, tc), vc = readable(d, v, tc), gc = readable(d, g, tc), oc = readable(d, out, tc);
-            Layout lq = Layout.of(qc), lk = Layout.of(kc), lv = Layout.of(vc), lg = Layout.of(gc), lo = Layout.of(oc), ldk = Layout.of(dk);
-            KernelArgs prep = KernelArgs.start().i32(lq.heads).i32(t).i32(dim);
-            lg.add(prep, gc);
-            lo.add(prep, oc);
-            d.kernels.launch("fx_attention_bwd_prep_" + Codes.suffix(dt), lq.matrices, Math.min((t + 3) / 4, 65535), 1, THREADS, 1, 1,
-                    prep.ptr(dl).ptr(dqAcc));
-            KernelArgs args = KernelArgs.start().i32(lq.heads).i32(t).i32(s);
-            lq.add(args, qc);
-            lk.add(args, kc);
-            lv.add(args, vc);
-            lg.add(args, gc);
-            args.ptr(lse).ptr(dl);
-            args.ptr(dk).ptr(dv).i64(ldk.b).i64(ldk.h).i64(ldk.t);              // dk and dv share one layout
-            d.kernels.launch("fx_attention_bwd_" + Codes.suffix(dt) + "_d" + dim, lq.matrices, (s + keys - 1) / keys, 1, THREADS, 1, 1,
-                    args.ptr(dqAcc).f64(op.scale()).i32(op.causal() ? 1 : 0).i32(op.causal() && t > s ? 1 : 0));
+            int matrices = Layout.of(qc).matrices;
+            d.kernels.launch("fx_attention_bwd_prep_" + Codes.suffix(dt), matrices, Math.min((t + 3) / 4, 65535), 1, THREADS, 1, 1,
+                    marshal(prepArgs(qc, gc, oc, dl, dqAcc)));
+            d.kernels.launch("fx_attention_bwd_" + Codes.suffix(dt) + "_d" + dim, matrices, (s + keys - 1) / keys, 1, THREADS, 1, 1,
+                    marshal(backwardArgs(op, qc, kc, vc, gc, lse, dl, dk, dv, dqAcc)));
             for (Tensor[] pair : new Tensor[][] {{qc, q}, {kc, k}, {vc, v}, {gc, g}, {oc, out}}) Fused.release(pair[0], pair[1]);
         }
         dl.close();
@@ -109,6 +95,45 @@ final class CudaAttention implements FusedKernel<AttentionOp> {
         grads[1] = saved.needsGrad(1) ? dk : null;
         grads[2] = saved.needsGrad(2) ? dv : null;
         return grads;
+    }
+
+    // The kernels' arguments in attention.cu's order (FX_ATTN_ARGS, the prep's, FX_ATTN_BWD_ARGS; CudaAttentionArgsTest
+    // checks them against the source): Integer = int, Long = i64, Double = double, Tensor = its device address.
+
+    static List<Object> forwardArgs(AttentionOp op, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+        List<Object> a = new ArrayList<>(List.of(Layout.of(q).heads, q.size(-2), k.size(-2)));
+        for (Tensor x : new Tensor[] {q, k, v, out}) Layout.of(x).add(a, x);
+        a.addAll(List.of(lse, op.scale(), op.causal() ? 1 : 0));
+        return a;
+    }
+
+    static List<Object> prepArgs(Tensor q, Tensor g, Tensor out, Tensor dl, Tensor dqAcc) {
+        List<Object> a = new ArrayList<>(List.of(Layout.of(q).heads, q.size(-2), q.size(-1)));
+        Layout.of(g).add(a, g);
+        Layout.of(out).add(a, out);
+        a.addAll(List.of(dl, dqAcc));
+        return a;
+    }
+
+    /** dk and dv share one layout (30 arguments; the launcher takes at most 32). */
+    static List<Object> backwardArgs(AttentionOp op, Tensor q, Tensor k, Tensor v, Tensor g, Tensor lse, Tensor dl, Tensor dk, Tensor dv, Tensor dqAcc) {
+        int t = q.size(-2), s = k.size(-2);
+        List<Object> a = new ArrayList<>(List.of(Layout.of(q).heads, t, s));
+        for (Tensor x : new Tensor[] {q, k, v, g}) Layout.of(x).add(a, x);
+        Layout ld = Layout.of(dk);
+        a.addAll(List.of(lse, dl, dk, dv, ld.b, ld.h, ld.t, dqAcc, op.scale(), op.causal() ? 1 : 0, op.causal() && t > s ? 1 : 0));
+        return a;
+    }
+
+    private static KernelArgs marshal(List<Object> args) {
+        KernelArgs k = KernelArgs.start();
+        for (Object o : args) {
+            if (o instanceof Integer i) k.i32(i);
+            else if (o instanceof Long l) k.i64(l);
+            else if (o instanceof Double x) k.f64(x);
+            else k.ptr((Tensor) o);
+        }
+        return k;
     }
 
     /** No mask or dropout, D = E with an entry point, a float dtype, keys to attend, and the dtype the composition would give. */
@@ -167,6 +192,6 @@ final class CudaAttention implements FusedKernel<AttentionOp> {
         }
 
         /** The kernel's pointer and FX_ATTN_LAYOUT of x. */
-        void add(KernelArgs args, Tensor x) { args.ptr(x).i64(b).i64(h).i64(t); }
+        void add(List<Object> args, Tensor x) { args.addAll(List.of(x, b, h, t)); }
     }
 }
