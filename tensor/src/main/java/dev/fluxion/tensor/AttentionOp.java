@@ -9,7 +9,8 @@ import java.util.Arrays;
  * {@code masked}), then a dropout multiplier of the scores' shape, 0 or 1/(1-p) (when {@code dropout}).
  * With {@code causal}, query t also never attends key s > t. A query that may attend nothing gets NaN
  * weights, as PyTorch's math path. State: P (..., T, S), or, from a kernel that never writes P (the CPU
- * one), the row log-sum-exp of the masked scaled scores (..., T), from which backward recomputes P.
+ * one), the row log-sum-exp of the masked scaled scores (..., T), from which backward recomputes P (a kernel may keep
+ * more state after it for its own backward: CUDA's keeps the output).
  *
  * <p>Backward keeps q, k, v, the dropout multiplier and P, never the scores or the masked scores that the
  * composed ops would keep: with Pd = P * drop, dv = Pd^T g, dP = (g v^T) * drop,
