@@ -38,11 +38,12 @@ cp "$ex" "$out/lib/"
 jar --create --file "$out/test/fluxion-native-tests.jar" -C "$root/native/target/test-classes" .
 jar --create --file "$out/test/fluxion-parallel-tests.jar" -C "$root/parallel/target/test-classes" dev/fluxion/parallel/nccl
 
-# Strip what the JVM never loads. The CPU backend uses only OpenBLAS's nolapack JNI library; the CUDA backend
-# only the runtime/driver, cuBLAS, cuDNN, NCCL and NVRTC glue (the Java classes stay: the presets inherit each
-# other's, and they are small).
+# Strip what the JVM never loads. The CPU backend uses only OpenBLAS's nolapack JNI library (and no C headers);
+# the CUDA backend only the runtime/driver, cuBLAS, cuDNN, NCCL and NVRTC glue (the Java classes stay: the presets
+# inherit each other's, and they are small).
 ob=$(ls "$out"/lib/openblas-*-linux-x86_64.jar)
-zip -q -d "$ob" 'org/bytedeco/openblas/linux-x86_64/libjniopenblas.so' 'org/bytedeco/openblas/linux-x86_64/libjniopenblas_full.so'
+zip -q -d "$ob" 'org/bytedeco/openblas/linux-x86_64/libjniopenblas.so' 'org/bytedeco/openblas/linux-x86_64/libjniopenblas_full.so' \
+  'org/bytedeco/openblas/linux-x86_64/include/*'
 cu=$(ls "$out"/lib/cuda-*-linux-x86_64.jar)
 keep='libjni(cudart|cublas|cudnn|nccl|nvrtc)\.so$'
 drop=$(unzip -Z1 "$cu" | grep -E '^org/bytedeco/cuda/linux-x86_64/libjni.*\.so$' | grep -Ev "$keep" || true)

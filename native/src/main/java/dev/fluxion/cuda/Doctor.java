@@ -53,7 +53,7 @@ public final class Doctor {
         }
         line("Kernels", () -> {
             byte[] f = Kernels.fatbin();
-            if (f != null) return Kernels.RESOURCE + " (" + f.length / 1024 + " KiB: sm_80, sm_86, sm_89, sm_90 SASS + compute_90 PTX)";
+            if (f != null) return Kernels.RESOURCE + " (" + f.length / 1024 + " KiB: sm_80 (also run by 8.6, 8.9) and sm_90 SASS + compute_90 PTX)";
             todo.add("rebuild fluxion-native from a checkout whose native/src/main/cuda/prebuilt matches the kernel sources, or with the CUDA 13 toolkit's nvcc on PATH");
             return "missing: fluxion-native was built from changed kernel sources without nvcc";
         });
