@@ -65,6 +65,32 @@ template <typename T, int D, int LD, int N> __device__ __forceinline__ void attn
     }
 }
 
+// The warp's 16 rows of a staged (rows, LD) tile as KD matrix_a fragments (16 x 16 each), to keep in registers.
+template <typename T, int KD, int LD, typename AFrag>
+__device__ __forceinline__ void attn_warp_rows(AFrag (&a)[KD], const T* tile, int warp) {
+#pragma unroll
+    for (int kk = 0; kk < KD; kk++) nvcuda::wmma::load_matrix_sync(a[kk], tile + warp * 16 * LD + kk * 16, LD);
+}
+
+// out (16 x 16N floats, row pitch `pitch`) = A B^T for the warp: A its KD fragments (16 x 16KD), B the first 16N rows
+// of a staged (rows, LD) tile, read as col_major matrix_b fragments (B^T without a transpose).
+template <typename T, int KD, int N, int LD, typename AFrag>
+__device__ __forceinline__ void attn_warp_abt(const AFrag (&a)[KD], const T* b, float* out, int pitch) {
+    using namespace nvcuda;
+#pragma unroll
+    for (int n = 0; n < N; n++) {
+        wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+        wmma::fill_fragment(acc, 0.0f);
+#pragma unroll
+        for (int kk = 0; kk < KD; kk++) {
+            wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> bf;
+            wmma::load_matrix_sync(bf, b + n * 16 * LD + kk * 16, LD);
+            wmma::mma_sync(acc, a[kk], bf, acc);
+        }
+        wmma::store_matrix_sync(out + n * 16, acc, pitch, wmma::mem_row_major);
+    }
+}
+
 template <typename T, int D> __device__ void attention_fwd_tc(FX_ATTN_ARGS(T, float)) {
     using namespace nvcuda;
     constexpr int BR = FX_ATTN_TC_BR, BC = FX_ATTN_TC_BC;
@@ -84,8 +110,7 @@ template <typename T, int D> __device__ void attention_fwd_tc(FX_ATTN_ARGS(T, fl
     wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> qa[KD];
     attn_load_rows_tc<T, D, LD, FX_ATTN_TC_BC>(sK, qb, qT, q0, t);
     __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < KD; kk++) wmma::load_matrix_sync(qa[kk], sK + warp * 16 * LD + kk * 16, LD);
+    attn_warp_rows<T, KD, LD>(qa, sK, warp);
     __syncthreads();
 
     // this lane: row r of the warp's 16; its i-th score of a tile is column half*32 + (i + lane) % 32, its i-th value
@@ -105,18 +130,7 @@ template <typename T, int D> __device__ void attention_fwd_tc(FX_ATTN_ARGS(T, fl
         attn_load_rows_tc<T, D, LD, FX_ATTN_TC_BC>(sV, vb, vT, k0, s);
         __syncthreads();
         // scores of the warp's rows: S = Q K^T, K^T read as a col_major matrix_b straight from the K tile
-#pragma unroll
-        for (int n = 0; n < KC; n++) {
-            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-            wmma::fill_fragment(acc, 0.0f);
-#pragma unroll
-            for (int kk = 0; kk < KD; kk++) {
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> kf;
-                wmma::load_matrix_sync(kf, sK + n * 16 * LD + kk * 16, LD);
-                wmma::mma_sync(acc, qa[kk], kf, acc);
-            }
-            wmma::store_matrix_sync(scratch + n * 16, acc, BC, wmma::mem_row_major);
-        }
+        attn_warp_abt<T, KD, KC, LD>(qa, sK, scratch, BC);
         __syncwarp();
         float p[32], mt = -INFINITY;
 #pragma unroll
@@ -309,8 +323,7 @@ template <typename T, int D> __device__ void attention_bwd_tc(FX_ATTN_BWD_ARGS(T
     wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> va[KD];
     attn_load_rows_tc<T, D, LD, FX_ATTN_TC_BC>(sK, v + attn_base(b, heads, vB, vH), vT, k0, s);
     __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < KD; kk++) wmma::load_matrix_sync(va[kk], sK + warp * 16 * LD + kk * 16, LD);
+    attn_warp_rows<T, KD, LD>(va, sK, warp);
     __syncthreads();
     attn_load_rows_tc<T, D, LD, FX_ATTN_TC_BC>(sK, k + attn_base(b, heads, kB, kH), kT, k0, s);
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> dka[KD], dva[KD];
@@ -361,18 +374,7 @@ template <typename T, int D> __device__ void attention_bwd_tc(FX_ATTN_BWD_ARGS(T
         }
         __syncwarp();
         // dP^T = V_w dO^T (16 x BR)
-#pragma unroll
-        for (int n = 0; n < KR; n++) {
-            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-            wmma::fill_fragment(acc, 0.0f);
-#pragma unroll
-            for (int kk = 0; kk < KD; kk++) {
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> gf;
-                wmma::load_matrix_sync(gf, sG + n * 16 * LD + kk * 16, LD);
-                wmma::mma_sync(acc, va[kk], gf, acc);
-            }
-            wmma::store_matrix_sync(scratch + n * 16, acc, BR, wmma::mem_row_major);
-        }
+        attn_warp_abt<T, KD, KR, LD>(va, sG, scratch, BR);
         __syncwarp();
         float ds[NP];
 #pragma unroll
