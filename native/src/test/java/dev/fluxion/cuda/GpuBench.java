@@ -70,10 +70,11 @@ public final class GpuBench {
                 x.close();
                 y.close();
             }
+            // the goal rows first: a run cut short by its time limit still has them (each row is written as it is measured)
+            row.put("gpt2_small_bf16_step_tokens_per_s", gpt2Step(gpu, be, quick), "tokens/s");
             for (DType dt : new DType[] {DType.BFLOAT16, DType.FLOAT32})
                 row.put("conv3x3_fwdbwd_" + name(dt) + "_TFLOPs", convStep(gpu, be, dt), "TFLOP/s");
             row.put("attention_causal_fwdbwd_bf16_TFLOPs", attentionStep(gpu, be), "TFLOP/s");
-            row.put("gpt2_small_bf16_step_tokens_per_s", gpt2Step(gpu, be, quick), "tokens/s");
         }
         System.out.println("  memory: " + be.memoryStats());
     }
