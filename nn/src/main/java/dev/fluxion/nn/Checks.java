@@ -10,6 +10,12 @@ final class Checks {
         return p;
     }
 
+    /** A probability in [0, 1], where 1 is meaningful (a dropout that keeps nothing, as PyTorch allows). */
+    static double probabilityOrOne(String owner, String name, double p) {
+        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException(owner + ": " + name + " must be in [0, 1], got " + p);
+        return p;
+    }
+
     /** A finite value > 0, as an epsilon or a scale. */
     static double positive(String owner, String name, double v) {
         if (!(v > 0 && v < Double.POSITIVE_INFINITY)) throw new IllegalArgumentException(owner + ": " + name + " must be positive and finite, got " + v);

@@ -8,12 +8,12 @@ public final class Dropout extends Module {
     private final double p;
     private final Generator generator;
 
-    /** Dropout with probability p in [0, 1), drawing its masks from the global generator (as torch.nn.Dropout(p)). */
+    /** Dropout with probability p in [0, 1] (1: zeros), drawing its masks from the global generator (as torch.nn.Dropout(p)). */
     public Dropout(double p) { this(p, Init.global()); }
 
-    /** Dropout with probability p in [0, 1), drawing its masks from init's generator. */
+    /** Dropout with probability p in [0, 1] (1: zeros), drawing its masks from init's generator. */
     public Dropout(double p, Init init) {
-        this.p = Checks.probability("Dropout", "p", p);
+        this.p = Checks.probabilityOrOne("Dropout", "p", p);
         this.generator = init.generator();
     }
 

@@ -58,7 +58,7 @@ public final class Functional {
      * keyed by the generator's next value (on a GPU one kernel writing y and a 1-byte mask, one for the backward).
      */
     public static Tensor dropout(Tensor x, double p, Generator generator) {
-        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropout: p must be in [0, 1], got " + p);
+        Checks.probabilityOrOne("dropout", "p", p);
         if (p == 0) return x;
         if (x.device().kind() != Device.Kind.CPU) return DropoutOp.drawn(p, generator).apply(x);
         Tensor keep = Tensor.rand(generator, DType.FLOAT32, x.device(), x.shape()).ge(p);

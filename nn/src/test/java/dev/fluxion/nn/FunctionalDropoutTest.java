@@ -32,6 +32,13 @@ class FunctionalDropoutTest {
         assertArrayEquals(new float[4], x.grad().toFloatArray(), "p = 1: zero gradient (the multiplier is 0, not 1/0)");
     }
 
+    @Test void theModuleTakesPOneAsPyTorchDoes() {
+        Dropout drop = new Dropout(1, Init.seed(1));
+        assertArrayEquals(new float[3], drop.forward(Tensor.ones(3)).toFloatArray(), "training: zeros");
+        drop.eval();
+        assertArrayEquals(new float[] {1, 1, 1}, drop.forward(Tensor.ones(3)).toFloatArray(), "eval: the identity");
+    }
+
     @Test void pOutsideZeroOneIsRefused() {
         var e = assertThrows(IllegalArgumentException.class, () -> Functional.dropout(Tensor.ones(2), 1.5, new Generator(1)));
         assertEquals("dropout: p must be in [0, 1], got 1.5", e.getMessage());

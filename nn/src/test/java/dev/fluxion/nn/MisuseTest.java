@@ -46,7 +46,7 @@ class MisuseTest {
                 row("Embedding(3, -1)", iae, () -> new Embedding(3, -1, init), "Embedding", "dim=-1"),
                 row("Dropout(NaN)", iae, () -> new Dropout(NAN, init), "Dropout", "p", "NaN"),
                 row("Dropout(-0.1)", iae, () -> new Dropout(-0.1, init), "Dropout", "-0.1"),
-                row("Dropout(1)", iae, () -> new Dropout(1, init), "Dropout", "[0, 1)"),
+                row("Dropout(1.5)", iae, () -> new Dropout(1.5, init), "Dropout", "[0, 1]", "1.5"),
                 row("Dropout(inf)", iae, () -> new Dropout(INF, init), "Dropout", "Infinity"),
                 row("Functional.dropout(p NaN)", iae, () -> Functional.dropout(Tensor.ones(2), NAN, init.generator()), "dropout", "NaN"),
                 row("Gpt.Config dropout NaN", iae, () -> new Gpt.Config(8, 4, 1, 2, 4, NAN), "Gpt.Config", "dropout", "NaN"),
