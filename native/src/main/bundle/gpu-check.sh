@@ -108,6 +108,12 @@ nccl_classes="dev.fluxion.parallel.nccl.NcclProcessGroupTest dev.fluxion.cuda.Nc
 if [ -x "$fx" ] && needs_gpu "gpu tests" && step "gpu tests" 200; then
   classes=$(timeout 60 "$fx" test --list dev.fluxion.cuda 2>/dev/null | grep -v -e NcclOnGpuTest -e '^WARNING' || true)
   note "  $(echo "$classes" | grep -c . ) classes with gpu tests"
+  # whole training steps and the newest kernels first: if the step runs out of time, the classes left out are the
+  # narrow ones (the listing is alphabetical, which put the training steps last)
+  first="dev.fluxion.cuda.TrainingStepOnGpuTest dev.fluxion.cuda.GptOnGpuTest dev.fluxion.cuda.CudaAttentionTest dev.fluxion.cuda.CudnnTest"
+  rest=$(echo "$classes" | grep -v -x -F "$(echo "$first" | tr ' ' '\n')" || true)
+  classes="$(for c in $first; do echo "$classes" | grep -x -F "$c" || true; done)
+$rest"
   # shellcheck disable=SC2086
   run_classes 60 $classes
 fi

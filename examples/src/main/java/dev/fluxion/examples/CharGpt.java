@@ -173,8 +173,8 @@ public final class CharGpt {
         if (pg != null) pg.close();
         if (!lead) return;
         metrics.close();
-        LossPlot.write(o.out().resolve("loss.png"), metrics.rows(), "char-GPT on " + o.data().toAbsolutePath().normalize().getFileName());
-        System.out.printf("wrote %s, %s and %s%n", o.out().resolve("metrics.csv"), o.out().resolve("loss.png"), o.out().resolve(CheckpointDir.LATEST));
+        Path png = metrics.plot(o.out().resolve("loss.png"), "char-GPT on " + o.data().toAbsolutePath().normalize().getFileName());
+        System.out.printf("wrote %s, %s%s%n", o.out().resolve("metrics.csv"), png == null ? "" : png + " and ", o.out().resolve(CheckpointDir.LATEST));
         System.out.println("---- sample ----");
         System.out.println(sample(model, o.prompt(), o.sample(), config.context(), new Generator(o.seed() + 3)));
     }

@@ -48,5 +48,16 @@ final class Metrics implements AutoCloseable {
 
     List<Row> rows() { return List.copyOf(rows); }
 
+    /**
+     * Draws the rows into a PNG ({@link LossPlot}) and returns its path, or null where the Java runtime has no
+     * java.desktop to draw with (the GPU bundle's trimmed runtime); metrics.csv holds the same figures either way.
+     * LossPlot is not touched then: loading it there would fail on its AWT types.
+     */
+    Path plot(Path file, String title) throws IOException {
+        if (ModuleLayer.boot().findModule("java.desktop").isEmpty()) return null;
+        LossPlot.write(file, rows(), title);
+        return file;
+    }
+
     @Override public void close() throws IOException { out.close(); }
 }

@@ -118,8 +118,8 @@ final class PipelineCharGpt {
         }
         if (lead) {
             metrics.close();
-            LossPlot.write(o.out().resolve("loss.png"), metrics.rows(), "char-GPT, pipeline " + schedule.name());
-            System.out.println("wrote " + o.out().resolve("metrics.csv") + ", loss.png and pp-rank-*/" + CheckpointDir.LATEST);
+            boolean png = metrics.plot(o.out().resolve("loss.png"), "char-GPT, pipeline " + schedule.name()) != null;
+            System.out.println("wrote " + o.out().resolve("metrics.csv") + (png ? ", loss.png" : "") + " and pp-rank-*/" + CheckpointDir.LATEST);
         }
         runner.close();
         world.close();

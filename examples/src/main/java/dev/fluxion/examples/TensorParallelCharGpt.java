@@ -25,6 +25,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -135,8 +136,8 @@ final class TensorParallelCharGpt {
         world.close();
         if (!lead) return;
         metrics.close();
-        LossPlot.write(o.out().resolve("loss.png"), metrics.rows(), "char-GPT (tp=" + tpSize + ") on " + o.data().toAbsolutePath().normalize().getFileName());
-        System.out.printf("wrote %s, %s and %s%n", o.out().resolve("metrics.csv"), o.out().resolve("loss.png"), o.out().resolve(CheckpointDir.LATEST));
+        Path png = metrics.plot(o.out().resolve("loss.png"), "char-GPT (tp=" + tpSize + ") on " + o.data().toAbsolutePath().normalize().getFileName());
+        System.out.printf("wrote %s, %s%s%n", o.out().resolve("metrics.csv"), png == null ? "" : png + " and ", o.out().resolve(CheckpointDir.LATEST));
         System.out.println("---- sample ----");
         System.out.println(sample);
     }
