@@ -159,12 +159,10 @@ final class CudnnConvolution {
             try (cudnnConvolutionFwdAlgoPerf_t perf = new cudnnConvolutionFwdAlgoPerf_t(Math.max(1, max[0]))) {
                 Cudnn.check(cudnnGetConvolutionForwardAlgorithm_v7(dnn.handle, x, w, conv, y, Math.max(1, max[0]), found, perf),
                         "cudnnGetConvolutionForwardAlgorithm_v7", shapes);
-                java.util.List<Algo> ok = new java.util.ArrayList<>();
-                for (int i = 0; i < found[0]; i++) {
+                forward = allowedOf(found[0], i -> {
                     cudnnConvolutionFwdAlgoPerf_t p = perf.getPointer(i);
-                    if (allowed(p.status(), p.mathType())) ok.add(new Algo(p.algo(), p.mathType(), p.memory()));
-                }
-                forward = new Candidates(ok);
+                    return new Answer(p.status(), new Algo(p.algo(), p.mathType(), p.memory()));
+                });
             }
             return forward;
         }
@@ -177,12 +175,10 @@ final class CudnnConvolution {
             try (cudnnConvolutionBwdDataAlgoPerf_t perf = new cudnnConvolutionBwdDataAlgoPerf_t(Math.max(1, max[0]))) {
                 Cudnn.check(cudnnGetConvolutionBackwardDataAlgorithm_v7(dnn.handle, w, y, conv, x, Math.max(1, max[0]), found, perf),
                         "cudnnGetConvolutionBackwardDataAlgorithm_v7", shapes);
-                java.util.List<Algo> ok = new java.util.ArrayList<>();
-                for (int i = 0; i < found[0]; i++) {
+                backwardData = allowedOf(found[0], i -> {
                     cudnnConvolutionBwdDataAlgoPerf_t p = perf.getPointer(i);
-                    if (allowed(p.status(), p.mathType())) ok.add(new Algo(p.algo(), p.mathType(), p.memory()));
-                }
-                backwardData = new Candidates(ok);
+                    return new Answer(p.status(), new Algo(p.algo(), p.mathType(), p.memory()));
+                });
             }
             return backwardData;
         }
@@ -195,14 +191,25 @@ final class CudnnConvolution {
             try (cudnnConvolutionBwdFilterAlgoPerf_t perf = new cudnnConvolutionBwdFilterAlgoPerf_t(Math.max(1, max[0]))) {
                 Cudnn.check(cudnnGetConvolutionBackwardFilterAlgorithm_v7(dnn.handle, x, y, conv, w, Math.max(1, max[0]), found, perf),
                         "cudnnGetConvolutionBackwardFilterAlgorithm_v7", shapes);
-                java.util.List<Algo> ok = new java.util.ArrayList<>();
-                for (int i = 0; i < found[0]; i++) {
+                backwardFilter = allowedOf(found[0], i -> {
                     cudnnConvolutionBwdFilterAlgoPerf_t p = perf.getPointer(i);
-                    if (allowed(p.status(), p.mathType())) ok.add(new Algo(p.algo(), p.mathType(), p.memory()));
-                }
-                backwardFilter = new Candidates(ok);
+                    return new Answer(p.status(), new Algo(p.algo(), p.mathType(), p.memory()));
+                });
             }
             return backwardFilter;
+        }
+
+        /** One heuristic answer: its status and the algorithm it names. */
+        private record Answer(int status, Algo algo) {}
+
+        /** The answers 0..found-1 (best first) that {@link #allowed} keeps, as the direction's candidates. */
+        private Candidates allowedOf(int found, java.util.function.IntFunction<Answer> answer) {
+            java.util.List<Algo> ok = new java.util.ArrayList<>();
+            for (int i = 0; i < found; i++) {
+                Answer r = answer.apply(i);
+                if (allowed(r.status(), r.algo().mathType())) ok.add(r.algo());
+            }
+            return new Candidates(ok);
         }
 
         /** The descriptor's math type set to the chosen algorithm's: cuDNN picks the kernel from both (see PyTorch's Conv_v7.cpp). */

@@ -73,8 +73,7 @@ final class Creation {
         if (device.kind() == Device.Kind.CPU) return draw == Backend.Draw.NORMAL ? randn(g, dtype, shape) : rand(g, dtype, shape);
         requireFloat(op, dtype);
         int[] s = Shape.checked(op, shape).clone();
-        long key;
-        synchronized (g) { key = g.nextLong(); }
+        long key = g.nextKey();
         Tensor t = Backends.of(device).random(draw, key, dtype, s);
         if (t != null) return t;
         return (draw == Backend.Draw.NORMAL ? randn(g, dtype, s) : rand(g, dtype, s)).to(device);
@@ -142,8 +141,7 @@ final class Creation {
         if (device.kind() == Device.Kind.CPU) return randint(g, low, high, shape);
         if (low >= high) throw new IllegalArgumentException("randint: low " + low + " must be less than high " + high);
         int[] s = Shape.checked("randint", shape).clone();
-        long key;
-        synchronized (g) { key = g.nextLong(); }
+        long key = g.nextKey();
         Tensor t = Backends.of(device).randint(key, low, high, s);
         return t != null ? t : randint(g, low, high, s).to(device);
     }

@@ -25,9 +25,7 @@ public record DropoutOp(double p, long key) implements FusedOp {
 
     /** The op for one draw: its key is the next value of g's stream (one value per draw, as rand on a device). */
     public static DropoutOp drawn(double p, Generator g) {
-        long key;
-        synchronized (g) { key = g.nextLong(); }
-        return new DropoutOp(p, key);
+        return new DropoutOp(p, g.nextKey());
     }
 
     /** The multiplier of kept elements: 1 / (1 - p), or 0 when p == 1 (nothing is kept). */

@@ -51,6 +51,12 @@ public final class Generator {
         return z ^ (z >>> 31);
     }
 
+    /**
+     * The key of one draw made on a device (a counter-based generator there keyed by it): the next value of this
+     * stream, taken under the generator's lock as every tensor draw is.
+     */
+    synchronized long nextKey() { return nextLong(); }
+
     /** Uniform on [0, 1) with 53 random bits. */
     public double nextDouble() { return (nextLong() >>> 11) * 0x1.0p-53; }
 
