@@ -35,12 +35,11 @@ final class Blas {
 
     /**
      * C[cOff..] = A[aOff..] (M x K, op(A)) * B[bOff..] (K x N, op(B)) + beta C, row-major. Large products are
-     * split into blocks of columns of C (of rows when C has too few columns), one OpenBLAS call per block, over
-     * {@link Parallel}'s workers. Columns: every shape measured (square 256 to 2048, the MLP's linear layers) ran
-     * as fast or faster in column halves than in row halves, up to 8% at 256 (one thread per half, alone). The
-     * blocks depend only on the shape and the thread count, so a call gives the same bits every time; with OpenBLAS's Haswell kernels (see {@link OpenBlasCore}) a block can round
-     * differently from the whole product, so another thread count may differ in the last bits, as threaded
-     * OpenBLAS (PyTorch's) does. Its AVX-512 kernels give the bits of one call ({@code BlasSplitTest}).
+     * split over {@link Parallel}'s workers into blocks along C's longer side, one OpenBLAS call per block (see
+     * {@link #splitsRows}). The blocks depend only on the shape and the thread count, so a call gives the same
+     * bits every time; with OpenBLAS's Haswell kernels (see {@link OpenBlasCore}) a block can round differently
+     * from the whole product, so another thread count may differ in the last bits, as threaded OpenBLAS
+     * (PyTorch's) does. Its AVX-512 kernels give the bits of one call ({@code BlasSplitTest}).
      */
     static void sgemm(boolean transA, boolean transB, int m, int n, int k,
                       FloatBuffer a, int aOff, int lda, FloatBuffer b, int bOff, int ldb,
@@ -66,7 +65,7 @@ final class Blas {
             return;
         }
         Product p = new Product(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
-        boolean byRows = n < 2 * ALIGN;
+        boolean byRows = splitsRows(m, n);
         int extent = byRows ? m : n, blocks = (extent + ALIGN - 1) / ALIGN;
         Parallel.forRange(blocks, (blocks + t - 1) / t, (lo, hi) -> {
             int from = (int) lo * ALIGN, to = (int) Math.min(extent, hi * ALIGN);
@@ -79,6 +78,16 @@ final class Blas {
             }
         });
     }
+
+    /**
+     * Whether a split product's blocks are rows of C (else columns): rows when C is taller than wide (or has too
+     * few columns for two blocks). Every block packs the whole operand the blocks have in common once more, B (K x N)
+     * for blocks of rows and A (M x K) for blocks of columns, so that should be the smaller of the two. In halves on 2
+     * cores (interleaved, medians of 30): rows took 2-5% less time where M > N (the weight gradient 1024x784x256,
+     * the GPT step's forward products with M = 2048 tokens and N = 256-1024 features), columns 5-10% less where
+     * M < N (the MLP's batch of 256 into 1024 features); square products ran alike, columns marginally ahead.
+     */
+    static boolean splitsRows(int m, int n) { return n < 2 * ALIGN || m > n; }
 
     /** One product C = op(A) op(B) + beta C, row-major, and its blocks of rows or columns. */
     record Product(boolean transA, boolean transB, int m, int n, int k, FloatBuffer a, int aOff, int lda,
