@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.fluxion.tensor.cpu.CpuBackend;
+import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
@@ -146,7 +147,11 @@ public final class SideBySide {
             if (!GROUP.containsKey(g)) throw new IllegalArgumentException("SideBySide: unknown group " + g + "; known: " + GROUP.keySet());
             for (String c : GROUP.get(g).split("\\|")) if (!classes.contains(c)) classes.add(c);
         }
-        var opts = new OptionsBuilder().shouldFailOnError(true);
+        // Sample mode: JMH times single calls, so a figure is the median of single calls, as on the PyTorch side
+        // (torch_workloads.py and allreduce_gloo.py time each call and take the median). The benchmarks' own mode,
+        // the mean time of the calls in a 1-2 s iteration, is another estimator: a stall inside an iteration moves
+        // its mean but not a median of calls, so the two sides would not be measured alike.
+        var opts = new OptionsBuilder().shouldFailOnError(true).mode(Mode.SampleTime);
         for (String c : classes) {
             String method = c.equals("GemmBench") || c.equals("ElementwiseBench") ? ".tensor$" : "";
             opts.include("dev\\.fluxion\\.bench\\." + c + method);
@@ -164,8 +169,7 @@ public final class SideBySide {
             String param = pk.toString();
             for (Workload w : WORKLOADS) {
                 if (!w.benchmark().equals(bench) || !w.param().equals(param)) continue;
-                // time per op in the benchmark's unit: the median of the measurement iterations, as the PyTorch side
-                // takes the median of its timed calls (a mean let one iteration that met a stall move the row by 30%)
+                // time per op in the benchmark's unit: the median of the sampled calls of every measurement iteration
                 double score = r.getPrimaryResult().getStatistics().getPercentile(50.0);
                 TimeUnit unit = p.getTimeUnit();
                 double seconds = score * unit.toNanos(1) / 1e9;
