@@ -60,7 +60,7 @@ public final class StragglerHarness {
         Files.createDirectories(out);
         List<List<Point>> traces = new ArrayList<>();
         for (Mode m : MODES) {
-            Path dir = out.resolve(m.name().replaceAll("[^A-Za-z0-9=]+", "-").toLowerCase(Locale.ROOT));
+            Path dir = out.resolve(m.name().replaceAll("[^A-Za-z0-9=]+", " ").strip().replace(' ', '-').toLowerCase(Locale.ROOT));
             List<String> cmd = new ArrayList<>(List.of("bin/fluxrun", "--nproc-per-node", "4", "dev.fluxion.examples.CharGpt"));
             cmd.addAll(m.flags());
             cmd.addAll(List.of("--slow-rank", "2:3x", "--time-limit", Double.toString(seconds), "--steps", "100000", "--eval-every", "5",

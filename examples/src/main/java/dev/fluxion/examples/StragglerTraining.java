@@ -237,7 +237,12 @@ final class StragglerTraining {
             var server = adamw.withLr(f.consistency().elastic() ? o.lr() / pg.size() : o.lr());
             var config = ParameterServer.Config.of(f.consistency(), pg.size()).withTimeouts(timeout, timeout)
                     .withCheckpoints(o.out().resolve("ps"), f.consistency().elastic() ? o.checkpointEvery() * pg.size() : o.checkpointEvery());
-            if (!o.resume()) deleteShardCheckpoints(o.out().resolve("ps"));
+            if (!o.resume()) {
+                // one rank clears the old shards (all of them deleting one tree raced: a rank whose walk listed a file
+                // another had just deleted died of NoSuchFileException), and no shard starts writing before it is done
+                if (pg.rank() == 0) deleteShardCheckpoints(o.out().resolve("ps"));
+                pg.barrier().waitFor();
+            }
             String host = System.getenv().getOrDefault("FLUXION_PS_HOST", "127.0.0.1");
             this.job = ParameterServers.launch(pg, host, model.parameters(), ps -> new AdamW(ps, server), config);
             this.client = job.connect(pg.rank(), model.parameters(), timeout);
