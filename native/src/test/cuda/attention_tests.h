@@ -66,6 +66,14 @@ static void attnRef(int bh, int t, int s, int d, const std::vector<double>& q, c
         }
 }
 
+/** n test values rounded to T, as doubles: the inputs both the kernel (in T) and the float64 reference see. */
+template <typename T> std::vector<double> drawRounded(size_t n) {
+    Buf<T> x = values<T>(n);
+    std::vector<double> r(n);
+    for (size_t i = 0; i < n; i++) r[i] = tod(x[i]);
+    return r;
+}
+
 template <typename T, int D, typename K> void testAttention(const char* name, K kernel) {
     typedef typename Acc<T>::type C;
     constexpr bool tc = sizeof(T) == 2;
@@ -79,12 +87,7 @@ template <typename T, int D, typename K> void testAttention(const char* name, K 
             int bh = ac.batch * ac.heads, t = ac.t, s = ac.s, h = ac.heads;
             double scale = 1 / sqrt((double)D);
             // logical inputs (BH, T|S, D), rounded to T
-            auto draw = [&](size_t n) {
-                Buf<T> x = values<T>(n);
-                std::vector<double> r(n);
-                for (size_t i = 0; i < n; i++) r[i] = tod(x[i]);
-                return r;
-            };
+            auto draw = [](size_t n) { return drawRounded<T>(n); };
             std::vector<double> q = draw((size_t)bh * t * D), k = draw((size_t)bh * s * D), v = draw((size_t)bh * s * D);
             if (ac.special == 1) {
                 q[(size_t)3 * D + 1] = NAN;                                    // row 3: NaN
@@ -190,12 +193,7 @@ template <typename T, int D, typename P, typename K> void testAttentionBackward(
         runCase("attention", std::string(name) + " " + ac.what, [&] {
             int bh = ac.batch * ac.heads, t = ac.t, s = ac.s, h = ac.heads;
             double scale = 1 / sqrt((double)D);
-            auto draw = [&](size_t n) {
-                Buf<T> x = values<T>(n);
-                std::vector<double> r(n);
-                for (size_t i = 0; i < n; i++) r[i] = tod(x[i]);
-                return r;
-            };
+            auto draw = [](size_t n) { return drawRounded<T>(n); };
             std::vector<double> q = draw((size_t)bh * t * D), k = draw((size_t)bh * s * D), v = draw((size_t)bh * s * D), g = draw((size_t)bh * t * D);
             if (ac.special == 2) for (double& x : q) x *= 16;
             if (ac.special == 3) q[(size_t)3 * D + 1] = NAN;
